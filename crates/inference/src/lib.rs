@@ -1,1 +1,373 @@
+//! Fine Print's inference engine: a quantized GGUF model on the CPU through
+//! candle, from any `Read + Seek` (a file natively, the dropped `File` in the
+//! browser worker), with the model's own tokenizer and chat template.
+//!
+//! Generation is a step at a time ([`Engine::step`]) so the caller can stop
+//! between any two tokens: the worker yields to its message loop there.
 
+pub mod error;
+pub mod model;
+pub mod preflight;
+pub mod template;
+pub mod tokenizer;
+
+use std::io::{Read, Seek, SeekFrom};
+
+use candle_core::{Device, Tensor};
+use candle_transformers::generation::{LogitsProcessor, Sampling as Sampler};
+use fineprint_protocol::{ModelInfo, Phase, Sampling, Stats, StopReason};
+use tokenizers::Tokenizer;
+
+pub use error::{InferenceError, Result};
+use model::Model;
+use preflight::{md_str, Plan};
+use template::ChatTemplate;
+use tokenizer::TextStream;
+
+/// Tokens that end a turn in the chat formats in use, besides the GGUF's EOS id.
+const END_OF_TURN: &[&str] = &["<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "</s>"];
+
+/// The longest context this tool runs (the KV cache grows with it).
+pub const MAX_CONTEXT: usize = 4096;
+
+/// What the caller hands over to load a model.
+pub struct LoadInput<'a, R> {
+    pub model_name: &'a str,
+    pub reader: R,
+    pub file_size: u64,
+    /// (file name, bytes) of tokenizer.json, when the folder has one.
+    pub tokenizer_json: Option<(&'a str, Vec<u8>)>,
+    pub tokenizer_config: Option<Vec<u8>>,
+    /// Refuse models estimated to need more (the browser passes the wasm32 limit).
+    pub memory_limit: Option<u64>,
+}
+
+/// Counts bytes as the tensors are read, for the progress bar.
+struct Progress<'a, R> {
+    inner: R,
+    read: u64,
+    total: u64,
+    last: u64,
+    report: &'a mut dyn FnMut(Phase, u64, u64),
+}
+
+impl<R: Read> Read for Progress<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read - self.last >= 4 << 20 {
+            self.last = self.read;
+            (self.report)(Phase::Loading, self.read, self.total);
+        }
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Progress<'_, R> {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+pub struct Engine {
+    model: Model,
+    tokenizer: Tokenizer,
+    template: Option<ChatTemplate>,
+    eos: Vec<u32>,
+    pub info: ModelInfo,
+    file: String,
+    device: Device,
+    /// The conversation so far, as (role, text).
+    history: Vec<(String, String)>,
+    /// Tokens whose keys and values sit in the model's cache, in order.
+    cached: Vec<u32>,
+    context: usize,
+}
+
+/// A generation in progress.
+pub struct Generation {
+    sampler: LogitsProcessor,
+    logits: Option<Tensor>,
+    sampling: Sampling,
+    pub generated: Vec<u32>,
+    stream: TextStream,
+    pub stats: Stats,
+    ignore_eos: bool,
+    text: String,
+    record_reply: bool,
+}
+
+impl Generation {
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+pub enum Step {
+    /// A token; `text` is what it adds (None while a character is incomplete).
+    Token { id: u32, text: Option<String> },
+    Done { reason: StopReason, text: Option<String> },
+}
+
+fn candle_err(file: &str) -> impl Fn(candle_core::Error) -> InferenceError + '_ {
+    move |e| InferenceError::Model { file: file.to_owned(), reason: e.to_string() }
+}
+
+impl Engine {
+    /// Reads the header, checks the model can run, then loads the tensors.
+    pub fn load<R: Read + Seek>(input: LoadInput<'_, R>, progress: &mut dyn FnMut(Phase, u64, u64)) -> Result<Self> {
+        let file = input.model_name.to_owned();
+        let mut reader = input.reader;
+        progress(Phase::Reading, 0, input.file_size);
+        let content = preflight::read_content(&file, &mut reader)?;
+        progress(Phase::Parsing, content.tensor_data_offset, input.file_size);
+        let plan: Plan = preflight::plan(&file, &content, input.file_size, input.memory_limit)?;
+
+        // Tokenizer and template come before the tensors: a mismatch is found in
+        // milliseconds, not after reading gigabytes.
+        progress(Phase::Tokenizer, 0, 1);
+        let md = &content.metadata;
+        let (tokenizer, tokenizer_source) = match &input.tokenizer_json {
+            Some((name, bytes)) => (tokenizer::from_json(name, bytes, &file, plan.vocab_size)?, "tokenizer.json".to_string()),
+            None => {
+                let t = tokenizer::from_gguf(&file, md)?;
+                tokenizer::check_vocab(&t, "the GGUF vocabulary", &file, plan.vocab_size)?;
+                (t, "GGUF vocabulary".to_string())
+            }
+        };
+        let token_text = |key: &str| {
+            md.get(key).and_then(|v| v.to_u32().ok()).and_then(|id| tokenizer.id_to_token(id)).unwrap_or_default()
+        };
+        let (bos, eos_text) = (token_text("tokenizer.ggml.bos_token_id"), token_text("tokenizer.ggml.eos_token_id"));
+        let config: Option<serde_json::Value> = input.tokenizer_config.as_deref().and_then(|b| serde_json::from_slice(b).ok());
+        let mut notes = Vec::new();
+        let template = match config.as_ref().and_then(ChatTemplate::from_tokenizer_config) {
+            Some((tpl, b, e)) => Some(ChatTemplate::new(tpl, "tokenizer_config.json", b.unwrap_or(bos.clone()), e.unwrap_or(eos_text.clone()))),
+            None => md_str(md, "tokenizer.chat_template").map(|t| ChatTemplate::new(t.to_owned(), "GGUF tokenizer.chat_template", bos.clone(), eos_text.clone())),
+        };
+        if template.is_none() {
+            notes.push("This model has no chat template: prompts are sent as plain \"role: text\" lines.".to_string());
+        }
+        let mut eos: Vec<u32> = md.get("tokenizer.ggml.eos_token_id").and_then(|v| v.to_u32().ok()).into_iter().collect();
+        for t in END_OF_TURN {
+            if let Some(id) = tokenizer.token_to_id(t) {
+                if !eos.contains(&id) {
+                    eos.push(id);
+                }
+            }
+        }
+
+        let device = Device::Cpu;
+        let name = md_str(md, "general.name").unwrap_or(&file).to_owned();
+        let context = plan.context_length.min(MAX_CONTEXT);
+        let info = ModelInfo {
+            name,
+            architecture: plan.arch_name.clone(),
+            parameters: Some(plan.parameters),
+            file_bytes: plan.file_bytes,
+            quantization: plan.quantization.clone(),
+            context_length: context,
+            vocab_size: plan.vocab_size,
+            tokenizer_source,
+            chat_template_source: template.as_ref().map(|t| t.source_name.clone()),
+            estimated_bytes: plan.estimated_bytes,
+            notes,
+        };
+        let mut counted = Progress { inner: reader, read: 0, total: plan.tensor_bytes, last: 0, report: progress };
+        let model = Model::load(plan.arch, content, &mut counted, &device).map_err(|e| {
+            let reason = e.to_string();
+            if reason.contains("failed to fill whole buffer") || reason.contains("UnexpectedEof") {
+                InferenceError::Truncated { file: file.clone(), tensor: "(tensor data)".into(), needed: plan.file_bytes, size: input.file_size }
+            } else {
+                InferenceError::Model { file: file.clone(), reason }
+            }
+        })?;
+        (counted.report)(Phase::Loading, plan.tensor_bytes, plan.tensor_bytes);
+        Ok(Self { model, tokenizer, template, eos, info, file, device, history: Vec::new(), cached: Vec::new(), context })
+    }
+
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    pub fn tokenize(&self, text: &str) -> Result<Vec<u32>> {
+        self.tokenizer
+            .encode(text, false)
+            .map(|e| e.get_ids().to_vec())
+            .map_err(|e| InferenceError::Tokenizer { file: self.file.clone(), reason: e.to_string() })
+    }
+
+    /// The prompt for the conversation so far plus a new user turn.
+    pub fn chat_prompt(&self, user: &str, system: Option<&str>, today: &str) -> Result<String> {
+        let mut msgs: Vec<(&str, &str)> = Vec::new();
+        if let Some(s) = system.filter(|s| !s.trim().is_empty()) {
+            msgs.push(("system", s));
+        }
+        msgs.extend(self.history.iter().map(|(r, c)| (r.as_str(), c.as_str())));
+        msgs.push(("user", user));
+        match &self.template {
+            Some(t) => t.render(&msgs, true, today),
+            None => Ok(template::plain_prompt(&msgs)),
+        }
+    }
+
+    /// Forgets the conversation; the next prompt starts from an empty cache.
+    pub fn reset(&mut self) {
+        self.history.clear();
+        self.cached.clear();
+        self.model.clear_kv_cache();
+    }
+
+    /// Starts a chat turn: renders the template, reuses the cached prefix.
+    pub fn start_chat(&mut self, user: &str, system: Option<&str>, today: &str, sampling: &Sampling, now: &dyn Fn() -> f64) -> Result<Generation> {
+        let prompt = self.chat_prompt(user, system, today)?;
+        let ids = self.tokenize(&prompt)?;
+        let mut g = self.start(&ids, sampling, now)?;
+        if let Some(s) = system.filter(|s| !s.trim().is_empty()) {
+            if self.history.is_empty() {
+                self.history.push(("system".into(), s.into()));
+            }
+        }
+        self.history.push(("user".into(), user.into()));
+        g.record_reply = true;
+        Ok(g)
+    }
+
+    /// Runs the prompt through the model and returns a generation ready to step.
+    pub fn start(&mut self, ids: &[u32], sampling: &Sampling, now: &dyn Fn() -> f64) -> Result<Generation> {
+        if ids.len() + 1 >= self.context {
+            return Err(InferenceError::ContextFull { tokens: ids.len(), context: self.context });
+        }
+        // Reuse the cache when it holds a prefix of this prompt; otherwise start over.
+        let reuse = !self.cached.is_empty() && ids.len() > self.cached.len() && ids.starts_with(&self.cached);
+        if !reuse {
+            self.cached.clear();
+            self.model.clear_kv_cache();
+        }
+        let new = &ids[self.cached.len()..];
+        let t0 = now();
+        let logits = self.forward(new, self.cached.len())?;
+        let prompt_ms = now() - t0;
+        self.cached.extend_from_slice(new);
+        let sampler = LogitsProcessor::from_sampling(sampling.seed, to_sampler(sampling));
+        Ok(Generation {
+            sampler,
+            logits: Some(logits),
+            sampling: sampling.clone(),
+            generated: Vec::new(),
+            stream: TextStream::default(),
+            stats: Stats {
+                prompt_tokens: new.len(),
+                prompt_ms,
+                prompt_tok_s: rate(new.len(), prompt_ms),
+                ..Stats::default()
+            },
+            ignore_eos: false,
+            text: String::new(),
+            record_reply: false,
+        })
+    }
+
+    /// For benchmarks and the golden test: generate `max_tokens` whatever comes.
+    pub fn ignore_eos(g: &mut Generation) {
+        g.ignore_eos = true;
+    }
+
+    fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Tensor> {
+        let err = candle_err(&self.file);
+        let input = Tensor::new(ids, &self.device).and_then(|t| t.unsqueeze(0)).map_err(&err)?;
+        let logits = self.model.forward(&input, pos).map_err(&err)?;
+        logits.squeeze(0).and_then(|l| l.to_dtype(candle_core::DType::F32)).map_err(err)
+    }
+
+    /// One token: sample it, then (unless generation ends) run it through the model.
+    pub fn step(&mut self, g: &mut Generation, now: &dyn Fn() -> f64) -> Result<Step> {
+        let Some(logits) = g.logits.take() else {
+            return Ok(Step::Done { reason: StopReason::MaxTokens, text: None });
+        };
+        let t0 = now();
+        let file = self.file.clone();
+        let err = candle_err(&file);
+        let logits = if g.sampling.repeat_penalty != 1.0 && g.sampling.repeat_last_n > 0 {
+            let start = g.generated.len().saturating_sub(g.sampling.repeat_last_n);
+            candle_transformers::utils::apply_repeat_penalty(&logits, g.sampling.repeat_penalty, &g.generated[start..]).map_err(&err)?
+        } else {
+            logits
+        };
+        let id = g.sampler.sample(&logits).map_err(&err)?;
+        if !g.ignore_eos && self.eos.contains(&id) {
+            return Ok(self.finish(g, StopReason::EndOfTurn));
+        }
+        g.generated.push(id);
+        let text = g.stream.push(&self.tokenizer, id);
+        if let Some(t) = &text {
+            g.text.push_str(t);
+        }
+        if g.generated.len() >= g.sampling.max_tokens {
+            // The last token still goes into the cache so the conversation can continue.
+            let pos = self.cached.len();
+            self.forward(&[id], pos)?;
+            self.cached.push(id);
+            g.stats.decode_ms += now() - t0;
+            return Ok(match self.finish(g, StopReason::MaxTokens) {
+                Step::Done { reason, text: rest } => Step::Done { reason, text: join(text, rest) },
+                s => s,
+            });
+        }
+        if self.cached.len() + 1 >= self.context {
+            return Ok(match self.finish(g, StopReason::ContextFull) {
+                Step::Done { reason, text: rest } => Step::Done { reason, text: join(text, rest) },
+                s => s,
+            });
+        }
+        let pos = self.cached.len();
+        g.logits = Some(self.forward(&[id], pos)?);
+        self.cached.push(id);
+        g.stats.decode_ms += now() - t0;
+        Ok(Step::Token { id, text })
+    }
+
+    /// Ends a generation early (the person pressed Stop) or at its natural end.
+    pub fn finish(&mut self, g: &mut Generation, reason: StopReason) -> Step {
+        g.logits = None;
+        let rest = g.stream.finish(&self.tokenizer);
+        if let Some(r) = &rest {
+            g.text.push_str(r);
+        }
+        g.stats.generated_tokens = g.generated.len();
+        g.stats.decode_tok_s = rate(g.generated.len(), g.stats.decode_ms);
+        if g.record_reply {
+            self.history.push(("assistant".into(), g.text.clone()));
+            g.record_reply = false;
+        }
+        Step::Done { reason, text: rest }
+    }
+}
+
+fn join(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a + &b),
+        (a, b) => a.or(b),
+    }
+}
+
+fn rate(n: usize, ms: f64) -> f64 {
+    if ms > 0.0 {
+        n as f64 * 1000.0 / ms
+    } else {
+        0.0
+    }
+}
+
+fn to_sampler(s: &Sampling) -> Sampler {
+    if s.temperature <= 0.0 {
+        return Sampler::ArgMax;
+    }
+    let temperature = s.temperature;
+    match (s.top_k, s.top_p) {
+        (Some(k), Some(p)) if k > 0 && p < 1.0 => Sampler::TopKThenTopP { k, p, temperature },
+        (Some(k), _) if k > 0 => Sampler::TopK { k, temperature },
+        (_, Some(p)) if p < 1.0 => Sampler::TopP { p, temperature },
+        _ => Sampler::All { temperature },
+    }
+}

@@ -1,1 +1,168 @@
+//! The messages the page and the inference worker exchange.
+//!
+//! Each message travels as a JSON string (`serde_json`), so both sides agree by
+//! construction; the dropped `File` handles travel beside it in the same
+//! `postMessage` (see `worker/`), never copied into the message.
 
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub role: Role,
+    pub content: String,
+}
+
+/// Sampling settings. `temperature == 0` means greedy (argmax).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    pub temperature: f64,
+    pub top_k: Option<usize>,
+    pub top_p: Option<f64>,
+    pub repeat_penalty: f32,
+    pub repeat_last_n: usize,
+    pub seed: u64,
+    pub max_tokens: usize,
+}
+
+impl Default for Sampling {
+    fn default() -> Self {
+        Self { temperature: 0.7, top_k: Some(40), top_p: Some(0.9), repeat_penalty: 1.1, repeat_last_n: 64, seed: 299_792_458, max_tokens: 256 }
+    }
+}
+
+impl Sampling {
+    pub fn greedy(max_tokens: usize) -> Self {
+        Self { temperature: 0.0, top_k: None, top_p: None, repeat_penalty: 1.0, repeat_last_n: 0, seed: 0, max_tokens }
+    }
+}
+
+/// What the page asks of the worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// Load the GGUF sent beside this message (and tokenizer.json /
+    /// tokenizer_config.json when the folder has them).
+    Load { model_name: String, tokenizer_name: Option<String>, today: String },
+    /// Continue the conversation with one user turn (the KV cache is reused).
+    Chat { message: String, system: Option<String>, sampling: Sampling },
+    /// Generate from a prompt taken as is (chat template already applied).
+    Complete { prompt: String, sampling: Sampling },
+    /// Stop generating; takes effect before the next token.
+    Stop,
+    /// Forget the conversation, keep the model.
+    Reset,
+    /// Drop the model and free its memory.
+    Unload,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Reading the GGUF header and metadata.
+    Reading,
+    /// Checking architecture, tensor types and memory.
+    Parsing,
+    /// Reading tensors into memory.
+    Loading,
+    /// Building the tokenizer and chat template.
+    Tokenizer,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ModelInfo {
+    pub name: String,
+    pub architecture: String,
+    pub parameters: Option<u64>,
+    pub file_bytes: u64,
+    pub quantization: String,
+    pub context_length: usize,
+    pub vocab_size: usize,
+    /// "tokenizer.json" or "GGUF vocabulary".
+    pub tokenizer_source: String,
+    /// Where the chat template came from, or None (plain prompt).
+    pub chat_template_source: Option<String>,
+    pub estimated_bytes: u64,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Stats {
+    pub load_ms: f64,
+    pub prompt_tokens: usize,
+    pub prompt_ms: f64,
+    pub prompt_tok_s: f64,
+    pub generated_tokens: usize,
+    pub decode_ms: f64,
+    pub decode_tok_s: f64,
+    /// WebAssembly linear memory (in the worker) or peak RSS (native).
+    pub memory_bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// An end-of-sequence or end-of-turn token.
+    EndOfTurn,
+    MaxTokens,
+    /// The person pressed Stop.
+    Stopped,
+    /// The context window is full.
+    ContextFull,
+}
+
+/// What the worker tells the page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The worker's wasm is initialised; messages sent before this are lost.
+    Ready,
+    Progress { phase: Phase, done: u64, total: u64 },
+    Loaded { info: ModelInfo, load_ms: f64 },
+    /// Text to append; `ids` are the tokens it came from.
+    Token { text: String, ids: Vec<u32> },
+    Done { reason: StopReason, stats: Stats, ids: Vec<u32> },
+    /// `fatal`: the model is unusable and must be loaded again.
+    Error { message: String, fatal: bool },
+    Unloaded,
+}
+
+impl Request {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+    pub fn from_json(s: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(s)
+    }
+}
+
+impl Event {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+    pub fn from_json(s: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_events_round_trip() {
+        let r = Request::Chat { message: "hi".into(), system: None, sampling: Sampling::greedy(8) };
+        assert_eq!(Request::from_json(&r.to_json()).ok(), Some(r));
+        let e = Event::Token { text: "é".into(), ids: vec![1, 2] };
+        assert_eq!(Event::from_json(&e.to_json()).ok(), Some(e));
+        assert!(Request::from_json("{\"type\":\"stop\"}").is_ok());
+        assert!(Request::from_json("{\"type\":\"launch\"}").is_err());
+    }
+}

@@ -1,0 +1,135 @@
+//! Everything decided from the GGUF header before a byte of tensor data is
+//! read: architecture, tensor types, file completeness and memory.
+
+use std::collections::HashMap;
+use std::io::{Read, Seek};
+
+use candle_core::quantized::gguf_file::{Content, Value};
+use candle_core::quantized::GgmlDType;
+
+use crate::error::{InferenceError, Result};
+
+/// The architectures candle-transformers has quantized models for, and this
+/// tool wires up.
+pub const SUPPORTED: &str = "llama (also mistral), qwen2, qwen3, phi3, gemma3";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    Llama,
+    Qwen2,
+    Qwen3,
+    Phi3,
+    Gemma3,
+}
+
+impl Arch {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "llama" | "mistral" => Arch::Llama,
+            "qwen2" => Arch::Qwen2,
+            "qwen3" => Arch::Qwen3,
+            "phi3" => Arch::Phi3,
+            "gemma3" | "gemma2" | "gemma" => Arch::Gemma3,
+            _ => return None,
+        })
+    }
+}
+
+/// A browser gives one wasm32 instance at most 4 GiB; keep headroom for the
+/// allocator, the tokenizer and the JS side.
+pub const WASM_MEMORY_LIMIT: u64 = 3_500 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub arch: Arch,
+    pub arch_name: String,
+    pub file_bytes: u64,
+    pub tensor_bytes: u64,
+    pub estimated_bytes: u64,
+    pub context_length: usize,
+    pub vocab_size: usize,
+    pub quantization: String,
+    pub parameters: u64,
+}
+
+pub fn md_str<'a>(md: &'a HashMap<String, Value>, key: &str) -> Option<&'a str> {
+    md.get(key).and_then(|v| v.to_string().ok()).map(String::as_str)
+}
+
+pub fn md_u64(md: &HashMap<String, Value>, key: &str) -> Option<u64> {
+    let v = md.get(key)?;
+    v.to_u64().ok().or_else(|| v.to_u32().ok().map(u64::from)).or_else(|| v.to_i32().ok().and_then(|x| u64::try_from(x).ok()))
+}
+
+/// Reads the header (metadata and tensor table) from `reader`.
+pub fn read_content<R: Read + Seek>(file: &str, reader: &mut R) -> Result<Content> {
+    let mut magic = [0u8; 4];
+    reader.read_exact(&mut magic).map_err(|e| InferenceError::Io { file: file.into(), reason: e.to_string() })?;
+    if &magic != b"GGUF" {
+        return Err(InferenceError::NotGguf { file: file.into() });
+    }
+    reader.seek(std::io::SeekFrom::Start(0)).map_err(|e| InferenceError::Io { file: file.into(), reason: e.to_string() })?;
+    Content::read(reader).map_err(|e| {
+        let reason = e.to_string();
+        if reason.contains("unknown dtype") {
+            InferenceError::UnsupportedType { file: file.into(), dtype: reason }
+        } else {
+            InferenceError::BadGguf { file: file.into(), reason }
+        }
+    })
+}
+
+/// Checks that the model can run here and estimates what loading it costs.
+pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<u64>) -> Result<Plan> {
+    let md = &content.metadata;
+    let arch_name = md_str(md, "general.architecture").unwrap_or("unknown").to_owned();
+    let arch = Arch::parse(&arch_name).ok_or_else(|| InferenceError::UnsupportedArchitecture {
+        file: file.into(),
+        arch: arch_name.clone(),
+        supported: SUPPORTED,
+    })?;
+    let mut tensor_bytes = 0u64;
+    let mut parameters = 0u64;
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut largest_f32_embedding = 0u64;
+    for (name, info) in &content.tensor_infos {
+        let elems = info.shape.elem_count() as u64;
+        let block = info.ggml_dtype.block_size() as u64;
+        let bytes = elems / block.max(1) * info.ggml_dtype.type_size() as u64;
+        let end = content.tensor_data_offset + info.offset + bytes;
+        if end > file_size {
+            return Err(InferenceError::Truncated { file: file.into(), tensor: name.clone(), needed: end, size: file_size });
+        }
+        if matches!(info.ggml_dtype, GgmlDType::BF16) {
+            return Err(InferenceError::UnsupportedType { file: file.into(), dtype: format!("{:?} (tensor {name})", info.ggml_dtype) });
+        }
+        tensor_bytes += bytes;
+        parameters += elems;
+        *counts.entry(format!("{:?}", info.ggml_dtype)).or_default() += bytes;
+        if name == "token_embd.weight" {
+            // candle's quantized models dequantize the embedding table to f32.
+            largest_f32_embedding = elems * 4;
+        }
+    }
+    let key = |k: &str| format!("{arch_name}.{k}");
+    let context_length = md_u64(md, &key("context_length")).unwrap_or(2048) as usize;
+    let n_layer = md_u64(md, &key("block_count")).unwrap_or(0);
+    let n_embd = md_u64(md, &key("embedding_length")).unwrap_or(0);
+    let n_head = md_u64(md, &key("attention.head_count")).unwrap_or(1).max(1);
+    let n_kv = md_u64(md, &key("attention.head_count_kv")).unwrap_or(n_head);
+    let vocab_size = match md.get("tokenizer.ggml.tokens") {
+        Some(Value::Array(a)) => a.len(),
+        _ => md_u64(md, &key("vocab_size")).unwrap_or(0) as usize,
+    };
+    // The KV cache at the context this tool uses (capped at 4096), f32.
+    let ctx = context_length.min(4096) as u64;
+    let kv_cache = n_layer * 2 * n_kv * (n_embd / n_head) * ctx * 4;
+    let estimated_bytes = tensor_bytes + largest_f32_embedding + kv_cache + 64 * 1024 * 1024;
+    if let Some(limit) = memory_limit {
+        if estimated_bytes > limit {
+            return Err(InferenceError::TooBig { file: file.into(), need_mb: estimated_bytes >> 20, limit_mb: limit >> 20 });
+        }
+    }
+    let quantization = counts.into_iter().max_by_key(|(_, b)| *b).map(|(t, _)| t).unwrap_or_default();
+    Ok(Plan { arch, arch_name, file_bytes: file_size, tensor_bytes, estimated_bytes, context_length, vocab_size, quantization, parameters })
+}

@@ -1,0 +1,186 @@
+//! The model's tokenizer: `tokenizer.json` when the folder has one, otherwise
+//! rebuilt from the GGUF's own vocabulary (`tokenizer.ggml.*`).
+
+use std::collections::HashMap;
+
+use candle_core::quantized::gguf_file::Value;
+use tokenizers::decoders::byte_fallback::ByteFallback;
+use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
+use tokenizers::decoders::fuse::Fuse;
+use tokenizers::decoders::sequence::Sequence as DecoderSequence;
+use tokenizers::decoders::strip::Strip;
+use tokenizers::decoders::DecoderWrapper;
+use tokenizers::models::bpe::{Vocab, BPE};
+use tokenizers::models::unigram::Unigram;
+use tokenizers::normalizers::{Prepend, Replace};
+use tokenizers::normalizers::{NormalizerWrapper, Sequence as NormalizerSequence};
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::pre_tokenizers::digits::Digits;
+use tokenizers::pre_tokenizers::sequence::Sequence as PreSequence;
+use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
+use tokenizers::pre_tokenizers::PreTokenizerWrapper;
+use tokenizers::{AddedToken, SplitDelimiterBehavior, Tokenizer};
+
+use crate::error::{InferenceError, Result};
+use crate::preflight::md_str;
+
+const LLAMA3_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+fn strings(md: &HashMap<String, Value>, key: &str) -> Option<Vec<String>> {
+    match md.get(key)? {
+        Value::Array(a) => a.iter().map(|v| v.to_string().ok().cloned()).collect(),
+        _ => None,
+    }
+}
+
+fn numbers(md: &HashMap<String, Value>, key: &str) -> Vec<f64> {
+    match md.get(key) {
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| v.to_f32().map(f64::from).or_else(|_| v.to_i32().map(f64::from)).unwrap_or(0.0))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn tok_err(file: &str, e: impl std::fmt::Display) -> InferenceError {
+    InferenceError::Tokenizer { file: file.into(), reason: e.to_string() }
+}
+
+/// Rebuilds the tokenizer from GGUF metadata.
+pub fn from_gguf(file: &str, md: &HashMap<String, Value>) -> Result<Tokenizer> {
+    let tokens = strings(md, "tokenizer.ggml.tokens").ok_or_else(|| InferenceError::NoTokenizer { file: file.into() })?;
+    let types = numbers(md, "tokenizer.ggml.token_type");
+    let model = md_str(md, "tokenizer.ggml.model").unwrap_or("gpt2");
+    let pre = md_str(md, "tokenizer.ggml.pre").unwrap_or("default");
+    let mut tok = match model {
+        "gpt2" => {
+            let vocab: Vocab = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+            let merges: Vec<(String, String)> = strings(md, "tokenizer.ggml.merges")
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|m| m.split_once(' ').map(|(a, b)| (a.to_owned(), b.to_owned())))
+                .collect();
+            let bpe = BPE::builder().vocab_and_merges(vocab, merges).build().map_err(|e| tok_err(file, e))?;
+            let mut tok = Tokenizer::new(bpe);
+            let pre_tok: PreTokenizerWrapper = match pre {
+                // llama.cpp's "smollm" pre-tokenizer: digits one by one, then GPT-2 byte level
+                // without a prefix space (candle's own GGUF tokenizer gets this wrong).
+                "smollm" | "starcoder" | "refact" => PreSequence::new(vec![
+                    Digits::new(true).into(),
+                    ByteLevel::new(false, true, true).into(),
+                ])
+                .into(),
+                "llama3" | "llama-bpe" | "smaug-bpe" | "dbrx" | "falcon3" => PreSequence::new(vec![
+                    Split::new(SplitPattern::Regex(LLAMA3_SPLIT.into()), SplitDelimiterBehavior::Isolated, false).map_err(|e| tok_err(file, e))?.into(),
+                    ByteLevel::new(false, true, false).into(),
+                ])
+                .into(),
+                "qwen2" | "deepseek-r1-qwen" => PreSequence::new(vec![
+                    Split::new(SplitPattern::Regex(QWEN2_SPLIT.into()), SplitDelimiterBehavior::Isolated, false).map_err(|e| tok_err(file, e))?.into(),
+                    ByteLevel::new(false, true, false).into(),
+                ])
+                .into(),
+                _ => ByteLevel::new(false, true, true).into(),
+            };
+            tok.with_pre_tokenizer(Some(pre_tok));
+            tok.with_decoder(Some(DecoderWrapper::from(ByteLevelDecoder::default())));
+            tok
+        }
+        "llama" => {
+            // SentencePiece vocabularies: scores become a unigram model with byte fallback.
+            let scores = numbers(md, "tokenizer.ggml.scores");
+            let vocab: Vec<(String, f64)> = tokens.iter().enumerate().map(|(i, t)| (t.clone(), scores.get(i).copied().unwrap_or(0.0))).collect();
+            let unk = md.get("tokenizer.ggml.unknown_token_id").and_then(|v| v.to_u32().ok()).map_or(0, |v| v as usize);
+            let uni = Unigram::from(vocab, Some(unk), true).map_err(|e| tok_err(file, e))?;
+            let mut tok = Tokenizer::new(uni);
+            let norm: NormalizerWrapper = NormalizerSequence::new(vec![
+                Prepend::new("\u{2581}".into()).into(),
+                Replace::new(" ", "\u{2581}").map_err(|e| tok_err(file, e))?.into(),
+            ])
+            .into();
+            tok.with_normalizer(Some(norm)).map_err(|e| tok_err(file, e))?;
+            tok.with_decoder(Some(DecoderWrapper::from(DecoderSequence::new(vec![
+                Replace::new("\u{2581}", " ").map_err(|e| tok_err(file, e))?.into(),
+                ByteFallback::new().into(),
+                Fuse::new().into(),
+                Strip::new(' ', 1, 0).into(),
+            ]))));
+            tok
+        }
+        other => {
+            return Err(InferenceError::Tokenizer {
+                file: file.into(),
+                reason: format!("tokenizer type \"{other}\" cannot be rebuilt from the GGUF; add the model's tokenizer.json to the folder"),
+            })
+        }
+    };
+    // Control and user-defined tokens are matched whole, as the model was trained.
+    let specials: Vec<AddedToken> = tokens
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| matches!(types.get(*i).map(|t| *t as i32), Some(3) | Some(4)))
+        .map(|(_, t)| AddedToken::from(t.clone(), true))
+        .collect();
+    tok.add_special_tokens(specials).map_err(|e| tok_err(file, e))?;
+    Ok(tok)
+}
+
+/// Loads `tokenizer.json` and checks it belongs to the model.
+pub fn from_json(name: &str, bytes: &[u8], model_file: &str, model_vocab: usize) -> Result<Tokenizer> {
+    let tok = Tokenizer::from_bytes(bytes).map_err(|e| InferenceError::Tokenizer { file: name.into(), reason: format!("is not a valid tokenizer.json ({e})") })?;
+    check_vocab(&tok, name, model_file, model_vocab)?;
+    Ok(tok)
+}
+
+pub fn check_vocab(tok: &Tokenizer, name: &str, model_file: &str, model_vocab: usize) -> Result<()> {
+    let n = tok.get_vocab_size(true);
+    // Embedding tables are often padded past the vocabulary (to a multiple of 64 or 128);
+    // a tokenizer larger than the model, or much smaller, is another model's.
+    if model_vocab > 0 && (n > model_vocab || n + 1024 < model_vocab) {
+        return Err(InferenceError::TokenizerMismatch {
+            file: model_file.into(),
+            tokenizer: name.into(),
+            tokenizer_vocab: n,
+            model_vocab,
+        });
+    }
+    Ok(())
+}
+
+/// Turns a growing list of token ids into text a piece at a time, never
+/// cutting a multi-byte character (the pattern of candle's TokenOutputStream).
+#[derive(Debug, Default)]
+pub struct TextStream {
+    tokens: Vec<u32>,
+    prev: usize,
+    current: usize,
+}
+
+impl TextStream {
+    pub fn push(&mut self, tok: &Tokenizer, id: u32) -> Option<String> {
+        let prev_text = decode(tok, &self.tokens[self.prev..self.current]);
+        self.tokens.push(id);
+        let text = decode(tok, &self.tokens[self.prev..]);
+        if text.len() > prev_text.len() && !text.ends_with('\u{FFFD}') {
+            let new = text.get(prev_text.len()..).unwrap_or("").to_owned();
+            self.prev = self.current;
+            self.current = self.tokens.len();
+            Some(new)
+        } else {
+            None
+        }
+    }
+
+    /// Whatever is left when generation ends.
+    pub fn finish(&mut self, tok: &Tokenizer) -> Option<String> {
+        let prev_text = decode(tok, &self.tokens[self.prev..self.current]);
+        let text = decode(tok, &self.tokens[self.prev..]);
+        (text.len() > prev_text.len()).then(|| text.get(prev_text.len()..).unwrap_or("").to_owned())
+    }
+}
+
+fn decode(tok: &Tokenizer, ids: &[u32]) -> String {
+    tok.decode(ids, true).unwrap_or_default()
+}
