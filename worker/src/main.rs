@@ -1,1 +1,251 @@
-fn main() {}
+//! The Web Worker shell: a message loop around `fineprint-inference`.
+//!
+//! Files arrive as `File` handles beside the JSON request and are read in
+//! slices with `FileReaderSync`, so the model is never copied whole into the
+//! worker before parsing. Generation yields to the event loop after every
+//! token, which is how a Stop message gets in.
+
+use std::cell::RefCell;
+use std::io::{Read, Seek, SeekFrom};
+use std::rc::Rc;
+
+use fineprint_inference::{preflight::WASM_MEMORY_LIMIT, Engine, Generation, LoadInput, Step};
+use fineprint_protocol::{Event, Request, StopReason};
+use js_sys::{Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Blob, DedicatedWorkerGlobalScope, FileReaderSync, MessageEvent};
+
+/// `Read + Seek` over a `Blob`, one `FileReaderSync` call per read.
+struct BlobReader {
+    blob: Blob,
+    reader: FileReaderSync,
+    pos: u64,
+    size: u64,
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.size || buf.is_empty() {
+            return Ok(0);
+        }
+        let end = (self.pos + buf.len() as u64).min(self.size);
+        let io = |e: JsValue| std::io::Error::other(format!("{e:?}"));
+        let slice = self.blob.slice_with_f64_and_f64(self.pos as f64, end as f64).map_err(io)?;
+        let ab = self.reader.read_as_array_buffer(&slice).map_err(io)?;
+        let arr = Uint8Array::new(&ab);
+        let n = arr.length() as usize;
+        arr.copy_to(&mut buf[..n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for BlobReader {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        let new = match pos {
+            SeekFrom::Start(p) => p as i128,
+            SeekFrom::End(d) => self.size as i128 + d as i128,
+            SeekFrom::Current(d) => self.pos as i128 + d as i128,
+        };
+        if new < 0 {
+            return Err(std::io::Error::other("seek before the start of the file"));
+        }
+        self.pos = new as u64;
+        Ok(self.pos)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    engine: Option<Engine>,
+    generating: bool,
+    stop: bool,
+    today: String,
+}
+
+thread_local! {
+    static STATE: Rc<RefCell<State>> = Rc::new(RefCell::new(State::default()));
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn post(e: &Event) {
+    let _ = scope().post_message(&JsValue::from_str(&e.to_json()));
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+fn memory_bytes() -> u64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .ok()
+        .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
+        .map_or(0, |b| b.byte_length() as u64)
+}
+
+fn blob_field(data: &JsValue, key: &str) -> Option<Blob> {
+    Reflect::get(data, &JsValue::from_str(key)).ok().and_then(|v| v.dyn_into::<Blob>().ok())
+}
+
+fn read_all(blob: &Blob) -> Result<Vec<u8>, String> {
+    let reader = FileReaderSync::new().map_err(|e| format!("{e:?}"))?;
+    let ab = reader.read_as_array_buffer(blob).map_err(|e| format!("{e:?}"))?;
+    Ok(Uint8Array::new(&ab).to_vec())
+}
+
+fn load(data: &JsValue, model_name: String, tokenizer_name: Option<String>) -> Result<(), String> {
+    let model = blob_field(data, "model").ok_or("no model file was sent to the worker")?;
+    let reader = BlobReader { reader: FileReaderSync::new().map_err(|e| format!("{e:?}"))?, size: model.size() as u64, pos: 0, blob: model };
+    let size = reader.size;
+    let tokenizer_json = match (blob_field(data, "tokenizer"), tokenizer_name) {
+        (Some(b), Some(name)) => Some((name, read_all(&b)?)),
+        _ => None,
+    };
+    let tokenizer_config = blob_field(data, "tokenizer_config").map(|b| read_all(&b)).transpose()?;
+    // Free the previous model before reading the next one.
+    STATE.with(|s| s.borrow_mut().engine = None);
+    let t0 = now();
+    let input = LoadInput {
+        model_name: &model_name,
+        reader: std::io::BufReader::with_capacity(4 << 20, reader),
+        file_size: size,
+        tokenizer_json: tokenizer_json.as_ref().map(|(n, b)| (n.as_str(), b.clone())),
+        tokenizer_config,
+        memory_limit: Some(WASM_MEMORY_LIMIT),
+    };
+    let engine = Engine::load(input, &mut |phase, done, total| post(&Event::Progress { phase, done, total })).map_err(|e| e.to_string())?;
+    post(&Event::Loaded { info: engine.info.clone(), load_ms: now() - t0 });
+    STATE.with(|s| s.borrow_mut().engine = Some(engine));
+    Ok(())
+}
+
+/// Resolves on the next turn of the event loop, letting queued messages in.
+async fn yield_now() {
+    let p = Promise::new(&mut |resolve, _| {
+        let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+}
+
+async fn generate(mut g: Generation) {
+    let state = STATE.with(Rc::clone);
+    loop {
+        yield_now().await;
+        let mut st = state.borrow_mut();
+        let stop = st.stop;
+        let Some(engine) = st.engine.as_mut() else {
+            post(&Event::Error { message: "the model was unloaded".into(), fatal: false });
+            break;
+        };
+        let step = if stop { Ok(engine.finish(&mut g, StopReason::Stopped)) } else { engine.step(&mut g, &now) };
+        match step {
+            Ok(Step::Token { id, text }) => {
+                if let Some(text) = text {
+                    post(&Event::Token { text, ids: vec![id] });
+                }
+            }
+            Ok(Step::Done { reason, text }) => {
+                if let Some(text) = text {
+                    post(&Event::Token { text, ids: vec![] });
+                }
+                let mut stats = g.stats.clone();
+                stats.memory_bytes = memory_bytes();
+                post(&Event::Done { reason, stats, ids: g.generated.clone() });
+                break;
+            }
+            Err(e) => {
+                post(&Event::Error { message: e.to_string(), fatal: false });
+                break;
+            }
+        }
+    }
+    let mut st = state.borrow_mut();
+    st.generating = false;
+    st.stop = false;
+}
+
+fn handle(ev: MessageEvent) {
+    let data = ev.data();
+    let json = Reflect::get(&data, &JsValue::from_str("json")).ok().and_then(|v| v.as_string()).or_else(|| data.as_string());
+    let req = match json.as_deref().map(Request::from_json) {
+        Some(Ok(r)) => r,
+        _ => {
+            post(&Event::Error { message: "the worker received a message it does not understand".into(), fatal: false });
+            return;
+        }
+    };
+    match req {
+        Request::Load { model_name, tokenizer_name, today } => {
+            STATE.with(|s| s.borrow_mut().today = today);
+            if let Err(message) = load(&data, model_name, tokenizer_name) {
+                post(&Event::Error { message, fatal: true });
+            }
+        }
+        Request::Chat { message, system, sampling } => {
+            let started = STATE.with(|s| {
+                let mut st = s.borrow_mut();
+                if st.generating {
+                    return Err("a reply is still being generated; stop it first".to_string());
+                }
+                let today = st.today.clone();
+                let engine = st.engine.as_mut().ok_or("no model is loaded")?;
+                let g = engine.start_chat(&message, system.as_deref(), &today, &sampling, &now).map_err(|e| e.to_string())?;
+                st.generating = true;
+                st.stop = false;
+                Ok(g)
+            });
+            match started {
+                Ok(g) => wasm_bindgen_futures::spawn_local(generate(g)),
+                Err(message) => post(&Event::Error { message, fatal: false }),
+            }
+        }
+        Request::Complete { prompt, sampling } => {
+            let started = STATE.with(|s| {
+                let mut st = s.borrow_mut();
+                if st.generating {
+                    return Err("a reply is still being generated; stop it first".to_string());
+                }
+                let engine = st.engine.as_mut().ok_or("no model is loaded")?;
+                let ids = engine.tokenize(&prompt).map_err(|e| e.to_string())?;
+                engine.reset();
+                let mut g = engine.start(&ids, &sampling, &now).map_err(|e| e.to_string())?;
+                Engine::ignore_eos(&mut g);
+                st.generating = true;
+                st.stop = false;
+                Ok(g)
+            });
+            match started {
+                Ok(g) => wasm_bindgen_futures::spawn_local(generate(g)),
+                Err(message) => post(&Event::Error { message, fatal: false }),
+            }
+        }
+        Request::Stop => STATE.with(|s| {
+            let mut st = s.borrow_mut();
+            if st.generating {
+                st.stop = true;
+            }
+        }),
+        Request::Reset => STATE.with(|s| {
+            if let Some(e) = s.borrow_mut().engine.as_mut() {
+                e.reset();
+            }
+        }),
+        Request::Unload => {
+            STATE.with(|s| s.borrow_mut().engine = None);
+            post(&Event::Unloaded);
+        }
+    }
+}
+
+fn main() {
+    console_error_panic_hook::set_once();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(handle);
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    post(&Event::Ready);
+}

@@ -1,0 +1,226 @@
+//! Trying the model: acknowledge its license, load it in the worker, chat.
+
+use fineprint_license::discover::Role;
+use fineprint_protocol::{ChatMessage, Event, Phase, Request, Role as ChatRole, StopReason};
+use leptos::prelude::*;
+
+use crate::folder::human_size;
+use crate::state::{AppState, ModelState, PRIMARY_FILES};
+use crate::worker_client;
+
+fn today() -> String {
+    let d = js_sys::Date::new_0();
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    format!("{:02} {} {}", d.get_date(), MONTHS[d.get_month() as usize % 12], d.get_full_year())
+}
+
+fn on_event(st: AppState, e: Event) {
+    match e {
+        Event::Ready => {}
+        Event::Progress { phase, done, total } => st.model.set(ModelState::Loading { phase, done, total }),
+        Event::Loaded { info, load_ms } => {
+            st.stats.update(|s| {
+                let mut n = s.clone().unwrap_or_default();
+                n.load_ms = load_ms;
+                *s = Some(n);
+            });
+            st.model.set(ModelState::Ready(info));
+        }
+        Event::Token { text, .. } => st.append_reply(&text),
+        Event::Done { reason, stats, .. } => {
+            st.generating.set(false);
+            let load_ms = st.stats.get_untracked().map_or(0.0, |s| s.load_ms);
+            st.stats.set(Some(fineprint_protocol::Stats { load_ms, ..stats }));
+            st.notice.set(match reason {
+                StopReason::Stopped => Some("Stopped.".into()),
+                StopReason::MaxTokens => Some("Reached the token limit; raise \"Max new tokens\" for longer replies.".into()),
+                StopReason::ContextFull => Some("The conversation filled the model's context; start a new chat.".into()),
+                StopReason::EndOfTurn => None,
+            });
+        }
+        Event::Error { message, fatal } => {
+            st.generating.set(false);
+            if fatal {
+                st.model.set(ModelState::Failed(message));
+            } else {
+                st.notice.set(Some(message));
+            }
+        }
+        Event::Unloaded => st.model.set(ModelState::Idle),
+    }
+}
+
+fn load_model(st: AppState) {
+    let files = PRIMARY_FILES.with(|p| p.borrow().clone());
+    let Some(gguf) = files.iter().filter(|e| fineprint_license::discover::role(&e.path) == Role::Gguf).max_by_key(|e| e.size) else {
+        st.model.set(ModelState::Failed("The folder has no .gguf file to run.".into()));
+        return;
+    };
+    let find = |name: &str| files.iter().find(|e| e.path.rsplit('/').next() == Some(name));
+    if let Err(e) = worker_client::ensure(move |ev| on_event(st, ev)) {
+        st.model.set(ModelState::Failed(e));
+        return;
+    }
+    st.model.set(ModelState::Loading { phase: Phase::Reading, done: 0, total: gguf.size });
+    let tok = find("tokenizer.json");
+    let cfg = find("tokenizer_config.json");
+    let req = Request::Load { model_name: gguf.path.clone(), tokenizer_name: tok.map(|t| t.path.clone()), today: today() };
+    let mut att: Vec<(&str, &web_sys::Blob)> = vec![("model", &gguf.blob)];
+    if let Some(t) = tok {
+        att.push(("tokenizer", &t.blob));
+    }
+    if let Some(c) = cfg {
+        att.push(("tokenizer_config", &c.blob));
+    }
+    worker_client::send(&req, &att);
+}
+
+fn send_prompt(st: AppState, text: String) {
+    if text.trim().is_empty() || st.generating.get_untracked() {
+        return;
+    }
+    st.notice.set(None);
+    st.messages.update(|m| {
+        m.push(ChatMessage { role: ChatRole::User, content: text.clone() });
+        m.push(ChatMessage { role: ChatRole::Assistant, content: String::new() });
+    });
+    st.generating.set(true);
+    let system = Some(st.system.get_untracked()).filter(|s| !s.trim().is_empty());
+    worker_client::send(&Request::Chat { message: text, system, sampling: st.sampling.get_untracked() }, &[]);
+}
+
+fn phase_label(p: Phase) -> &'static str {
+    match p {
+        Phase::Reading => "Reading the header",
+        Phase::Parsing => "Checking architecture and memory",
+        Phase::Tokenizer => "Building the tokenizer",
+        Phase::Loading => "Loading weights",
+    }
+}
+
+#[component]
+pub fn Chat() -> impl IntoView {
+    let st = expect_context::<AppState>();
+    let prompt = RwSignal::new(String::new());
+    let ack_box = move || {
+        st.primary.get().map(|c| {
+            let name = c.report.verdict.license_name.clone().unwrap_or_else(|| "no license found".into());
+            let key = c.ack_key();
+            view! {
+                <label class="check ack">
+                    <input type="checkbox" id="ack" prop:checked=move || st.acked.get()
+                        on:change=move |ev| { let v = event_target_checked(&ev); st.acked.set(v); crate::storage::set_flag(&key, v); }/>
+                    {format!(" I have read the license report above and will follow the terms of {name}.")}
+                </label>
+            }
+        })
+    };
+    let body = move || {
+        let c = st.primary.get()?;
+        let gguf = c.gguf().cloned()?;
+        Some(view! {
+            <section class="panel chat" aria-labelledby="chat-h" data-testid="chat">
+                <h2 id="chat-h">"Try the model"</h2>
+                <p class="muted">{format!("{} ({}) runs on this device's CPU, in a background worker.", gguf.0, human_size(gguf.1))}</p>
+                {ack_box}
+                {move || (!st.acked.get()).then(|| view! { <p class="muted" data-testid="gate">"Read the report and tick the box to open the chat."</p> })}
+                {move || st.acked.get().then(|| view! { <ChatBody prompt=prompt/> })}
+            </section>
+        })
+    };
+    body
+}
+
+#[component]
+fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
+    let st = expect_context::<AppState>();
+    let status = move || match st.model.get() {
+        ModelState::Idle => view! {
+            <div><button class="button" id="load-model" on:click=move |_| load_model(st)>"Load the model"</button></div>
+        }.into_any(),
+        ModelState::Loading { phase, done, total } => {
+            let pct = if total > 0 { (done as f64 / total as f64 * 100.0).min(100.0) } else { 0.0 };
+            view! {
+                <div class="progress" role="status" data-testid="progress">
+                    <span>{format!("{} — {} of {}", phase_label(phase), human_size(done), human_size(total))}</span>
+                    <div class="bar"><div class="fill" style:width=format!("{pct:.0}%")></div></div>
+                </div>
+            }.into_any()
+        }
+        ModelState::Failed(msg) => view! {
+            <div class="error" role="alert" data-testid="model-error">
+                <p>{msg}</p>
+                <button class="button secondary" on:click=move |_| load_model(st)>"Try again"</button>
+            </div>
+        }.into_any(),
+        ModelState::Ready(info) => view! {
+            <p class="muted" data-testid="model-ready">
+                {format!("Loaded {} · {} · {} · tokenizer from {}", info.name, info.architecture, info.quantization, info.tokenizer_source)}
+                {info.notes.iter().map(|n| format!(" · {n}")).collect::<String>()}
+            </p>
+        }.into_any(),
+    };
+    let ready = move || matches!(st.model.get(), ModelState::Ready(_));
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let text = prompt.get_untracked();
+        prompt.set(String::new());
+        send_prompt(st, text);
+    };
+    let s = st.sampling;
+    let items = move || st.messages.get().into_iter().enumerate().collect::<Vec<(usize, ChatMessage)>>();
+    view! {
+        {status}
+        <div class="messages" aria-live="polite" data-testid="messages">
+            <For each=items key=|(i, m)| (*i, m.content.len()) children=move |(_, m)| {
+                let user = m.role == ChatRole::User;
+                view! {
+                    <div class=if user { "msg user" } else { "msg assistant" }>
+                        <span class="who">{if user { "You" } else { "Model" }}</span>
+                        <p>{m.content}</p>
+                    </div>
+                }
+            }/>
+        </div>
+        {move || st.notice.get().map(|n| view! { <p class="notice" role="status" data-testid="notice">{n}</p> })}
+        <form class="prompt" on:submit=submit>
+            <label for="prompt" class="visually-hidden">"Prompt"</label>
+            <textarea id="prompt" rows="3" placeholder="Ask the model something" prop:value=move || prompt.get()
+                on:input=move |ev| prompt.set(event_target_value(&ev))
+                on:keydown=move |ev: web_sys::KeyboardEvent| {
+                    if ev.key() == "Enter" && !ev.shift_key() {
+                        ev.prevent_default();
+                        let text = prompt.get_untracked();
+                        prompt.set(String::new());
+                        send_prompt(st, text);
+                    }
+                }></textarea>
+            <div class="buttons">
+                <button class="button" type="submit" id="send" disabled=move || !ready() || st.generating.get()>"Send"</button>
+                <button class="button secondary" type="button" id="stop" disabled=move || !st.generating.get()
+                    on:click=move |_| worker_client::send(&Request::Stop, &[])>"Stop"</button>
+                <button class="button secondary" type="button" id="new-chat" disabled=move || st.generating.get()
+                    on:click=move |_| { worker_client::send(&Request::Reset, &[]); st.messages.set(Vec::new()); st.notice.set(None); }>"New chat"</button>
+            </div>
+        </form>
+        <p class="stats" data-testid="stats">{move || st.stats.get().map(|x| format!(
+            "load {:.1} s · prompt {} tokens at {:.1} tok/s · {} new tokens at {:.1} tok/s · worker memory {}",
+            x.load_ms / 1000.0, x.prompt_tokens, x.prompt_tok_s, x.generated_tokens, x.decode_tok_s, human_size(x.memory_bytes)))}</p>
+        <details class="settings">
+            <summary>"Sampling settings"</summary>
+            <label>"System prompt " <input prop:value=move || st.system.get() on:change=move |ev| st.system.set(event_target_value(&ev))/></label>
+            <label>"Temperature (0 = greedy) " <input type="number" step="0.1" min="0" max="2" id="temperature" prop:value=move || s.get().temperature.to_string()
+                on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse() { s.update(|x| x.temperature = v) } }/></label>
+            <label>"Top-k " <input type="number" min="0" prop:value=move || s.get().top_k.unwrap_or(0).to_string()
+                on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<usize>() { s.update(|x| x.top_k = (v > 0).then_some(v)) } }/></label>
+            <label>"Top-p " <input type="number" step="0.05" min="0" max="1" prop:value=move || s.get().top_p.unwrap_or(1.0).to_string()
+                on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<f64>() { s.update(|x| x.top_p = (v < 1.0).then_some(v)) } }/></label>
+            <label>"Repeat penalty " <input type="number" step="0.05" min="1" max="2" prop:value=move || s.get().repeat_penalty.to_string()
+                on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse() { s.update(|x| x.repeat_penalty = v) } }/></label>
+            <label>"Seed " <input type="number" min="0" prop:value=move || s.get().seed.to_string()
+                on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse() { s.update(|x| x.seed = v) } }/></label>
+            <label>"Max new tokens " <input type="number" min="1" max="4096" id="max-tokens" prop:value=move || s.get().max_tokens.to_string()
+                on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse() { s.update(|x| x.max_tokens = v) } }/></label>
+        </details>
+    }
+}

@@ -1,0 +1,387 @@
+//! The license report, the use form with its answers, the document viewer,
+//! export, and the side-by-side comparison.
+
+use fineprint_license::report::{Finding, Summary, TriWord, Tristate};
+use fineprint_license::usage::{self, Answer, Purpose};
+use fineprint_license::{known::Commercial, Report as LicenseReport};
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::state::{AppState, Checked};
+use crate::{DropZone, Slot};
+
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn tri(t: Tristate) -> &'static str {
+    match t {
+        Tristate::Bool(true) => "yes",
+        Tristate::Bool(false) => "no",
+        Tristate::Word(TriWord::Conditional) => "with conditions",
+        Tristate::Word(TriWord::Unknown) => "unknown",
+    }
+}
+
+fn commercial(c: Commercial) -> &'static str {
+    match c {
+        Commercial::Allowed => "allowed",
+        Commercial::Conditional => "allowed with conditions",
+        Commercial::Forbidden => "not allowed",
+        Commercial::Unknown => "not settled by the documents",
+    }
+}
+
+/// The questions a builder asks, answered from the summary, each with the finding behind it.
+pub fn questions(s: &Summary) -> Vec<(&'static str, &'static str, String)> {
+    vec![
+        ("commercial_use", "Can I use it commercially?", commercial(s.commercial_use).to_string()),
+        ("user_threshold_mau", "Is there a cap on users?", s.user_threshold_mau.map_or("no".into(), |n| format!("yes: {} monthly active users", group(n)))),
+        ("revenue_threshold_usd", "Is there a cap on revenue?", s.revenue_threshold_usd.map_or("no".into(), |n| format!("yes: USD {} a year", group(n)))),
+        ("use_restrictions", "Are some uses forbidden?", yes_no(s.use_restrictions).into()),
+        ("attribution_required", "Must I credit it or keep notices?", yes_no(s.attribution_required).into()),
+        ("derivative_naming", "Must derivatives carry its name?", yes_no(s.derivative_naming).into()),
+        ("output_training_restriction", "Is training other models on its outputs forbidden?", yes_no(s.output_training_restriction).into()),
+        ("share_alike", "Must derivatives use the same license?", yes_no(s.share_alike).into()),
+        ("redistribution_allowed", "Can I redistribute the weights?", tri(s.redistribution_allowed).into()),
+        ("training_data_disclosed", "Is the training data disclosed?", tri(s.training_data_disclosed).into()),
+    ]
+}
+
+fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[component]
+fn Quote(f: Finding) -> impl IntoView {
+    let st = expect_context::<AppState>();
+    let lines = f.quote.lines().count().max(1);
+    let (file, line) = (f.file.clone(), f.line);
+    let clickable = line > 0;
+    let open = move |_| {
+        if clickable {
+            st.viewer.set(Some((file.clone(), line, line + lines - 1)));
+        }
+    };
+    let place = if line > 0 { format!("{}:{}", f.file, f.line) } else { format!("{} (metadata)", f.file) };
+    view! {
+        <blockquote class="quote">
+            <button class="link" on:click=open disabled=!clickable title="Open the document at this line">{place}</button>
+            <span class="qtext">{f.quote.clone()}</span>
+            {f.note.clone().map(|n| view! { <span class="note">{n}</span> })}
+        </blockquote>
+    }
+}
+
+#[component]
+pub fn Report() -> impl IntoView {
+    let st = expect_context::<AppState>();
+    move || {
+        st.primary.get().map(|c| {
+            let r = c.report.clone();
+            let s = r.summary.clone();
+            let mismatch = s.declared_matches_text == Some(false);
+            let verdict_class = match s.category {
+                fineprint_license::known::Category::NoLicense => "verdict bad",
+                _ if s.osi_approved => "verdict good",
+                fineprint_license::known::Category::NonCommercial | fineprint_license::known::Category::ResearchOnly => "verdict bad",
+                _ => "verdict warn",
+            };
+            let added: Vec<Finding> = r.findings_for("added_clause").cloned().collect();
+            let info: Vec<Finding> = ["region", "termination", "terms_change", "jurisdiction", "text_absent", "user_threshold_dau"]
+                .iter()
+                .flat_map(|k| r.findings_for(k).cloned().collect::<Vec<_>>())
+                .collect();
+            let rows = questions(&s)
+                .into_iter()
+                .map(|(field, q, a)| {
+                    let f = r.findings_for(field).next().cloned();
+                    view! {
+                        <tr data-field=field>
+                            <th scope="row">{q}</th>
+                            <td class="answer">{a}</td>
+                            <td>{f.map(|f| view! { <Quote f=f/> })}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            let declared = s.declared_license.clone().map(|d| {
+                let f = r.findings_for("declared_license").next().cloned();
+                view! {
+                    <div class="declared" class:mismatch=mismatch data-testid="declared">
+                        <strong>{if mismatch { "The declared license does not match the license text. " } else { "Declared license: " }}</strong>
+                        {format!("the metadata says \"{d}\"")}
+                        {if mismatch { format!("; the text is {}.", r.verdict.license_name.clone().unwrap_or_default()) } else if s.declared_matches_text == Some(true) { ", which matches the text.".into() } else { ".".into() }}
+                        {f.map(|f| view! { <Quote f=f/> })}
+                    </div>
+                }
+            });
+            view! {
+                <section class="panel report" aria-labelledby="report-h" data-testid="report">
+                    <h2 id="report-h">"License report"</h2>
+                    {mismatch.then(|| view! { <p class="alert" role="alert" data-testid="mismatch">"Warning: the model card or GGUF declares a different license than the license text in the folder."</p> })}
+                    <div class=verdict_class data-testid="verdict">
+                        <p class="headline">{r.verdict.headline.clone()}</p>
+                        <p class="lname">{r.verdict.license_name.clone().unwrap_or_else(|| "No license".into())}
+                            {s.spdx.clone().map(|x| format!(" · SPDX {x}"))}</p>
+                        <ul class="osd">{r.verdict.osd_failures.iter().map(|f| view! { <li>{f.clone()}</li> }).collect_view()}</ul>
+                    </div>
+                    {declared}
+                    <table class="questions" data-testid="questions">
+                        <thead><tr><th>"Question"</th><th>"Answer"</th><th>"Where it says so"</th></tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                    {(!added.is_empty()).then(|| view! {
+                        <div class="added" data-testid="added">
+                            <h3>"Added to the standard text"</h3>
+                            {added.into_iter().map(|f| view! { <Quote f=f/> }).collect_view()}
+                        </div>
+                    })}
+                    {(!info.is_empty()).then(|| view! {
+                        <div class="info">
+                            <h3>"Also in the terms"</h3>
+                            {info.into_iter().map(|f| view! { <p class="field">{f.field.replace('_', " ")}</p><Quote f=f/> }).collect_view()}
+                        </div>
+                    })}
+                    {(!r.problems.is_empty()).then(|| view! {
+                        <div class="problems" data-testid="problems">
+                            <h3>"Problems reading the folder"</h3>
+                            <ul>{r.problems.iter().map(|p| view! { <li><code>{p.file.clone()}</code>" "{p.message.clone()}</li> }).collect_view()}</ul>
+                        </div>
+                    })}
+                    <Export report=r.clone()/>
+                    <DocViewer checked=c.clone()/>
+                </section>
+            }
+        })
+    }
+}
+
+#[component]
+fn DocViewer(checked: Checked) -> impl IntoView {
+    let st = expect_context::<AppState>();
+    Effect::new(move |_| {
+        if st.viewer.get().is_some() {
+            // After the lines render, bring the highlighted passage into view.
+            let cb = wasm_bindgen::closure::Closure::once_into_js(|| {
+                if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.query_selector(".doc .hl").ok().flatten()) {
+                    el.scroll_into_view();
+                }
+            });
+            if let Some(w) = web_sys::window() {
+                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), 0);
+            }
+        }
+    });
+    move || {
+        st.viewer.get().map(|(file, from, to)| {
+            let text = checked.docs.iter().find(|(p, _)| *p == file).map(|(_, t)| t.clone()).unwrap_or_default();
+            let lines: Vec<(usize, String)> = text.lines().enumerate().map(|(i, l)| (i + 1, l.to_string())).collect();
+            view! {
+                <div class="viewer" role="dialog" aria-label=format!("{file}, line {from}") data-testid="viewer">
+                    <div class="viewer-bar">
+                        <strong>{file.clone()}</strong>
+                        <button class="button secondary" on:click=move |_| st.viewer.set(None)>"Close"</button>
+                    </div>
+                    <pre class="doc">{lines.into_iter().map(|(n, l)| {
+                        let hl = n >= from && n <= to;
+                        view! { <span class="ln" class:hl=hl data-line=n><span class="no">{n}</span>{l}"\n"</span> }
+                    }).collect_view()}</pre>
+                </div>
+            }
+        })
+    }
+}
+
+fn download(name: &str, mime: &str, body: &str) {
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(body));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else { return };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
+    if let Some(a) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.create_element("a").ok())
+        .and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    {
+        a.set_href(&url);
+        a.set_download(name);
+        a.click();
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+pub fn summary_paragraph(r: &LicenseReport) -> String {
+    let s = &r.summary;
+    let name = r.verdict.license_name.clone().unwrap_or_else(|| "no license".into());
+    let mut parts = vec![format!("{}: {}.", name, r.verdict.headline)];
+    parts.push(format!("Commercial use: {}.", commercial(s.commercial_use)));
+    if let Some(n) = s.user_threshold_mau {
+        parts.push(format!("Above {} monthly active users a separate license is needed.", group(n)));
+    }
+    if let Some(n) = s.revenue_threshold_usd {
+        parts.push(format!("Above USD {} annual revenue a separate license is needed.", group(n)));
+    }
+    if s.use_restrictions {
+        parts.push("Some uses are prohibited.".into());
+    }
+    if s.derivative_naming {
+        parts.push("Derivative models must carry its name.".into());
+    }
+    if s.output_training_restriction {
+        parts.push("Its outputs may not be used to train other models.".into());
+    }
+    if s.declared_matches_text == Some(false) {
+        parts.push("The declared license does not match the license text.".into());
+    }
+    parts.join(" ")
+}
+
+#[component]
+fn Export(report: LicenseReport) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let (md, json, para) = (report.to_markdown(), serde_json::to_string_pretty(&report).unwrap_or_default(), summary_paragraph(&report));
+    let para2 = para.clone();
+    view! {
+        <div class="export">
+            <button class="button secondary" on:click=move |_| download("license-report.md", "text/markdown", &md)>"Download Markdown"</button>
+            <button class="button secondary" on:click=move |_| download("license-report.json", "application/json", &json)>"Download JSON"</button>
+            <button class="button secondary" on:click=move |_| {
+                if let Some(w) = web_sys::window() {
+                    let _ = w.navigator().clipboard().write_text(&para);
+                    copied.set(true);
+                }
+            }>{move || if copied.get() { "Copied" } else { "Copy summary" }}</button>
+            <p class="summary" data-testid="summary">{para2}</p>
+        </div>
+    }
+}
+
+fn parse_num(s: &str) -> Option<u64> {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+#[component]
+pub fn UseForm() -> impl IntoView {
+    let st = expect_context::<AppState>();
+    let p = st.profile;
+    let set = move |f: &dyn Fn(&mut fineprint_license::UseProfile)| {
+        p.update(|x| f(x));
+        crate::storage::save_profile(&p.get_untracked());
+    };
+    let answers = move || {
+        st.primary.get().map(|c| {
+            usage::answer(&c.report, &p.get())
+                .into_iter()
+                .map(|a| {
+                    let cls = match a.answer {
+                        Answer::Allowed => "ans allowed",
+                        Answer::NotAllowed => "ans not-allowed",
+                        Answer::NeedsAgreement => "ans agreement",
+                        Answer::Unclear => "ans unclear",
+                    };
+                    view! {
+                        <li class=cls data-key=a.key.clone()>
+                            <span class="q">{a.question.clone()}</span>
+                            <strong class="a">{a.answer.label()}</strong>
+                            <span class="why">{a.reason.clone()}</span>
+                            {a.evidence.clone().map(|f| view! { <Quote f=f/> })}
+                        </li>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    move || {
+        st.primary.get().is_some().then(|| {
+            view! {
+                <section class="panel" aria-labelledby="use-h" data-testid="use">
+                    <h2 id="use-h">"My use"</h2>
+                    <form class="use-form" on:submit=|ev| ev.prevent_default()>
+                        <label>"I will use it for "
+                            <select id="purpose" on:change=move |ev| {
+                                let v = event_target_value(&ev);
+                                set(&|x| x.purpose = Purpose::parse(&v).unwrap_or_default());
+                            } prop:value=move || match p.get().purpose {
+                                Purpose::Personal => "personal", Purpose::Research => "research", Purpose::Internal => "internal",
+                                Purpose::Product => "product", Purpose::Hosted => "hosted" }>
+                                <option value="personal">"personal use"</option>
+                                <option value="research">"research"</option>
+                                <option value="internal">"internal use at a company"</option>
+                                <option value="product">"a commercial product"</option>
+                                <option value="hosted">"a hosted service for others"</option>
+                            </select>
+                        </label>
+                        <label>"Monthly active users "
+                            <input id="users" inputmode="numeric" placeholder="e.g. 2000000"
+                                prop:value=move || p.get().monthly_users.map(|n| n.to_string()).unwrap_or_default()
+                                on:change=move |ev| { let v = event_target_value(&ev); set(&|x| x.monthly_users = parse_num(&v)); }/>
+                        </label>
+                        <label>"Annual revenue (USD) "
+                            <input id="revenue" inputmode="numeric" placeholder="e.g. 5000000"
+                                prop:value=move || p.get().annual_revenue_usd.map(|n| n.to_string()).unwrap_or_default()
+                                on:change=move |ev| { let v = event_target_value(&ev); set(&|x| x.annual_revenue_usd = parse_num(&v)); }/>
+                        </label>
+                        <label class="check"><input type="checkbox" id="finetune" prop:checked=move || p.get().fine_tune_and_share
+                            on:change=move |ev| { let v = event_target_checked(&ev); set(&|x| x.fine_tune_and_share = v); }/>" I will fine-tune it and share the result"</label>
+                        <label class="check"><input type="checkbox" id="outputs" prop:checked=move || p.get().train_on_outputs
+                            on:change=move |ev| { let v = event_target_checked(&ev); set(&|x| x.train_on_outputs = v); }/>" I will train other models on its outputs"</label>
+                        <label>"Where I am based "
+                            <input id="region" placeholder="e.g. EU, US" prop:value=move || p.get().region.unwrap_or_default()
+                                on:change=move |ev| { let v = event_target_value(&ev); set(&|x| x.region = Some(v.clone()).filter(|r| !r.trim().is_empty())); }/>
+                        </label>
+                    </form>
+                    <ul class="answers" aria-live="polite" data-testid="answers">{answers}</ul>
+                </section>
+            }
+        })
+    }
+}
+
+#[component]
+pub fn Compare() -> impl IntoView {
+    let st = expect_context::<AppState>();
+    let table = move || {
+        let (Some(a), Some(b)) = (st.primary.get(), st.compare.get()) else { return None };
+        let qa = questions(&a.report.summary);
+        let qb = questions(&b.report.summary);
+        let name = |c: &Checked| c.report.verdict.license_name.clone().unwrap_or_else(|| "no license".into());
+        Some(view! {
+            <table class="compare" data-testid="compare-table">
+                <thead><tr><th>"Question"</th>
+                    <th>{a.name.clone().unwrap_or_else(|| "first folder".into())}<br/><small>{name(&a)}</small></th>
+                    <th>{b.name.clone().unwrap_or_else(|| "second folder".into())}<br/><small>{name(&b)}</small></th></tr></thead>
+                <tbody>
+                    <tr><th scope="row">"Verdict"</th><td>{a.report.verdict.headline.clone()}</td><td>{b.report.verdict.headline.clone()}</td></tr>
+                    {qa.into_iter().zip(qb).map(|((_, q, x), (_, _, y))| {
+                        let differ = x != y;
+                        view! { <tr class:differ=differ><th scope="row">{q}</th><td>{x}</td><td>{y}</td></tr> }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        })
+    };
+    move || {
+        st.primary.get().is_some().then(|| view! {
+            <section class="panel" aria-labelledby="cmp-h">
+                <h2 id="cmp-h">"Compare with another model"</h2>
+                <DropZone target=Slot::Compare title="Drop a second folder to compare"/>
+                {table}
+            </section>
+        })
+    }
+}

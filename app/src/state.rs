@@ -1,0 +1,91 @@
+//! The page's state: what was dropped, its report, the stated use, the model.
+
+use std::cell::RefCell;
+
+use fineprint_license::discover::Role;
+use fineprint_license::{Report, UseProfile};
+use fineprint_protocol::{ChatMessage, ModelInfo, Phase, Role as ChatRole, Sampling, Stats};
+use leptos::prelude::*;
+
+use crate::folder::Entry;
+
+/// A checked folder as the page shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checked {
+    pub name: Option<String>,
+    pub files: Vec<(String, u64, Role)>,
+    pub report: Report,
+    /// Text documents, for the viewer: (path, text).
+    pub docs: Vec<(String, String)>,
+}
+
+impl Checked {
+    pub fn gguf(&self) -> Option<&(String, u64, Role)> {
+        self.files.iter().filter(|f| f.2 == Role::Gguf).max_by_key(|f| f.1)
+    }
+    /// Remembers the person's acknowledgement per model file and license.
+    pub fn ack_key(&self) -> String {
+        let (name, size) = self.gguf().map_or(("", 0), |g| (g.0.as_str(), g.1));
+        format!("fineprint.ack.{name}.{size}.{}", self.report.summary.license_id.as_deref().unwrap_or("none"))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelState {
+    Idle,
+    Loading { phase: Phase, done: u64, total: u64 },
+    Ready(ModelInfo),
+    Failed(String),
+}
+
+#[derive(Clone, Copy)]
+pub struct AppState {
+    pub busy: RwSignal<Option<String>>,
+    pub error: RwSignal<Option<String>>,
+    pub primary: RwSignal<Option<Checked>>,
+    pub compare: RwSignal<Option<Checked>>,
+    pub profile: RwSignal<UseProfile>,
+    pub viewer: RwSignal<Option<(String, usize, usize)>>,
+    pub acked: RwSignal<bool>,
+    pub model: RwSignal<ModelState>,
+    pub messages: RwSignal<Vec<ChatMessage>>,
+    pub generating: RwSignal<bool>,
+    pub stats: RwSignal<Option<Stats>>,
+    pub sampling: RwSignal<Sampling>,
+    pub system: RwSignal<String>,
+    pub notice: RwSignal<Option<String>>,
+}
+
+impl AppState {
+    pub fn new() -> Self {
+        Self {
+            busy: RwSignal::new(None),
+            error: RwSignal::new(None),
+            primary: RwSignal::new(None),
+            compare: RwSignal::new(None),
+            profile: RwSignal::new(crate::storage::load_profile()),
+            viewer: RwSignal::new(None),
+            acked: RwSignal::new(false),
+            model: RwSignal::new(ModelState::Idle),
+            messages: RwSignal::new(Vec::new()),
+            generating: RwSignal::new(false),
+            stats: RwSignal::new(None),
+            sampling: RwSignal::new(Sampling::default()),
+            system: RwSignal::new(String::new()),
+            notice: RwSignal::new(None),
+        }
+    }
+
+    pub fn append_reply(&self, text: &str) {
+        self.messages.update(|m| {
+            if let Some(last) = m.last_mut().filter(|l| l.role == ChatRole::Assistant) {
+                last.content.push_str(text);
+            }
+        });
+    }
+}
+
+thread_local! {
+    /// The dropped files themselves (browser handles, not reactive data).
+    pub static PRIMARY_FILES: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+}

@@ -1,0 +1,28 @@
+// Fine Print's service worker: serves the built page from its cache so it
+// works offline after one visit. It never touches requests to other origins
+// (the page makes none) and never caches dropped files (they are not requests).
+const VERSION = "__VERSION__";
+const PRECACHE = __PRECACHE__;
+const CACHE = `fineprint-${VERSION}`;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(PRECACHE)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("fineprint-") && k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
+  // The sample model is large and optional: straight to the network.
+  if (url.pathname.includes("/sample/")) return;
+  event.respondWith(
+    caches.match(event.request, { ignoreSearch: true }).then((hit) => hit || fetch(event.request)),
+  );
+});

@@ -1,0 +1,94 @@
+// Shared set-up for the browser tests: the built site served on loopback by
+// scripts/serve.py, Debian's Chromium driven by playwright-core (never a
+// downloaded browser), and fixtures written by the tests themselves.
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const SHARED = resolve(ROOT, "../shared");
+export const SAMPLE = join(ROOT, "sample/SmolLM2-135M-Instruct");
+export const ARTIFACTS = join(ROOT, "tests/browser/artifacts");
+mkdirSync(ARTIFACTS, { recursive: true });
+
+export async function startServer(prefix = "/") {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const proc = spawn("python3", [join(ROOT, "scripts/serve.py"), String(port), "--prefix", prefix], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((res, rej) => {
+    proc.stdout.on("data", (d) => { if (String(d).includes("http://")) res(); });
+    proc.on("exit", (c) => rej(new Error(`server exited ${c}`)));
+    setTimeout(() => rej(new Error("server did not start")), 10000);
+  });
+  return { url: `http://127.0.0.1:${port}${prefix}`, origin: `http://127.0.0.1:${port}`, stop: () => proc.kill() };
+}
+
+export async function launch() {
+  const userDataDir = mkdtempSync(join(tmpdir(), "fineprint-chrome-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+    viewport: { width: 1200, height: 900 },
+  });
+  return { context, close: async () => { await context.close(); rmSync(userDataDir, { recursive: true, force: true }); } };
+}
+
+/** Console errors, minus what the platform prints on its own. */
+export function watchConsole(page) {
+  const errors = [];
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  return errors;
+}
+
+/** A folder written for a test: { "name": contents (string or Buffer) }. */
+export function makeFolder(name, files) {
+  const dir = join(mkdtempSync(join(tmpdir(), "fineprint-case-")), name);
+  for (const [rel, body] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, rel)), { recursive: true });
+    writeFileSync(join(dir, rel), body);
+  }
+  return dir;
+}
+
+/** Picks a folder through the page's directory input (the "Choose a folder" button). */
+export async function chooseFolder(page, dir, slot = "primary") {
+  await page.setInputFiles(`[data-testid=drop-${slot}-dir]`, dir);
+}
+
+/** Drops files on the drop zone with a real drop event carrying a DataTransfer. */
+export async function dropFiles(page, files, slot = "primary") {
+  const payload = Object.entries(files).map(([name, body]) => ({ name, b64: Buffer.from(body).toString("base64") }));
+  await page.evaluate(({ payload, slot }) => {
+    const dt = new DataTransfer();
+    for (const f of payload) {
+      const bytes = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
+      dt.items.add(new File([bytes], f.name));
+    }
+    const zone = document.getElementById(`drop-${slot}`);
+    zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    zone.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, { payload, slot });
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+export function requireSample() {
+  if (!existsSync(join(SAMPLE, "SmolLM2-135M-Instruct.Q4_1.gguf"))) {
+    throw new Error("the sample model is missing: run scripts/sample.sh (the README's test command does)");
+  }
+}
+
+export async function openPage(context, url) {
+  const page = await context.newPage();
+  const errors = watchConsole(page);
+  await page.goto(url);
+  await page.waitForSelector("#try-sample");
+  return { page, errors };
+}
