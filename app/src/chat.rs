@@ -14,7 +14,7 @@ fn today() -> String {
     format!("{:02} {} {}", d.get_date(), MONTHS[d.get_month() as usize % 12], d.get_full_year())
 }
 
-fn on_event(st: AppState, e: Event) {
+pub fn on_event(st: AppState, e: Event) {
     match e {
         Event::Ready => {}
         Event::Progress { phase, done, total } => st.model.set(ModelState::Loading { phase, done, total }),
@@ -27,8 +27,9 @@ fn on_event(st: AppState, e: Event) {
             st.model.set(ModelState::Ready(info));
         }
         Event::Token { text, .. } => st.append_reply(&text),
-        Event::Done { reason, stats, .. } => {
+        Event::Done { reason, stats, ids } => {
             st.generating.set(false);
+            st.last_ids.set(ids);
             let load_ms = st.stats.get_untracked().map_or(0.0, |s| s.load_ms);
             st.stats.set(Some(fineprint_protocol::Stats { load_ms, ..stats }));
             st.notice.set(match reason {
@@ -168,6 +169,7 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
         send_prompt(st, text);
     };
     let s = st.sampling;
+    let ids_attr = move || st.last_ids.get().iter().map(u32::to_string).collect::<Vec<String>>().join(",");
     let items = move || st.messages.get().into_iter().enumerate().collect::<Vec<(usize, ChatMessage)>>();
     view! {
         {status}
@@ -203,7 +205,7 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
                     on:click=move |_| { worker_client::send(&Request::Reset, &[]); st.messages.set(Vec::new()); st.notice.set(None); }>"New chat"</button>
             </div>
         </form>
-        <p class="stats" data-testid="stats">{move || st.stats.get().map(|x| format!(
+        <p class="stats" data-testid="stats" data-ids=ids_attr>{move || st.stats.get().map(|x| format!(
             "load {:.1} s · prompt {} tokens at {:.1} tok/s · {} new tokens at {:.1} tok/s · worker memory {}",
             x.load_ms / 1000.0, x.prompt_tokens, x.prompt_tok_s, x.generated_tokens, x.decode_tok_s, human_size(x.memory_bytes)))}</p>
         <details class="settings">
@@ -215,7 +217,7 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
                 on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<usize>() { s.update(|x| x.top_k = (v > 0).then_some(v)) } }/></label>
             <label>"Top-p " <input type="number" step="0.05" min="0" max="1" prop:value=move || s.get().top_p.unwrap_or(1.0).to_string()
                 on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<f64>() { s.update(|x| x.top_p = (v < 1.0).then_some(v)) } }/></label>
-            <label>"Repeat penalty " <input type="number" step="0.05" min="1" max="2" prop:value=move || s.get().repeat_penalty.to_string()
+            <label>"Repeat penalty " <input type="number" id="repeat-penalty" step="0.05" min="1" max="2" prop:value=move || s.get().repeat_penalty.to_string()
                 on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse() { s.update(|x| x.repeat_penalty = v) } }/></label>
             <label>"Seed " <input type="number" min="0" prop:value=move || s.get().seed.to_string()
                 on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse() { s.update(|x| x.seed = v) } }/></label>

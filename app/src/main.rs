@@ -208,6 +208,11 @@ fn PrivacyBadge() -> impl IntoView {
 fn App() -> impl IntoView {
     let st = AppState::new();
     provide_context(st);
+    // Start the worker with the page, so every static asset is fetched at load
+    // and nothing at all is requested while a folder is checked or a model runs.
+    if let Err(e) = worker_client::ensure(move |ev| chat::on_event(st, ev)) {
+        st.error.set(Some(e));
+    }
     view! {
         <header class="top">
             <div>

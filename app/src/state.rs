@@ -54,6 +54,8 @@ pub struct AppState {
     pub sampling: RwSignal<Sampling>,
     pub system: RwSignal<String>,
     pub notice: RwSignal<Option<String>>,
+    /// Token ids of the last reply (shown to tests and the curious as data-ids).
+    pub last_ids: RwSignal<Vec<u32>>,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
             sampling: RwSignal::new(Sampling::default()),
             system: RwSignal::new(String::new()),
             notice: RwSignal::new(None),
+            last_ids: RwSignal::new(Vec::new()),
         }
     }
 

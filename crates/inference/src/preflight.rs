@@ -93,10 +93,12 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
     let mut counts: HashMap<String, u64> = HashMap::new();
     let mut largest_f32_embedding = 0u64;
     for (name, info) in &content.tensor_infos {
-        let elems = info.shape.elem_count() as u64;
+        // In u64: on wasm32 a usize element count overflows for tensors past 4G elements,
+        // which are exactly the ones this check must catch.
+        let elems: u64 = info.shape.dims().iter().map(|&d| d as u64).product();
         let block = info.ggml_dtype.block_size() as u64;
         let bytes = elems / block.max(1) * info.ggml_dtype.type_size() as u64;
-        let end = content.tensor_data_offset + info.offset + bytes;
+        let end = content.tensor_data_offset.saturating_add(info.offset).saturating_add(bytes);
         if end > file_size {
             return Err(InferenceError::Truncated { file: file.into(), tensor: name.clone(), needed: end, size: file_size });
         }
@@ -108,7 +110,7 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
         *counts.entry(format!("{:?}", info.ggml_dtype)).or_default() += bytes;
         if name == "token_embd.weight" {
             // candle's quantized models dequantize the embedding table to f32.
-            largest_f32_embedding = elems * 4;
+            largest_f32_embedding = elems.saturating_mul(4);
         }
     }
     let key = |k: &str| format!("{arch_name}.{k}");

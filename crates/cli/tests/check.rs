@@ -1,0 +1,111 @@
+//! `fineprint check` as a user and a CI pipeline run it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fineprint() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_fineprint"))
+}
+
+fn shared() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    p.join("bench/license/score.py").is_file().then_some(p)
+}
+
+/// The issue's own measure: score.py over the labelled corpus, every field and every quote.
+#[test]
+fn labelled_corpus_scores_at_least_97_percent_with_verbatim_quotes() {
+    let Some(shared) = shared() else {
+        eprintln!("skipped: ../shared is not beside the project");
+        return;
+    };
+    let exe = env!("CARGO_BIN_EXE_fineprint");
+    let out = Command::new("python3")
+        .arg(shared.join("bench/license/score.py"))
+        .arg(shared.join("fixtures/licenses"))
+        .args(["--", exe, "check", "{dir}", "--json"])
+        .output()
+        .expect("python3 runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let overall = text.lines().find(|l| l.starts_with("overall")).unwrap_or_else(|| panic!("no score line in:\n{text}"));
+    // "overall 99.4% of fields right; evidence verbatim 100.0% of 275"
+    let pct = |after: &str| -> f64 {
+        let rest = &overall[overall.find(after).map(|i| i + after.len()).unwrap_or(0)..];
+        rest.trim_start().split('%').next().and_then(|n| n.trim().parse().ok()).unwrap_or(0.0)
+    };
+    assert!(pct("overall") >= 97.0, "{text}");
+    assert!((pct("verbatim") - 100.0).abs() < f64::EPSILON, "{text}");
+    assert!(text.contains("no report 0"), "{text}");
+}
+
+fn case(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, body) in files {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, body).expect("write");
+    }
+    dir
+}
+
+const LLAMAISH: &str = "ACME MODEL COMMUNITY LICENSE AGREEMENT\n\nYou are granted a non-exclusive, worldwide, non-transferable and royalty-free limited license to use, reproduce, distribute, copy, create derivative works of, and make modifications to the Materials.\n\nIf, on the release date, the monthly active users of the products or services made available by or for Licensee is greater than 50 million monthly active users in the preceding calendar month, you must request a license from ACME.\n\nYou will not use the Materials or any output or results of the Materials to improve any other large language model.\n";
+
+#[test]
+fn a_license_never_seen_is_read_from_its_text() {
+    let dir = case(&[("LICENSE", LLAMAISH.as_bytes())]);
+    let out = fineprint().arg("check").arg(dir.path()).arg("--json").output().expect("runs");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let s = &r["summary"];
+    assert_eq!(s["license_id"], "other");
+    assert_eq!(s["commercial_use"], "conditional");
+    assert_eq!(s["user_threshold_mau"], 50_000_000);
+    assert_eq!(s["output_training_restriction"], true);
+    assert_eq!(s["osi_approved"], false);
+    let f = r["findings"].as_array().expect("findings");
+    let mau = f.iter().find(|f| f["field"] == "user_threshold_mau").expect("mau finding");
+    assert_eq!(mau["file"], "LICENSE");
+    assert_eq!(mau["line"], 5);
+    assert!(mau["quote"].as_str().is_some_and(|q| q.contains("greater than 50 million monthly active users")));
+}
+
+#[test]
+fn use_options_gate_a_pipeline_with_the_exit_code() {
+    let dir = case(&[("LICENSE", LLAMAISH.as_bytes())]);
+    let small = fineprint().arg("check").arg(dir.path()).args(["--use", "product", "--users", "1000"]).status().expect("runs");
+    assert!(small.success());
+    let big = fineprint().arg("check").arg(dir.path()).args(["--use", "product", "--users", "60000000", "--strict"]).status().expect("runs");
+    assert_eq!(big.code(), Some(4), "needs a separate agreement fails under --strict");
+    let outputs = fineprint().arg("check").arg(dir.path()).args(["--use", "research", "--train-on-outputs"]).status().expect("runs");
+    assert_eq!(outputs.code(), Some(3), "training on outputs is not allowed");
+}
+
+#[test]
+fn bad_inputs_are_named_and_never_panic() {
+    let mut utf16 = vec![0xFF, 0xFE];
+    for u in "MIT License\r\n\r\nPermission is hereby granted".encode_utf16() {
+        utf16.extend_from_slice(&u.to_le_bytes());
+    }
+    let big = "All work and no play. ".repeat(3 * 1024 * 1024);
+    let cases: Vec<(&str, Vec<(&str, Vec<u8>)>, &str)> = vec![
+        ("binary LICENSE", vec![("LICENSE", vec![0u8, 159, 146, 150, 0, 1, 2])], "binary"),
+        ("empty LICENSE", vec![("LICENSE", Vec::new())], "empty"),
+        ("invalid UTF-8", vec![("LICENSE", b"MIT License \xff\xfe broken".to_vec())], "not UTF-8"),
+        ("UTF-16 with BOM", vec![("LICENSE", utf16)], "UTF-16"),
+        ("malformed front matter", vec![("README.md", b"---\nlicense: [apache\n---\n# card".to_vec())], "not valid YAML"),
+        ("unclosed front matter", vec![("README.md", b"---\nlicense: mit\n# card".to_vec())], "never closes"),
+        ("truncated GGUF", vec![("model.gguf", b"GGUF\x03\x00\x00\x00\x00".to_vec())], "truncated"),
+        ("not a GGUF", vec![("model.gguf", b"PK\x03\x04 zip".to_vec())], "not a GGUF"),
+        ("invalid config.json", vec![("config.json", b"{ nope".to_vec())], "not valid JSON"),
+        ("nothing license-like", vec![("notes.txt", b"hello".to_vec())], "no license found"),
+        ("50 MB text", vec![("LICENSE", big.into_bytes())], "only the first"),
+    ];
+    for (what, files, expect) in cases {
+        let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+        let dir = case(&refs);
+        let out = fineprint().arg("check").arg(dir.path()).arg("--json").output().expect("runs");
+        assert!(out.status.success(), "{what}: exit {:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let problems = r["problems"].to_string();
+        assert!(problems.contains(expect), "{what}: {problems}");
+    }
+}

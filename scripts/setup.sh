@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what building, serving and testing Fine Print need, and nothing that
+# is already there: the wasm32 target, wasm-bindgen-cli at exactly the version
+# in Cargo.lock, trunk 0.21.14, Debian's Chromium, the test driver from npm and
+# the sample model. Every step checks before it installs (idempotent); nothing
+# is downloaded outside the package registries.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+say() { printf 'setup: %s\n' "$*"; }
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen-cli must equal the wasm-bindgen crate in Cargo.lock. No --locked:
+# its lockfile pins a webpki-roots version the registry does not serve.
+wbg=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbg\$"; then
+  say "installing wasm-bindgen-cli $wbg (about 10-25 minutes on 2 cores)"
+  cargo install wasm-bindgen-cli --version "$wbg"
+fi
+
+# trunk 0.22 needs a newer rustc than this machine's 1.95.
+if ! trunk --version 2>/dev/null | grep -q "0.21.14"; then
+  say "installing trunk 0.21.14 (about 10 minutes on 2 cores)"
+  cargo install trunk --version 0.21.14 --locked || cargo install trunk --version 0.21.14
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  say "installing Chromium from Debian"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
+if [ ! -f tests/browser/node_modules/playwright-core/package.json ] ||
+   ! grep -q "\"version\": \"$(node -p "require('./tests/browser/package.json').dependencies['playwright-core']")\"" tests/browser/node_modules/playwright-core/package.json; then
+  say "installing playwright-core from npm (the driver only; the browser is Debian's)"
+  (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --silent)
+fi
+
+bash scripts/sample.sh

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what is missing and runs every test: formatting and lints, the
+# native cargo tests of the cores (license engine, inference engine with the
+# sample model, protocol, CLI), the license corpus score, the wasm build of the
+# page and the worker, and the browser tests in headless Chromium.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+start=$(date +%s)
+stamp() { printf '\n== %s (%ds)\n' "$*" "$(( $(date +%s) - start ))"; }
+
+stamp "set-up"
+bash scripts/setup.sh
+
+stamp "rustfmt and clippy"
+cargo fmt --all --check
+cargo clippy --all-targets -q -- -D warnings
+cargo clippy -q --target wasm32-unknown-unknown -p fineprint-app -p fineprint-worker -- -D warnings
+
+stamp "cargo test (native)"
+cargo test --all-targets
+
+stamp "wasm build (trunk)"
+trunk build
+
+stamp "browser tests (headless Chromium)"
+(cd tests/browser && node --test --test-concurrency=1 --test-timeout=900000 .)
+
+stamp "all tests passed"

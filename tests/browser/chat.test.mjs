@@ -1,0 +1,89 @@
+// Trying the model in the page: gated by the license, loaded from the dropped
+// folder in the worker, streaming greedy tokens that match the golden ones, Stop.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startServer, launch, openPage, shot, SHARED, requireSample, chooseFolder, SAMPLE } from "./harness.mjs";
+
+let srv, browser;
+before(async () => { requireSample(); srv = await startServer(); browser = await launch(); });
+after(async () => { await browser?.close(); srv?.stop(); });
+
+const golden = JSON.parse(readFileSync(join(SHARED, "fixtures/golden/smollm2-135m-q4_1.json"), "utf8"));
+const promptText = readFileSync(join(SHARED, "fixtures/golden/prompt.txt"), "utf8");
+// The golden prompt is SmolLM2's own template around one user message (with its default system line).
+const userMessage = promptText.split("<|im_start|>user\n")[1].split("<|im_end|>")[0];
+
+async function loadSample(page) {
+  await chooseFolder(page, SAMPLE);
+  await page.waitForSelector("[data-testid=chat]");
+  assert.match(await page.textContent("[data-testid=chat]"), /tick the box/);
+  assert.equal(await page.$("#load-model"), null, "the chat stays closed until the license is acknowledged");
+  await page.check("#ack");
+  await page.click("#load-model");
+  await page.waitForSelector("[data-testid=model-ready]", { timeout: 120000 });
+}
+
+async function settings(page, { temperature, repeat, max }) {
+  await page.evaluate(() => { document.querySelector("details.settings").open = true; });
+  await page.fill("#temperature", String(temperature));
+  await page.press("#temperature", "Tab");
+  await page.fill("#repeat-penalty", String(repeat));
+  await page.press("#repeat-penalty", "Tab");
+  await page.fill("#max-tokens", String(max));
+  await page.press("#max-tokens", "Tab");
+}
+
+test("greedy generation in the worker matches the golden tokens, and the acknowledgement is remembered", async () => {
+  const { page, errors } = await openPage(browser.context, srv.url);
+  await loadSample(page);
+  assert.match(await page.textContent("[data-testid=model-ready]"), /llama/);
+  await settings(page, { temperature: 0, repeat: 1, max: 32 });
+  await page.fill("#prompt", userMessage);
+  await page.click("#send");
+  // Tokens stream in before generation ends.
+  await page.waitForFunction(() => (document.querySelector(".msg.assistant p")?.textContent || "").length > 0, null, { timeout: 120000 });
+  await page.waitForFunction(() => document.querySelector("[data-testid=stats]")?.dataset.ids, null, { timeout: 300000 });
+  const ids = (await page.getAttribute("[data-testid=stats]", "data-ids")).split(",").map(Number);
+  assert.deepEqual(ids.slice(0, 32), golden.first_generated_ids.slice(0, 32));
+  const stats = await page.textContent("[data-testid=stats]");
+  assert.match(stats, /prompt 110 tokens/);
+  assert.match(await page.textContent(".msg.assistant p"), /^A relaxing and enjoyable plan for Saturday and Sunday/);
+  await shot(page, "10-chat-golden");
+  assert.deepEqual(errors, []);
+  // Acknowledged once per model: a reload keeps the chat open.
+  await page.reload();
+  await page.waitForSelector("#try-sample");
+  await chooseFolder(page, SAMPLE);
+  await page.waitForSelector("#load-model");
+  await page.close();
+});
+
+test("Stop ends generation at once and the chat stays usable", async () => {
+  const { page } = await openPage(browser.context, srv.url);
+  await chooseFolder(page, SAMPLE);
+  await page.waitForSelector("[data-testid=chat]");
+  if (!(await page.isChecked("#ack"))) await page.check("#ack");
+  await page.click("#load-model");
+  await page.waitForSelector("[data-testid=model-ready]", { timeout: 120000 });
+  await settings(page, { temperature: 0.8, repeat: 1.1, max: 400 });
+  await page.fill("#prompt", "Write a long story about a lighthouse keeper.");
+  await page.click("#send");
+  await page.waitForFunction(() => (document.querySelector(".msg.assistant p")?.textContent || "").split(" ").length > 5, null, { timeout: 120000 });
+  await page.click("#stop");
+  await page.waitForSelector("[data-testid=notice]", { timeout: 10000 });
+  assert.match(await page.textContent("[data-testid=notice]"), /Stopped/);
+  const ids = (await page.getAttribute("[data-testid=stats]", "data-ids")).split(",");
+  assert.ok(ids.length < 400, `stopped after ${ids.length} tokens`);
+  const text = await page.textContent(".msg.assistant p");
+  await page.waitForTimeout(1500);
+  assert.equal(await page.textContent(".msg.assistant p"), text, "no token arrives after Stop");
+  // The conversation continues with the cached context.
+  await settings(page, { temperature: 0, repeat: 1, max: 8 });
+  await page.fill("#prompt", "Thanks!");
+  await page.click("#send");
+  await page.waitForFunction(() => document.querySelectorAll(".msg.assistant").length === 2 && !document.querySelector("#stop:not([disabled])"), null, { timeout: 120000 });
+  await shot(page, "11-chat-stopped");
+  await page.close();
+});

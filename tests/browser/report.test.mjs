@@ -1,0 +1,121 @@
+// The license report in the page: drop or pick a folder, read verdict, answers, quotes.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startServer, launch, openPage, chooseFolder, dropFiles, makeFolder, shot, SHARED, requireSample } from "./harness.mjs";
+
+let srv, browser;
+before(async () => { srv = await startServer(); browser = await launch(); });
+after(async () => { await browser?.close(); srv?.stop(); });
+
+const verdict = (page) => page.textContent("[data-testid=verdict]");
+const answer = (page, field) => page.textContent(`[data-field=${field}] td.answer`);
+
+test("the page loads with no console errors and says nothing leaves the device", async () => {
+  const { page, errors } = await openPage(browser.context, srv.url);
+  assert.match(await page.textContent("[data-testid=privacy]"), /nothing leaves this device/);
+  await page.waitForTimeout(500);
+  assert.deepEqual(errors, []);
+  await shot(page, "01-empty");
+  await page.close();
+});
+
+test("the sample model: files listed with sizes, Apache-2.0 open source, quotes open the document", async () => {
+  requireSample();
+  const { page, errors } = await openPage(browser.context, srv.url);
+  await page.click("#try-sample");
+  await page.waitForSelector("[data-testid=verdict]", { timeout: 60000 });
+  const files = await page.textContent("[data-testid=file-list]");
+  assert.match(files, /SmolLM2-135M-Instruct\.Q4_1\.gguf/);
+  assert.match(files, /98\.4 MB/);
+  assert.match(files, /LICENSE/);
+  assert.match(await verdict(page), /OSI-approved open source/);
+  assert.match(await verdict(page), /Apache-2\.0/);
+  assert.equal((await answer(page, "commercial_use")).trim(), "allowed");
+  await page.click("[data-field=attribution_required] button.link");
+  await page.waitForSelector("[data-testid=viewer] .hl");
+  const hl = await page.textContent("[data-testid=viewer] .hl");
+  assert.match(hl, /reproduce and distribute copies/);
+  await shot(page, "02-sample-report");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a Llama 3.1 folder: open weights with a 700M-user cap, naming duty, quoted from LICENSE", async () => {
+  const { page } = await openPage(browser.context, srv.url);
+  await chooseFolder(page, join(SHARED, "fixtures/licenses/llama3.1-community"));
+  await page.waitForSelector("[data-testid=verdict]");
+  assert.match(await verdict(page), /Open weights under custom terms/);
+  assert.match(await verdict(page), /OSD 5/);
+  assert.match(await answer(page, "user_threshold_mau"), /700,000,000/);
+  assert.equal((await answer(page, "derivative_naming")).trim(), "yes");
+  assert.match(await page.textContent("[data-field=derivative_naming] .quote"), /LICENSE:\d+.*at the beginning of any such AI model name/s);
+  // My use: a product with 800M users needs a separate agreement.
+  await page.selectOption("#purpose", "product");
+  await page.fill("#users", "800000000");
+  await page.press("#users", "Tab");
+  await page.waitForFunction(() => /needs a separate agreement/.test(document.querySelector("[data-testid=answers] [data-key=scale]")?.textContent || ""));
+  await page.fill("#users", "5000");
+  await page.press("#users", "Tab");
+  await page.waitForFunction(() => /allowed/.test(document.querySelector("[data-testid=answers] [data-key=scale] .a")?.textContent || ""));
+  await shot(page, "03-llama-report");
+  // The stated use is remembered across visits.
+  await page.reload();
+  await page.waitForSelector("#try-sample");
+  await chooseFolder(page, join(SHARED, "fixtures/licenses/llama3.1-community"));
+  await page.waitForSelector("#purpose");
+  assert.equal(await page.inputValue("#purpose"), "product");
+  await page.selectOption("#purpose", "personal");
+  await page.close();
+});
+
+test("a non-commercial license says so, and a product use is not allowed", async () => {
+  const { page } = await openPage(browser.context, srv.url);
+  await chooseFolder(page, join(SHARED, "fixtures/licenses/sdxl-turbo-noncommercial-research"));
+  await page.waitForSelector("[data-testid=verdict]");
+  assert.match(await verdict(page), /Non-commercial/);
+  assert.equal((await answer(page, "commercial_use")).trim(), "not allowed");
+  await page.selectOption("#purpose", "product");
+  await page.waitForFunction(() => /not allowed/.test(document.querySelector("[data-key=use] .a")?.textContent || ""));
+  await shot(page, "04-noncommercial");
+  await page.selectOption("#purpose", "personal");
+  await page.close();
+});
+
+test("a folder with no license is reported as such, naming what is missing", async () => {
+  const dir = makeFolder("no-license-model", { "README.md": "# Some model\n\nA model card that names no license.\n", "config.json": "{\"model_type\": \"llama\"}" });
+  const { page } = await openPage(browser.context, srv.url);
+  await chooseFolder(page, dir);
+  await page.waitForSelector("[data-testid=verdict]");
+  assert.match(await verdict(page), /No license found/);
+  assert.match(await page.textContent("[data-testid=problems]"), /no license found/);
+  assert.match(await page.textContent(".missing"), /No license file/);
+  await shot(page, "05-no-license");
+  await page.close();
+});
+
+test("a card that declares another license than its text is flagged", async () => {
+  const llama = readFileSync(join(SHARED, "fixtures/licenses/llama3.1-community/LICENSE"));
+  const { page } = await openPage(browser.context, srv.url);
+  await dropFiles(page, { "README.md": "---\nlicense: apache-2.0\n---\n# A fine-tune\n", LICENSE: llama });
+  await page.waitForSelector("[data-testid=mismatch]");
+  assert.match(await page.textContent("[data-testid=declared]"), /apache-2\.0/);
+  assert.match(await page.textContent("[data-testid=declared]"), /Llama 3\.1/);
+  await shot(page, "06-mismatch");
+  await page.close();
+});
+
+test("two folders side by side", async () => {
+  const { page } = await openPage(browser.context, srv.url);
+  await chooseFolder(page, join(SHARED, "fixtures/licenses/llama3.3-community"));
+  await page.waitForSelector("[data-testid=verdict]");
+  await chooseFolder(page, join(SHARED, "fixtures/licenses/olmo-apache-open-data"), "compare");
+  await page.waitForSelector("[data-testid=compare-table]");
+  const table = await page.textContent("[data-testid=compare-table]");
+  assert.match(table, /Llama 3\.3/);
+  assert.match(table, /Apache/);
+  assert.ok((await page.$$("[data-testid=compare-table] tr.differ")).length >= 3);
+  await shot(page, "07-compare");
+  await page.close();
+});
