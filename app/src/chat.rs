@@ -34,8 +34,12 @@ pub fn on_event(st: AppState, e: Event) {
             st.stats.set(Some(fineprint_protocol::Stats { load_ms, ..stats }));
             st.notice.set(match reason {
                 StopReason::Stopped => Some("Stopped.".into()),
-                StopReason::MaxTokens => Some("Reached the token limit; raise \"Max new tokens\" for longer replies.".into()),
-                StopReason::ContextFull => Some("The conversation filled the model's context; start a new chat.".into()),
+                StopReason::MaxTokens => {
+                    Some("Reached the token limit; raise \"Max new tokens\" for longer replies.".into())
+                }
+                StopReason::ContextFull => {
+                    Some("The conversation filled the model's context; start a new chat.".into())
+                }
                 StopReason::EndOfTurn => None,
             });
         }
@@ -53,7 +57,9 @@ pub fn on_event(st: AppState, e: Event) {
 
 fn load_model(st: AppState) {
     let files = PRIMARY_FILES.with(|p| p.borrow().clone());
-    let Some(gguf) = files.iter().filter(|e| fineprint_license::discover::role(&e.path) == Role::Gguf).max_by_key(|e| e.size) else {
+    let Some(gguf) =
+        files.iter().filter(|e| fineprint_license::discover::role(&e.path) == Role::Gguf).max_by_key(|e| e.size)
+    else {
         st.model.set(ModelState::Failed("The folder has no .gguf file to run.".into()));
         return;
     };
@@ -65,7 +71,8 @@ fn load_model(st: AppState) {
     st.model.set(ModelState::Loading { phase: Phase::Reading, done: 0, total: gguf.size });
     let tok = find("tokenizer.json");
     let cfg = find("tokenizer_config.json");
-    let req = Request::Load { model_name: gguf.path.clone(), tokenizer_name: tok.map(|t| t.path.clone()), today: today() };
+    let req =
+        Request::Load { model_name: gguf.path.clone(), tokenizer_name: tok.map(|t| t.path.clone()), today: today() };
     let mut att: Vec<(&str, &web_sys::Blob)> = vec![("model", &gguf.blob)];
     if let Some(t) = tok {
         att.push(("tokenizer", &t.blob));
@@ -135,7 +142,8 @@ pub fn Chat() -> impl IntoView {
 #[component]
 fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
     let st = expect_context::<AppState>();
-    let status = move || match st.model.get() {
+    let status = move || {
+        match st.model.get() {
         ModelState::Idle => view! {
             <div><button class="button" id="load-model" on:click=move |_| load_model(st)>"Load the model"</button></div>
         }.into_any(),
@@ -160,6 +168,7 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
                 {info.notes.iter().map(|n| format!(" · {n}")).collect::<String>()}
             </p>
         }.into_any(),
+    }
     };
     let ready = move || matches!(st.model.get(), ModelState::Ready(_));
     let submit = move |ev: leptos::ev::SubmitEvent| {

@@ -103,7 +103,9 @@ async fn fetch_blob(url: &str) -> Result<Blob, String> {
 
 /// The sample folder the set-up placed beside the page (`sample/index.json` lists it).
 pub async fn sample() -> Result<(Option<String>, Vec<Entry>), String> {
-    let index = fetch_blob("sample/index.json").await.map_err(|e| format!("the sample model is not installed here ({e}); run the README's first command"))?;
+    let index = fetch_blob("sample/index.json")
+        .await
+        .map_err(|e| format!("the sample model is not installed here ({e}); run the README's first command"))?;
     let text = JsFuture::from(index.text()).await.map_err(|e| format!("{e:?}"))?.as_string().unwrap_or_default();
     let idx: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("sample/index.json: {e}"))?;
     let folder = idx.get("folder").and_then(|f| f.as_str()).unwrap_or("").to_owned();

@@ -28,7 +28,8 @@ pub enum Slot {
 pub fn check_folder(st: AppState, slot: Slot, name: Option<String>, entries: Vec<Entry>) {
     st.error.set(None);
     if entries.is_empty() {
-        st.error.set(Some("The drop held no files. Drop the model's folder (or pick it with \"Choose a folder\").".into()));
+        st.error
+            .set(Some("The drop held no files. Drop the model's folder (or pick it with \"Choose a folder\").".into()));
         return;
     }
     st.busy.set(Some(format!("Reading {} files…", entries.len())));
@@ -40,10 +41,16 @@ pub fn check_folder(st: AppState, slot: Slot, name: Option<String>, entries: Vec
         }
         let docs = inputs
             .iter()
-            .filter(|f| matches!(fineprint_license::discover::role(&f.path), Role::License | Role::Notice | Role::UsePolicy | Role::ModelCard))
+            .filter(|f| {
+                matches!(
+                    fineprint_license::discover::role(&f.path),
+                    Role::License | Role::Notice | Role::UsePolicy | Role::ModelCard
+                )
+            })
             .filter_map(|f| text::decode(&f.bytes, f.size).ok().map(|(t, _)| (f.path.clone(), t)))
             .collect();
-        let files = entries.iter().map(|e| (e.path.clone(), e.size, fineprint_license::discover::role(&e.path))).collect();
+        let files =
+            entries.iter().map(|e| (e.path.clone(), e.size, fineprint_license::discover::role(&e.path))).collect();
         let checked = Checked { name, files, report, docs };
         match slot {
             Slot::Primary => {

@@ -10,7 +10,6 @@ use wasm_bindgen::JsCast;
 use crate::state::{AppState, Checked};
 use crate::{DropZone, Slot};
 
-
 fn yes_no(b: bool) -> &'static str {
     if b {
         "yes"
@@ -41,12 +40,24 @@ fn commercial(c: Commercial) -> &'static str {
 pub fn questions(s: &Summary) -> Vec<(&'static str, &'static str, String)> {
     vec![
         ("commercial_use", "Can I use it commercially?", commercial(s.commercial_use).to_string()),
-        ("user_threshold_mau", "Is there a cap on users?", s.user_threshold_mau.map_or("no".into(), |n| format!("yes: {} monthly active users", group(n)))),
-        ("revenue_threshold_usd", "Is there a cap on revenue?", s.revenue_threshold_usd.map_or("no".into(), |n| format!("yes: USD {} a year", group(n)))),
+        (
+            "user_threshold_mau",
+            "Is there a cap on users?",
+            s.user_threshold_mau.map_or("no".into(), |n| format!("yes: {} monthly active users", group(n))),
+        ),
+        (
+            "revenue_threshold_usd",
+            "Is there a cap on revenue?",
+            s.revenue_threshold_usd.map_or("no".into(), |n| format!("yes: USD {} a year", group(n))),
+        ),
         ("use_restrictions", "Are some uses forbidden?", yes_no(s.use_restrictions).into()),
         ("attribution_required", "Must I credit it or keep notices?", yes_no(s.attribution_required).into()),
         ("derivative_naming", "Must derivatives carry its name?", yes_no(s.derivative_naming).into()),
-        ("output_training_restriction", "Is training other models on its outputs forbidden?", yes_no(s.output_training_restriction).into()),
+        (
+            "output_training_restriction",
+            "Is training other models on its outputs forbidden?",
+            yes_no(s.output_training_restriction).into(),
+        ),
         ("share_alike", "Must derivatives use the same license?", yes_no(s.share_alike).into()),
         ("redistribution_allowed", "Can I redistribute the weights?", tri(s.redistribution_allowed).into()),
         ("training_data_disclosed", "Is the training data disclosed?", tri(s.training_data_disclosed).into()),
@@ -57,7 +68,7 @@ fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -177,7 +188,10 @@ fn DocViewer(checked: Checked) -> impl IntoView {
         if st.viewer.get().is_some() {
             // After the lines render, bring the highlighted passage into view.
             let cb = wasm_bindgen::closure::Closure::once_into_js(|| {
-                if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.query_selector(".doc .hl").ok().flatten()) {
+                if let Some(el) = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.query_selector(".doc .hl").ok().flatten())
+                {
                     el.scroll_into_view();
                 }
             });
@@ -253,7 +267,8 @@ pub fn summary_paragraph(r: &LicenseReport) -> String {
 #[component]
 fn Export(report: LicenseReport) -> impl IntoView {
     let copied = RwSignal::new(false);
-    let (md, json, para) = (report.to_markdown(), serde_json::to_string_pretty(&report).unwrap_or_default(), summary_paragraph(&report));
+    let (md, json, para) =
+        (report.to_markdown(), serde_json::to_string_pretty(&report).unwrap_or_default(), summary_paragraph(&report));
     let para2 = para.clone();
     view! {
         <div class="export">
@@ -376,12 +391,14 @@ pub fn Compare() -> impl IntoView {
         })
     };
     move || {
-        st.primary.get().is_some().then(|| view! {
-            <section class="panel" aria-labelledby="cmp-h">
-                <h2 id="cmp-h">"Compare with another model"</h2>
-                <DropZone target=Slot::Compare title="Drop a second folder to compare"/>
-                {table}
-            </section>
+        st.primary.get().is_some().then(|| {
+            view! {
+                <section class="panel" aria-labelledby="cmp-h">
+                    <h2 id="cmp-h">"Compare with another model"</h2>
+                    <DropZone target=Slot::Compare title="Drop a second folder to compare"/>
+                    {table}
+                </section>
+            }
         })
     }
 }

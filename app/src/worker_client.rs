@@ -40,7 +40,9 @@ pub fn ensure(on_event: impl Fn(Event) + 'static) -> Result<(), String> {
                 handler(Event::Ready);
             }
             Ok(e) => handler(e),
-            Err(e) => handler(Event::Error { message: format!("unreadable message from the worker: {e}"), fatal: false }),
+            Err(e) => {
+                handler(Event::Error { message: format!("unreadable message from the worker: {e}"), fatal: false })
+            }
         }
     });
     let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |ev: ErrorEvent| {

@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, dirname, resolve } from "node:path";
+import { join, dirname, resolve, basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
@@ -58,6 +58,12 @@ export function makeFolder(name, files) {
 /** Picks a folder through the page's directory input (the "Choose a folder" button). */
 export async function chooseFolder(page, dir, slot = "primary") {
   await page.setInputFiles(`[data-testid=drop-${slot}-dir]`, dir);
+  if (slot === "primary") {
+    // Wait for this folder's report, not the one it replaces.
+    const name = basename(dir);
+    await page.waitForFunction((n) => (document.querySelector("#files-h")?.textContent || "").startsWith(n + " —")
+      || !!document.querySelector("[data-testid=error]"), name, { timeout: 120000 });
+  }
 }
 
 /** Drops files on the drop zone with a real drop event carrying a DataTransfer. */

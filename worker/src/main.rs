@@ -100,7 +100,12 @@ fn read_all(blob: &Blob) -> Result<Vec<u8>, String> {
 
 fn load(data: &JsValue, model_name: String, tokenizer_name: Option<String>) -> Result<(), String> {
     let model = blob_field(data, "model").ok_or("no model file was sent to the worker")?;
-    let reader = BlobReader { reader: FileReaderSync::new().map_err(|e| format!("{e:?}"))?, size: model.size() as u64, pos: 0, blob: model };
+    let reader = BlobReader {
+        reader: FileReaderSync::new().map_err(|e| format!("{e:?}"))?,
+        size: model.size() as u64,
+        pos: 0,
+        blob: model,
+    };
     let size = reader.size;
     let tokenizer_json = match (blob_field(data, "tokenizer"), tokenizer_name) {
         (Some(b), Some(name)) => Some((name, read_all(&b)?)),
@@ -118,7 +123,8 @@ fn load(data: &JsValue, model_name: String, tokenizer_name: Option<String>) -> R
         tokenizer_config,
         memory_limit: Some(WASM_MEMORY_LIMIT),
     };
-    let engine = Engine::load(input, &mut |phase, done, total| post(&Event::Progress { phase, done, total })).map_err(|e| e.to_string())?;
+    let engine = Engine::load(input, &mut |phase, done, total| post(&Event::Progress { phase, done, total }))
+        .map_err(|e| e.to_string())?;
     post(&Event::Loaded { info: engine.info.clone(), load_ms: now() - t0 });
     STATE.with(|s| s.borrow_mut().engine = Some(engine));
     Ok(())
@@ -171,11 +177,15 @@ async fn generate(mut g: Generation) {
 
 fn handle(ev: MessageEvent) {
     let data = ev.data();
-    let json = Reflect::get(&data, &JsValue::from_str("json")).ok().and_then(|v| v.as_string()).or_else(|| data.as_string());
+    let json =
+        Reflect::get(&data, &JsValue::from_str("json")).ok().and_then(|v| v.as_string()).or_else(|| data.as_string());
     let req = match json.as_deref().map(Request::from_json) {
         Some(Ok(r)) => r,
         _ => {
-            post(&Event::Error { message: "the worker received a message it does not understand".into(), fatal: false });
+            post(&Event::Error {
+                message: "the worker received a message it does not understand".into(),
+                fatal: false,
+            });
             return;
         }
     };
@@ -194,7 +204,9 @@ fn handle(ev: MessageEvent) {
                 }
                 let today = st.today.clone();
                 let engine = st.engine.as_mut().ok_or("no model is loaded")?;
-                let g = engine.start_chat(&message, system.as_deref(), &today, &sampling, &now).map_err(|e| e.to_string())?;
+                let g = engine
+                    .start_chat(&message, system.as_deref(), &today, &sampling, &now)
+                    .map_err(|e| e.to_string())?;
                 st.generating = true;
                 st.stop = false;
                 Ok(g)

@@ -122,7 +122,12 @@ fn check(args: CheckArgs) -> ExitCode {
             train_on_outputs: args.train_on_outputs,
             region: args.region.clone(),
         }),
-        None if args.users.is_some() || args.revenue.is_some() || args.fine_tune || args.train_on_outputs || args.region.is_some() => {
+        None if args.users.is_some()
+            || args.revenue.is_some()
+            || args.fine_tune
+            || args.train_on_outputs
+            || args.region.is_some() =>
+        {
             Some(UseProfile {
                 purpose: Purpose::Product,
                 monthly_users: args.users,

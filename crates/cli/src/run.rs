@@ -63,7 +63,8 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 pub fn run(args: RunArgs) -> ExitCode {
     let start = Instant::now();
     let now = || start.elapsed().as_secs_f64() * 1000.0;
-    let name = args.model.file_name().map_or_else(|| args.model.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name =
+        args.model.file_name().map_or_else(|| args.model.display().to_string(), |n| n.to_string_lossy().into_owned());
     let file = match std::fs::File::open(&args.model) {
         Ok(f) => f,
         Err(e) => return fail(format!("cannot open {}: {e}", args.model.display())),
@@ -157,7 +158,10 @@ pub fn run(args: RunArgs) -> ExitCode {
         println!();
         eprintln!(
             "[{} prompt tokens at {:.1} tok/s, {} generated at {:.1} tok/s, stop: {reason:?}]",
-            g.stats.prompt_tokens, g.stats.prompt_tok_s, g.generated.len(), g.stats.decode_tok_s
+            g.stats.prompt_tokens,
+            g.stats.prompt_tok_s,
+            g.generated.len(),
+            g.stats.decode_tok_s
         );
     }
     ExitCode::SUCCESS

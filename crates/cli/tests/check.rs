@@ -27,7 +27,8 @@ fn labelled_corpus_scores_at_least_97_percent_with_verbatim_quotes() {
         .output()
         .expect("python3 runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    let overall = text.lines().find(|l| l.starts_with("overall")).unwrap_or_else(|| panic!("no score line in:\n{text}"));
+    let overall =
+        text.lines().find(|l| l.starts_with("overall")).unwrap_or_else(|| panic!("no score line in:\n{text}"));
     // "overall 99.4% of fields right; evidence verbatim 100.0% of 275"
     let pct = |after: &str| -> f64 {
         let rest = &overall[overall.find(after).map(|i| i + after.len()).unwrap_or(0)..];
@@ -71,11 +72,22 @@ fn a_license_never_seen_is_read_from_its_text() {
 #[test]
 fn use_options_gate_a_pipeline_with_the_exit_code() {
     let dir = case(&[("LICENSE", LLAMAISH.as_bytes())]);
-    let small = fineprint().arg("check").arg(dir.path()).args(["--use", "product", "--users", "1000"]).status().expect("runs");
+    let small =
+        fineprint().arg("check").arg(dir.path()).args(["--use", "product", "--users", "1000"]).status().expect("runs");
     assert!(small.success());
-    let big = fineprint().arg("check").arg(dir.path()).args(["--use", "product", "--users", "60000000", "--strict"]).status().expect("runs");
+    let big = fineprint()
+        .arg("check")
+        .arg(dir.path())
+        .args(["--use", "product", "--users", "60000000", "--strict"])
+        .status()
+        .expect("runs");
     assert_eq!(big.code(), Some(4), "needs a separate agreement fails under --strict");
-    let outputs = fineprint().arg("check").arg(dir.path()).args(["--use", "research", "--train-on-outputs"]).status().expect("runs");
+    let outputs = fineprint()
+        .arg("check")
+        .arg(dir.path())
+        .args(["--use", "research", "--train-on-outputs"])
+        .status()
+        .expect("runs");
     assert_eq!(outputs.code(), Some(3), "training on outputs is not allowed");
 }
 
@@ -86,12 +98,18 @@ fn bad_inputs_are_named_and_never_panic() {
         utf16.extend_from_slice(&u.to_le_bytes());
     }
     let big = "All work and no play. ".repeat(3 * 1024 * 1024);
-    let cases: Vec<(&str, Vec<(&str, Vec<u8>)>, &str)> = vec![
+    /// (what, files, expected words in the problems)
+    type Case<'a> = (&'a str, Vec<(&'a str, Vec<u8>)>, &'a str);
+    let cases: Vec<Case> = vec![
         ("binary LICENSE", vec![("LICENSE", vec![0u8, 159, 146, 150, 0, 1, 2])], "binary"),
         ("empty LICENSE", vec![("LICENSE", Vec::new())], "empty"),
         ("invalid UTF-8", vec![("LICENSE", b"MIT License \xff\xfe broken".to_vec())], "not UTF-8"),
         ("UTF-16 with BOM", vec![("LICENSE", utf16)], "UTF-16"),
-        ("malformed front matter", vec![("README.md", b"---\nlicense: [apache\n---\n# card".to_vec())], "not valid YAML"),
+        (
+            "malformed front matter",
+            vec![("README.md", b"---\nlicense: [apache\n---\n# card".to_vec())],
+            "not valid YAML",
+        ),
         ("unclosed front matter", vec![("README.md", b"---\nlicense: mit\n# card".to_vec())], "never closes"),
         ("truncated GGUF", vec![("model.gguf", b"GGUF\x03\x00\x00\x00\x00".to_vec())], "truncated"),
         ("not a GGUF", vec![("model.gguf", b"PK\x03\x04 zip".to_vec())], "not a GGUF"),

@@ -6,7 +6,9 @@ pub enum InferenceError {
     NotGguf { file: String },
     #[error("{file} cannot be read as GGUF: {reason}; the download may be damaged, get it again")]
     BadGguf { file: String, reason: String },
-    #[error("{file} is truncated: tensor {tensor} needs bytes up to {needed} but the file has {size}; download it again")]
+    #[error(
+        "{file} is truncated: tensor {tensor} needs bytes up to {needed} but the file has {size}; download it again"
+    )]
     Truncated { file: String, tensor: String, needed: u64, size: u64 },
     #[error("{file} is a \"{arch}\" model, which this tool cannot run; supported: {supported}")]
     UnsupportedArchitecture { file: String, arch: String, supported: &'static str },

@@ -25,7 +25,8 @@ use template::ChatTemplate;
 use tokenizer::TextStream;
 
 /// Tokens that end a turn in the chat formats in use, besides the GGUF's EOS id.
-const END_OF_TURN: &[&str] = &["<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "</s>"];
+const END_OF_TURN: &[&str] =
+    &["<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "</s>"];
 
 /// The longest context this tool runs (the KV cache grows with it).
 pub const MAX_CONTEXT: usize = 4096;
@@ -105,8 +106,14 @@ impl Generation {
 
 pub enum Step {
     /// A token; `text` is what it adds (None while a character is incomplete).
-    Token { id: u32, text: Option<String> },
-    Done { reason: StopReason, text: Option<String> },
+    Token {
+        id: u32,
+        text: Option<String>,
+    },
+    Done {
+        reason: StopReason,
+        text: Option<String>,
+    },
 }
 
 fn candle_err(file: &str) -> impl Fn(candle_core::Error) -> InferenceError + '_ {
@@ -128,7 +135,9 @@ impl Engine {
         progress(Phase::Tokenizer, 0, 1);
         let md = &content.metadata;
         let (tokenizer, tokenizer_source) = match &input.tokenizer_json {
-            Some((name, bytes)) => (tokenizer::from_json(name, bytes, &file, plan.vocab_size)?, "tokenizer.json".to_string()),
+            Some((name, bytes)) => {
+                (tokenizer::from_json(name, bytes, &file, plan.vocab_size)?, "tokenizer.json".to_string())
+            }
             None => {
                 let t = tokenizer::from_gguf(&file, md)?;
                 tokenizer::check_vocab(&t, "the GGUF vocabulary", &file, plan.vocab_size)?;
@@ -139,16 +148,25 @@ impl Engine {
             md.get(key).and_then(|v| v.to_u32().ok()).and_then(|id| tokenizer.id_to_token(id)).unwrap_or_default()
         };
         let (bos, eos_text) = (token_text("tokenizer.ggml.bos_token_id"), token_text("tokenizer.ggml.eos_token_id"));
-        let config: Option<serde_json::Value> = input.tokenizer_config.as_deref().and_then(|b| serde_json::from_slice(b).ok());
+        let config: Option<serde_json::Value> =
+            input.tokenizer_config.as_deref().and_then(|b| serde_json::from_slice(b).ok());
         let mut notes = Vec::new();
         let template = match config.as_ref().and_then(ChatTemplate::from_tokenizer_config) {
-            Some((tpl, b, e)) => Some(ChatTemplate::new(tpl, "tokenizer_config.json", b.unwrap_or(bos.clone()), e.unwrap_or(eos_text.clone()))),
-            None => md_str(md, "tokenizer.chat_template").map(|t| ChatTemplate::new(t.to_owned(), "GGUF tokenizer.chat_template", bos.clone(), eos_text.clone())),
+            Some((tpl, b, e)) => Some(ChatTemplate::new(
+                tpl,
+                "tokenizer_config.json",
+                b.unwrap_or(bos.clone()),
+                e.unwrap_or(eos_text.clone()),
+            )),
+            None => md_str(md, "tokenizer.chat_template").map(|t| {
+                ChatTemplate::new(t.to_owned(), "GGUF tokenizer.chat_template", bos.clone(), eos_text.clone())
+            }),
         };
         if template.is_none() {
             notes.push("This model has no chat template: prompts are sent as plain \"role: text\" lines.".to_string());
         }
-        let mut eos: Vec<u32> = md.get("tokenizer.ggml.eos_token_id").and_then(|v| v.to_u32().ok()).into_iter().collect();
+        let mut eos: Vec<u32> =
+            md.get("tokenizer.ggml.eos_token_id").and_then(|v| v.to_u32().ok()).into_iter().collect();
         for t in END_OF_TURN {
             if let Some(id) = tokenizer.token_to_id(t) {
                 if !eos.contains(&id) {
@@ -177,13 +195,29 @@ impl Engine {
         let model = Model::load(plan.arch, content, &mut counted, &device).map_err(|e| {
             let reason = e.to_string();
             if reason.contains("failed to fill whole buffer") || reason.contains("UnexpectedEof") {
-                InferenceError::Truncated { file: file.clone(), tensor: "(tensor data)".into(), needed: plan.file_bytes, size: input.file_size }
+                InferenceError::Truncated {
+                    file: file.clone(),
+                    tensor: "(tensor data)".into(),
+                    needed: plan.file_bytes,
+                    size: input.file_size,
+                }
             } else {
                 InferenceError::Model { file: file.clone(), reason }
             }
         })?;
         (counted.report)(Phase::Loading, plan.tensor_bytes, plan.tensor_bytes);
-        Ok(Self { model, tokenizer, template, eos, info, file, device, history: Vec::new(), cached: Vec::new(), context })
+        Ok(Self {
+            model,
+            tokenizer,
+            template,
+            eos,
+            info,
+            file,
+            device,
+            history: Vec::new(),
+            cached: Vec::new(),
+            context,
+        })
     }
 
     pub fn tokenizer(&self) -> &Tokenizer {
@@ -219,7 +253,14 @@ impl Engine {
     }
 
     /// Starts a chat turn: renders the template, reuses the cached prefix.
-    pub fn start_chat(&mut self, user: &str, system: Option<&str>, today: &str, sampling: &Sampling, now: &dyn Fn() -> f64) -> Result<Generation> {
+    pub fn start_chat(
+        &mut self,
+        user: &str,
+        system: Option<&str>,
+        today: &str,
+        sampling: &Sampling,
+        now: &dyn Fn() -> f64,
+    ) -> Result<Generation> {
         let prompt = self.chat_prompt(user, system, today)?;
         let ids = self.tokenize(&prompt)?;
         let mut g = self.start(&ids, sampling, now)?;
@@ -290,7 +331,8 @@ impl Engine {
         let err = candle_err(&file);
         let logits = if g.sampling.repeat_penalty != 1.0 && g.sampling.repeat_last_n > 0 {
             let start = g.generated.len().saturating_sub(g.sampling.repeat_last_n);
-            candle_transformers::utils::apply_repeat_penalty(&logits, g.sampling.repeat_penalty, &g.generated[start..]).map_err(&err)?
+            candle_transformers::utils::apply_repeat_penalty(&logits, g.sampling.repeat_penalty, &g.generated[start..])
+                .map_err(&err)?
         } else {
             logits
         };

@@ -4,7 +4,9 @@ use std::io::{Read, Seek};
 
 use candle_core::quantized::gguf_file::Content;
 use candle_core::{Device, Tensor};
-use candle_transformers::models::{quantized_gemma3, quantized_llama, quantized_phi3, quantized_qwen2, quantized_qwen3};
+use candle_transformers::models::{
+    quantized_gemma3, quantized_llama, quantized_phi3, quantized_qwen2, quantized_qwen3,
+};
 
 use crate::preflight::Arch;
 
@@ -17,7 +19,12 @@ pub enum Model {
 }
 
 impl Model {
-    pub fn load<R: Read + Seek>(arch: Arch, content: Content, reader: &mut R, device: &Device) -> candle_core::Result<Self> {
+    pub fn load<R: Read + Seek>(
+        arch: Arch,
+        content: Content,
+        reader: &mut R,
+        device: &Device,
+    ) -> candle_core::Result<Self> {
         Ok(match arch {
             Arch::Llama => Model::Llama(quantized_llama::ModelWeights::from_gguf(content, reader, device)?),
             Arch::Qwen2 => Model::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, reader, device)?),

@@ -58,7 +58,10 @@ pub fn md_str<'a>(md: &'a HashMap<String, Value>, key: &str) -> Option<&'a str> 
 
 pub fn md_u64(md: &HashMap<String, Value>, key: &str) -> Option<u64> {
     let v = md.get(key)?;
-    v.to_u64().ok().or_else(|| v.to_u32().ok().map(u64::from)).or_else(|| v.to_i32().ok().and_then(|x| u64::try_from(x).ok()))
+    v.to_u64()
+        .ok()
+        .or_else(|| v.to_u32().ok().map(u64::from))
+        .or_else(|| v.to_i32().ok().and_then(|x| u64::try_from(x).ok()))
 }
 
 /// Reads the header (metadata and tensor table) from `reader`.
@@ -68,7 +71,9 @@ pub fn read_content<R: Read + Seek>(file: &str, reader: &mut R) -> Result<Conten
     if &magic != b"GGUF" {
         return Err(InferenceError::NotGguf { file: file.into() });
     }
-    reader.seek(std::io::SeekFrom::Start(0)).map_err(|e| InferenceError::Io { file: file.into(), reason: e.to_string() })?;
+    reader
+        .seek(std::io::SeekFrom::Start(0))
+        .map_err(|e| InferenceError::Io { file: file.into(), reason: e.to_string() })?;
     Content::read(reader).map_err(|e| {
         let reason = e.to_string();
         if reason.contains("unknown dtype") {
@@ -100,10 +105,18 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
         let bytes = elems / block.max(1) * info.ggml_dtype.type_size() as u64;
         let end = content.tensor_data_offset.saturating_add(info.offset).saturating_add(bytes);
         if end > file_size {
-            return Err(InferenceError::Truncated { file: file.into(), tensor: name.clone(), needed: end, size: file_size });
+            return Err(InferenceError::Truncated {
+                file: file.into(),
+                tensor: name.clone(),
+                needed: end,
+                size: file_size,
+            });
         }
         if matches!(info.ggml_dtype, GgmlDType::BF16) {
-            return Err(InferenceError::UnsupportedType { file: file.into(), dtype: format!("{:?} (tensor {name})", info.ggml_dtype) });
+            return Err(InferenceError::UnsupportedType {
+                file: file.into(),
+                dtype: format!("{:?} (tensor {name})", info.ggml_dtype),
+            });
         }
         tensor_bytes += bytes;
         parameters += elems;
@@ -129,9 +142,23 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
     let estimated_bytes = tensor_bytes + largest_f32_embedding + kv_cache + 64 * 1024 * 1024;
     if let Some(limit) = memory_limit {
         if estimated_bytes > limit {
-            return Err(InferenceError::TooBig { file: file.into(), need_mb: estimated_bytes >> 20, limit_mb: limit >> 20 });
+            return Err(InferenceError::TooBig {
+                file: file.into(),
+                need_mb: estimated_bytes >> 20,
+                limit_mb: limit >> 20,
+            });
         }
     }
     let quantization = counts.into_iter().max_by_key(|(_, b)| *b).map(|(t, _)| t).unwrap_or_default();
-    Ok(Plan { arch, arch_name, file_bytes: file_size, tensor_bytes, estimated_bytes, context_length, vocab_size, quantization, parameters })
+    Ok(Plan {
+        arch,
+        arch_name,
+        file_bytes: file_size,
+        tensor_bytes,
+        estimated_bytes,
+        context_length,
+        vocab_size,
+        quantization,
+        parameters,
+    })
 }

@@ -12,8 +12,8 @@ use tokenizers::decoders::strip::Strip;
 use tokenizers::decoders::DecoderWrapper;
 use tokenizers::models::bpe::{Vocab, BPE};
 use tokenizers::models::unigram::Unigram;
-use tokenizers::normalizers::{Prepend, Replace};
 use tokenizers::normalizers::{NormalizerWrapper, Sequence as NormalizerSequence};
+use tokenizers::normalizers::{Prepend, Replace};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::pre_tokenizers::digits::Digits;
 use tokenizers::pre_tokenizers::sequence::Sequence as PreSequence;
@@ -25,7 +25,8 @@ use crate::error::{InferenceError, Result};
 use crate::preflight::md_str;
 
 const LLAMA3_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
-const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const QWEN2_SPLIT: &str =
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 fn strings(md: &HashMap<String, Value>, key: &str) -> Option<Vec<String>> {
     match md.get(key)? {
@@ -36,10 +37,9 @@ fn strings(md: &HashMap<String, Value>, key: &str) -> Option<Vec<String>> {
 
 fn numbers(md: &HashMap<String, Value>, key: &str) -> Vec<f64> {
     match md.get(key) {
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| v.to_f32().map(f64::from).or_else(|_| v.to_i32().map(f64::from)).unwrap_or(0.0))
-            .collect(),
+        Some(Value::Array(a)) => {
+            a.iter().map(|v| v.to_f32().map(f64::from).or_else(|_| v.to_i32().map(f64::from)).unwrap_or(0.0)).collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -50,7 +50,8 @@ fn tok_err(file: &str, e: impl std::fmt::Display) -> InferenceError {
 
 /// Rebuilds the tokenizer from GGUF metadata.
 pub fn from_gguf(file: &str, md: &HashMap<String, Value>) -> Result<Tokenizer> {
-    let tokens = strings(md, "tokenizer.ggml.tokens").ok_or_else(|| InferenceError::NoTokenizer { file: file.into() })?;
+    let tokens =
+        strings(md, "tokenizer.ggml.tokens").ok_or_else(|| InferenceError::NoTokenizer { file: file.into() })?;
     let types = numbers(md, "tokenizer.ggml.token_type");
     let model = md_str(md, "tokenizer.ggml.model").unwrap_or("gpt2");
     let pre = md_str(md, "tokenizer.ggml.pre").unwrap_or("default");
@@ -129,7 +130,10 @@ pub fn from_gguf(file: &str, md: &HashMap<String, Value>) -> Result<Tokenizer> {
 
 /// Loads `tokenizer.json` and checks it belongs to the model.
 pub fn from_json(name: &str, bytes: &[u8], model_file: &str, model_vocab: usize) -> Result<Tokenizer> {
-    let tok = Tokenizer::from_bytes(bytes).map_err(|e| InferenceError::Tokenizer { file: name.into(), reason: format!("is not a valid tokenizer.json ({e})") })?;
+    let tok = Tokenizer::from_bytes(bytes).map_err(|e| InferenceError::Tokenizer {
+        file: name.into(),
+        reason: format!("is not a valid tokenizer.json ({e})"),
+    })?;
     check_vocab(&tok, name, model_file, model_vocab)?;
     Ok(tok)
 }

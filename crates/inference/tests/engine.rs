@@ -11,7 +11,8 @@ use fineprint_inference::{preflight, Engine, InferenceError, LoadInput, Step};
 use fineprint_protocol::Sampling;
 
 fn sample() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../sample/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf");
     if p.is_file() {
         Some(p)
     } else {
@@ -24,16 +25,30 @@ fn golden() -> Option<(String, Vec<u32>, Vec<u32>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/golden");
     let prompt = std::fs::read_to_string(dir.join("prompt.txt")).ok()?;
     let ids = std::fs::read_to_string(dir.join("prompt_ids.txt")).ok()?;
-    let ids: Vec<u32> = ids.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).filter_map(|s| s.parse().ok()).collect();
-    let g: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("smollm2-135m-q4_1.json")).ok()?).ok()?;
+    let ids: Vec<u32> =
+        ids.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).filter_map(|s| s.parse().ok()).collect();
+    let g: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("smollm2-135m-q4_1.json")).ok()?).ok()?;
     let first = g["first_generated_ids"].as_array()?.iter().filter_map(|v| v.as_u64()).map(|v| v as u32).collect();
     Some((prompt, ids, first))
 }
 
-fn load(bytes: Vec<u8>, name: &str, tokenizer: Option<(&str, Vec<u8>)>, limit: Option<u64>) -> Result<Engine, InferenceError> {
+fn load(
+    bytes: Vec<u8>,
+    name: &str,
+    tokenizer: Option<(&str, Vec<u8>)>,
+    limit: Option<u64>,
+) -> Result<Engine, InferenceError> {
     let size = bytes.len() as u64;
     Engine::load(
-        LoadInput { model_name: name, reader: Cursor::new(bytes), file_size: size, tokenizer_json: tokenizer, tokenizer_config: None, memory_limit: limit },
+        LoadInput {
+            model_name: name,
+            reader: Cursor::new(bytes),
+            file_size: size,
+            tokenizer_json: tokenizer,
+            tokenizer_config: None,
+            memory_limit: limit,
+        },
         &mut |_, _, _| {},
     )
 }
@@ -51,12 +66,7 @@ fn sample_model_reproduces_the_golden_prompt_ids_and_first_32_tokens() {
     assert_eq!(ids, prompt_ids, "the GGUF-rebuilt tokenizer must match llama.cpp's 110 ids");
     let mut g = engine.start(&ids, &Sampling::greedy(32), &clock).expect("starts");
     Engine::ignore_eos(&mut g);
-    loop {
-        match engine.step(&mut g, &clock).expect("steps") {
-            Step::Token { .. } => {}
-            Step::Done { .. } => break,
-        }
-    }
+    while let Step::Token { .. } = engine.step(&mut g, &clock).expect("steps") {}
     assert_eq!(g.generated, first[..32].to_vec());
     // The chat template from the GGUF renders the same prompt from the plain message.
     let user = prompt.split("<|im_start|>user\n").nth(1).and_then(|s| s.split("<|im_end|>").next()).expect("user turn");
@@ -88,8 +98,12 @@ fn model_too_big_for_the_browser_is_refused_with_a_reason() {
 fn a_tokenizer_from_another_model_is_an_error_not_garbage() {
     let Some(path) = sample() else { return };
     let bytes = std::fs::read(path).expect("read");
-    let vocab: tokenizers::models::bpe::Vocab = [("a".to_string(), 0u32), ("b".to_string(), 1), ("ab".to_string(), 2)].into_iter().collect();
-    let bpe = tokenizers::models::bpe::BPE::builder().vocab_and_merges(vocab, vec![("a".into(), "b".into())]).build().expect("bpe");
+    let vocab: tokenizers::models::bpe::Vocab =
+        [("a".to_string(), 0u32), ("b".to_string(), 1), ("ab".to_string(), 2)].into_iter().collect();
+    let bpe = tokenizers::models::bpe::BPE::builder()
+        .vocab_and_merges(vocab, vec![("a".into(), "b".into())])
+        .build()
+        .expect("bpe");
     let other = tokenizers::Tokenizer::new(bpe).to_string(false).expect("json");
     let err = load(bytes, "m.gguf", Some(("tokenizer.json", other.into_bytes())), None).err().expect("refused");
     assert!(matches!(err, InferenceError::TokenizerMismatch { .. }), "{err}");
@@ -103,7 +117,12 @@ fn tiny_gguf(arch: &str) -> Vec<u8> {
     let arch_v = Value::String(arch.to_string());
     let name_v = Value::String("tiny".to_string());
     let mut out = Cursor::new(Vec::new());
-    gguf_file::write(&mut out, &[("general.architecture", &arch_v), ("general.name", &name_v)], &[("token_embd.weight", &q)]).expect("write");
+    gguf_file::write(
+        &mut out,
+        &[("general.architecture", &arch_v), ("general.name", &name_v)],
+        &[("token_embd.weight", &q)],
+    )
+    .expect("write");
     out.into_inner()
 }
 
@@ -122,7 +141,10 @@ fn unsupported_architecture_is_named() {
 
 #[test]
 fn not_a_gguf_and_garbage_headers_are_errors() {
-    assert!(matches!(load(b"PK\x03\x04 not a model".to_vec(), "x.gguf", None, None), Err(InferenceError::NotGguf { .. })));
+    assert!(matches!(
+        load(b"PK\x03\x04 not a model".to_vec(), "x.gguf", None, None),
+        Err(InferenceError::NotGguf { .. })
+    ));
     let mut absurd = b"GGUF".to_vec();
     absurd.extend_from_slice(&3u32.to_le_bytes());
     absurd.extend_from_slice(&u64::MAX.to_le_bytes());

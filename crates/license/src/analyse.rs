@@ -93,7 +93,9 @@ fn read_folder(files: &[InputFile]) -> Folder {
                         f.config_license.push((file.path.clone(), l.to_owned()));
                     }
                 }
-                Err(e) => f.problems.push(problem(&file.path, format!("is not valid JSON ({e}); the model may not load"))),
+                Err(e) => {
+                    f.problems.push(problem(&file.path, format!("is not valid JSON ({e}); the model may not load")))
+                }
             },
             Role::Gguf => match gguf::read_metadata(&file.bytes, file.size) {
                 Ok(m) => f.gguf.push((file.path.clone(), m)),
@@ -137,7 +139,14 @@ fn identify(doc: &Document, idx: usize) -> LicenseDoc {
     if let Some(k) = known::by_marker(head) {
         let at = k.markers.iter().filter_map(|m| head.find(m)).min().unwrap_or(0);
         let ev = doc.line_evidence(doc.original(at..at + 1).start);
-        return LicenseDoc { doc: idx, known: Some(k), method: Method::Title, added: Vec::new(), restrictive_additions: false, where_named: Some(ev) };
+        return LicenseDoc {
+            doc: idx,
+            known: Some(k),
+            method: Method::Title,
+            added: Vec::new(),
+            restrictive_additions: false,
+            where_named: Some(ev),
+        };
     }
     if let Some(m) = fingerprint::best(&doc.text) {
         if let Some(k) = known::by_spdx(m.spdx) {
@@ -157,11 +166,25 @@ fn identify(doc: &Document, idx: usize) -> LicenseDoc {
     }
     if doc.norm.len() < 4000 {
         if let Some((k, ev)) = named_in(doc) {
-            return LicenseDoc { doc: idx, known: Some(k), method: Method::Pointer, added: Vec::new(), restrictive_additions: false, where_named: Some(ev) };
+            return LicenseDoc {
+                doc: idx,
+                known: Some(k),
+                method: Method::Pointer,
+                added: Vec::new(),
+                restrictive_additions: false,
+                where_named: Some(ev),
+            };
         }
     }
     let first = doc.text.find(|c: char| !c.is_whitespace()).unwrap_or(0);
-    LicenseDoc { doc: idx, known: None, method: Method::Unrecognised, added: Vec::new(), restrictive_additions: false, where_named: Some(doc.line_evidence(first)) }
+    LicenseDoc {
+        doc: idx,
+        known: None,
+        method: Method::Unrecognised,
+        added: Vec::new(),
+        restrictive_additions: false,
+        where_named: Some(doc.line_evidence(first)),
+    }
 }
 
 fn governing_rank(folder: &Folder, l: &LicenseDoc) -> i32 {
@@ -224,10 +247,39 @@ fn restricts(c: &Clauses) -> bool {
 }
 
 const DATASET_NAMES: &[&str] = &[
-    "the pile", "laion", "coco", "common crawl", "dolma", "redpajama", "slimpajama", "fineweb", "refinedweb",
-    "openwebtext", "imagenet", "cc3m", "cc12m", "sbu captions", "+sbu", "visual genome", "the stack", "starcoderdata",
-    "cosmopedia", "smollm-corpus", "ultrachat", "openhermes", "oasst", "librispeech", "audioset", "shutterstock",
-    "pond5", "bookcorpus", "mc4", "roots corpus", "proof-pile", "openwebmath", "huggingface.co/datasets/",
+    "the pile",
+    "laion",
+    "coco",
+    "common crawl",
+    "dolma",
+    "redpajama",
+    "slimpajama",
+    "fineweb",
+    "refinedweb",
+    "openwebtext",
+    "imagenet",
+    "cc3m",
+    "cc12m",
+    "sbu captions",
+    "+sbu",
+    "visual genome",
+    "the stack",
+    "starcoderdata",
+    "cosmopedia",
+    "smollm-corpus",
+    "ultrachat",
+    "openhermes",
+    "oasst",
+    "librispeech",
+    "audioset",
+    "shutterstock",
+    "pond5",
+    "bookcorpus",
+    "mc4",
+    "roots corpus",
+    "proof-pile",
+    "openwebmath",
+    "huggingface.co/datasets/",
 ];
 
 fn training_data(folder: &Folder, findings: &mut Vec<Finding>) -> Tristate {
@@ -236,16 +288,24 @@ fn training_data(folder: &Folder, findings: &mut Vec<Finding>) -> Tristate {
             let doc = &folder.docs[*i].0;
             let line = doc.lines().find(|(_, l)| l.starts_with("datasets")).map_or(1, |(n, _)| n);
             let quote = doc.text.lines().nth(line - 1).unwrap_or("datasets:").trim().to_owned();
-            findings.push(Finding::new("training_data_disclosed", true, &Evidence { file: doc.path.clone(), line, quote })
-                .with_note(format!("The card lists datasets: {}", fm.datasets.join(", "))));
+            findings.push(
+                Finding::new("training_data_disclosed", true, &Evidence { file: doc.path.clone(), line, quote })
+                    .with_note(format!("The card lists datasets: {}", fm.datasets.join(", "))),
+            );
             return Tristate::Bool(true);
         }
     }
     for (path, m) in &folder.gguf {
         if let Some(gguf::Value::List(ds)) = m.values.get("general.datasets") {
             if !ds.is_empty() {
-                findings.push(Finding::new("training_data_disclosed", true, &Evidence { file: path.clone(), line: 0, quote: String::new() })
-                    .with_note(format!("GGUF general.datasets: {}", ds.join(", "))));
+                findings.push(
+                    Finding::new(
+                        "training_data_disclosed",
+                        true,
+                        &Evidence { file: path.clone(), line: 0, quote: String::new() },
+                    )
+                    .with_note(format!("GGUF general.datasets: {}", ds.join(", "))),
+                );
                 return Tristate::Bool(true);
             }
         }
@@ -266,15 +326,21 @@ fn training_data(folder: &Folder, findings: &mut Vec<Finding>) -> Tristate {
                 }
             }
         }
-        if let Some(at) = doc.norm.find("trained on licensed data using the following sources").or_else(|| doc.norm.find("training data can be found")) {
+        if let Some(at) = doc
+            .norm
+            .find("trained on licensed data using the following sources")
+            .or_else(|| doc.norm.find("training data can be found"))
+        {
             findings.push(Finding::new("training_data_disclosed", true, &doc.evidence(at..at + 20)));
             return Tristate::Bool(true);
         }
     }
     if let Some(doc) = cards.first() {
         let first = doc.text.find(|c: char| !c.is_whitespace()).unwrap_or(0);
-        findings.push(Finding::new("training_data_disclosed", false, &doc.line_evidence(first))
-            .with_note("The model card names no training dataset."));
+        findings.push(
+            Finding::new("training_data_disclosed", false, &doc.line_evidence(first))
+                .with_note("The model card names no training dataset."),
+        );
         return Tristate::Bool(false);
     }
     Tristate::Word(TriWord::Unknown)
@@ -286,16 +352,24 @@ fn declared(folder: &Folder) -> Option<Declared> {
             let doc = &folder.docs[*i].0;
             let line = fm.license_line.unwrap_or(1);
             let quote = doc.text.lines().nth(line - 1).unwrap_or("").trim().to_owned();
-            return Some(declared::from_metadata(l, fm.license_name.as_deref(), Evidence { file: doc.path.clone(), line, quote }));
+            return Some(declared::from_metadata(
+                l,
+                fm.license_name.as_deref(),
+                Evidence { file: doc.path.clone(), line, quote },
+            ));
         }
     }
     for (path, m) in &folder.gguf {
         if let Some(l) = m.text("general.license") {
             let name = m.text("general.license.name");
-            return Some(declared::from_metadata(l, name, Evidence { file: path.clone(), line: 0, quote: String::new() }));
+            return Some(declared::from_metadata(
+                l,
+                name,
+                Evidence { file: path.clone(), line: 0, quote: String::new() },
+            ));
         }
     }
-    for (path, l) in &folder.config_license {
+    if let Some((path, l)) = folder.config_license.first() {
         return Some(declared::from_metadata(l, None, Evidence { file: path.clone(), line: 0, quote: String::new() }));
     }
     let cards = || folder.docs.iter().filter(|(_, r)| *r == Role::ModelCard).map(|(d, _)| d);
@@ -304,7 +378,14 @@ fn declared(folder: &Folder) -> Option<Declared> {
 
 fn same_license(d: &Declared, gov: Option<&'static Known>) -> bool {
     match (d.known, gov) {
-        (Some(a), Some(b)) => std::ptr::eq(a, b) || (a.family == b.family && !a.is_standard() && !b.is_standard() && a.license_name.is_some() && a.license_name == b.license_name),
+        (Some(a), Some(b)) => {
+            std::ptr::eq(a, b)
+                || (a.family == b.family
+                    && !a.is_standard()
+                    && !b.is_standard()
+                    && a.license_name.is_some()
+                    && a.license_name == b.license_name)
+        }
         // "other" with a name this tool does not know: it matches any custom license.
         (None, Some(b)) => d.value.starts_with("other") && !b.is_standard(),
         (None, None) => d.value.starts_with("other"),
@@ -324,15 +405,22 @@ fn osd_failures(s: &Summary, terms_eu: bool) -> Vec<String> {
         out.push("OSD 6 (no discrimination against fields of endeavor): it lists prohibited uses".into());
     }
     if s.user_threshold_mau.is_some() || s.revenue_threshold_usd.is_some() {
-        out.push("OSD 5 (no discrimination against persons or groups): large users or companies need another license".into());
+        out.push(
+            "OSD 5 (no discrimination against persons or groups): large users or companies need another license".into(),
+        );
     }
     if terms_eu {
-        out.push("OSD 5 (no discrimination against persons or groups): rights are withheld in the European Union".into());
+        out.push(
+            "OSD 5 (no discrimination against persons or groups): rights are withheld in the European Union".into(),
+        );
     }
     if s.output_training_restriction {
         out.push("OSD 6: outputs may not be used to improve other models".into());
     }
-    if s.commercial_use == Commercial::Conditional && s.user_threshold_mau.is_none() && s.revenue_threshold_usd.is_none() {
+    if s.commercial_use == Commercial::Conditional
+        && s.user_threshold_mau.is_none()
+        && s.revenue_threshold_usd.is_none()
+    {
         out.push("OSD 7 (distribution of license): commercial use needs registration or approval".into());
     }
     out
@@ -343,7 +431,9 @@ fn headline(s: &Summary) -> String {
         Category::NoLicense => "No license found".into(),
         _ if s.osi_approved => "OSI-approved open source".into(),
         Category::PublicDomain => "Public domain dedication".into(),
-        Category::Permissive | Category::Copyleft | Category::WeakCopyleft => "Open license, not an OSI-approved software license".into(),
+        Category::Permissive | Category::Copyleft | Category::WeakCopyleft => {
+            "Open license, not an OSI-approved software license".into()
+        }
         Category::NonCommercial => "Non-commercial: not open source".into(),
         Category::ResearchOnly => "Research only: not open source".into(),
         Category::OpenWeightsRestricted => "Open weights under custom terms: not open source".into(),
@@ -354,7 +444,8 @@ fn headline(s: &Summary) -> String {
 /// Checks a folder's files and reports on the license that governs the weights.
 pub fn check(files: &[InputFile]) -> crate::Report {
     let mut folder = read_folder(files);
-    let entries: Vec<FileEntry> = files.iter().map(|f| FileEntry { path: f.path.clone(), size: f.size, role: discover::role(&f.path) }).collect();
+    let entries: Vec<FileEntry> =
+        files.iter().map(|f| FileEntry { path: f.path.clone(), size: f.size, role: discover::role(&f.path) }).collect();
     let mut findings = Vec::new();
 
     let licenses: Vec<LicenseDoc> = folder
@@ -435,7 +526,11 @@ pub fn check(files: &[InputFile]) -> crate::Report {
         } else if let Some(e) = &c.commercial_registration {
             (Commercial::Conditional, Category::OpenWeightsRestricted, Some(e.clone()))
         } else if let Some(b) = std_base {
-            (b.commercial, if c.use_restrictions.is_some() { Category::OpenWeightsRestricted } else { b.category }, None)
+            (
+                b.commercial,
+                if c.use_restrictions.is_some() { Category::OpenWeightsRestricted } else { b.category },
+                None,
+            )
         } else if let Some(e) = c.commercial_allowed.as_ref().or(c.grant.as_ref()) {
             (Commercial::Allowed, Category::OpenWeightsRestricted, Some(e.clone()))
         } else if let Some(b) = base {
@@ -447,7 +542,8 @@ pub fn check(files: &[InputFile]) -> crate::Report {
         t.category = category;
         commercial_ev = ev;
         t.use_restrictions = c.use_restrictions.is_some();
-        t.attribution = c.attribution.is_some() || std_base.is_some_and(|b| b.attribution) || base.is_some_and(|b| b.attribution);
+        t.attribution =
+            c.attribution.is_some() || std_base.is_some_and(|b| b.attribution) || base.is_some_and(|b| b.attribution);
         t.naming = c.naming.is_some();
         t.output_training = c.output_training.is_some();
         t.share_alike = c.share_alike.is_some() || std_base.is_some_and(|b| b.share_alike);
@@ -514,7 +610,10 @@ pub fn check(files: &[InputFile]) -> crate::Report {
     let named_ev = gov.and_then(|l| l.where_named.clone()).or_else(|| declared.as_ref().map(|d| d.evidence.clone()));
     if let Some(ev) = &named_ev {
         let note = match gov.map(|l| l.method) {
-            Some(Method::Pointer) => Some("The folder names this license but does not contain its text; its published terms were used.".to_string()),
+            Some(Method::Pointer) => Some(
+                "The folder names this license but does not contain its text; its published terms were used."
+                    .to_string(),
+            ),
             None => Some("No license file: the terms come from the declared license's published text.".to_string()),
             _ => None,
         };
@@ -530,12 +629,24 @@ pub fn check(files: &[InputFile]) -> crate::Report {
         let doc = &folder.docs[l.doc].0;
         for &(a, b) in &l.added {
             let quote = doc.text.lines().skip(a).take(b - a).collect::<Vec<_>>().join("\n");
-            findings.push(Finding::new("added_clause", true, &Evidence { file: doc.path.clone(), line: a + 1, quote: quote.trim().to_owned() })
+            findings.push(
+                Finding::new(
+                    "added_clause",
+                    true,
+                    &Evidence { file: doc.path.clone(), line: a + 1, quote: quote.trim().to_owned() },
+                )
                 .with_note(if l.modified() {
-                    format!("Not part of the standard {} text: this addition changes its terms.", l.known.map_or("", |k| k.name))
+                    format!(
+                        "Not part of the standard {} text: this addition changes its terms.",
+                        l.known.map_or("", |k| k.name)
+                    )
                 } else {
-                    format!("Not part of the standard {} text, but it adds no restriction.", l.known.map_or("", |k| k.name))
-                }));
+                    format!(
+                        "Not part of the standard {} text, but it adds no restriction.",
+                        l.known.map_or("", |k| k.name)
+                    )
+                }),
+            );
         }
     }
     let fallback = named_ev.clone();
@@ -548,7 +659,12 @@ pub fn check(files: &[InputFile]) -> crate::Report {
         push(&mut findings, "commercial_use", json!(summary.commercial_use), commercial_ev.as_ref());
         push(&mut findings, "use_restrictions", json!(summary.use_restrictions), c.use_restrictions.as_ref());
         push(&mut findings, "attribution_required", json!(summary.attribution_required), c.attribution.as_ref());
-        push(&mut findings, "redistribution_allowed", json!(summary.redistribution_allowed), c.no_distribution.as_ref().or(c.distribution_grant.as_ref()));
+        push(
+            &mut findings,
+            "redistribution_allowed",
+            json!(summary.redistribution_allowed),
+            c.no_distribution.as_ref().or(c.distribution_grant.as_ref()),
+        );
     }
     if let Some((n, e)) = &c.mau {
         findings.push(Finding::new("user_threshold_mau", *n, e));
@@ -558,7 +674,11 @@ pub fn check(files: &[InputFile]) -> crate::Report {
     }
     if let Some((m, e)) = &c.revenue {
         let f = Finding::new("revenue_threshold_usd", m.amount, e);
-        findings.push(if m.currency == "USD" { f } else { f.with_note(format!("The cap is in {}, not USD.", m.currency)) });
+        findings.push(if m.currency == "USD" {
+            f
+        } else {
+            f.with_note(format!("The cap is in {}, not USD.", m.currency))
+        });
     }
     for (field, ev) in [
         ("derivative_naming", &c.naming),
@@ -575,7 +695,9 @@ pub fn check(files: &[InputFile]) -> crate::Report {
         }
     }
     if let Some(e) = &c.eu_excluded {
-        findings.push(Finding::new("region", "EU excluded", e).with_note("Rights are withheld from individuals domiciled in, or companies based in, the European Union."));
+        findings.push(Finding::new("region", "EU excluded", e).with_note(
+            "Rights are withheld from individuals domiciled in, or companies based in, the European Union.",
+        ));
     }
     if let Some((place, e)) = &c.jurisdiction {
         findings.push(Finding::new("jurisdiction", place.as_str(), e));
@@ -636,5 +758,14 @@ pub fn check(files: &[InputFile]) -> crate::Report {
         },
         osd_failures: osd_failures(&summary, t.eu_excluded),
     };
-    Report { summary, verdict, license_name, findings, documents, files: entries, problems: folder.problems, uses: None }
+    Report {
+        summary,
+        verdict,
+        license_name,
+        findings,
+        documents,
+        files: entries,
+        problems: folder.problems,
+        uses: None,
+    }
 }

@@ -144,10 +144,7 @@ fn first(doc: &Document, r: &Regex) -> Option<Evidence> {
 }
 
 fn first_of(doc: &Document, rs: &[Regex]) -> Option<Evidence> {
-    rs.iter()
-        .filter_map(|r| r.find(&doc.norm))
-        .min_by_key(|m| m.start())
-        .map(|m| doc.evidence(m.range()))
+    rs.iter().filter_map(|r| r.find(&doc.norm)).min_by_key(|m| m.start()).map(|m| doc.evidence(m.range()))
 }
 
 fn currency(sym: Option<&str>, word: Option<&str>) -> String {
@@ -211,7 +208,10 @@ pub fn read(doc: &Document) -> Clauses {
     for r in &p.revenue {
         if let Some(caps) = r.captures(&doc.norm) {
             if let Some(n) = parse_amount(&caps[2], caps.get(3).map(|m| m.as_str())) {
-                let money = Money { amount: n, currency: currency(caps.get(1).map(|m| m.as_str()), caps.get(4).map(|m| m.as_str())) };
+                let money = Money {
+                    amount: n,
+                    currency: currency(caps.get(1).map(|m| m.as_str()), caps.get(4).map(|m| m.as_str())),
+                };
                 c.revenue = caps.get(0).map(|m| (money, doc.evidence(m.range())));
                 break;
             }
@@ -238,7 +238,9 @@ mod tests {
         assert_eq!(c.mau.map(|m| m.0), Some(700_000_000));
         let c = read_text("Companies that exceed 2,500,000 monthly active users need another agreement.");
         assert_eq!(c.mau.map(|m| m.0), Some(2_500_000));
-        let c = read_text("If You generate more than USD $1,000,000 in annual revenue, you must obtain an enterprise license.");
+        let c = read_text(
+            "If You generate more than USD $1,000,000 in annual revenue, you must obtain an enterprise license.",
+        );
         assert_eq!(c.revenue.as_ref().map(|m| m.0.amount), Some(1_000_000));
         let c = read_text("Entities whose annual revenue is over €10 million must contact us.");
         let (money, _) = c.revenue.expect("revenue");
@@ -258,7 +260,9 @@ mod tests {
     fn non_commercial_and_research_only_are_told_apart() {
         let c = read_text("\"Non-Commercial\" shall mean for research or evaluation purposes only.");
         assert!(c.research_only.is_some());
-        let c = read_text("ACME NON-COMMERCIAL MODEL LICENSE\n\nYou may use the model for research or non-commercial purposes.");
+        let c = read_text(
+            "ACME NON-COMMERCIAL MODEL LICENSE\n\nYou may use the model for research or non-commercial purposes.",
+        );
         assert!(c.non_commercial.is_some());
         assert!(c.research_only.is_none());
     }

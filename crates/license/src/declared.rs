@@ -52,7 +52,9 @@ pub fn in_prose(doc: &Document) -> Option<Declared> {
         }
         let clause = &doc.norm[clause_start..all.start()];
         let about_weights = ["weight", "model", "checkpoint"].iter().any(|w| clause.contains(w));
-        let derived = ["originally", "derived", "based on", "finetuned from", "fine-tuned from"].iter().any(|w| clause.contains(w));
+        let derived = ["originally", "derived", "based on", "finetuned from", "fine-tuned from"]
+            .iter()
+            .any(|w| clause.contains(w));
         if !about_weights || derived {
             continue;
         }
@@ -109,10 +111,15 @@ mod tests {
 
     #[test]
     fn weights_statement_wins_over_code_statement() {
-        let d = in_prose(&doc("**License:** Code is released under MIT, model weights are released under CC-BY-NC 4.0.")).expect("declared");
+        let d =
+            in_prose(&doc("**License:** Code is released under MIT, model weights are released under CC-BY-NC 4.0."))
+                .expect("declared");
         assert_eq!(d.value, "CC-BY-NC 4.0");
         assert!(in_prose(&doc("This library is licensed under the Apache 2.0 License.")).is_none());
-        assert!(in_prose(&doc("The 8B model is derived from X and is originally licensed under the Llama3.1 license.")).is_none());
+        assert!(in_prose(&doc(
+            "The 8B model is derived from X and is originally licensed under the Llama3.1 license."
+        ))
+        .is_none());
     }
 
     #[test]

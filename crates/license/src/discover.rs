@@ -45,13 +45,20 @@ pub fn role(path: &str) -> Role {
     if ext == "gguf" {
         return Role::Gguf;
     }
-    if matches!(ext, "safetensors" | "bin" | "pt" | "pth" | "ckpt" | "onnx" | "h5" | "msgpack" | "npz" | "tflite" | "mlmodel") {
+    if matches!(
+        ext,
+        "safetensors" | "bin" | "pt" | "pth" | "ckpt" | "onnx" | "h5" | "msgpack" | "npz" | "tflite" | "mlmodel"
+    ) {
         return Role::Weights;
     }
     let textual = matches!(ext, "" | "md" | "txt" | "rst" | "markdown" | "license" | "html");
     if textual {
-        if stem.contains("use_policy") || stem.contains("usage_policy") || stem.contains("use-policy")
-            || stem.contains("acceptable_use") || stem.contains("acceptable-use") || stem.contains("prohibited_use")
+        if stem.contains("use_policy")
+            || stem.contains("usage_policy")
+            || stem.contains("use-policy")
+            || stem.contains("acceptable_use")
+            || stem.contains("acceptable-use")
+            || stem.contains("prohibited_use")
             || stem == "aup"
         {
             return Role::UsePolicy;
@@ -59,7 +66,12 @@ pub fn role(path: &str) -> Role {
         if stem.starts_with("notice") {
             return Role::Notice;
         }
-        if stem.contains("license") || stem.contains("licence") || stem.starts_with("copying") || stem == "terms_of_use" || stem == "terms" {
+        if stem.contains("license")
+            || stem.contains("licence")
+            || stem.starts_with("copying")
+            || stem == "terms_of_use"
+            || stem == "terms"
+        {
             return Role::License;
         }
         if stem == "readme" || stem == "model_card" || stem == "modelcard" || stem == "model-card" {
@@ -76,7 +88,9 @@ pub fn role(path: &str) -> Role {
 
 pub fn plan(path: &str, _size: u64) -> ReadPlan {
     match role(path) {
-        Role::License | Role::Notice | Role::UsePolicy | Role::ModelCard => ReadPlan::Whole(crate::text::MAX_TEXT_BYTES),
+        Role::License | Role::Notice | Role::UsePolicy | Role::ModelCard => {
+            ReadPlan::Whole(crate::text::MAX_TEXT_BYTES)
+        }
         Role::Config | Role::TokenizerConfig => ReadPlan::Whole(1024 * 1024),
         Role::Gguf => ReadPlan::Head(GGUF_HEAD),
         _ => ReadPlan::Skip,

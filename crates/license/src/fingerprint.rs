@@ -140,6 +140,7 @@ mod tests {
 
     #[test]
     fn prose_is_not_a_license() {
-        assert!(best("This is a model card about a small language model trained on web text. It answers questions.").is_none());
+        assert!(best("This is a model card about a small language model trained on web text. It answers questions.")
+            .is_none());
     }
 }

@@ -52,9 +52,7 @@ pub fn parse(text: &str) -> Result<Option<FrontMatter>, FrontMatterError> {
         return Ok(Some(FrontMatter::default()));
     };
     let key_line = |key: &str| {
-        yaml.lines()
-            .position(|l| l.starts_with(key) && l[key.len()..].trim_start().starts_with(':'))
-            .map(|i| i + 2)
+        yaml.lines().position(|l| l.starts_with(key) && l[key.len()..].trim_start().starts_with(':')).map(|i| i + 2)
     };
     Ok(Some(FrontMatter {
         license: strings(&doc["license"]).map(|v| v.join(" OR ")),
@@ -73,7 +71,7 @@ fn strings(y: &Yaml) -> Option<Vec<String>> {
         Yaml::Integer(i) => Some(vec![i.to_string()]),
         Yaml::Real(r) => Some(vec![r.clone()]),
         Yaml::Array(a) => {
-            let v: Vec<String> = a.iter().filter_map(|i| strings(i)).flatten().collect();
+            let v: Vec<String> = a.iter().filter_map(strings).flatten().collect();
             (!v.is_empty()).then_some(v)
         }
         _ => None,

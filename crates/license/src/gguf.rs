@@ -28,7 +28,9 @@ pub enum Value {
     Number(f64),
     Bool(bool),
     /// An array of numbers or a nested array: only its length is kept.
-    Other { len: u64 },
+    Other {
+        len: u64,
+    },
 }
 
 impl Value {
@@ -196,9 +198,7 @@ pub fn read_metadata(bytes: &[u8], file_size: u64) -> Result<Metadata, GgufError
             kv
         }
         Err(Stop::Err(e)) => return Err(e),
-        Err(Stop::End) if bytes.len() < 4 || whole_file => {
-            return Err(GgufError::Truncated { at: bytes.len() as u64 })
-        }
+        Err(Stop::End) if bytes.len() < 4 || whole_file => return Err(GgufError::Truncated { at: bytes.len() as u64 }),
         Err(Stop::End) => return Ok(meta),
     };
     for _ in 0..kv {

@@ -70,9 +70,7 @@ pub struct Known {
 
 impl Known {
     pub fn osi_approved(&self) -> bool {
-        self.spdx
-            .and_then(spdx::license_id)
-            .is_some_and(|l| l.is_osi_approved())
+        self.spdx.and_then(spdx::license_id).is_some_and(|l| l.is_osi_approved())
     }
     pub fn is_standard(&self) -> bool {
         self.spdx.is_some()
@@ -147,89 +145,324 @@ macro_rules! model {
 /// Order matters where markers overlap: the more specific license comes first.
 pub static KNOWN: &[Known] = &[
     // Model licenses: identified by their own titles.
-    model!("llama2", None, "llama", "Llama 2 Community License", model_terms(K::Conditional, Some(700_000_000), false, true),
-        ["llama-2", "llama 2 community license"], ["llama 2 community license", "llama 2 version release date"]),
-    model!("llama3.1", None, "llama", "Llama 3.1 Community License", LLAMA3X,
-        ["llama-3.1", "llama 3.1 community license"], ["llama 3.1 community license", "llama 3.1 version release date"]),
-    model!("llama3.2", None, "llama", "Llama 3.2 Community License", LLAMA_MM,
-        ["llama-3.2", "llama 3.2 community license"], ["llama 3.2 community license", "llama 3.2 version release date"]),
-    model!("llama3.3", None, "llama", "Llama 3.3 Community License", LLAMA3X,
-        ["llama-3.3", "llama 3.3 community license"], ["llama 3.3 community license", "llama 3.3 version release date"]),
-    model!("llama4", None, "llama", "Llama 4 Community License", LLAMA_MM,
-        ["llama-4", "llama 4 community license"], ["llama 4 community license", "llama 4 version effective date"]),
-    model!("llama3", None, "llama", "Meta Llama 3 Community License", model_terms(K::Conditional, Some(700_000_000), true, true),
-        ["llama-3", "meta llama 3 community license"], ["meta llama 3 community license", "meta llama 3 version release date"]),
-    model!("gemma", None, "gemma", "Gemma Terms of Use", RAIL,
-        ["gemma terms of use"], ["gemma terms of use"]),
-    model!("other", Some("qwen-research"), "qwen", "Qwen Research License", Terms { category: C::ResearchOnly, commercial: K::Forbidden, use_restrictions: false, ..model_terms(K::Forbidden, None, false, true) },
-        ["qwen-research", "qwen research license"], ["qwen research license agreement"]),
-    model!("other", Some("tongyi-qianwen"), "qwen", "Tongyi Qianwen License", Terms { use_restrictions: false, ..model_terms(K::Conditional, Some(100_000_000), false, true) },
-        ["tongyi-qianwen", "tongyi qianwen license"], ["tongyi qianwen license agreement", "tongyi qianwen research license"]),
-    model!("other", Some("qwen"), "qwen", "Qwen License", Terms { use_restrictions: false, ..model_terms(K::Conditional, Some(100_000_000), false, true) },
-        ["qwen", "qwen license"], ["qwen license agreement"]),
-    model!("openrail++", None, "rail", "CreativeML Open RAIL++-M", RAIL,
-        ["creativeml-openrail++-m", "openrail++-m"], ["open rail++-m license", "openrail++"]),
-    model!("creativeml-openrail-m", None, "rail", "CreativeML Open RAIL-M", RAIL,
-        ["creativeml openrail m"], ["creativeml open rail-m"]),
-    model!("bigscience-bloom-rail-1.0", None, "rail", "BigScience BLOOM RAIL 1.0", RAIL,
-        [], ["bigscience rail license v1.0", "bigscience bloom rail"]),
-    model!("bigscience-openrail-m", None, "rail", "BigScience OpenRAIL-M", RAIL,
-        [], ["bigscience open rail-m", "bigscience openrail-m"]),
-    model!("bigcode-openrail-m", None, "rail", "BigCode OpenRAIL-M", RAIL,
-        [], ["bigcode open rail-m", "bigcode openrail-m"]),
-    model!("openrail-m", None, "rail", "Open RAIL-M", RAIL,
-        ["open rail-m", "openrail-m"], ["open rail-m license", "openrail-m license"]),
-    model!("openrail", None, "rail", "Open RAIL", RAIL,
-        ["open rail"], ["responsible ai license", "open rail license"]),
-    model!("other", Some("deepseek"), "deepseek", "DeepSeek License Agreement", RAIL,
-        ["deepseek", "deepseek-license", "deepseek license"], ["deepseek license agreement"]),
-    model!("other", Some("yi-license"), "yi", "Yi Series Models License", Terms { commercial: K::Conditional, ..RAIL },
-        ["yi-license", "yi license"], ["yi series models license agreement", "yi series models community license"]),
-    model!("other", Some("glm-4"), "glm", "GLM-4 License", Terms { commercial: K::Conditional, ..RAIL },
-        ["glm-4", "glm-4 license"], ["glm-4 license", "glm-4-9b license"]),
-    model!("other", Some("chatglm"), "glm", "ChatGLM Model License", Terms { commercial: K::Conditional, ..RAIL },
-        ["chatglm", "chatglm2-6b", "chatglm3-6b"], ["chatglm3-6b license", "chatglm2-6b license", "chatglm-6b license", "chatglm-6b 模型许可"]),
-    model!("other", Some("sai-nc-community"), "stability", "Stability AI Non-Commercial Research Community License",
+    model!(
+        "llama2",
+        None,
+        "llama",
+        "Llama 2 Community License",
+        model_terms(K::Conditional, Some(700_000_000), false, true),
+        ["llama-2", "llama 2 community license"],
+        ["llama 2 community license", "llama 2 version release date"]
+    ),
+    model!(
+        "llama3.1",
+        None,
+        "llama",
+        "Llama 3.1 Community License",
+        LLAMA3X,
+        ["llama-3.1", "llama 3.1 community license"],
+        ["llama 3.1 community license", "llama 3.1 version release date"]
+    ),
+    model!(
+        "llama3.2",
+        None,
+        "llama",
+        "Llama 3.2 Community License",
+        LLAMA_MM,
+        ["llama-3.2", "llama 3.2 community license"],
+        ["llama 3.2 community license", "llama 3.2 version release date"]
+    ),
+    model!(
+        "llama3.3",
+        None,
+        "llama",
+        "Llama 3.3 Community License",
+        LLAMA3X,
+        ["llama-3.3", "llama 3.3 community license"],
+        ["llama 3.3 community license", "llama 3.3 version release date"]
+    ),
+    model!(
+        "llama4",
+        None,
+        "llama",
+        "Llama 4 Community License",
+        LLAMA_MM,
+        ["llama-4", "llama 4 community license"],
+        ["llama 4 community license", "llama 4 version effective date"]
+    ),
+    model!(
+        "llama3",
+        None,
+        "llama",
+        "Meta Llama 3 Community License",
+        model_terms(K::Conditional, Some(700_000_000), true, true),
+        ["llama-3", "meta llama 3 community license"],
+        ["meta llama 3 community license", "meta llama 3 version release date"]
+    ),
+    model!("gemma", None, "gemma", "Gemma Terms of Use", RAIL, ["gemma terms of use"], ["gemma terms of use"]),
+    model!(
+        "other",
+        Some("qwen-research"),
+        "qwen",
+        "Qwen Research License",
+        Terms {
+            category: C::ResearchOnly,
+            commercial: K::Forbidden,
+            use_restrictions: false,
+            ..model_terms(K::Forbidden, None, false, true)
+        },
+        ["qwen-research", "qwen research license"],
+        ["qwen research license agreement"]
+    ),
+    model!(
+        "other",
+        Some("tongyi-qianwen"),
+        "qwen",
+        "Tongyi Qianwen License",
+        Terms { use_restrictions: false, ..model_terms(K::Conditional, Some(100_000_000), false, true) },
+        ["tongyi-qianwen", "tongyi qianwen license"],
+        ["tongyi qianwen license agreement", "tongyi qianwen research license"]
+    ),
+    model!(
+        "other",
+        Some("qwen"),
+        "qwen",
+        "Qwen License",
+        Terms { use_restrictions: false, ..model_terms(K::Conditional, Some(100_000_000), false, true) },
+        ["qwen", "qwen license"],
+        ["qwen license agreement"]
+    ),
+    model!(
+        "openrail++",
+        None,
+        "rail",
+        "CreativeML Open RAIL++-M",
+        RAIL,
+        ["creativeml-openrail++-m", "openrail++-m"],
+        ["open rail++-m license", "openrail++"]
+    ),
+    model!(
+        "creativeml-openrail-m",
+        None,
+        "rail",
+        "CreativeML Open RAIL-M",
+        RAIL,
+        ["creativeml openrail m"],
+        ["creativeml open rail-m"]
+    ),
+    model!(
+        "bigscience-bloom-rail-1.0",
+        None,
+        "rail",
+        "BigScience BLOOM RAIL 1.0",
+        RAIL,
+        [],
+        ["bigscience rail license v1.0", "bigscience bloom rail"]
+    ),
+    model!(
+        "bigscience-openrail-m",
+        None,
+        "rail",
+        "BigScience OpenRAIL-M",
+        RAIL,
+        [],
+        ["bigscience open rail-m", "bigscience openrail-m"]
+    ),
+    model!(
+        "bigcode-openrail-m",
+        None,
+        "rail",
+        "BigCode OpenRAIL-M",
+        RAIL,
+        [],
+        ["bigcode open rail-m", "bigcode openrail-m"]
+    ),
+    model!(
+        "openrail-m",
+        None,
+        "rail",
+        "Open RAIL-M",
+        RAIL,
+        ["open rail-m", "openrail-m"],
+        ["open rail-m license", "openrail-m license"]
+    ),
+    model!("openrail", None, "rail", "Open RAIL", RAIL, ["open rail"], ["responsible ai license", "open rail license"]),
+    model!(
+        "other",
+        Some("deepseek"),
+        "deepseek",
+        "DeepSeek License Agreement",
+        RAIL,
+        ["deepseek", "deepseek-license", "deepseek license"],
+        ["deepseek license agreement"]
+    ),
+    model!(
+        "other",
+        Some("yi-license"),
+        "yi",
+        "Yi Series Models License",
+        Terms { commercial: K::Conditional, ..RAIL },
+        ["yi-license", "yi license"],
+        ["yi series models license agreement", "yi series models community license"]
+    ),
+    model!(
+        "other",
+        Some("glm-4"),
+        "glm",
+        "GLM-4 License",
+        Terms { commercial: K::Conditional, ..RAIL },
+        ["glm-4", "glm-4 license"],
+        ["glm-4 license", "glm-4-9b license"]
+    ),
+    model!(
+        "other",
+        Some("chatglm"),
+        "glm",
+        "ChatGLM Model License",
+        Terms { commercial: K::Conditional, ..RAIL },
+        ["chatglm", "chatglm2-6b", "chatglm3-6b"],
+        ["chatglm3-6b license", "chatglm2-6b license", "chatglm-6b license", "chatglm-6b 模型许可"]
+    ),
+    model!(
+        "other",
+        Some("sai-nc-community"),
+        "stability",
+        "Stability AI Non-Commercial Research Community License",
         Terms { category: C::NonCommercial, commercial: K::Forbidden, ..RAIL },
-        ["sai-nc-community"], ["stability ai non-commercial research community license"]),
-    model!("other", Some("stabilityai-ai-community"), "stability", "Stability AI Community License",
+        ["sai-nc-community"],
+        ["stability ai non-commercial research community license"]
+    ),
+    model!(
+        "other",
+        Some("stabilityai-ai-community"),
+        "stability",
+        "Stability AI Community License",
         Terms { commercial: K::Conditional, revenue_usd: Some(1_000_000), output_training: true, ..RAIL },
-        ["stabilityai-ai-community", "stability ai community license"], ["stability ai community license agreement"]),
-    model!("other", Some("svd-nc-community"), "stability", "Stable Video Diffusion Non-Commercial Community License",
+        ["stabilityai-ai-community", "stability ai community license"],
+        ["stability ai community license agreement"]
+    ),
+    model!(
+        "other",
+        Some("svd-nc-community"),
+        "stability",
+        "Stable Video Diffusion Non-Commercial Community License",
         Terms { category: C::NonCommercial, commercial: K::Forbidden, ..RAIL },
-        [], ["stable video diffusion non-commercial community license"]),
-    model!("other", Some("falcon-llm-license"), "falcon", "TII Falcon License", Terms { commercial: K::Conditional, ..RAIL },
-        ["falcon-llm-license", "tii falcon"], ["tii falcon llm license", "falcon llm license", "tii falcon license"]),
-    model!("other", Some("dbrx"), "dbrx", "Databricks Open Model License", Terms { commercial: K::Conditional, mau: Some(700_000_000), ..RAIL },
-        ["databricks-open-model-license"], ["databricks open model license"]),
-    model!("other", Some("nvidia-open-model-license"), "nvidia", "NVIDIA Open Model License", RAIL,
-        ["nvidia-open-model-license"], ["nvidia open model license"]),
-    model!("apple-amlr", None, "apple", "Apple Machine Learning Research Model License",
+        [],
+        ["stable video diffusion non-commercial community license"]
+    ),
+    model!(
+        "other",
+        Some("falcon-llm-license"),
+        "falcon",
+        "TII Falcon License",
+        Terms { commercial: K::Conditional, ..RAIL },
+        ["falcon-llm-license", "tii falcon"],
+        ["tii falcon llm license", "falcon llm license", "tii falcon license"]
+    ),
+    model!(
+        "other",
+        Some("dbrx"),
+        "dbrx",
+        "Databricks Open Model License",
+        Terms { commercial: K::Conditional, mau: Some(700_000_000), ..RAIL },
+        ["databricks-open-model-license"],
+        ["databricks open model license"]
+    ),
+    model!(
+        "other",
+        Some("nvidia-open-model-license"),
+        "nvidia",
+        "NVIDIA Open Model License",
+        RAIL,
+        ["nvidia-open-model-license"],
+        ["nvidia open model license"]
+    ),
+    model!(
+        "apple-amlr",
+        None,
+        "apple",
+        "Apple Machine Learning Research Model License",
         Terms { category: C::ResearchOnly, commercial: K::Forbidden, ..RAIL },
-        [], ["apple machine learning research model"]),
-    model!("apple-ascl", None, "apple", "Apple Sample Code License", Terms { use_restrictions: false, ..PERMISSIVE },
-        [], ["apple sample code license"]),
-    model!("other", Some("baichuan"), "baichuan", "Baichuan Community License", Terms { commercial: K::Conditional, ..RAIL },
-        ["baichuan"], ["baichuan 2 模型社区许可协议", "community license for baichuan"]),
-    model!("other", Some("mnpl"), "mistral", "Mistral AI Non-Production License",
+        [],
+        ["apple machine learning research model"]
+    ),
+    model!(
+        "apple-ascl",
+        None,
+        "apple",
+        "Apple Sample Code License",
+        Terms { use_restrictions: false, ..PERMISSIVE },
+        [],
+        ["apple sample code license"]
+    ),
+    model!(
+        "other",
+        Some("baichuan"),
+        "baichuan",
+        "Baichuan Community License",
+        Terms { commercial: K::Conditional, ..RAIL },
+        ["baichuan"],
+        ["baichuan 2 模型社区许可协议", "community license for baichuan"]
+    ),
+    model!(
+        "other",
+        Some("mnpl"),
+        "mistral",
+        "Mistral AI Non-Production License",
         Terms { category: C::NonCommercial, commercial: K::Forbidden, use_restrictions: false, ..RAIL },
-        ["mnpl", "mistral ai non-production license"], ["mistral ai non-production license"]),
-    model!("other", Some("mrl"), "mistral", "Mistral AI Research License",
+        ["mnpl", "mistral ai non-production license"],
+        ["mistral ai non-production license"]
+    ),
+    model!(
+        "other",
+        Some("mrl"),
+        "mistral",
+        "Mistral AI Research License",
         Terms { category: C::ResearchOnly, commercial: K::Forbidden, use_restrictions: false, ..RAIL },
-        ["mrl", "mistral ai research license"], ["mistral ai research license"]),
-    model!("deepfloyd-if-license", None, "deepfloyd", "DeepFloyd IF License",
-        Terms { category: C::ResearchOnly, commercial: K::Forbidden, ..RAIL }, [], ["deepfloyd if license"]),
-    model!("other", Some("tencent-hunyuan-community"), "hunyuan", "Tencent Hunyuan Community License",
+        ["mrl", "mistral ai research license"],
+        ["mistral ai research license"]
+    ),
+    model!(
+        "deepfloyd-if-license",
+        None,
+        "deepfloyd",
+        "DeepFloyd IF License",
+        Terms { category: C::ResearchOnly, commercial: K::Forbidden, ..RAIL },
+        [],
+        ["deepfloyd if license"]
+    ),
+    model!(
+        "other",
+        Some("tencent-hunyuan-community"),
+        "hunyuan",
+        "Tencent Hunyuan Community License",
         Terms { commercial: K::Conditional, mau: Some(100_000_000), eu_excluded: true, ..RAIL },
-        [], ["tencent hunyuan community license"]),
+        [],
+        ["tencent hunyuan community license"]
+    ),
     // Standard licenses: identified by their text fingerprints (build.rs), these markers only
     // settle near-ties between variants.
-    standard!("apache-2.0", "Apache-2.0", "apache", "Apache License 2.0", PERMISSIVE,
-        ["apache 2", "apache 2.0", "apache license 2.0", "apache license, version 2.0", "apache2", "apache-2"], []),
+    standard!(
+        "apache-2.0",
+        "Apache-2.0",
+        "apache",
+        "Apache License 2.0",
+        PERMISSIVE,
+        ["apache 2", "apache 2.0", "apache license 2.0", "apache license, version 2.0", "apache2", "apache-2"],
+        []
+    ),
     standard!("mit", "MIT", "mit", "MIT License", PERMISSIVE, ["mit license", "expat"], []),
     standard!("mit-0", "MIT-0", "mit", "MIT No Attribution", NOTICE_FREE, [], []),
     standard!("bsd-2-clause", "BSD-2-Clause", "bsd", "BSD 2-Clause", PERMISSIVE, ["bsd-2", "simplified bsd"], []),
-    standard!("bsd-3-clause", "BSD-3-Clause", "bsd", "BSD 3-Clause", PERMISSIVE, ["bsd-3", "bsd", "new bsd", "modified bsd"], []),
+    standard!(
+        "bsd-3-clause",
+        "BSD-3-Clause",
+        "bsd",
+        "BSD 3-Clause",
+        PERMISSIVE,
+        ["bsd-3", "bsd", "new bsd", "modified bsd"],
+        []
+    ),
     standard!("bsd-3-clause-clear", "BSD-3-Clause-Clear", "bsd", "BSD 3-Clause Clear", PERMISSIVE, [], []),
     standard!("isc", "ISC", "isc", "ISC License", PERMISSIVE, [], []),
     standard!("zlib", "Zlib", "zlib", "zlib License", PERMISSIVE, [], []),
@@ -238,22 +471,102 @@ pub static KNOWN: &[Known] = &[
     standard!("unlicense", "Unlicense", "public-domain", "The Unlicense", PUBLIC, ["the unlicense"], []),
     standard!("wtfpl", "WTFPL", "wtfpl", "WTFPL", NOTICE_FREE, [], []),
     standard!("cc0-1.0", "CC0-1.0", "public-domain", "CC0 1.0 Universal", PUBLIC, ["cc0", "cc0 1.0"], []),
-    standard!("cc-by-4.0", "CC-BY-4.0", "cc", "Creative Commons Attribution 4.0", PERMISSIVE, ["cc by 4.0", "cc-by 4.0"], []),
-    standard!("cc-by-sa-4.0", "CC-BY-SA-4.0", "cc", "Creative Commons Attribution-ShareAlike 4.0", COPYLEFT, ["cc by-sa 4.0", "cc-by-sa 4.0"], []),
-    standard!("cc-by-nc-4.0", "CC-BY-NC-4.0", "cc", "Creative Commons Attribution-NonCommercial 4.0", NC, ["cc by-nc 4.0", "cc-by-nc 4.0", "cc-by-nc"], []),
-    standard!("cc-by-nc-sa-4.0", "CC-BY-NC-SA-4.0", "cc", "Creative Commons Attribution-NonCommercial-ShareAlike 4.0", NC_SA, ["cc by-nc-sa 4.0", "cc-by-nc-sa 4.0", "cc-by-nc-sa"], []),
-    standard!("cc-by-nd-4.0", "CC-BY-ND-4.0", "cc", "Creative Commons Attribution-NoDerivatives 4.0", ND, ["cc by-nd 4.0"], []),
-    standard!("cc-by-nc-nd-4.0", "CC-BY-NC-ND-4.0", "cc", "Creative Commons Attribution-NonCommercial-NoDerivatives 4.0", NC_ND, ["cc by-nc-nd 4.0"], []),
+    standard!(
+        "cc-by-4.0",
+        "CC-BY-4.0",
+        "cc",
+        "Creative Commons Attribution 4.0",
+        PERMISSIVE,
+        ["cc by 4.0", "cc-by 4.0"],
+        []
+    ),
+    standard!(
+        "cc-by-sa-4.0",
+        "CC-BY-SA-4.0",
+        "cc",
+        "Creative Commons Attribution-ShareAlike 4.0",
+        COPYLEFT,
+        ["cc by-sa 4.0", "cc-by-sa 4.0"],
+        []
+    ),
+    standard!(
+        "cc-by-nc-4.0",
+        "CC-BY-NC-4.0",
+        "cc",
+        "Creative Commons Attribution-NonCommercial 4.0",
+        NC,
+        ["cc by-nc 4.0", "cc-by-nc 4.0", "cc-by-nc"],
+        []
+    ),
+    standard!(
+        "cc-by-nc-sa-4.0",
+        "CC-BY-NC-SA-4.0",
+        "cc",
+        "Creative Commons Attribution-NonCommercial-ShareAlike 4.0",
+        NC_SA,
+        ["cc by-nc-sa 4.0", "cc-by-nc-sa 4.0", "cc-by-nc-sa"],
+        []
+    ),
+    standard!(
+        "cc-by-nd-4.0",
+        "CC-BY-ND-4.0",
+        "cc",
+        "Creative Commons Attribution-NoDerivatives 4.0",
+        ND,
+        ["cc by-nd 4.0"],
+        []
+    ),
+    standard!(
+        "cc-by-nc-nd-4.0",
+        "CC-BY-NC-ND-4.0",
+        "cc",
+        "Creative Commons Attribution-NonCommercial-NoDerivatives 4.0",
+        NC_ND,
+        ["cc by-nc-nd 4.0"],
+        []
+    ),
     standard!("cc-by-3.0", "CC-BY-3.0", "cc", "Creative Commons Attribution 3.0", PERMISSIVE, [], []),
     standard!("cc-by-sa-3.0", "CC-BY-SA-3.0", "cc", "Creative Commons Attribution-ShareAlike 3.0", COPYLEFT, [], []),
     standard!("cc-by-nc-3.0", "CC-BY-NC-3.0", "cc", "Creative Commons Attribution-NonCommercial 3.0", NC, [], []),
-    standard!("cc-by-nc-sa-3.0", "CC-BY-NC-SA-3.0", "cc", "Creative Commons Attribution-NonCommercial-ShareAlike 3.0", NC_SA, [], []),
-    standard!("cc-by-nc-nd-3.0", "CC-BY-NC-ND-3.0", "cc", "Creative Commons Attribution-NonCommercial-NoDerivs 3.0", NC_ND, [], []),
+    standard!(
+        "cc-by-nc-sa-3.0",
+        "CC-BY-NC-SA-3.0",
+        "cc",
+        "Creative Commons Attribution-NonCommercial-ShareAlike 3.0",
+        NC_SA,
+        [],
+        []
+    ),
+    standard!(
+        "cc-by-nc-nd-3.0",
+        "CC-BY-NC-ND-3.0",
+        "cc",
+        "Creative Commons Attribution-NonCommercial-NoDerivs 3.0",
+        NC_ND,
+        [],
+        []
+    ),
     standard!("gpl-2.0", "GPL-2.0-only", "gpl", "GNU GPL 2.0", COPYLEFT, ["gpl-2", "gplv2", "gpl 2.0"], []),
-    standard!("gpl-3.0", "GPL-3.0-only", "gpl", "GNU GPL 3.0", COPYLEFT, ["gpl-3", "gplv3", "gpl 3.0", "gnu general public license v3"], []),
+    standard!(
+        "gpl-3.0",
+        "GPL-3.0-only",
+        "gpl",
+        "GNU GPL 3.0",
+        COPYLEFT,
+        ["gpl-3", "gplv3", "gpl 3.0", "gnu general public license v3"],
+        []
+    ),
     standard!("lgpl-2.1", "LGPL-2.1-only", "gpl", "GNU LGPL 2.1", WEAK, ["lgpl-2.1", "lgplv2.1"], []),
     standard!("lgpl-3.0", "LGPL-3.0-only", "gpl", "GNU LGPL 3.0", WEAK, ["lgpl-3", "lgplv3"], []),
-    standard!("agpl-3.0", "AGPL-3.0-only", "gpl", "GNU AGPL 3.0", COPYLEFT, ["agpl-3", "agplv3", "agpl 3.0", "agpl"], []),
+    standard!(
+        "agpl-3.0",
+        "AGPL-3.0-only",
+        "gpl",
+        "GNU AGPL 3.0",
+        COPYLEFT,
+        ["agpl-3", "agplv3", "agpl 3.0", "agpl"],
+        []
+    ),
     standard!("mpl-2.0", "MPL-2.0", "mpl", "Mozilla Public License 2.0", WEAK, ["mpl 2.0"], []),
     standard!("epl-2.0", "EPL-2.0", "epl", "Eclipse Public License 2.0", WEAK, [], []),
     standard!("artistic-2.0", "Artistic-2.0", "artistic", "Artistic License 2.0", PERMISSIVE, [], []),
@@ -264,9 +577,33 @@ pub static KNOWN: &[Known] = &[
     standard!("afl-3.0", "AFL-3.0", "afl", "Academic Free License 3.0", PERMISSIVE, [], []),
     standard!("odc-by", "ODC-By-1.0", "odc", "Open Data Commons Attribution 1.0", PERMISSIVE, ["odc-by-1.0"], []),
     standard!("odbl", "ODbL-1.0", "odc", "Open Database License 1.0", COPYLEFT, ["odbl-1.0"], []),
-    standard!("pddl", "PDDL-1.0", "public-domain", "Open Data Commons Public Domain Dedication", PUBLIC, ["pddl-1.0"], []),
-    standard!("cdla-permissive-2.0", "CDLA-Permissive-2.0", "cdla", "Community Data License Agreement Permissive 2.0", PERMISSIVE, [], []),
-    standard!("cdla-sharing-1.0", "CDLA-Sharing-1.0", "cdla", "Community Data License Agreement Sharing 1.0", COPYLEFT, [], []),
+    standard!(
+        "pddl",
+        "PDDL-1.0",
+        "public-domain",
+        "Open Data Commons Public Domain Dedication",
+        PUBLIC,
+        ["pddl-1.0"],
+        []
+    ),
+    standard!(
+        "cdla-permissive-2.0",
+        "CDLA-Permissive-2.0",
+        "cdla",
+        "Community Data License Agreement Permissive 2.0",
+        PERMISSIVE,
+        [],
+        []
+    ),
+    standard!(
+        "cdla-sharing-1.0",
+        "CDLA-Sharing-1.0",
+        "cdla",
+        "Community Data License Agreement Sharing 1.0",
+        COPYLEFT,
+        [],
+        []
+    ),
 ];
 
 /// Letters and digits only, lower case, with the filler words dropped, so

@@ -178,7 +178,15 @@ impl Report {
         }
         let _ = writeln!(out, "\n## Evidence\n");
         for f in &self.findings {
-            let _ = writeln!(out, "- `{}` = {} — {}:{}\n  > {}", f.field, f.value, f.file, f.line, f.quote.replace('\n', " "));
+            let _ = writeln!(
+                out,
+                "- `{}` = {} — {}:{}\n  > {}",
+                f.field,
+                f.value,
+                f.file,
+                f.line,
+                f.quote.replace('\n', " ")
+            );
         }
         if !self.problems.is_empty() {
             let _ = writeln!(out, "\n## Problems reading the folder\n");

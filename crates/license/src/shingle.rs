@@ -36,10 +36,7 @@ fn fnv1a(parts: &[&str]) -> u32 {
 
 /// Hashes of every three consecutive words, sorted and de-duplicated.
 pub fn shingles_of_words(words: &[String]) -> Vec<u32> {
-    let mut out: Vec<u32> = words
-        .windows(3)
-        .map(|w| fnv1a(&[&w[0], &w[1], &w[2]]))
-        .collect();
+    let mut out: Vec<u32> = words.windows(3).map(|w| fnv1a(&[&w[0], &w[1], &w[2]])).collect();
     out.sort_unstable();
     out.dedup();
     out

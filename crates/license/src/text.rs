@@ -77,11 +77,7 @@ fn decode_utf16(bytes: &[u8]) -> Option<String> {
             u16::from_be_bytes([c[0], c[1]])
         }
     });
-    Some(
-        char::decode_utf16(units)
-            .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-            .collect(),
-    )
+    Some(char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)).collect())
 }
 
 /// A decoded file with a normalised twin for matching.
@@ -274,7 +270,8 @@ mod tests {
 
     #[test]
     fn normalised_matches_quote_verbatim() {
-        let doc = Document::new("L", "Title\r\n\r\nYou **must** display \u{201C}Built with X\u{201D} on it. Next.".into());
+        let doc =
+            Document::new("L", "Title\r\n\r\nYou **must** display \u{201C}Built with X\u{201D} on it. Next.".into());
         let at = doc.norm.find("\"built with x\"").expect("normalised");
         let ev = doc.evidence(at..at + 14);
         assert_eq!(ev.line, 3);

@@ -83,8 +83,35 @@ fn ev(report: &Report, field: &str) -> Option<Finding> {
 
 fn is_eu(region: &str) -> bool {
     const EU: &[&str] = &[
-        "eu", "european union", "at", "be", "bg", "hr", "cy", "cz", "dk", "ee", "fi", "fr", "de", "gr", "hu", "ie",
-        "it", "lv", "lt", "lu", "mt", "nl", "pl", "pt", "ro", "sk", "si", "es", "se",
+        "eu",
+        "european union",
+        "at",
+        "be",
+        "bg",
+        "hr",
+        "cy",
+        "cz",
+        "dk",
+        "ee",
+        "fi",
+        "fr",
+        "de",
+        "gr",
+        "hu",
+        "ie",
+        "it",
+        "lv",
+        "lt",
+        "lu",
+        "mt",
+        "nl",
+        "pl",
+        "pt",
+        "ro",
+        "sk",
+        "si",
+        "es",
+        "se",
     ];
     EU.contains(&region.trim().to_ascii_lowercase().as_str())
 }
@@ -118,13 +145,35 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
         mk("use", q, ans, "The license allows research and evaluation only.".into(), ev(report, "category"))
     } else if p.purpose.is_commercial() {
         match s.commercial_use {
-            Commercial::Allowed => mk("use", q, Answer::Allowed, "Commercial use is allowed.".into(), ev(report, "commercial_use")),
-            Commercial::Conditional => mk("use", q, Answer::Allowed, "Commercial use is allowed under conditions (see the next answer).".into(), ev(report, "commercial_use")),
-            Commercial::Forbidden => mk("use", q, Answer::NotAllowed, "The license forbids commercial use; the licensor may sell a separate license.".into(), ev(report, "commercial_use")),
-            Commercial::Unknown => mk("use", q, Answer::Unclear, "The documents do not settle commercial use.".into(), None),
+            Commercial::Allowed => {
+                mk("use", q, Answer::Allowed, "Commercial use is allowed.".into(), ev(report, "commercial_use"))
+            }
+            Commercial::Conditional => mk(
+                "use",
+                q,
+                Answer::Allowed,
+                "Commercial use is allowed under conditions (see the next answer).".into(),
+                ev(report, "commercial_use"),
+            ),
+            Commercial::Forbidden => mk(
+                "use",
+                q,
+                Answer::NotAllowed,
+                "The license forbids commercial use; the licensor may sell a separate license.".into(),
+                ev(report, "commercial_use"),
+            ),
+            Commercial::Unknown => {
+                mk("use", q, Answer::Unclear, "The documents do not settle commercial use.".into(), None)
+            }
         }
     } else {
-        mk("use", q, Answer::Allowed, "Personal and research use are within the license.".into(), ev(report, "category"))
+        mk(
+            "use",
+            q,
+            Answer::Allowed,
+            "Personal and research use are within the license.".into(),
+            ev(report, "category"),
+        )
     };
     out.push(a);
 
@@ -135,18 +184,50 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
             if users > cap {
                 mk("scale", q, Answer::NeedsAgreement, format!("{users} monthly users is above the cap of {cap}: you must request a license from the licensor."), ev(report, "user_threshold_mau"))
             } else {
-                mk("scale", q, Answer::Allowed, format!("{users} monthly users is below the cap of {cap}."), ev(report, "user_threshold_mau"))
+                mk(
+                    "scale",
+                    q,
+                    Answer::Allowed,
+                    format!("{users} monthly users is below the cap of {cap}."),
+                    ev(report, "user_threshold_mau"),
+                )
             }
-        } else if let (Some(cap), Some(rev), true) = (s.revenue_threshold_usd, p.annual_revenue_usd, p.purpose.is_commercial()) {
+        } else if let (Some(cap), Some(rev), true) =
+            (s.revenue_threshold_usd, p.annual_revenue_usd, p.purpose.is_commercial())
+        {
             if rev > cap {
-                mk("scale", q, Answer::NeedsAgreement, format!("USD {rev} annual revenue is above the cap of USD {cap}: an enterprise license is needed."), ev(report, "revenue_threshold_usd"))
+                mk(
+                    "scale",
+                    q,
+                    Answer::NeedsAgreement,
+                    format!("USD {rev} annual revenue is above the cap of USD {cap}: an enterprise license is needed."),
+                    ev(report, "revenue_threshold_usd"),
+                )
             } else {
-                mk("scale", q, Answer::Allowed, format!("USD {rev} annual revenue is below the cap of USD {cap}."), ev(report, "revenue_threshold_usd"))
+                mk(
+                    "scale",
+                    q,
+                    Answer::Allowed,
+                    format!("USD {rev} annual revenue is below the cap of USD {cap}."),
+                    ev(report, "revenue_threshold_usd"),
+                )
             }
         } else if s.user_threshold_mau.is_some() || s.revenue_threshold_usd.is_some() {
-            mk("scale", q, Answer::Unclear, "The license has a cap; state your monthly users and revenue to check it.".into(), ev(report, "user_threshold_mau").or_else(|| ev(report, "revenue_threshold_usd")))
+            mk(
+                "scale",
+                q,
+                Answer::Unclear,
+                "The license has a cap; state your monthly users and revenue to check it.".into(),
+                ev(report, "user_threshold_mau").or_else(|| ev(report, "revenue_threshold_usd")),
+            )
         } else if s.commercial_use == Commercial::Conditional && p.purpose.is_commercial() {
-            mk("scale", q, Answer::NeedsAgreement, "Commercial use needs registration or approval from the licensor first.".into(), ev(report, "commercial_use"))
+            mk(
+                "scale",
+                q,
+                Answer::NeedsAgreement,
+                "Commercial use needs registration or approval from the licensor first.".into(),
+                ev(report, "commercial_use"),
+            )
         } else {
             mk("scale", q, Answer::Allowed, "The license sets no user or revenue cap.".into(), None)
         };
@@ -159,9 +240,21 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
         let a = if none {
             mk("share", q, Answer::Unclear, "No license was found.".into(), None)
         } else if s.redistribution_allowed == Tristate::Bool(false) {
-            mk("share", q, Answer::NotAllowed, "The license does not allow redistribution.".into(), ev(report, "redistribution_allowed"))
+            mk(
+                "share",
+                q,
+                Answer::NotAllowed,
+                "The license does not allow redistribution.".into(),
+                ev(report, "redistribution_allowed"),
+            )
         } else if s.license_id.as_deref().is_some_and(|id| id.contains("-nd")) {
-            mk("share", q, Answer::NotAllowed, "NoDerivatives: you may share the original, not modified versions.".into(), ev(report, "license_id"))
+            mk(
+                "share",
+                q,
+                Answer::NotAllowed,
+                "NoDerivatives: you may share the original, not modified versions.".into(),
+                ev(report, "license_id"),
+            )
         } else {
             let mut duties = Vec::new();
             if s.share_alike {
@@ -179,8 +272,14 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
             if s.redistribution_allowed == Tristate::Word(TriWord::Conditional) {
                 duties.push("include a copy of the license");
             }
-            let reason = if duties.is_empty() { "Allowed.".to_string() } else { format!("Allowed if you {}.", duties.join(", ")) };
-            let e = ev(report, "derivative_naming").or_else(|| ev(report, "share_alike")).or_else(|| ev(report, "redistribution_allowed"));
+            let reason = if duties.is_empty() {
+                "Allowed.".to_string()
+            } else {
+                format!("Allowed if you {}.", duties.join(", "))
+            };
+            let e = ev(report, "derivative_naming")
+                .or_else(|| ev(report, "share_alike"))
+                .or_else(|| ev(report, "redistribution_allowed"));
             mk("share", q, Answer::Allowed, reason, e)
         };
         out.push(a);
@@ -192,11 +291,29 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
         let a = if none {
             mk("outputs", q, Answer::Unclear, "No license was found.".into(), None)
         } else if s.output_training_restriction {
-            mk("outputs", q, Answer::NotAllowed, "The license forbids using the model or its outputs to improve other models.".into(), ev(report, "output_training_restriction"))
+            mk(
+                "outputs",
+                q,
+                Answer::NotAllowed,
+                "The license forbids using the model or its outputs to improve other models.".into(),
+                ev(report, "output_training_restriction"),
+            )
         } else if s.derivative_naming {
-            mk("outputs", q, Answer::Allowed, "Allowed, but a model so trained and shared must carry the required name.".into(), ev(report, "derivative_naming"))
+            mk(
+                "outputs",
+                q,
+                Answer::Allowed,
+                "Allowed, but a model so trained and shared must carry the required name.".into(),
+                ev(report, "derivative_naming"),
+            )
         } else {
-            mk("outputs", q, Answer::Allowed, "The license does not restrict using outputs to train other models.".into(), None)
+            mk(
+                "outputs",
+                q,
+                Answer::Allowed,
+                "The license does not restrict using outputs to train other models.".into(),
+                None,
+            )
         };
         out.push(a);
     }
@@ -219,7 +336,8 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
         let mut reason = String::from("Keep the license and copyright notices with copies.");
         if let Some(f) = report.findings_for("attribution_required").next() {
             if f.quote.to_lowercase().contains("built with") || f.quote.to_lowercase().contains("powered by") {
-                reason = "Display the attribution the license names (e.g. \"Built with ...\") and ship its notice.".into();
+                reason =
+                    "Display the attribution the license names (e.g. \"Built with ...\") and ship its notice.".into();
             }
         }
         out.push(mk("attribution", q, Answer::Allowed, reason, ev(report, "attribution_required")));

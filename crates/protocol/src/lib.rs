@@ -34,7 +34,15 @@ pub struct Sampling {
 
 impl Default for Sampling {
     fn default() -> Self {
-        Self { temperature: 0.7, top_k: Some(40), top_p: Some(0.9), repeat_penalty: 1.1, repeat_last_n: 64, seed: 299_792_458, max_tokens: 256 }
+        Self {
+            temperature: 0.7,
+            top_k: Some(40),
+            top_p: Some(0.9),
+            repeat_penalty: 1.1,
+            repeat_last_n: 64,
+            seed: 299_792_458,
+            max_tokens: 256,
+        }
     }
 }
 
@@ -124,13 +132,30 @@ pub enum StopReason {
 pub enum Event {
     /// The worker's wasm is initialised; messages sent before this are lost.
     Ready,
-    Progress { phase: Phase, done: u64, total: u64 },
-    Loaded { info: ModelInfo, load_ms: f64 },
+    Progress {
+        phase: Phase,
+        done: u64,
+        total: u64,
+    },
+    Loaded {
+        info: ModelInfo,
+        load_ms: f64,
+    },
     /// Text to append; `ids` are the tokens it came from.
-    Token { text: String, ids: Vec<u32> },
-    Done { reason: StopReason, stats: Stats, ids: Vec<u32> },
+    Token {
+        text: String,
+        ids: Vec<u32>,
+    },
+    Done {
+        reason: StopReason,
+        stats: Stats,
+        ids: Vec<u32>,
+    },
     /// `fatal`: the model is unusable and must be loaded again.
-    Error { message: String, fatal: bool },
+    Error {
+        message: String,
+        fatal: bool,
+    },
     Unloaded,
 }
 
