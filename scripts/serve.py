@@ -10,6 +10,7 @@ here = pathlib.Path(__file__).resolve().parent.parent
 ap.add_argument("--root", default=str(here / "dist"))
 ap.add_argument("--sample", default=str(here / "sample"))
 ap.add_argument("--prefix", default="/", help="serve the site under this sub-path")
+ap.add_argument("--isolate", action="store_true", help="send COOP/COEP (cross-origin isolation, for wasm threads)")
 args = ap.parse_args()
 root, sample, prefix = pathlib.Path(args.root), pathlib.Path(args.sample), "/" + args.prefix.strip("/") + "/"
 prefix = "/" if prefix == "//" else prefix
@@ -31,6 +32,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     def end_headers(self):
         self.send_header("Cache-Control", "no-cache")
+        if args.isolate:
+            self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+            self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
         super().end_headers()
 
     def log_message(self, *a):

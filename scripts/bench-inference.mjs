@@ -1,0 +1,75 @@
+// Browser inference benchmark: Fine Print's worker and wllama (llama.cpp in wasm,
+// 1 thread, and 2 threads on a cross-origin-isolated page) on the sample model,
+// the same 110-token prompt, greedy, 128 new tokens, in the same Chromium run.
+// Prints each result and the per-round ratios.  Usage: node scripts/bench-inference.mjs [ROUNDS]
+import { execSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, symlinkSync, rmSync, mkdtempSync, copyFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const rounds = +(process.argv[2] || 3);
+const tools = join(root, ".tools/bench");
+if (!existsSync(join(tools, "node_modules/@wllama/wllama/esm/index.js"))) {
+  mkdirSync(tools, { recursive: true });
+  execSync("npm install --no-audit --no-fund --silent @wllama/wllama@3.13.0", { cwd: tools, stdio: "inherit" });
+}
+const { chromium } = createRequire(join(root, "tests/browser/package.json"))("playwright-core");
+const model = join(root, "sample/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf");
+if (!existsSync(join(root, "dist/worker_bg.wasm")) || !existsSync(model)) throw new Error("run scripts/serve.sh (or trunk build + scripts/sample.sh) first");
+
+// One folder served twice: plain, and with COOP/COEP for wasm threads.
+const site = join(tools, "site");
+rmSync(site, { recursive: true, force: true });
+mkdirSync(site, { recursive: true });
+for (const f of ["worker_loader.js", "worker.js", "worker_bg.wasm"]) copyFileSync(join(root, "dist", f), join(site, f));
+for (const f of ["wllama.html", "candle.html"]) copyFileSync(join(root, "scripts/bench", f), join(site, f));
+symlinkSync(join(tools, "node_modules/@wllama/wllama"), join(site, "wllama"));
+symlinkSync(model, join(site, "model.gguf"));
+// The golden prompt: SmolLM2's chat template around one user message (110 tokens).
+writeFileSync(join(site, "prompt.txt"), "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nI am planning a weekend trip to a small coastal town with my family. We like walking along the beach, visiting local markets, and trying fresh seafood, but my youngest child gets bored easily and my father cannot walk long distances. Could you suggest a relaxed plan for Saturday and Sunday, with a few indoor options in case it rains, and explain briefly why each activity would suit everyone in the group?<|im_end|>\n<|im_start|>assistant\n");
+const serve = (port, isolate) => spawn("python3", [join(root, "scripts/serve.py"), String(port), "--root", site, ...(isolate ? ["--isolate"] : [])], { stdio: "ignore" });
+const servers = [serve(18701, false), serve(18702, true)];
+await new Promise((r) => setTimeout(r, 1000));
+
+async function run(url) {
+  const udd = mkdtempSync(join(tmpdir(), "fineprint-bench-"));
+  const ctx = await chromium.launchPersistentContext(udd, { executablePath: "/usr/bin/chromium", headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+  try {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await page.waitForFunction(() => window.__result !== undefined, null, { timeout: 900000, polling: 250 });
+    return await page.evaluate(() => window.__result);
+  } finally { await ctx.close(); rmSync(udd, { recursive: true, force: true }); }
+}
+
+const systems = {
+  "fineprint-worker": "http://127.0.0.1:18701/candle.html?n=128",
+  "wllama-1t": "http://127.0.0.1:18701/wllama.html?threads=1&n=128",
+  "wllama-2t-coi": "http://127.0.0.1:18702/wllama.html?threads=2&n=128",
+};
+const ratios = [];
+try {
+  for (let r = 1; r <= rounds; r++) {
+    const res = {};
+    for (const [name, url] of Object.entries(systems)) {
+      res[name] = await run(url);
+      console.log(JSON.stringify({ round: r, system: name, ...res[name] }));
+    }
+    const ours = res["fineprint-worker"];
+    for (const other of ["wllama-1t", "wllama-2t-coi"]) {
+      if (ours.error || res[other].error) continue;
+      const row = { round: r, vs: other, prompt: ours.prompt_tok_s / res[other].prompt_tok_s, decode: ours.decode_tok_s / res[other].decode_tok_s };
+      ratios.push(row);
+      console.log(`round ${r}: fineprint-worker / ${other}: prompt x${row.prompt.toFixed(2)}, decode x${row.decode.toFixed(2)}`);
+    }
+  }
+} finally { for (const s of servers) s.kill(); }
+const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
+for (const other of ["wllama-1t", "wllama-2t-coi"]) {
+  const rs = ratios.filter((x) => x.vs === other);
+  if (rs.length) console.log(`median over ${rs.length} rounds, fineprint-worker / ${other}: prompt x${med(rs.map((x) => x.prompt)).toFixed(2)}, decode x${med(rs.map((x) => x.decode)).toFixed(2)}`);
+}
