@@ -336,7 +336,19 @@ fn training_data(folder: &Folder, findings: &mut Vec<Finding>) -> Tristate {
         }
     }
     if let Some(doc) = cards.first() {
-        let first = doc.text.find(|c: char| !c.is_whitespace()).unwrap_or(0);
+        // Quote the card's first line of prose, after any front matter.
+        let mut in_front = doc.text.starts_with("---");
+        let mut first = 0;
+        for (i, line) in doc.text.split_inclusive('\n').enumerate() {
+            let t = line.trim();
+            if i > 0 && in_front && t == "---" {
+                in_front = false;
+            } else if !in_front && !t.is_empty() && t != "---" {
+                break;
+            }
+            first += line.len();
+        }
+        let first = if first >= doc.text.len() { 0 } else { first };
         findings.push(
             Finding::new("training_data_disclosed", false, &doc.line_evidence(first))
                 .with_note("The model card names no training dataset."),
