@@ -261,6 +261,17 @@ fn sentence_around(text: &str, a: usize, b: usize) -> (usize, usize) {
         }
         e = at + c.len_utf8();
     }
+    // At the reach limits, cut at a word boundary rather than inside a word.
+    if s == floor.max(0) && s > 0 {
+        if let Some(off) = text[s..a].find(char::is_whitespace) {
+            s += off;
+        }
+    }
+    if e >= ceil && e < text.len() {
+        if let Some(off) = text[b.max(s)..e].rfind(char::is_whitespace) {
+            e = b.max(s) + off;
+        }
+    }
     (s, e.max(s))
 }
 
