@@ -119,3 +119,22 @@ test("two folders side by side", async () => {
   await shot(page, "07-compare");
   await page.close();
 });
+
+test("keyboard and narrow screen: the sample can be checked without a mouse on a phone-sized viewport", async () => {
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(srv.url);
+  await page.waitForSelector("#try-sample");
+  let focused = "";
+  for (let i = 0; i < 6 && focused !== "try-sample"; i++) {
+    await page.keyboard.press("Tab");
+    focused = await page.evaluate(() => document.activeElement?.id || "");
+  }
+  assert.equal(focused, "try-sample", "Tab reaches the sample button");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("[data-testid=verdict]", { timeout: 60000 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 1, `no horizontal scrolling on a narrow screen (${overflow}px)`);
+  await shot(page, "08-narrow");
+  await page.close();
+});

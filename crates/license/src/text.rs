@@ -262,7 +262,7 @@ fn sentence_around(text: &str, a: usize, b: usize) -> (usize, usize) {
         e = at + c.len_utf8();
     }
     // At the reach limits, cut at a word boundary rather than inside a word.
-    if s == floor.max(0) && s > 0 {
+    if s == floor && s > 0 {
         if let Some(off) = text[s..a].find(char::is_whitespace) {
             s += off;
         }
