@@ -5,7 +5,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 secs=${1:-120}
-for t in front_matter gguf_metadata license_text gguf_header; do
+run() {
+  local t=$1; shift
   echo "== $t for ${secs}s"
-  cargo +nightly fuzz run --fuzz-dir crates/fuzz "$t" "crates/fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=4096 2>&1 | tail -n 3
-done
+  cargo +nightly fuzz run --fuzz-dir crates/fuzz "$@" "$t" "crates/fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=4096 2>&1 | tail -n 3
+}
+for t in front_matter gguf_metadata license_text; do run "$t"; done
+run gguf_header --features inference
