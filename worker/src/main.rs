@@ -175,6 +175,26 @@ async fn generate(mut g: Generation) {
     st.stop = false;
 }
 
+/// Starts a generation unless one is running, then steps it on the event loop.
+fn start(begin: impl FnOnce(&mut Engine, &str) -> Result<Generation, String>) {
+    let started = STATE.with(|s| {
+        let mut st = s.borrow_mut();
+        if st.generating {
+            return Err("a reply is still being generated; stop it first".to_string());
+        }
+        let today = st.today.clone();
+        let engine = st.engine.as_mut().ok_or("no model is loaded")?;
+        let g = begin(engine, &today)?;
+        st.generating = true;
+        st.stop = false;
+        Ok(g)
+    });
+    match started {
+        Ok(g) => wasm_bindgen_futures::spawn_local(generate(g)),
+        Err(message) => post(&Event::Error { message, fatal: false }),
+    }
+}
+
 fn handle(ev: MessageEvent) {
     let data = ev.data();
     let json =
@@ -196,46 +216,16 @@ fn handle(ev: MessageEvent) {
                 post(&Event::Error { message, fatal: true });
             }
         }
-        Request::Chat { message, system, sampling } => {
-            let started = STATE.with(|s| {
-                let mut st = s.borrow_mut();
-                if st.generating {
-                    return Err("a reply is still being generated; stop it first".to_string());
-                }
-                let today = st.today.clone();
-                let engine = st.engine.as_mut().ok_or("no model is loaded")?;
-                let g = engine
-                    .start_chat(&message, system.as_deref(), &today, &sampling, &now)
-                    .map_err(|e| e.to_string())?;
-                st.generating = true;
-                st.stop = false;
-                Ok(g)
-            });
-            match started {
-                Ok(g) => wasm_bindgen_futures::spawn_local(generate(g)),
-                Err(message) => post(&Event::Error { message, fatal: false }),
-            }
-        }
-        Request::Complete { prompt, sampling } => {
-            let started = STATE.with(|s| {
-                let mut st = s.borrow_mut();
-                if st.generating {
-                    return Err("a reply is still being generated; stop it first".to_string());
-                }
-                let engine = st.engine.as_mut().ok_or("no model is loaded")?;
-                let ids = engine.tokenize(&prompt).map_err(|e| e.to_string())?;
-                engine.reset();
-                let mut g = engine.start(&ids, &sampling, &now).map_err(|e| e.to_string())?;
-                Engine::ignore_eos(&mut g);
-                st.generating = true;
-                st.stop = false;
-                Ok(g)
-            });
-            match started {
-                Ok(g) => wasm_bindgen_futures::spawn_local(generate(g)),
-                Err(message) => post(&Event::Error { message, fatal: false }),
-            }
-        }
+        Request::Chat { message, system, sampling } => start(|engine, today| {
+            engine.start_chat(&message, system.as_deref(), today, &sampling, &now).map_err(|e| e.to_string())
+        }),
+        Request::Complete { prompt, sampling } => start(|engine, _| {
+            let ids = engine.tokenize(&prompt).map_err(|e| e.to_string())?;
+            engine.reset();
+            let mut g = engine.start(&ids, &sampling, &now).map_err(|e| e.to_string())?;
+            Engine::ignore_eos(&mut g);
+            Ok(g)
+        }),
         Request::Stop => STATE.with(|s| {
             let mut st = s.borrow_mut();
             if st.generating {
