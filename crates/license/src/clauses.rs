@@ -188,8 +188,11 @@ pub fn read(doc: &Document) -> Clauses {
         ..Clauses::default()
     };
     // A title that says so settles it, whatever the body repeats.
-    let title_line = &title[..title.find(". ").unwrap_or(title.len()).min(160).min(title.len())];
-    let title_line = title_line.get(..).unwrap_or("");
+    let mut end = title.find(". ").unwrap_or(title.len()).min(160);
+    while !title.is_char_boundary(end) {
+        end -= 1;
+    }
+    let title_line = &title[..end];
     if c.non_commercial.is_none() && (title_line.contains("non-commercial") || title_line.contains("noncommercial")) {
         let at = title_line.find("non").unwrap_or(0);
         c.non_commercial = Some(doc.line_evidence(doc.original(at..at + 3).start));
@@ -276,6 +279,15 @@ mod tests {
         assert!(c.commercial_registration.is_some());
         let c = read_text("对于希望将模型用于商业目的的用户，需在这里完成登记。");
         assert!(c.commercial_registration.is_some());
+    }
+
+    #[test]
+    fn a_title_cut_inside_a_multibyte_character_does_not_panic() {
+        // Found by the license_text fuzz target: U+FFFD (3 bytes) straddling byte 160.
+        let mut bytes = vec![b' '; 29];
+        bytes.extend(std::iter::repeat_n(0xFF, 120));
+        let (text, _) = crate::text::decode(&bytes, bytes.len() as u64).expect("decodes");
+        let _ = read_text(&text);
     }
 
     #[test]
