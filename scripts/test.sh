@@ -6,6 +6,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# Tests write and read non-ASCII file names: run them under a UTF-8 locale.
+export LANG=${LANG:-C.UTF-8}
 start=$(date +%s)
 stamp() { printf '\n== %s (%ds)\n' "$*" "$(( $(date +%s) - start ))"; }
 

@@ -33,6 +33,8 @@ export async function launch() {
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
       "--disable-component-update", "--disable-sync"],
     viewport: { width: 1200, height: 900 },
+    // Under the POSIX locale Chromium mangles non-ASCII file names from the chooser.
+    env: { ...process.env, LANG: process.env.LANG || "C.UTF-8" },
   });
   return { context, close: async () => { await context.close(); rmSync(userDataDir, { recursive: true, force: true }); } };
 }
