@@ -26,8 +26,6 @@ pub enum InferenceError {
     Template { source_name: String, reason: String },
     #[error("the prompt ({tokens} tokens) does not fit the model's context of {context} tokens; start a new chat or shorten it")]
     ContextFull { tokens: usize, context: usize },
-    #[error("no model is loaded")]
-    NotLoaded,
     #[error("{file}: reading failed: {reason}")]
     Io { file: String, reason: String },
     #[error("{file}: the model failed while running: {reason}")]

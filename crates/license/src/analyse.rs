@@ -28,7 +28,8 @@ struct LicenseDoc {
     method: Method,
     /// 0-based line ranges a standard license does not contain.
     added: Vec<(usize, usize)>,
-    restrictive_additions: bool,
+    /// The clauses standing in `added`, read once here and reused for the report.
+    added_clauses: Option<Clauses>,
     where_named: Option<Evidence>,
 }
 
@@ -36,7 +37,7 @@ impl LicenseDoc {
     /// A standard license with paragraphs added that change its terms
     /// (an appended disclaimer or third-party notice does not).
     fn modified(&self) -> bool {
-        self.restrictive_additions
+        self.added_clauses.as_ref().is_some_and(restricts)
     }
 }
 
@@ -128,14 +129,7 @@ fn named_in(doc: &Document) -> Option<(&'static Known, Evidence)> {
 }
 
 fn identify(doc: &Document, idx: usize) -> LicenseDoc {
-    let head_end = {
-        let mut e = doc.norm.len().min(3000);
-        while !doc.norm.is_char_boundary(e) {
-            e -= 1;
-        }
-        e
-    };
-    let head = &doc.norm[..head_end];
+    let head = text::cut(&doc.norm, 3000);
     if let Some(k) = known::by_marker(head) {
         let at = k.markers.iter().filter_map(|m| head.find(m)).min().unwrap_or(0);
         let ev = doc.line_evidence(doc.original(at..at + 1).start);
@@ -144,14 +138,14 @@ fn identify(doc: &Document, idx: usize) -> LicenseDoc {
             known: Some(k),
             method: Method::Title,
             added: Vec::new(),
-            restrictive_additions: false,
+            added_clauses: None,
             where_named: Some(ev),
         };
     }
     if let Some(m) = fingerprint::best(&doc.text) {
         if let Some(k) = known::by_spdx(m.spdx) {
             let added = fingerprint::added_paragraphs(&doc.text, m.spdx);
-            let restrictive_additions = !added.is_empty() && restricts(&restrict_to_added(clauses::read(doc), &added));
+            let added_clauses = (!added.is_empty()).then(|| restrict_to_added(clauses::read(doc), &added));
             // A title or copyright line is a fine place to point at for the whole text.
             let first = doc.text.find(|c: char| !c.is_whitespace()).unwrap_or(0);
             return LicenseDoc {
@@ -159,7 +153,7 @@ fn identify(doc: &Document, idx: usize) -> LicenseDoc {
                 known: Some(k),
                 method: Method::TextMatch { score: m.score.max(m.coverage) },
                 added,
-                restrictive_additions,
+                added_clauses,
                 where_named: Some(doc.line_evidence(first)),
             };
         }
@@ -171,7 +165,7 @@ fn identify(doc: &Document, idx: usize) -> LicenseDoc {
                 known: Some(k),
                 method: Method::Pointer,
                 added: Vec::new(),
-                restrictive_additions: false,
+                added_clauses: None,
                 where_named: Some(ev),
             };
         }
@@ -182,7 +176,7 @@ fn identify(doc: &Document, idx: usize) -> LicenseDoc {
         known: None,
         method: Method::Unrecognised,
         added: Vec::new(),
-        restrictive_additions: false,
+        added_clauses: None,
         where_named: Some(doc.line_evidence(first)),
     }
 }
@@ -480,13 +474,11 @@ pub fn check(files: &[InputFile]) -> crate::Report {
 
     // Clauses read from the text (governing document and use policies).
     let mut c = match gov {
-        Some(l) if text_present => {
-            let read = clauses::read(&folder.docs[l.doc].0);
-            match l.known {
-                Some(k) if k.is_standard() => restrict_to_added(read, &l.added),
-                _ => read,
-            }
-        }
+        Some(l) if text_present => match (l.known, &l.added_clauses) {
+            (Some(k), Some(added)) if k.is_standard() => added.clone(),
+            (Some(k), None) if k.is_standard() => restrict_to_added(clauses::read(&folder.docs[l.doc].0), &l.added),
+            _ => clauses::read(&folder.docs[l.doc].0),
+        },
         _ => Clauses::default(),
     };
     for (doc, role) in &folder.docs {
@@ -727,7 +719,7 @@ pub fn check(files: &[InputFile]) -> crate::Report {
             findings.push(Finding::new("declared_matches_text", m, &d.evidence));
         }
     }
-    // Quotes from GGUF metadata have no line: keep them, but never with an empty quote.
+    // A finding from a text file always quotes it; only GGUF metadata (line 0) has nothing to quote.
     findings.retain(|f| !f.quote.is_empty() || f.line == 0);
 
     if no_license {

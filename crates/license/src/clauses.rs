@@ -188,11 +188,7 @@ pub fn read(doc: &Document) -> Clauses {
         ..Clauses::default()
     };
     // A title that says so settles it, whatever the body repeats.
-    let mut end = title.find(". ").unwrap_or(title.len()).min(160);
-    while !title.is_char_boundary(end) {
-        end -= 1;
-    }
-    let title_line = &title[..end];
+    let title_line = crate::text::cut(title, title.find(". ").unwrap_or(title.len()).min(160));
     if c.non_commercial.is_none() && (title_line.contains("non-commercial") || title_line.contains("noncommercial")) {
         let at = title_line.find("non").unwrap_or(0);
         c.non_commercial = Some(doc.line_evidence(doc.original(at..at + 3).start));

@@ -155,16 +155,12 @@ impl Document {
 
     /// The first non-blank line, normalised: usually the license's title.
     pub fn title_norm(&self) -> &str {
-        let end = self.norm.len().min(400);
-        let mut end = end;
-        while !self.norm.is_char_boundary(end) {
-            end -= 1;
-        }
-        &self.norm[..end]
+        cut(&self.norm, 400)
     }
 }
 
-fn cut(s: &str, max: usize) -> &str {
+/// At most `max` bytes of `s`, ending on a character boundary.
+pub(crate) fn cut(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }
