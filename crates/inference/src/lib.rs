@@ -5,15 +5,17 @@
 //! Generation is a step at a time ([`Engine::step`]) so the caller can stop
 //! between any two tokens: the worker yields to its message loop there.
 
+pub mod decoder;
 pub mod error;
 pub mod model;
 pub mod preflight;
+pub mod quant;
 pub mod template;
 pub mod tokenizer;
 
 use std::io::{Read, Seek, SeekFrom};
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use candle_transformers::generation::{LogitsProcessor, Sampling as Sampler};
 use fineprint_protocol::{ModelInfo, Phase, Sampling, Stats, StopReason};
 use tokenizers::Tokenizer;
@@ -77,7 +79,6 @@ pub struct Engine {
     eos: Vec<u32>,
     pub info: ModelInfo,
     file: String,
-    device: Device,
     /// The conversation so far, as (role, text).
     history: Vec<(String, String)>,
     /// Tokens whose keys and values sit in the model's cache, in order.
@@ -175,7 +176,6 @@ impl Engine {
             }
         }
 
-        let device = Device::Cpu;
         let name = md_str(md, "general.name").unwrap_or(&file).to_owned();
         let context = plan.context_length.min(MAX_CONTEXT);
         let info = ModelInfo {
@@ -192,18 +192,18 @@ impl Engine {
             notes,
         };
         let mut counted = Progress { inner: reader, read: 0, total: plan.tensor_bytes, last: 0, report: progress };
-        let model = Model::load(plan.arch, content, &mut counted, &device).map_err(|e| {
-            let reason = e.to_string();
-            if reason.contains("failed to fill whole buffer") || reason.contains("UnexpectedEof") {
+        let model = Model::load(plan.arch, content, &mut counted, context, &file).map_err(|e| match e {
+            InferenceError::Model { reason, .. }
+                if reason.contains("failed to fill whole buffer") || reason.contains("UnexpectedEof") =>
+            {
                 InferenceError::Truncated {
                     file: file.clone(),
                     tensor: "(tensor data)".into(),
                     needed: plan.file_bytes,
                     size: input.file_size,
                 }
-            } else {
-                InferenceError::Model { file: file.clone(), reason }
             }
+            e => e,
         })?;
         (counted.report)(Phase::Loading, plan.tensor_bytes, plan.tensor_bytes);
         Ok(Self {
@@ -213,7 +213,6 @@ impl Engine {
             eos,
             info,
             file,
-            device,
             history: Vec::new(),
             cached: Vec::new(),
             context,
@@ -315,10 +314,7 @@ impl Engine {
     }
 
     fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Tensor> {
-        let err = candle_err(&self.file);
-        let input = Tensor::new(ids, &self.device).and_then(|t| t.unsqueeze(0)).map_err(&err)?;
-        let logits = self.model.forward(&input, pos).map_err(&err)?;
-        logits.squeeze(0).and_then(|l| l.to_dtype(candle_core::DType::F32)).map_err(err)
+        self.model.forward(ids, pos).map_err(candle_err(&self.file))
     }
 
     /// One token: sample it, then (unless generation ends) run it through the model.

@@ -1,21 +1,33 @@
-//! One type over the quantized architectures candle-transformers implements.
+//! One type over the architectures this tool runs: the llama family through
+//! our own decoder, the rest through candle-transformers' quantized models.
 
 use std::io::{Read, Seek};
 
 use candle_core::quantized::gguf_file::Content;
 use candle_core::{Device, Tensor};
-use candle_transformers::models::{
-    quantized_gemma3, quantized_llama, quantized_phi3, quantized_qwen2, quantized_qwen3,
-};
+use candle_transformers::models::{quantized_gemma3, quantized_llama, quantized_phi3};
 
-use crate::preflight::Arch;
+use crate::decoder::Decoder;
+use crate::error::InferenceError;
+use crate::preflight::{md_u64, Arch};
 
 pub enum Model {
+    /// llama, mistral, qwen2, qwen3: weights stay quantized, embedding included.
+    Decoder(Box<Decoder>),
+    /// Mixture-of-experts llama (Mixtral), which the decoder does not route.
     Llama(quantized_llama::ModelWeights),
-    Qwen2(quantized_qwen2::ModelWeights),
-    Qwen3(quantized_qwen3::ModelWeights),
     Phi3(quantized_phi3::ModelWeights),
     Gemma3(quantized_gemma3::ModelWeights),
+}
+
+/// Whether `arch` runs through candle-transformers (which holds the embedding
+/// table as f32) rather than our decoder.
+pub fn uses_candle_model(arch: Arch, content: &Content) -> bool {
+    match arch {
+        Arch::Phi3 | Arch::Gemma3 => true,
+        Arch::Llama => md_u64(&content.metadata, "llama.expert_count").unwrap_or(0) > 1,
+        Arch::Qwen2 | Arch::Qwen3 => false,
+    }
 }
 
 impl Model {
@@ -23,34 +35,47 @@ impl Model {
         arch: Arch,
         content: Content,
         reader: &mut R,
-        device: &Device,
-    ) -> candle_core::Result<Self> {
+        context: usize,
+        file: &str,
+    ) -> Result<Self, InferenceError> {
+        let device = Device::Cpu;
+        let candle = |e: candle_core::Error| InferenceError::Model { file: file.to_owned(), reason: e.to_string() };
+        if !uses_candle_model(arch, &content) {
+            let d = Decoder::load(arch, &content, reader, context).map_err(|e| InferenceError::Model {
+                file: file.to_owned(),
+                reason: e.to_string(),
+            })?;
+            return Ok(Model::Decoder(Box::new(d)));
+        }
         Ok(match arch {
-            Arch::Llama => Model::Llama(quantized_llama::ModelWeights::from_gguf(content, reader, device)?),
-            Arch::Qwen2 => Model::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, reader, device)?),
-            Arch::Qwen3 => Model::Qwen3(quantized_qwen3::ModelWeights::from_gguf(content, reader, device)?),
-            Arch::Phi3 => Model::Phi3(quantized_phi3::ModelWeights::from_gguf(false, content, reader, device)?),
-            Arch::Gemma3 => Model::Gemma3(quantized_gemma3::ModelWeights::from_gguf(content, reader, device)?),
+            Arch::Phi3 => Model::Phi3(quantized_phi3::ModelWeights::from_gguf(false, content, reader, &device).map_err(candle)?),
+            Arch::Gemma3 => Model::Gemma3(quantized_gemma3::ModelWeights::from_gguf(content, reader, &device).map_err(candle)?),
+            _ => Model::Llama(quantized_llama::ModelWeights::from_gguf(content, reader, &device).map_err(candle)?),
         })
     }
 
     /// Logits of the last position, for `ids` placed at `pos` in the sequence.
-    pub fn forward(&mut self, ids: &Tensor, pos: usize) -> candle_core::Result<Tensor> {
-        match self {
-            Model::Llama(m) => m.forward(ids, pos),
-            Model::Qwen2(m) => m.forward(ids, pos),
-            Model::Qwen3(m) => m.forward(ids, pos),
-            Model::Phi3(m) => m.forward(ids, pos),
-            Model::Gemma3(m) => m.forward(ids, pos),
-        }
+    pub fn forward(&mut self, ids: &[u32], pos: usize) -> candle_core::Result<Tensor> {
+        let device = Device::Cpu;
+        let candle_input = || Tensor::new(ids, &device).and_then(|t| t.unsqueeze(0));
+        let logits = match self {
+            Model::Decoder(d) => {
+                let l = d.forward(ids, pos)?;
+                let n = l.len();
+                return Tensor::from_vec(l, n, &device);
+            }
+            Model::Llama(m) => m.forward(&candle_input()?, pos)?,
+            Model::Phi3(m) => m.forward(&candle_input()?, pos)?,
+            Model::Gemma3(m) => m.forward(&candle_input()?, pos)?,
+        };
+        logits.squeeze(0)?.to_dtype(candle_core::DType::F32)
     }
 
     /// Empties the KV cache. Phi-3 and Gemma 3 reset theirs when fed at position 0.
     pub fn clear_kv_cache(&mut self) {
         match self {
+            Model::Decoder(d) => d.clear_kv_cache(),
             Model::Llama(m) => m.clear_kv_cache(),
-            Model::Qwen2(m) => m.clear_kv_cache(),
-            Model::Qwen3(m) => m.clear_kv_cache(),
             Model::Phi3(_) | Model::Gemma3(_) => {}
         }
     }

@@ -121,8 +121,8 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
         tensor_bytes += bytes;
         parameters += elems;
         *counts.entry(format!("{:?}", info.ggml_dtype)).or_default() += bytes;
-        if name == "token_embd.weight" {
-            // candle's quantized models dequantize the embedding table to f32.
+        if name == "token_embd.weight" && crate::model::uses_candle_model(arch, content) {
+            // candle-transformers' quantized models dequantize the embedding table to f32.
             largest_f32_embedding = elems.saturating_mul(4);
         }
     }

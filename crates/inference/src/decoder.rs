@@ -1,0 +1,439 @@
+//! The llama-family decoder (llama, mistral, qwen2, qwen3) over quantized
+//! weights that stay quantized, with a KV cache that grows with the
+//! conversation.
+//!
+//! candle-transformers' quantized models dequantize the embedding table to
+//! f32 (for SmolLM2-135M that alone is 113 MB next to a 98 MB file) and copy
+//! the whole KV cache on every token (`cat` plus `repeat_kv`). Here the
+//! embedding is looked up one quantized row at a time — the same table is the
+//! output projection when the model ties them — and attention reads the cache
+//! in place, grouped-query heads sharing their key/value head.
+
+use std::io::{Read, Seek, SeekFrom};
+
+use candle_core::quantized::gguf_file::Content;
+use candle_core::Device;
+
+use crate::preflight::{md_u64, Arch};
+use crate::quant::{Activations, Weight};
+
+/// Why a decoder could not be built from a GGUF.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("the tensor {0} is missing")]
+    Missing(String),
+    #[error("the tensor {name} has shape {shape:?}, expected {expected}")]
+    Shape { name: String, shape: Vec<usize>, expected: String },
+    #[error("reading the tensor {name}: {source}")]
+    Io { name: String, source: std::io::Error },
+    #[error("the tensor {name}: {reason}")]
+    Tensor { name: String, reason: String },
+    #[error("the header value {0} is missing or out of range")]
+    Header(String),
+}
+
+struct Config {
+    dim: usize,
+    n_head: usize,
+    n_kv_head: usize,
+    head_dim: usize,
+    rope_dim: usize,
+    /// Qwen's rotation pairs element i with i + d/2; llama's GGUF weights are
+    /// permuted so that it pairs 2i with 2i + 1.
+    neox: bool,
+    eps: f32,
+}
+
+struct Layer {
+    attn_norm: Vec<f32>,
+    q: Weight,
+    k: Weight,
+    v: Weight,
+    o: Weight,
+    /// qwen2 has biases on the query, key and value projections.
+    bias: Option<[Vec<f32>; 3]>,
+    /// qwen3 normalises each query and key head.
+    qk_norm: Option<[Vec<f32>; 2]>,
+    ffn_norm: Vec<f32>,
+    gate: Weight,
+    up: Weight,
+    down: Weight,
+    /// Keys and values of the positions seen so far, `kv_dim` per position.
+    k_cache: Vec<f32>,
+    v_cache: Vec<f32>,
+}
+
+pub struct Decoder {
+    cfg: Config,
+    embd: Weight,
+    /// None when the output projection is the embedding table.
+    output: Option<Weight>,
+    out_norm: Vec<f32>,
+    layers: Vec<Layer>,
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    context: usize,
+    scratch: Scratch,
+}
+
+#[derive(Default)]
+struct Scratch {
+    x: Vec<f32>,
+    h: Vec<f32>,
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    att: Vec<f32>,
+    proj: Vec<f32>,
+    gate: Vec<f32>,
+    up: Vec<f32>,
+    scores: Vec<f32>,
+    acts: Activations,
+}
+
+/// Reads tensors from the GGUF one at a time, straight into their final buffer.
+struct Tensors<'a, R> {
+    content: &'a Content,
+    reader: &'a mut R,
+}
+
+impl<R: Read + Seek> Tensors<'_, R> {
+    fn has(&self, name: &str) -> bool {
+        self.content.tensor_infos.contains_key(name)
+    }
+
+    fn matrix(&mut self, name: &str, rows: Option<usize>, cols: usize) -> Result<Weight, LoadError> {
+        let info = self.content.tensor_infos.get(name).ok_or_else(|| LoadError::Missing(name.into()))?;
+        let dims = info.shape.dims().to_vec();
+        let ok = dims.len() == 2 && dims[1] == cols && rows.is_none_or(|r| dims[0] == r);
+        if !ok {
+            let expected = format!("[{}, {cols}]", rows.map_or("n".into(), |r| r.to_string()));
+            return Err(LoadError::Shape { name: name.into(), shape: dims, expected });
+        }
+        let dtype = info.ggml_dtype;
+        let bytes = dims[0] * (cols / dtype.block_size().max(1)) * dtype.type_size();
+        let at = self.content.tensor_data_offset + info.offset;
+        let mut buf = vec![0u8; bytes];
+        self.reader
+            .seek(SeekFrom::Start(at))
+            .and_then(|_| self.reader.read_exact(&mut buf))
+            .map_err(|source| LoadError::Io { name: name.into(), source })?;
+        Weight::from_gguf_bytes(dtype, dims[0], cols, buf)
+            .map_err(|e| LoadError::Tensor { name: name.into(), reason: e.to_string() })
+    }
+
+    fn vector(&mut self, name: &str, len: usize) -> Result<Vec<f32>, LoadError> {
+        let err = |e: candle_core::Error| LoadError::Tensor { name: name.into(), reason: e.to_string() };
+        if !self.has(name) {
+            return Err(LoadError::Missing(name.into()));
+        }
+        let t = self.content.tensor(self.reader, name, &Device::Cpu).map_err(err)?;
+        let v: Vec<f32> = t.dequantize(&Device::Cpu).and_then(|t| t.flatten_all()?.to_vec1()).map_err(err)?;
+        if v.len() != len {
+            return Err(LoadError::Shape { name: name.into(), shape: t.shape().dims().to_vec(), expected: format!("[{len}]") });
+        }
+        Ok(v)
+    }
+}
+
+impl Decoder {
+    pub fn load<R: Read + Seek>(arch: Arch, content: &Content, reader: &mut R, context: usize) -> Result<Self, LoadError> {
+        let md = &content.metadata;
+        let prefix = match arch {
+            Arch::Qwen2 => "qwen2",
+            Arch::Qwen3 => "qwen3",
+            _ => match md.get("general.architecture").and_then(|v| v.to_string().ok()).map(String::as_str) {
+                Some("mistral") => "mistral",
+                _ => "llama",
+            },
+        };
+        let get = |k: &str| {
+            md_u64(md, &format!("{prefix}.{k}"))
+                .and_then(|v| usize::try_from(v).ok())
+                .filter(|&v| v > 0 && v < 1 << 20)
+                .ok_or_else(|| LoadError::Header(format!("{prefix}.{k}")))
+        };
+        let f32_of = |k: &str, default: f32| {
+            md.get(&format!("{prefix}.{k}")).and_then(|v| v.to_f32().ok()).unwrap_or(default)
+        };
+        let dim = get("embedding_length")?;
+        let n_head = get("attention.head_count")?;
+        let n_kv_head = get("attention.head_count_kv").unwrap_or(n_head);
+        let head_dim = get("attention.key_length").unwrap_or(dim / n_head);
+        let rope_dim = get("rope.dimension_count").unwrap_or(head_dim).min(head_dim);
+        let n_layer = get("block_count")?;
+        if !n_head.is_multiple_of(n_kv_head) || rope_dim % 2 == 1 {
+            return Err(LoadError::Header(format!("{prefix}.attention.head_count_kv")));
+        }
+        let cfg = Config {
+            dim,
+            n_head,
+            n_kv_head,
+            head_dim,
+            rope_dim,
+            neox: matches!(arch, Arch::Qwen2 | Arch::Qwen3),
+            eps: f32_of("attention.layer_norm_rms_epsilon", 1e-5),
+        };
+        let base = f32_of("rope.freq_base", 10_000.0);
+
+        let mut t = Tensors { content, reader };
+        let embd = t.matrix("token_embd.weight", None, dim)?;
+        let vocab = embd.rows;
+        // Llama 3.1+ scales some rotation frequencies; the factors ship as a tensor.
+        let factors = if t.has("rope_freqs.weight") { Some(t.vector("rope_freqs.weight", rope_dim / 2)?) } else { None };
+        let (cos, sin) = rope_tables(context, rope_dim, base, factors.as_deref());
+        let out_norm = t.vector("output_norm.weight", dim)?;
+        let output = if t.has("output.weight") { Some(t.matrix("output.weight", Some(vocab), dim)?) } else { None };
+        let (q_dim, kv_dim) = (n_head * head_dim, n_kv_head * head_dim);
+        let mut layers = Vec::with_capacity(n_layer);
+        for i in 0..n_layer {
+            let n = |s: &str| format!("blk.{i}.{s}");
+            let bias = if t.has(&n("attn_q.bias")) {
+                Some([t.vector(&n("attn_q.bias"), q_dim)?, t.vector(&n("attn_k.bias"), kv_dim)?, t.vector(&n("attn_v.bias"), kv_dim)?])
+            } else {
+                None
+            };
+            let qk_norm = if t.has(&n("attn_q_norm.weight")) {
+                Some([t.vector(&n("attn_q_norm.weight"), head_dim)?, t.vector(&n("attn_k_norm.weight"), head_dim)?])
+            } else {
+                None
+            };
+            let ffn = t.content.tensor_infos.get(&n("ffn_gate.weight")).map(|i| i.shape.dims()[0]);
+            let ffn = ffn.ok_or_else(|| LoadError::Missing(n("ffn_gate.weight")))?;
+            layers.push(Layer {
+                attn_norm: t.vector(&n("attn_norm.weight"), dim)?,
+                q: t.matrix(&n("attn_q.weight"), Some(q_dim), dim)?,
+                k: t.matrix(&n("attn_k.weight"), Some(kv_dim), dim)?,
+                v: t.matrix(&n("attn_v.weight"), Some(kv_dim), dim)?,
+                o: t.matrix(&n("attn_output.weight"), Some(dim), q_dim)?,
+                bias,
+                qk_norm,
+                ffn_norm: t.vector(&n("ffn_norm.weight"), dim)?,
+                gate: t.matrix(&n("ffn_gate.weight"), Some(ffn), dim)?,
+                up: t.matrix(&n("ffn_up.weight"), Some(ffn), dim)?,
+                down: t.matrix(&n("ffn_down.weight"), Some(dim), ffn)?,
+                k_cache: Vec::new(),
+                v_cache: Vec::new(),
+            });
+        }
+        Ok(Self { cfg, embd, output, out_norm, layers, cos, sin, context, scratch: Scratch::default() })
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.embd.rows
+    }
+
+    /// Bytes held by the weights (the quantized matrices and the f32 vectors).
+    pub fn weight_bytes(&self) -> usize {
+        let mats = |l: &Layer| [&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down].iter().map(|w| w.bytes()).sum::<usize>();
+        self.embd.bytes() + self.output.as_ref().map_or(0, Weight::bytes) + self.layers.iter().map(mats).sum::<usize>()
+    }
+
+    pub fn clear_kv_cache(&mut self) {
+        for l in &mut self.layers {
+            l.k_cache.clear();
+            l.v_cache.clear();
+        }
+    }
+
+    /// Runs `ids` at positions `pos..`, keeping their keys and values, and
+    /// returns the logits of the last one. Cached positions from `pos` on are
+    /// dropped first, so a caller may rewind.
+    pub fn forward(&mut self, ids: &[u32], pos: usize) -> candle_core::Result<Vec<f32>> {
+        let m = ids.len();
+        if m == 0 {
+            candle_core::bail!("nothing to run");
+        }
+        if pos + m > self.context {
+            candle_core::bail!("positions {pos}..{} are past the context of {}", pos + m, self.context);
+        }
+        let c = &self.cfg;
+        let (dim, hd) = (c.dim, c.head_dim);
+        let (q_dim, kv_dim) = (c.n_head * hd, c.n_kv_head * hd);
+        let s = &mut self.scratch;
+        s.x.resize(m * dim, 0.0);
+        for (row, &id) in s.x.chunks_exact_mut(dim).zip(ids) {
+            self.embd.row(id as usize, row)?;
+        }
+        for layer in &mut self.layers {
+            // Attention.
+            rms_norm(&s.x, &layer.attn_norm, c.eps, &mut s.h);
+            s.q.resize(m * q_dim, 0.0);
+            s.k.resize(m * kv_dim, 0.0);
+            s.v.resize(m * kv_dim, 0.0);
+            layer.q.matmul(&s.h, m, &mut s.q, &mut s.acts)?;
+            layer.k.matmul(&s.h, m, &mut s.k, &mut s.acts)?;
+            layer.v.matmul(&s.h, m, &mut s.v, &mut s.acts)?;
+            if let Some([bq, bk, bv]) = &layer.bias {
+                add_rows(&mut s.q, bq);
+                add_rows(&mut s.k, bk);
+                add_rows(&mut s.v, bv);
+            }
+            if let Some([nq, nk]) = &layer.qk_norm {
+                rms_norm_in_place(&mut s.q, nq, c.eps);
+                rms_norm_in_place(&mut s.k, nk, c.eps);
+            }
+            let half = c.rope_dim / 2;
+            for i in 0..m {
+                let at = (pos + i) * half;
+                let (cos, sin) = (&self.cos[at..at + half], &self.sin[at..at + half]);
+                for head in s.q[i * q_dim..(i + 1) * q_dim].chunks_exact_mut(hd) {
+                    rotate(head, cos, sin, c.neox, c.rope_dim);
+                }
+                for head in s.k[i * kv_dim..(i + 1) * kv_dim].chunks_exact_mut(hd) {
+                    rotate(head, cos, sin, c.neox, c.rope_dim);
+                }
+            }
+            append(&mut layer.k_cache, pos * kv_dim, &s.k, kv_dim);
+            append(&mut layer.v_cache, pos * kv_dim, &s.v, kv_dim);
+            s.att.resize(m * q_dim, 0.0);
+            attention(c, &s.q, &layer.k_cache, &layer.v_cache, pos, m, &mut s.att, &mut s.scores);
+            s.proj.resize(m * dim, 0.0);
+            layer.o.matmul(&s.att, m, &mut s.proj, &mut s.acts)?;
+            add(&mut s.x, &s.proj);
+
+            // Feed-forward: down(silu(gate(h)) · up(h)).
+            rms_norm(&s.x, &layer.ffn_norm, c.eps, &mut s.h);
+            let ffn = layer.gate.rows;
+            s.gate.resize(m * ffn, 0.0);
+            s.up.resize(m * ffn, 0.0);
+            layer.gate.matmul(&s.h, m, &mut s.gate, &mut s.acts)?;
+            layer.up.matmul(&s.h, m, &mut s.up, &mut s.acts)?;
+            for (g, u) in s.gate.iter_mut().zip(&s.up) {
+                *g = *g / (1.0 + (-*g).exp()) * u;
+            }
+            layer.down.matmul(&s.gate, m, &mut s.proj, &mut s.acts)?;
+            add(&mut s.x, &s.proj);
+        }
+        let last = &s.x[(m - 1) * dim..];
+        rms_norm(last, &self.out_norm, c.eps, &mut s.h);
+        let out = self.output.as_ref().unwrap_or(&self.embd);
+        let mut logits = vec![0f32; out.rows];
+        out.matmul(&s.h, 1, &mut logits, &mut s.acts)?;
+        Ok(logits)
+    }
+}
+
+fn rope_tables(context: usize, rope_dim: usize, base: f32, factors: Option<&[f32]>) -> (Vec<f32>, Vec<f32>) {
+    let half = rope_dim / 2;
+    let freqs: Vec<f32> = (0..half)
+        .map(|j| {
+            let f = 1.0 / base.powf((2 * j) as f32 / rope_dim as f32);
+            f / factors.map_or(1.0, |fs| fs[j])
+        })
+        .collect();
+    let mut cos = Vec::with_capacity(context * half);
+    let mut sin = Vec::with_capacity(context * half);
+    for p in 0..context {
+        for f in &freqs {
+            let a = p as f32 * f;
+            cos.push(a.cos());
+            sin.push(a.sin());
+        }
+    }
+    (cos, sin)
+}
+
+fn rotate(x: &mut [f32], cos: &[f32], sin: &[f32], neox: bool, rope_dim: usize) {
+    let half = rope_dim / 2;
+    for j in 0..half {
+        let (a, b) = if neox { (j, j + half) } else { (2 * j, 2 * j + 1) };
+        let (x0, x1) = (x[a], x[b]);
+        x[a] = x0 * cos[j] - x1 * sin[j];
+        x[b] = x0 * sin[j] + x1 * cos[j];
+    }
+}
+
+/// Keeps the first `keep` values and appends `rows`, growing the buffer by
+/// whole chunks so a long chat does not double its cache at the wrong moment.
+fn append(cache: &mut Vec<f32>, keep: usize, rows: &[f32], row_len: usize) {
+    cache.truncate(keep);
+    let need = cache.len() + rows.len();
+    if need > cache.capacity() {
+        let chunk = 256 * row_len;
+        cache.reserve_exact(need.div_ceil(chunk) * chunk - cache.len());
+    }
+    cache.extend_from_slice(rows);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn attention(c: &Config, q: &[f32], k: &[f32], v: &[f32], pos: usize, m: usize, out: &mut [f32], scores: &mut Vec<f32>) {
+    let hd = c.head_dim;
+    let (q_dim, kv_dim) = (c.n_head * hd, c.n_kv_head * hd);
+    let group = c.n_head / c.n_kv_head;
+    let scale = 1.0 / (hd as f32).sqrt();
+    for i in 0..m {
+        // Causal: position pos + i sees keys 0..=pos + i.
+        let seen = pos + i + 1;
+        scores.resize(seen, 0.0);
+        for h in 0..c.n_head {
+            let kv = (h / group) * hd;
+            let qh = &q[i * q_dim + h * hd..][..hd];
+            let mut max = f32::NEG_INFINITY;
+            for (t, sc) in scores.iter_mut().enumerate() {
+                *sc = dot(qh, &k[t * kv_dim + kv..][..hd]) * scale;
+                max = max.max(*sc);
+            }
+            let mut sum = 0.0;
+            for sc in scores.iter_mut() {
+                *sc = (*sc - max).exp();
+                sum += *sc;
+            }
+            let o = &mut out[i * q_dim + h * hd..][..hd];
+            o.fill(0.0);
+            for (t, sc) in scores.iter().enumerate() {
+                let w = sc / sum;
+                for (o, v) in o.iter_mut().zip(&v[t * kv_dim + kv..][..hd]) {
+                    *o += w * v;
+                }
+            }
+        }
+    }
+}
+
+/// A dot product with eight running sums, which the compiler turns into
+/// vector adds (a single running sum would pin it to one lane).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ac.remainder().iter().zip(bc.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ac.zip(bc) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut Vec<f32>) {
+    out.resize(x.len(), 0.0);
+    for (xr, or) in x.chunks_exact(w.len()).zip(out.chunks_exact_mut(w.len())) {
+        let ms = xr.iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
+        let inv = 1.0 / (ms + eps).sqrt();
+        for ((o, v), g) in or.iter_mut().zip(xr).zip(w) {
+            *o = v * inv * g;
+        }
+    }
+}
+
+fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
+    for r in x.chunks_exact_mut(w.len()) {
+        let ms = r.iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
+        let inv = 1.0 / (ms + eps).sqrt();
+        for (v, g) in r.iter_mut().zip(w) {
+            *v *= inv * g;
+        }
+    }
+}
+
+fn add_rows(x: &mut [f32], b: &[f32]) {
+    for r in x.chunks_exact_mut(b.len()) {
+        add(r, b);
+    }
+}
+
+fn add(x: &mut [f32], y: &[f32]) {
+    for (a, b) in x.iter_mut().zip(y) {
+        *a += b;
+    }
+}

@@ -1,0 +1,454 @@
+//! Quantized weight matrices kept as the GGUF stores them, and the
+//! matrix–vector kernels that multiply them.
+//!
+//! candle's CPU kernels are generic and, for Q4_1 (what small models ship in),
+//! scalar even in wasm. The kernels here work on the raw GGUF blocks for the
+//! types small models use — Q4_0, Q4_1, Q8_0 — with a wasm `simd128` path and
+//! a portable one; every other type goes through candle's `QMatMul`.
+//!
+//! Activations are quantized once per product to 8 bits in blocks of 32 (what
+//! ggml calls Q8_0 / Q8_1), so the inner loops are integer dot products, exact
+//! whatever their order; only the per-block scaling is floating point.
+
+use std::sync::{Arc, OnceLock};
+
+use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul, QTensor};
+use candle_core::{Device, Module, Tensor};
+
+/// Elements per quantization block for every type with a kernel here.
+pub const BLOCK: usize = 32;
+
+/// The block layouts with a kernel here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Blocks {
+    /// f16 scale, 16 bytes of 4-bit values stored with an offset of 8.
+    Q4_0,
+    /// f16 scale, f16 minimum, 16 bytes of 4-bit values.
+    Q4_1,
+    /// f16 scale, 32 signed bytes.
+    Q8_0,
+}
+
+impl Blocks {
+    fn of(dtype: GgmlDType) -> Option<Self> {
+        match dtype {
+            GgmlDType::Q4_0 => Some(Blocks::Q4_0),
+            GgmlDType::Q4_1 => Some(Blocks::Q4_1),
+            GgmlDType::Q8_0 => Some(Blocks::Q8_0),
+            _ => None,
+        }
+    }
+
+    const fn bytes(self) -> usize {
+        match self {
+            Blocks::Q4_0 => 18,
+            Blocks::Q4_1 => 20,
+            Blocks::Q8_0 => 34,
+        }
+    }
+}
+
+enum Store {
+    Blocks(Blocks, Vec<u8>),
+    /// Types without a kernel here; the bytes stay inside candle's tensor.
+    Candle(Arc<QTensor>, QMatMul),
+}
+
+/// A `rows × cols` weight matrix (out × in, as GGUF stores linear layers).
+pub struct Weight {
+    pub rows: usize,
+    pub cols: usize,
+    pub dtype: GgmlDType,
+    store: Store,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WeightError {
+    #[error("{rows}×{cols} {dtype:?} needs {expected} bytes, got {got}")]
+    Size { rows: usize, cols: usize, dtype: GgmlDType, expected: usize, got: usize },
+    #[error("{cols} columns is not a whole number of {block}-element blocks")]
+    Ragged { cols: usize, block: usize },
+    #[error("{0}")]
+    Candle(#[from] candle_core::Error),
+}
+
+impl Weight {
+    /// Takes the tensor's bytes as read from the GGUF (no copy for the types
+    /// with a kernel here).
+    pub fn from_gguf_bytes(dtype: GgmlDType, rows: usize, cols: usize, bytes: Vec<u8>) -> Result<Self, WeightError> {
+        let block = dtype.block_size();
+        if !cols.is_multiple_of(block) {
+            return Err(WeightError::Ragged { cols, block });
+        }
+        let expected = rows * (cols / block) * dtype.type_size();
+        if bytes.len() != expected {
+            return Err(WeightError::Size { rows, cols, dtype, expected, got: bytes.len() });
+        }
+        let store = match Blocks::of(dtype) {
+            Some(b) => Store::Blocks(b, bytes),
+            None => {
+                let t = Arc::new(qtensor_from_ggml(dtype, &bytes, vec![rows, cols], &Device::Cpu)?);
+                drop(bytes);
+                Store::Candle(t.clone(), QMatMul::from_arc(t)?)
+            }
+        };
+        Ok(Self { rows, cols, dtype, store })
+    }
+
+    /// Whether this matrix is multiplied by the kernels here (else by candle).
+    pub fn has_own_kernel(&self) -> bool {
+        matches!(self.store, Store::Blocks(..))
+    }
+
+    /// Bytes held for the matrix.
+    pub fn bytes(&self) -> usize {
+        match &self.store {
+            Store::Blocks(_, b) => b.len(),
+            Store::Candle(t, _) => t.storage_size_in_bytes(),
+        }
+    }
+
+    /// Row `r` as f32 (an embedding lookup: the table stays quantized).
+    pub fn row(&self, r: usize, out: &mut [f32]) -> candle_core::Result<()> {
+        debug_assert_eq!(out.len(), self.cols);
+        if r >= self.rows {
+            candle_core::bail!("row {r} is outside a {}-row matrix", self.rows);
+        }
+        match &self.store {
+            Store::Blocks(kind, bytes) => {
+                let row_bytes = self.cols / BLOCK * kind.bytes();
+                dequantize_row(*kind, &bytes[r * row_bytes..(r + 1) * row_bytes], out);
+            }
+            Store::Candle(t, _) => {
+                let data = t.data()?;
+                let row_bytes = self.cols / self.dtype.block_size() * self.dtype.type_size();
+                let row = &data[r * row_bytes..(r + 1) * row_bytes];
+                let one = qtensor_from_ggml(self.dtype, row, vec![self.cols], &Device::Cpu)?;
+                let v = one.dequantize(&Device::Cpu)?.to_vec1::<f32>()?;
+                out.copy_from_slice(&v);
+            }
+        }
+        Ok(())
+    }
+
+    /// `out[i][j] = Σ_k x[i][k] · self[j][k]` for the `m` rows of `x`.
+    pub fn matmul(&self, x: &[f32], m: usize, out: &mut [f32], scratch: &mut Activations) -> candle_core::Result<()> {
+        debug_assert_eq!(x.len(), m * self.cols);
+        debug_assert_eq!(out.len(), m * self.rows);
+        match &self.store {
+            Store::Blocks(kind, bytes) => {
+                scratch.quantize(x, m, self.cols);
+                matmul_blocks(*kind, bytes, self.rows, self.cols, scratch, m, out);
+            }
+            Store::Candle(_, mm) => {
+                let xs = Tensor::from_slice(x, (m, self.cols), &Device::Cpu)?;
+                let ys = mm.forward(&xs)?.flatten_all()?.to_vec1::<f32>()?;
+                out.copy_from_slice(&ys);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Activations quantized to 8 bits in blocks of 32: values, scale, and
+/// scale × sum (what a block with a minimum, Q4_1, needs).
+#[derive(Default)]
+pub struct Activations {
+    qs: Vec<i8>,
+    d: Vec<f32>,
+    s: Vec<f32>,
+}
+
+impl Activations {
+    fn quantize(&mut self, x: &[f32], m: usize, cols: usize) {
+        let nb = cols / BLOCK;
+        self.qs.resize(m * cols, 0);
+        self.d.resize(m * nb, 0.0);
+        self.s.resize(m * nb, 0.0);
+        for ((xs, qs), (d, s)) in
+            x.chunks_exact(BLOCK).zip(self.qs.chunks_exact_mut(BLOCK)).zip(self.d.iter_mut().zip(self.s.iter_mut()))
+        {
+            let amax = xs.iter().fold(0f32, |a, &v| a.max(v.abs()));
+            let scale = amax / 127.0;
+            let inv = if scale != 0.0 { 1.0 / scale } else { 0.0 };
+            let mut sum = 0i32;
+            for (q, &v) in qs.iter_mut().zip(xs) {
+                let r = (v * inv).round() as i8;
+                *q = r;
+                sum += i32::from(r);
+            }
+            // Scales rounded to f16 as ggml and candle store them: greedy
+            // decoding is sensitive enough that the exact f32 scale changes
+            // SmolLM2's fifth token against every reference implementation.
+            let dh = half::f16::from_f32(scale);
+            *d = dh.to_f32();
+            *s = (half::f16::from_f32(sum as f32) * dh).to_f32();
+        }
+    }
+}
+
+/// f16 → f32 through a table: wasm has no half-precision conversion
+/// instruction and every block carries one or two f16 values.
+fn f16_table() -> &'static [f32] {
+    static TABLE: OnceLock<Vec<f32>> = OnceLock::new();
+    TABLE.get_or_init(|| (0..=u16::MAX).map(|b| half::f16::from_bits(b).to_f32()).collect())
+}
+
+#[inline(always)]
+fn f16_at(table: &[f32], bytes: &[u8], at: usize) -> f32 {
+    table[usize::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]))]
+}
+
+fn dequantize_row(kind: Blocks, row: &[u8], out: &mut [f32]) {
+    let t = f16_table();
+    for (blk, o) in row.chunks_exact(kind.bytes()).zip(out.chunks_exact_mut(BLOCK)) {
+        let d = f16_at(t, blk, 0);
+        match kind {
+            Blocks::Q4_0 => {
+                for j in 0..16 {
+                    o[j] = (f32::from(blk[2 + j] & 0x0F) - 8.0) * d;
+                    o[j + 16] = (f32::from(blk[2 + j] >> 4) - 8.0) * d;
+                }
+            }
+            Blocks::Q4_1 => {
+                let m = f16_at(t, blk, 2);
+                for j in 0..16 {
+                    o[j] = f32::from(blk[4 + j] & 0x0F) * d + m;
+                    o[j + 16] = f32::from(blk[4 + j] >> 4) * d + m;
+                }
+            }
+            Blocks::Q8_0 => {
+                for j in 0..32 {
+                    o[j] = f32::from(blk[2 + j] as i8) * d;
+                }
+            }
+        }
+    }
+}
+
+fn matmul_blocks(kind: Blocks, w: &[u8], rows: usize, cols: usize, a: &Activations, m: usize, out: &mut [f32]) {
+    let t = f16_table();
+    let nb = cols / BLOCK;
+    let row_bytes = nb * kind.bytes();
+    // Weight rows outside, activation rows inside: a weight row is read from
+    // memory once and stays in cache while every activation row meets it.
+    for (j, wr) in w.chunks_exact(row_bytes).enumerate().take(rows) {
+        for i in 0..m {
+            let qs = &a.qs[i * cols..(i + 1) * cols];
+            let d = &a.d[i * nb..(i + 1) * nb];
+            let s = &a.s[i * nb..(i + 1) * nb];
+            out[i * rows + j] = dot(kind, t, wr, qs, d, s);
+        }
+    }
+}
+
+#[inline(always)]
+fn dot(kind: Blocks, t: &[f32], w: &[u8], qs: &[i8], d: &[f32], s: &[f32]) -> f32 {
+    #[cfg(target_feature = "simd128")]
+    {
+        // SAFETY: the caller passes whole rows: `w` holds `d.len()` blocks of
+        // this kind and `qs` 32 values per block; simd128 is enabled at compile time.
+        unsafe { simd::dot(kind, t, w, qs, d, s) }
+    }
+    #[cfg(not(target_feature = "simd128"))]
+    {
+        portable::dot(kind, t, w, qs, d, s)
+    }
+}
+
+#[cfg_attr(target_feature = "simd128", allow(dead_code))]
+mod portable {
+    use super::{f16_at, Blocks, BLOCK};
+
+    pub fn dot(kind: Blocks, t: &[f32], w: &[u8], qs: &[i8], d: &[f32], s: &[f32]) -> f32 {
+        let mut sum = 0f32;
+        for (b, blk) in w.chunks_exact(kind.bytes()).enumerate() {
+            let a = &qs[b * BLOCK..(b + 1) * BLOCK];
+            let wd = f16_at(t, blk, 0);
+            match kind {
+                Blocks::Q4_0 => {
+                    let mut si = 0i32;
+                    for j in 0..16 {
+                        si += (i32::from(blk[2 + j] & 0x0F) - 8) * i32::from(a[j])
+                            + (i32::from(blk[2 + j] >> 4) - 8) * i32::from(a[j + 16]);
+                    }
+                    sum += si as f32 * wd * d[b];
+                }
+                Blocks::Q4_1 => {
+                    let mut si = 0i32;
+                    for j in 0..16 {
+                        si += i32::from(blk[4 + j] & 0x0F) * i32::from(a[j])
+                            + i32::from(blk[4 + j] >> 4) * i32::from(a[j + 16]);
+                    }
+                    sum += si as f32 * wd * d[b] + f16_at(t, blk, 2) * s[b];
+                }
+                Blocks::Q8_0 => {
+                    let mut si = 0i32;
+                    for j in 0..32 {
+                        si += i32::from(blk[2 + j] as i8) * i32::from(a[j]);
+                    }
+                    sum += si as f32 * wd * d[b];
+                }
+            }
+        }
+        sum
+    }
+}
+
+#[cfg(target_feature = "simd128")]
+mod simd {
+    use std::arch::wasm32::*;
+
+    use super::{f16_at, Blocks, BLOCK};
+
+    /// Σ over 16 lanes of `w · a` as four i32 sums; `w` holds values that
+    /// fit in 4 bits (signed or not), so the i16 partial sums cannot overflow.
+    #[inline(always)]
+    unsafe fn dot_nibbles(lo: v128, hi: v128, a0: v128, a1: v128) -> v128 {
+        let p0 = i16x8_add(i16x8_extmul_low_i8x16(lo, a0), i16x8_extmul_high_i8x16(lo, a0));
+        let p1 = i16x8_add(i16x8_extmul_low_i8x16(hi, a1), i16x8_extmul_high_i8x16(hi, a1));
+        i32x4_extadd_pairwise_i16x8(i16x8_add(p0, p1))
+    }
+
+    #[inline(always)]
+    unsafe fn hsum(v: v128) -> f32 {
+        f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v) + f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v)
+    }
+
+    pub unsafe fn dot(kind: Blocks, t: &[f32], w: &[u8], qs: &[i8], d: &[f32], s: &[f32]) -> f32 {
+        let nb = d.len();
+        let wp = w.as_ptr();
+        let ap = qs.as_ptr();
+        let mut acc = f32x4_splat(0.0);
+        let mut mins = 0f32;
+        let low = u8x16_splat(0x0F);
+        match kind {
+            Blocks::Q4_0 => {
+                let eight = i8x16_splat(8);
+                for b in 0..nb {
+                    let blk = wp.add(b * 18);
+                    let q = v128_load(blk.add(2) as *const v128);
+                    let lo = i8x16_sub(v128_and(q, low), eight);
+                    let hi = i8x16_sub(u8x16_shr(q, 4), eight);
+                    let a0 = v128_load(ap.add(b * BLOCK) as *const v128);
+                    let a1 = v128_load(ap.add(b * BLOCK + 16) as *const v128);
+                    let si = dot_nibbles(lo, hi, a0, a1);
+                    let scale = f16_at(t, w, b * 18) * *d.get_unchecked(b);
+                    acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(si), f32x4_splat(scale)));
+                }
+            }
+            Blocks::Q4_1 => {
+                for b in 0..nb {
+                    let blk = wp.add(b * 20);
+                    let q = v128_load(blk.add(4) as *const v128);
+                    let lo = v128_and(q, low);
+                    let hi = u8x16_shr(q, 4);
+                    let a0 = v128_load(ap.add(b * BLOCK) as *const v128);
+                    let a1 = v128_load(ap.add(b * BLOCK + 16) as *const v128);
+                    let si = dot_nibbles(lo, hi, a0, a1);
+                    let scale = f16_at(t, w, b * 20) * *d.get_unchecked(b);
+                    acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(si), f32x4_splat(scale)));
+                    mins += f16_at(t, w, b * 20 + 2) * *s.get_unchecked(b);
+                }
+            }
+            Blocks::Q8_0 => {
+                for b in 0..nb {
+                    let blk = wp.add(b * 34 + 2);
+                    let w0 = v128_load(blk as *const v128);
+                    let w1 = v128_load(blk.add(16) as *const v128);
+                    let a0 = v128_load(ap.add(b * BLOCK) as *const v128);
+                    let a1 = v128_load(ap.add(b * BLOCK + 16) as *const v128);
+                    // A product of two i8 fits i16, a sum of two may not: widen first.
+                    let s0 = i32x4_add(
+                        i32x4_extadd_pairwise_i16x8(i16x8_extmul_low_i8x16(w0, a0)),
+                        i32x4_extadd_pairwise_i16x8(i16x8_extmul_high_i8x16(w0, a0)),
+                    );
+                    let s1 = i32x4_add(
+                        i32x4_extadd_pairwise_i16x8(i16x8_extmul_low_i8x16(w1, a1)),
+                        i32x4_extadd_pairwise_i16x8(i16x8_extmul_high_i8x16(w1, a1)),
+                    );
+                    let scale = f16_at(t, w, b * 34) * *d.get_unchecked(b);
+                    acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(i32x4_add(s0, s1)), f32x4_splat(scale)));
+                }
+            }
+        }
+        hsum(acc) + mins
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic pseudo-random sequence (no dev-dependency for it).
+    fn noise(n: usize, seed: u64) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn quantized(dtype: GgmlDType, rows: usize, cols: usize, seed: u64) -> (Vec<u8>, Tensor) {
+        let w = Tensor::from_vec(noise(rows * cols, seed), (rows, cols), &Device::Cpu).unwrap();
+        let q = QTensor::quantize(&w, dtype).unwrap();
+        let bytes = q.data().unwrap().into_owned();
+        (bytes, q.dequantize(&Device::Cpu).unwrap())
+    }
+
+    #[test]
+    fn kernels_agree_with_the_dequantized_product() {
+        let (rows, cols, m) = (24, 128, 3);
+        let x = noise(m * cols, 99);
+        let xt = Tensor::from_slice(&x, (m, cols), &Device::Cpu).unwrap();
+        for dtype in [GgmlDType::Q4_0, GgmlDType::Q4_1, GgmlDType::Q8_0, GgmlDType::Q6K] {
+            let (bytes, deq) = quantized(dtype, rows, if dtype == GgmlDType::Q6K { 256 } else { cols }, 7);
+            let cols = deq.dims()[1];
+            let xt = if cols == 128 { xt.clone() } else { Tensor::cat(&[&xt, &xt], 1).unwrap() };
+            let x: Vec<f32> = xt.flatten_all().unwrap().to_vec1().unwrap();
+            let want: Vec<f32> = xt.matmul(&deq.t().unwrap()).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let w = Weight::from_gguf_bytes(dtype, rows, cols, bytes).unwrap();
+            assert_eq!(w.has_own_kernel(), dtype != GgmlDType::Q6K);
+            let mut out = vec![0f32; m * rows];
+            w.matmul(&x, m, &mut out, &mut Activations::default()).unwrap();
+            for (i, (a, b)) in out.iter().zip(&want).enumerate() {
+                // The activations are rounded to 8 bits: about 1/254 of each
+                // block's largest value, over `cols` terms.
+                assert!((a - b).abs() < 0.05 * (cols as f32).sqrt() / 8.0 + 0.02, "{dtype:?} [{i}] {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn rows_are_the_dequantized_rows() {
+        for dtype in [GgmlDType::Q4_0, GgmlDType::Q4_1, GgmlDType::Q8_0, GgmlDType::Q6K] {
+            let (bytes, deq) = quantized(dtype, 5, 256, 3);
+            let w = Weight::from_gguf_bytes(dtype, 5, 256, bytes).unwrap();
+            let mut row = vec![0f32; 256];
+            w.row(3, &mut row).unwrap();
+            let want: Vec<f32> = deq.get(3).unwrap().to_vec1().unwrap();
+            assert_eq!(row, want, "{dtype:?}");
+            assert!(w.row(5, &mut row).is_err());
+        }
+    }
+
+    #[test]
+    fn wrong_sizes_are_errors_not_panics() {
+        assert!(matches!(
+            Weight::from_gguf_bytes(GgmlDType::Q4_1, 2, 64, vec![0; 79]),
+            Err(WeightError::Size { expected: 80, .. })
+        ));
+        assert!(matches!(Weight::from_gguf_bytes(GgmlDType::Q8_0, 2, 40, vec![0; 10]), Err(WeightError::Ragged { .. })));
+    }
+
+    #[test]
+    fn activations_of_zeros_do_not_divide_by_zero() {
+        let mut a = Activations::default();
+        a.quantize(&[0.0; 64], 1, 64);
+        assert!(a.qs.iter().all(|&q| q == 0) && a.d.iter().all(|d| *d == 0.0));
+    }
+}
