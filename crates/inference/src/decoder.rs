@@ -9,9 +9,12 @@
 //! output projection when the model ties them — and attention reads the cache
 //! in place, grouped-query heads sharing their key/value head.
 
+use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 
+use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::quantized::gguf_file::Content;
+use candle_core::quantized::GgmlDType;
 use candle_core::Device;
 
 use crate::preflight::{md_u64, Arch};
@@ -91,53 +94,84 @@ struct Scratch {
     acts: Activations,
 }
 
-/// Reads tensors from the GGUF one at a time, straight into their final buffer.
-struct Tensors<'a, R> {
+type Raw = (Vec<usize>, GgmlDType, Vec<u8>);
+
+/// The tensors a decoder needs, read in file order: a forward skip inside a
+/// buffered reader keeps its buffer, where a seek back would throw it away
+/// and refill it (4 MB from the dropped file in the browser) for every small
+/// norm vector. Each tensor is read straight into the buffer it lives in.
+struct Tensors<'a> {
     content: &'a Content,
-    reader: &'a mut R,
+    raw: HashMap<String, Raw>,
 }
 
-impl<R: Read + Seek> Tensors<'_, R> {
+impl<'a> Tensors<'a> {
+    fn read<R: Read + Seek>(content: &'a Content, reader: &mut R, names: &[String]) -> Result<Self, LoadError> {
+        let mut order = Vec::with_capacity(names.len());
+        for name in names {
+            let info = content.tensor_infos.get(name).ok_or_else(|| LoadError::Missing(name.clone()))?;
+            order.push((info.offset, name));
+        }
+        order.sort();
+        let mut raw = HashMap::with_capacity(order.len());
+        for (offset, name) in order {
+            let info = &content.tensor_infos[name];
+            let dims = info.shape.dims().to_vec();
+            let dtype = info.ggml_dtype;
+            let len = dims.iter().product::<usize>() / dtype.block_size().max(1) * dtype.type_size();
+            let at = content.tensor_data_offset + offset;
+            let io = |source| LoadError::Io { name: name.clone(), source };
+            let here = reader.stream_position().map_err(io)?;
+            match at.checked_sub(here) {
+                Some(0) => {}
+                Some(ahead) => reader.seek_relative(ahead as i64).map_err(io)?,
+                None => {
+                    reader.seek(SeekFrom::Start(at)).map_err(io)?;
+                }
+            }
+            let mut buf = vec![0u8; len];
+            reader.read_exact(&mut buf).map_err(io)?;
+            raw.insert(name.clone(), (dims, dtype, buf));
+        }
+        Ok(Self { content, raw })
+    }
+
     fn has(&self, name: &str) -> bool {
         self.content.tensor_infos.contains_key(name)
     }
 
+    fn take(&mut self, name: &str) -> Result<Raw, LoadError> {
+        self.raw.remove(name).ok_or_else(|| LoadError::Missing(name.into()))
+    }
+
     fn matrix(&mut self, name: &str, rows: Option<usize>, cols: usize) -> Result<Weight, LoadError> {
-        let info = self.content.tensor_infos.get(name).ok_or_else(|| LoadError::Missing(name.into()))?;
-        let dims = info.shape.dims().to_vec();
-        let ok = dims.len() == 2 && dims[1] == cols && rows.is_none_or(|r| dims[0] == r);
-        if !ok {
+        let (dims, dtype, bytes) = self.take(name)?;
+        if !(dims.len() == 2 && dims[1] == cols && rows.is_none_or(|r| dims[0] == r)) {
             let expected = format!("[{}, {cols}]", rows.map_or("n".into(), |r| r.to_string()));
             return Err(LoadError::Shape { name: name.into(), shape: dims, expected });
         }
-        let dtype = info.ggml_dtype;
-        let bytes = dims[0] * (cols / dtype.block_size().max(1)) * dtype.type_size();
-        let at = self.content.tensor_data_offset + info.offset;
-        let mut buf = vec![0u8; bytes];
-        self.reader
-            .seek(SeekFrom::Start(at))
-            .and_then(|_| self.reader.read_exact(&mut buf))
-            .map_err(|source| LoadError::Io { name: name.into(), source })?;
-        Weight::from_gguf_bytes(dtype, dims[0], cols, buf)
+        Weight::from_gguf_bytes(dtype, dims[0], cols, bytes)
             .map_err(|e| LoadError::Tensor { name: name.into(), reason: e.to_string() })
     }
 
     fn vector(&mut self, name: &str, len: usize) -> Result<Vec<f32>, LoadError> {
+        let (dims, dtype, bytes) = self.take(name)?;
+        if dims.iter().product::<usize>() != len {
+            return Err(LoadError::Shape { name: name.into(), shape: dims, expected: format!("[{len}]") });
+        }
         let err = |e: candle_core::Error| LoadError::Tensor { name: name.into(), reason: e.to_string() };
-        if !self.has(name) {
-            return Err(LoadError::Missing(name.into()));
-        }
-        let t = self.content.tensor(self.reader, name, &Device::Cpu).map_err(err)?;
-        let v: Vec<f32> = t.dequantize(&Device::Cpu).and_then(|t| t.flatten_all()?.to_vec1()).map_err(err)?;
-        if v.len() != len {
-            return Err(LoadError::Shape { name: name.into(), shape: t.shape().dims().to_vec(), expected: format!("[{len}]") });
-        }
-        Ok(v)
+        let t = qtensor_from_ggml(dtype, &bytes, dims, &Device::Cpu).map_err(err)?;
+        t.dequantize(&Device::Cpu).and_then(|t| t.flatten_all()?.to_vec1()).map_err(err)
     }
 }
 
 impl Decoder {
-    pub fn load<R: Read + Seek>(arch: Arch, content: &Content, reader: &mut R, context: usize) -> Result<Self, LoadError> {
+    pub fn load<R: Read + Seek>(
+        arch: Arch,
+        content: &Content,
+        reader: &mut R,
+        context: usize,
+    ) -> Result<Self, LoadError> {
         let md = &content.metadata;
         let prefix = match arch {
             Arch::Qwen2 => "qwen2",
@@ -153,9 +187,8 @@ impl Decoder {
                 .filter(|&v| v > 0 && v < 1 << 20)
                 .ok_or_else(|| LoadError::Header(format!("{prefix}.{k}")))
         };
-        let f32_of = |k: &str, default: f32| {
-            md.get(&format!("{prefix}.{k}")).and_then(|v| v.to_f32().ok()).unwrap_or(default)
-        };
+        let f32_of =
+            |k: &str, default: f32| md.get(&format!("{prefix}.{k}")).and_then(|v| v.to_f32().ok()).unwrap_or(default);
         let dim = get("embedding_length")?;
         let n_head = get("attention.head_count")?;
         let n_kv_head = get("attention.head_count_kv").unwrap_or(n_head);
@@ -176,11 +209,41 @@ impl Decoder {
         };
         let base = f32_of("rope.freq_base", 10_000.0);
 
-        let mut t = Tensors { content, reader };
+        let has = |n: &str| content.tensor_infos.contains_key(n);
+        let mut names: Vec<String> = ["token_embd.weight", "output_norm.weight", "output.weight", "rope_freqs.weight"]
+            .into_iter()
+            .filter(|n| *n == "token_embd.weight" || *n == "output_norm.weight" || has(n))
+            .map(String::from)
+            .collect();
+        for i in 0..n_layer {
+            let mut layer = vec![
+                "attn_norm",
+                "attn_q",
+                "attn_k",
+                "attn_v",
+                "attn_output",
+                "ffn_norm",
+                "ffn_gate",
+                "ffn_up",
+                "ffn_down",
+            ]
+            .into_iter()
+            .map(|n| format!("blk.{i}.{n}.weight"))
+            .collect::<Vec<_>>();
+            for extra in ["attn_q.bias", "attn_k.bias", "attn_v.bias", "attn_q_norm.weight", "attn_k_norm.weight"] {
+                let n = format!("blk.{i}.{extra}");
+                if has(&n) {
+                    layer.push(n);
+                }
+            }
+            names.extend(layer);
+        }
+        let mut t = Tensors::read(content, reader, &names)?;
         let embd = t.matrix("token_embd.weight", None, dim)?;
         let vocab = embd.rows;
         // Llama 3.1+ scales some rotation frequencies; the factors ship as a tensor.
-        let factors = if t.has("rope_freqs.weight") { Some(t.vector("rope_freqs.weight", rope_dim / 2)?) } else { None };
+        let factors =
+            if t.has("rope_freqs.weight") { Some(t.vector("rope_freqs.weight", rope_dim / 2)?) } else { None };
         let (cos, sin) = rope_tables(context, rope_dim, base, factors.as_deref());
         let out_norm = t.vector("output_norm.weight", dim)?;
         let output = if t.has("output.weight") { Some(t.matrix("output.weight", Some(vocab), dim)?) } else { None };
@@ -189,7 +252,11 @@ impl Decoder {
         for i in 0..n_layer {
             let n = |s: &str| format!("blk.{i}.{s}");
             let bias = if t.has(&n("attn_q.bias")) {
-                Some([t.vector(&n("attn_q.bias"), q_dim)?, t.vector(&n("attn_k.bias"), kv_dim)?, t.vector(&n("attn_v.bias"), kv_dim)?])
+                Some([
+                    t.vector(&n("attn_q.bias"), q_dim)?,
+                    t.vector(&n("attn_k.bias"), kv_dim)?,
+                    t.vector(&n("attn_v.bias"), kv_dim)?,
+                ])
             } else {
                 None
             };
@@ -198,7 +265,7 @@ impl Decoder {
             } else {
                 None
             };
-            let ffn = t.content.tensor_infos.get(&n("ffn_gate.weight")).map(|i| i.shape.dims()[0]);
+            let ffn = t.raw.get(&n("ffn_gate.weight")).and_then(|(dims, ..)| dims.first().copied());
             let ffn = ffn.ok_or_else(|| LoadError::Missing(n("ffn_gate.weight")))?;
             layers.push(Layer {
                 attn_norm: t.vector(&n("attn_norm.weight"), dim)?,
@@ -225,7 +292,8 @@ impl Decoder {
 
     /// Bytes held by the weights (the quantized matrices and the f32 vectors).
     pub fn weight_bytes(&self) -> usize {
-        let mats = |l: &Layer| [&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down].iter().map(|w| w.bytes()).sum::<usize>();
+        let mats =
+            |l: &Layer| [&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down].iter().map(|w| w.bytes()).sum::<usize>();
         self.embd.bytes() + self.output.as_ref().map_or(0, Weight::bytes) + self.layers.iter().map(mats).sum::<usize>()
     }
 
@@ -357,7 +425,16 @@ fn append(cache: &mut Vec<f32>, keep: usize, rows: &[f32], row_len: usize) {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn attention(c: &Config, q: &[f32], k: &[f32], v: &[f32], pos: usize, m: usize, out: &mut [f32], scores: &mut Vec<f32>) {
+fn attention(
+    c: &Config,
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    pos: usize,
+    m: usize,
+    out: &mut [f32],
+    scores: &mut Vec<f32>,
+) {
     let hd = c.head_dim;
     let (q_dim, kv_dim) = (c.n_head * hd, c.n_kv_head * hd);
     let group = c.n_head / c.n_kv_head;

@@ -70,6 +70,15 @@ impl<R: Seek> Seek for Progress<'_, R> {
     fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
         self.inner.seek(pos)
     }
+
+    // Forwarded so a buffered reader underneath keeps its buffer on short skips.
+    fn seek_relative(&mut self, offset: i64) -> std::io::Result<()> {
+        self.inner.seek_relative(offset)
+    }
+
+    fn stream_position(&mut self) -> std::io::Result<u64> {
+        self.inner.stream_position()
+    }
 }
 
 pub struct Engine {
@@ -206,17 +215,7 @@ impl Engine {
             e => e,
         })?;
         (counted.report)(Phase::Loading, plan.tensor_bytes, plan.tensor_bytes);
-        Ok(Self {
-            model,
-            tokenizer,
-            template,
-            eos,
-            info,
-            file,
-            history: Vec::new(),
-            cached: Vec::new(),
-            context,
-        })
+        Ok(Self { model, tokenizer, template, eos, info, file, history: Vec::new(), cached: Vec::new(), context })
     }
 
     pub fn tokenizer(&self) -> &Tokenizer {

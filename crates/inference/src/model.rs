@@ -41,15 +41,17 @@ impl Model {
         let device = Device::Cpu;
         let candle = |e: candle_core::Error| InferenceError::Model { file: file.to_owned(), reason: e.to_string() };
         if !uses_candle_model(arch, &content) {
-            let d = Decoder::load(arch, &content, reader, context).map_err(|e| InferenceError::Model {
-                file: file.to_owned(),
-                reason: e.to_string(),
-            })?;
+            let d = Decoder::load(arch, &content, reader, context)
+                .map_err(|e| InferenceError::Model { file: file.to_owned(), reason: e.to_string() })?;
             return Ok(Model::Decoder(Box::new(d)));
         }
         Ok(match arch {
-            Arch::Phi3 => Model::Phi3(quantized_phi3::ModelWeights::from_gguf(false, content, reader, &device).map_err(candle)?),
-            Arch::Gemma3 => Model::Gemma3(quantized_gemma3::ModelWeights::from_gguf(content, reader, &device).map_err(candle)?),
+            Arch::Phi3 => {
+                Model::Phi3(quantized_phi3::ModelWeights::from_gguf(false, content, reader, &device).map_err(candle)?)
+            }
+            Arch::Gemma3 => {
+                Model::Gemma3(quantized_gemma3::ModelWeights::from_gguf(content, reader, &device).map_err(candle)?)
+            }
             _ => Model::Llama(quantized_llama::ModelWeights::from_gguf(content, reader, &device).map_err(candle)?),
         })
     }

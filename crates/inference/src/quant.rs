@@ -312,7 +312,10 @@ mod simd {
 
     #[inline(always)]
     unsafe fn hsum(v: v128) -> f32 {
-        f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v) + f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v)
+        f32x4_extract_lane::<0>(v)
+            + f32x4_extract_lane::<1>(v)
+            + f32x4_extract_lane::<2>(v)
+            + f32x4_extract_lane::<3>(v)
     }
 
     pub unsafe fn dot(kind: Blocks, t: &[f32], w: &[u8], qs: &[i8], d: &[f32], s: &[f32]) -> f32 {
@@ -442,7 +445,10 @@ mod tests {
             Weight::from_gguf_bytes(GgmlDType::Q4_1, 2, 64, vec![0; 79]),
             Err(WeightError::Size { expected: 80, .. })
         ));
-        assert!(matches!(Weight::from_gguf_bytes(GgmlDType::Q8_0, 2, 40, vec![0; 10]), Err(WeightError::Ragged { .. })));
+        assert!(matches!(
+            Weight::from_gguf_bytes(GgmlDType::Q8_0, 2, 40, vec![0; 10]),
+            Err(WeightError::Ragged { .. })
+        ));
     }
 
     #[test]

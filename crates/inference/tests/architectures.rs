@@ -106,11 +106,13 @@ fn content(bytes: &[u8]) -> (Content, Cursor<&[u8]>) {
     (c, r)
 }
 
+type Forward = dyn FnMut(&Tensor, usize) -> candle_core::Result<Tensor>;
+
 /// What candle-transformers computes, for a prompt then one token at a time.
 fn candle_logits(arch: Arch, bytes: &[u8], steps: &[&[u32]]) -> Vec<Vec<f32>> {
     let dev = Device::Cpu;
     let (c, mut r) = content(bytes);
-    let mut run: Box<dyn FnMut(&Tensor, usize) -> candle_core::Result<Tensor>> = match arch {
+    let mut run: Box<Forward> = match arch {
         Arch::Llama => {
             let mut m = quantized_llama::ModelWeights::from_gguf(c, &mut r, &dev).expect("llama");
             Box::new(move |x, p| m.forward(x, p))
@@ -191,13 +193,15 @@ fn qwen3_with_head_norms_matches_candle() {
 
 #[test]
 fn the_sample_model_matches_candle() {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../sample/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf");
     let Ok(bytes) = std::fs::read(p) else {
         eprintln!("skipped: the sample model is not set up (run scripts/sample.sh)");
         return;
     };
     // "<|im_start|>system\nYou are a helpful AI assistant named SmolLM" and two more tokens.
-    let steps: &[&[u32]] = &[&[1, 9690, 198, 2683, 359, 253, 5356, 5646, 11173, 3365, 3511, 308, 34519], &[28], &[7018]];
+    let steps: &[&[u32]] =
+        &[&[1, 9690, 198, 2683, 359, 253, 5356, 5646, 11173, 3365, 3511, 308, 34519], &[28], &[7018]];
     // Same arithmetic, different summation order: over 30 layers the 8-bit
     // activation rounding turns float-order noise into a few percent (a wrong
     // rotation or head mapping gives over 50 %). The greedy tokens must agree;
