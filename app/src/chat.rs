@@ -179,6 +179,7 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
     };
     let s = st.sampling;
     let ids_attr = move || st.last_ids.get().iter().map(u32::to_string).collect::<Vec<String>>().join(",");
+    let memory_attr = move || st.stats.get().map(|x| x.memory_bytes.to_string());
     let items = move || st.messages.get().into_iter().enumerate().collect::<Vec<(usize, ChatMessage)>>();
     view! {
         {status}
@@ -214,7 +215,7 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
                     on:click=move |_| { worker_client::send(&Request::Reset, &[]); st.messages.set(Vec::new()); st.notice.set(None); }>"New chat"</button>
             </div>
         </form>
-        <p class="stats" data-testid="stats" data-ids=ids_attr>{move || st.stats.get().map(|x| format!(
+        <p class="stats" data-testid="stats" data-ids=ids_attr data-memory=memory_attr>{move || st.stats.get().map(|x| format!(
             "load {:.1} s · prompt {} tokens at {:.1} tok/s · {} new tokens at {:.1} tok/s · worker memory {}",
             x.load_ms / 1000.0, x.prompt_tokens, x.prompt_tok_s, x.generated_tokens, x.decode_tok_s, human_size(x.memory_bytes)))}</p>
         <details class="settings">

@@ -2,7 +2,7 @@
 // folder in the worker, streaming greedy tokens that match the golden ones, Stop.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { startServer, launch, openPage, shot, SHARED, requireSample, chooseFolder, SAMPLE } from "./harness.mjs";
 
@@ -49,6 +49,10 @@ test("greedy generation in the worker matches the golden tokens, and the acknowl
   assert.deepEqual(ids.slice(0, 32), golden.first_generated_ids.slice(0, 32));
   const stats = await page.textContent("[data-testid=stats]");
   assert.match(stats, /prompt 110 tokens/);
+  // The worker's wasm memory never shrinks, so after the run it is the peak.
+  const memory = Number(await page.getAttribute("[data-testid=stats]", "data-memory"));
+  const gguf = statSync(join(SAMPLE, "SmolLM2-135M-Instruct.Q4_1.gguf")).size;
+  assert.ok(memory > gguf && memory <= 1.3 * gguf, `worker memory ${memory} for a ${gguf}-byte model (${(memory / gguf).toFixed(2)}x)`);
   assert.match(await page.textContent(".msg.assistant p"), /^A relaxing and enjoyable plan for Saturday and Sunday/);
   await shot(page, "10-chat-golden");
   assert.deepEqual(errors, []);

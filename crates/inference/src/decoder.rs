@@ -195,8 +195,10 @@ impl Decoder {
         let head_dim = get("attention.key_length").unwrap_or(dim / n_head);
         let rope_dim = get("rope.dimension_count").unwrap_or(head_dim).min(head_dim);
         let n_layer = get("block_count")?;
-        if !n_head.is_multiple_of(n_kv_head) || rope_dim % 2 == 1 {
-            return Err(LoadError::Header(format!("{prefix}.attention.head_count_kv")));
+        if head_dim == 0 || n_kv_head > n_head || !n_head.is_multiple_of(n_kv_head) || rope_dim % 2 == 1 {
+            return Err(LoadError::Header(format!(
+                "{prefix}.attention.* ({n_head} heads, {n_kv_head} key/value heads, head size {head_dim}, rotary size {rope_dim})"
+            )));
         }
         let cfg = Config {
             dim,

@@ -28,6 +28,8 @@ pub enum InferenceError {
     ContextFull { tokens: usize, context: usize },
     #[error("{file}: reading failed: {reason}")]
     Io { file: String, reason: String },
+    #[error("{file} could not be loaded: {reason}; the download may be damaged, or the file made by a converter this tool does not follow: get it again or try another quantization")]
+    Load { file: String, reason: String },
     #[error("{file}: the model failed while running: {reason}")]
     Model { file: String, reason: String },
 }

@@ -202,7 +202,7 @@ impl Engine {
         };
         let mut counted = Progress { inner: reader, read: 0, total: plan.tensor_bytes, last: 0, report: progress };
         let model = Model::load(plan.arch, content, &mut counted, context, &file).map_err(|e| match e {
-            InferenceError::Model { reason, .. }
+            InferenceError::Load { reason, .. }
                 if reason.contains("failed to fill whole buffer") || reason.contains("UnexpectedEof") =>
             {
                 InferenceError::Truncated {
@@ -214,6 +214,12 @@ impl Engine {
             }
             e => e,
         })?;
+        if let Some(rows) = model.vocab_size().filter(|&rows| rows < plan.vocab_size) {
+            return Err(InferenceError::Load {
+                file,
+                reason: format!("its embedding table has {rows} rows for a vocabulary of {} tokens", plan.vocab_size),
+            });
+        }
         (counted.report)(Phase::Loading, plan.tensor_bytes, plan.tensor_bytes);
         Ok(Self { model, tokenizer, template, eos, info, file, history: Vec::new(), cached: Vec::new(), context })
     }

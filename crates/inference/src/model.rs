@@ -39,10 +39,10 @@ impl Model {
         file: &str,
     ) -> Result<Self, InferenceError> {
         let device = Device::Cpu;
-        let candle = |e: candle_core::Error| InferenceError::Model { file: file.to_owned(), reason: e.to_string() };
+        let candle = |e: candle_core::Error| InferenceError::Load { file: file.to_owned(), reason: e.to_string() };
         if !uses_candle_model(arch, &content) {
             let d = Decoder::load(arch, &content, reader, context)
-                .map_err(|e| InferenceError::Model { file: file.to_owned(), reason: e.to_string() })?;
+                .map_err(|e| InferenceError::Load { file: file.to_owned(), reason: e.to_string() })?;
             return Ok(Model::Decoder(Box::new(d)));
         }
         Ok(match arch {
@@ -54,6 +54,14 @@ impl Model {
             }
             _ => Model::Llama(quantized_llama::ModelWeights::from_gguf(content, reader, &device).map_err(candle)?),
         })
+    }
+
+    /// Rows of the embedding table, where the model exposes it.
+    pub fn vocab_size(&self) -> Option<usize> {
+        match self {
+            Model::Decoder(d) => Some(d.vocab_size()),
+            _ => None,
+        }
     }
 
     /// Logits of the last position, for `ids` placed at `pos` in the sequence.

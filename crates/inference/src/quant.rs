@@ -66,6 +66,8 @@ pub struct Weight {
 pub enum WeightError {
     #[error("{rows}×{cols} {dtype:?} needs {expected} bytes, got {got}")]
     Size { rows: usize, cols: usize, dtype: GgmlDType, expected: usize, got: usize },
+    #[error("a {rows}×{cols} matrix is empty")]
+    Empty { rows: usize, cols: usize },
     #[error("{cols} columns is not a whole number of {block}-element blocks")]
     Ragged { cols: usize, block: usize },
     #[error("{0}")]
@@ -77,6 +79,9 @@ impl Weight {
     /// with a kernel here).
     pub fn from_gguf_bytes(dtype: GgmlDType, rows: usize, cols: usize, bytes: Vec<u8>) -> Result<Self, WeightError> {
         let block = dtype.block_size();
+        if rows == 0 || cols == 0 {
+            return Err(WeightError::Empty { rows, cols });
+        }
         if !cols.is_multiple_of(block) {
             return Err(WeightError::Ragged { cols, block });
         }
