@@ -12,3 +12,4 @@ run() {
 }
 for t in front_matter gguf_metadata license_text; do run "$t"; done
 run gguf_header --features inference
+run decoder --features inference

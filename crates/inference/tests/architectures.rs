@@ -208,3 +208,36 @@ fn the_sample_model_matches_candle() {
     // the golden test in engine.rs checks 32 of them.
     compare(Arch::Llama, &bytes, steps, 0.1);
 }
+
+#[test]
+fn an_inconsistent_header_is_a_named_load_error() {
+    // The header promises 96-wide embeddings, the tensors are 128 wide.
+    let bytes = random_model("llama");
+    let (mut c, mut r) = content(&bytes);
+    c.metadata.insert("llama.embedding_length".into(), Value::U32(96));
+    let err = Decoder::load(Arch::Llama, &c, &mut r, 64).err().expect("refused");
+    assert!(err.to_string().contains("token_embd.weight"), "{err}");
+    // Three heads cannot share two key/value heads.
+    let (mut c, mut r) = content(&bytes);
+    c.metadata.insert("llama.attention.head_count".into(), Value::U32(3));
+    let err = Decoder::load(Arch::Llama, &c, &mut r, 64).err().expect("refused");
+    assert!(err.to_string().contains("3 heads, 2 key/value heads"), "{err}");
+    // A token past the vocabulary and a position past the context are errors.
+    let (c, mut r) = content(&bytes);
+    let mut d = Decoder::load(Arch::Llama, &c, &mut r, 8).expect("loads");
+    assert!(d.forward(&[VOCAB as u32], 0).is_err());
+    assert!(d.forward(&[1; 9], 0).is_err());
+    assert!(d.forward(&[1], 0).is_ok());
+}
+
+/// Seeds for the `decoder` fuzz target: `cargo test -p fineprint-inference
+/// --test architectures -- --ignored write_fuzz_seeds`.
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/decoder");
+    std::fs::create_dir_all(&dir).expect("corpus dir");
+    for arch in ["llama", "qwen2", "qwen3"] {
+        std::fs::write(dir.join(format!("random-{arch}.gguf")), random_model(arch)).expect("seed");
+    }
+}

@@ -1,0 +1,20 @@
+#![no_main]
+//! Our llama-family decoder on arbitrary GGUF bytes that pass the pre-flight:
+//! inconsistent shapes, head counts and tensor types must be load errors, and
+//! whatever loads must run a token without panicking.
+use fineprint_inference::decoder::Decoder;
+use fineprint_inference::preflight::{plan, read_content, Arch};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let mut cur = std::io::Cursor::new(data);
+    let Ok(content) = read_content("fuzz.gguf", &mut cur) else { return };
+    let Ok(p) = plan("fuzz.gguf", &content, data.len() as u64, Some(1 << 28)) else { return };
+    if !matches!(p.arch, Arch::Llama | Arch::Qwen2 | Arch::Qwen3) {
+        return;
+    }
+    if let Ok(mut d) = Decoder::load(p.arch, &content, &mut cur, 16) {
+        let _ = d.forward(&[0, 1], 0);
+        let _ = d.forward(&[2], 2);
+    }
+});
