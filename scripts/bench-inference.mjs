@@ -68,7 +68,7 @@ try {
     }
   }
 } finally { for (const s of servers) s.kill(); }
-const med = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
+const med = (a) => { const s = [...a].sort((x, y) => x - y), h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
 for (const other of ["wllama-1t", "wllama-2t-coi"]) {
   const rs = ratios.filter((x) => x.vs === other);
   if (rs.length) console.log(`median over ${rs.length} rounds, fineprint-worker / ${other}: prompt x${med(rs.map((x) => x.prompt)).toFixed(2)}, decode x${med(rs.map((x) => x.decode)).toFixed(2)}`);
