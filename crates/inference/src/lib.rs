@@ -291,7 +291,7 @@ impl Engine {
         }
         let new = &ids[self.cached.len()..];
         let t0 = now();
-        let logits = self.forward(new, self.cached.len())?;
+        let logits = self.forward(new, self.cached.len()).inspect_err(|_| self.forget_cache())?;
         let prompt_ms = now() - t0;
         self.cached.extend_from_slice(new);
         let sampler = LogitsProcessor::from_sampling(sampling.seed, to_sampler(sampling));
@@ -322,8 +322,26 @@ impl Engine {
         self.model.forward(ids, pos).map_err(candle_err(&self.file))
     }
 
+    /// Drops the KV cache after a failed forward pass, which may have left it
+    /// half-written; the next prompt runs from the start.
+    fn forget_cache(&mut self) {
+        self.cached.clear();
+        self.model.clear_kv_cache();
+    }
+
     /// One token: sample it, then (unless generation ends) run it through the model.
     pub fn step(&mut self, g: &mut Generation, now: &dyn Fn() -> f64) -> Result<Step> {
+        let step = self.try_step(g, now);
+        if step.is_err() {
+            // The reply so far is kept so the conversation stays user/assistant
+            // alternating (strict templates refuse two user turns in a row).
+            self.finish(g, StopReason::Stopped);
+            self.forget_cache();
+        }
+        step
+    }
+
+    fn try_step(&mut self, g: &mut Generation, now: &dyn Fn() -> f64) -> Result<Step> {
         let Some(logits) = g.logits.take() else {
             return Ok(Step::Done { reason: StopReason::MaxTokens, text: None });
         };
