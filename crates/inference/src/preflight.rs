@@ -100,9 +100,21 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
     for (name, info) in &content.tensor_infos {
         // In u64: on wasm32 a usize element count overflows for tensors past 4G elements,
         // which are exactly the ones this check must catch.
-        let elems: u64 = info.shape.dims().iter().map(|&d| d as u64).product();
+        // Checked: a hostile header can make even the u64 product wrap to a small,
+        // harmless-looking size.
         let block = info.ggml_dtype.block_size() as u64;
-        let bytes = elems / block.max(1) * info.ggml_dtype.type_size() as u64;
+        let size = info
+            .shape
+            .dims()
+            .iter()
+            .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
+            .and_then(|elems| Some((elems, (elems / block.max(1)).checked_mul(info.ggml_dtype.type_size() as u64)?)));
+        let Some((elems, bytes)) = size else {
+            return Err(InferenceError::BadGguf {
+                file: file.into(),
+                reason: format!("tensor {name} has an impossible shape {:?}", info.shape.dims()),
+            });
+        };
         let end = content.tensor_data_offset.saturating_add(info.offset).saturating_add(bytes);
         if end > file_size {
             return Err(InferenceError::Truncated {

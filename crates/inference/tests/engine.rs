@@ -153,6 +153,33 @@ fn not_a_gguf_and_garbage_headers_are_errors() {
     assert!(load(b"GG".to_vec(), "x.gguf", None, None).is_err());
 }
 
+/// A header whose one tensor has dimensions whose product overflows u64
+/// (found by the `decoder` fuzz target: the size wrapped and passed the
+/// truncation check).
+#[test]
+fn a_tensor_shape_past_u64_is_an_error() {
+    let mut b = b"GGUF".to_vec();
+    b.extend_from_slice(&3u32.to_le_bytes());
+    b.extend_from_slice(&1u64.to_le_bytes()); // tensors
+    b.extend_from_slice(&1u64.to_le_bytes()); // metadata entries
+    let string = |b: &mut Vec<u8>, s: &str| {
+        b.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        b.extend_from_slice(s.as_bytes());
+    };
+    string(&mut b, "general.architecture");
+    b.extend_from_slice(&8u32.to_le_bytes());
+    string(&mut b, "llama");
+    string(&mut b, "token_embd.weight");
+    b.extend_from_slice(&2u32.to_le_bytes());
+    b.extend_from_slice(&(1u64 << 33).to_le_bytes());
+    b.extend_from_slice(&(1u64 << 33).to_le_bytes());
+    b.extend_from_slice(&0u32.to_le_bytes()); // F32
+    b.extend_from_slice(&0u64.to_le_bytes()); // offset
+    b.resize(b.len().next_multiple_of(32) + 64, 0);
+    let err = load(b, "wrap.gguf", None, None).err().expect("refused");
+    assert!(err.to_string().contains("impossible shape"), "{err}");
+}
+
 #[test]
 fn a_model_without_vocabulary_has_no_tokenizer() {
     let err = load(tiny_gguf("llama"), "llama.gguf", None, None).err().expect("refused");
