@@ -103,12 +103,10 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
         // Checked: a hostile header can make even the u64 product wrap to a small,
         // harmless-looking size.
         let block = info.ggml_dtype.block_size() as u64;
-        let size = info
-            .shape
-            .dims()
-            .iter()
-            .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
-            .and_then(|elems| Some((elems, (elems / block.max(1)).checked_mul(info.ggml_dtype.type_size() as u64)?)));
+        let size =
+            info.shape.dims().iter().try_fold(1u64, |a, &d| a.checked_mul(d as u64)).and_then(|elems| {
+                Some((elems, (elems / block.max(1)).checked_mul(info.ggml_dtype.type_size() as u64)?))
+            });
         let Some((elems, bytes)) = size else {
             return Err(InferenceError::BadGguf {
                 file: file.into(),
