@@ -186,7 +186,13 @@ impl Engine {
         }
 
         let name = md_str(md, "general.name").unwrap_or(&file).to_owned();
-        let context = plan.context_length.min(MAX_CONTEXT);
+        let context = plan.context;
+        if context < plan.context_length.min(MAX_CONTEXT) {
+            notes.push(format!(
+                "The context is limited to {context} tokens (the model allows {}) so that its cache fits the memory a browser gives one worker.",
+                plan.context_length
+            ));
+        }
         let info = ModelInfo {
             name,
             architecture: plan.arch_name.clone(),

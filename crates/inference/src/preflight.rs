@@ -39,6 +39,9 @@ impl Arch {
 /// allocator, the tokenizer and the JS side.
 pub const WASM_MEMORY_LIMIT: u64 = 3_500 * 1024 * 1024;
 
+/// Below this many tokens a chat is not worth having: refuse the model instead.
+pub const MIN_CONTEXT: usize = 512;
+
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub arch: Arch,
@@ -46,7 +49,11 @@ pub struct Plan {
     pub file_bytes: u64,
     pub tensor_bytes: u64,
     pub estimated_bytes: u64,
+    /// What the model was trained for (its header).
     pub context_length: usize,
+    /// What this tool will run: capped at [`crate::MAX_CONTEXT`], and lower when
+    /// the cache for more would not fit the memory limit.
+    pub context: usize,
     pub vocab_size: usize,
     pub quantization: String,
     pub parameters: u64,
@@ -146,19 +153,29 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
         Some(Value::Array(a)) => a.len(),
         _ => md_u64(md, &key("vocab_size")).unwrap_or(0) as usize,
     };
-    // The KV cache at the context this tool uses (capped at 4096), f32.
-    let ctx = context_length.min(4096) as u64;
-    let kv_cache = n_layer * 2 * n_kv * (n_embd / n_head) * ctx * 4;
-    let estimated_bytes = tensor_bytes + largest_f32_embedding + kv_cache + 64 * 1024 * 1024;
+    let head_dim = md_u64(md, &key("attention.key_length")).unwrap_or(n_embd / n_head);
+    // The f32 KV cache grows with the conversation; saturating, as every factor
+    // comes from the header.
+    let kv_per_token = n_layer.saturating_mul(2).saturating_mul(n_kv).saturating_mul(head_dim).saturating_mul(4);
+    let fixed = tensor_bytes.saturating_add(largest_f32_embedding).saturating_add(64 * 1024 * 1024);
+    let wanted = context_length.clamp(1, crate::MAX_CONTEXT);
+    let mut context = wanted;
     if let Some(limit) = memory_limit {
-        if estimated_bytes > limit {
+        // A model that fits but whose full-context cache would not runs with a
+        // shorter context rather than not at all.
+        let room = limit.saturating_sub(fixed) / kv_per_token.max(1);
+        if (room as usize) < wanted {
+            context = (room as usize / 256 * 256).min(wanted);
+        }
+        if context < MIN_CONTEXT.min(wanted) {
             return Err(InferenceError::TooBig {
                 file: file.into(),
-                need_mb: estimated_bytes >> 20,
+                need_mb: fixed.saturating_add(kv_per_token.saturating_mul(MIN_CONTEXT as u64)) >> 20,
                 limit_mb: limit >> 20,
             });
         }
     }
+    let estimated_bytes = fixed.saturating_add(kv_per_token.saturating_mul(context as u64));
     let quantization = counts.into_iter().max_by_key(|(_, b)| *b).map(|(t, _)| t).unwrap_or_default();
     Ok(Plan {
         arch,
@@ -167,6 +184,7 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
         tensor_bytes,
         estimated_bytes,
         context_length,
+        context,
         vocab_size,
         quantization,
         parameters,

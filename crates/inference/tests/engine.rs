@@ -126,6 +126,41 @@ fn tiny_gguf(arch: &str) -> Vec<u8> {
     out.into_inner()
 }
 
+/// A llama header whose KV cache costs 256 KiB per token (16 layers × 2 ×
+/// 16 heads × 128 × 4 bytes), trained for 8192 tokens.
+fn long_context_header() -> gguf_file::Content {
+    let q =
+        QTensor::quantize(&Tensor::zeros((32, 32), candle_core::DType::F32, &Device::Cpu).expect("t"), GgmlDType::Q8_0)
+            .expect("quantize");
+    let md: Vec<(&str, Value)> = vec![
+        ("general.architecture", Value::String("llama".into())),
+        ("llama.block_count", Value::U32(16)),
+        ("llama.embedding_length", Value::U32(2048)),
+        ("llama.attention.head_count", Value::U32(16)),
+        ("llama.context_length", Value::U32(8192)),
+    ];
+    let refs: Vec<(&str, &Value)> = md.iter().map(|(k, v)| (*k, v)).collect();
+    let mut out = Cursor::new(Vec::new());
+    gguf_file::write(&mut out, &refs, &[("token_embd.weight", &q)]).expect("write");
+    let bytes = out.into_inner();
+    gguf_file::Content::read(&mut Cursor::new(bytes)).expect("read")
+}
+
+#[test]
+fn a_model_whose_full_context_does_not_fit_runs_with_a_shorter_one() {
+    let c = long_context_header();
+    let mb = 1u64 << 20;
+    let roomy = preflight::plan("long.gguf", &c, 1 << 20, Some(64 * mb + 2048 * mb)).expect("fits");
+    assert_eq!((roomy.context_length, roomy.context), (8192, fineprint_inference::MAX_CONTEXT));
+    // 300 MB of room for the cache: 1200 tokens, rounded down to 1024.
+    let tight = preflight::plan("long.gguf", &c, 1 << 20, Some(64 * mb + 300 * mb)).expect("fits, shorter");
+    assert_eq!(tight.context, 1024);
+    assert!(tight.estimated_bytes <= 64 * mb + 300 * mb);
+    // 50 MB: 200 tokens, below the useful minimum.
+    let err = preflight::plan("long.gguf", &c, 1 << 20, Some(64 * mb + 50 * mb)).err().expect("refused");
+    assert!(matches!(err, InferenceError::TooBig { .. }), "{err}");
+}
+
 #[test]
 fn unsupported_architecture_is_named() {
     let err = load(tiny_gguf("gptneox"), "neox.gguf", None, None).err().expect("refused");
