@@ -157,7 +157,7 @@ fn a_model_whose_full_context_does_not_fit_runs_with_a_shorter_one() {
     assert_eq!(tight.context, 1024);
     assert!(tight.estimated_bytes <= 64 * mb + 300 * mb);
     // 50 MB: 200 tokens, below the useful minimum.
-    let err = preflight::plan("long.gguf", &c, 1 << 20, Some(64 * mb + 50 * mb)).err().expect("refused");
+    let err = preflight::plan("long.gguf", &c, 1 << 20, Some(64 * mb + 50 * mb)).expect_err("refused");
     assert!(matches!(err, InferenceError::TooBig { .. }), "{err}");
 }
 
