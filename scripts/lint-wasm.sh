@@ -3,4 +3,4 @@
 # candle, tokenizers and leptos again for wasm32 only to lint ~1000 lines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo clippy -q --target wasm32-unknown-unknown -p fineprint-app -p fineprint-worker -p fineprint-inference -- -D warnings
+cargo clippy -q --target wasm32-unknown-unknown -p fineprint-app -p fineprint-worker -p fineprint-inference -p fineprint-kernels -- -D warnings

@@ -13,6 +13,11 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
+# The kernels' simd128 path is unit-tested as wasm32-wasip1 under Node's WASI.
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1; then
+  say "adding the wasm32-wasip1 target"
+  rustup target add wasm32-wasip1
+fi
 
 # wasm-bindgen-cli must equal the wasm-bindgen crate in Cargo.lock. No --locked:
 # its lockfile pins a webpki-roots version the registry does not serve.

@@ -21,6 +21,11 @@ cargo clippy --all-targets -q -- -D warnings
 stamp "cargo test (native)"
 cargo test --all-targets
 
+stamp "kernels with wasm simd128 (wasm32-wasip1 under Node's WASI)"
+CARGO_TARGET_WASM32_WASIP1_RUNNER="node --no-warnings $root/scripts/wasi-runner.mjs" \
+  CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128" \
+  cargo test -p fineprint-kernels --target wasm32-wasip1
+
 stamp "wasm build (trunk)"
 trunk build
 

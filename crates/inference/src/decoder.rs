@@ -18,7 +18,7 @@ use candle_core::quantized::GgmlDType;
 use candle_core::Device;
 
 use crate::preflight::{md_u64, Arch};
-use crate::quant::{Activations, Weight};
+use fineprint_kernels::{Activations, Weight};
 
 /// Why a decoder could not be built from a GGUF.
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,6 @@ pub mod decoder;
 pub mod error;
 pub mod model;
 pub mod preflight;
-pub mod quant;
 pub mod template;
 pub mod tokenizer;
 
