@@ -2,6 +2,8 @@
 // 1 thread, and 2 threads on a cross-origin-isolated page) on the sample model,
 // the same 110-token prompt, greedy, 128 new tokens, in the same Chromium run.
 // Prints each result and the per-round ratios.  Usage: node scripts/bench-inference.mjs [ROUNDS]
+// MODEL=path.gguf benchmarks another llama-architecture GGUF with SmolLM2's vocabulary (e.g. the
+// sample requantized by `cargo run --release -p fineprint-kernels --example requantize`).
 import { execSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, symlinkSync, rmSync, mkdtempSync, copyFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -17,7 +19,7 @@ if (!existsSync(join(tools, "node_modules/@wllama/wllama/esm/index.js"))) {
   execSync("npm install --no-audit --no-fund --silent @wllama/wllama@3.13.0", { cwd: tools, stdio: "inherit" });
 }
 const { chromium } = createRequire(join(root, "tests/browser/package.json"))("playwright-core");
-const model = join(root, "sample/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf");
+const model = resolve(process.env.MODEL || join(root, "sample/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf"));
 if (!existsSync(join(root, "dist/worker_bg.wasm")) || !existsSync(model)) throw new Error("run scripts/serve.sh (or trunk build + scripts/sample.sh) first");
 
 // One folder served twice: plain, and with COOP/COEP for wasm threads.

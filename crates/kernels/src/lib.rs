@@ -271,29 +271,52 @@ fn matmul_blocks(kind: Blocks, w: &[u8], rows: usize, cols: usize, a: &Activatio
     let t = f16_table();
     let nb = cols / BLOCK;
     let row_bytes = nb * kind.bytes();
+    let act = |i: usize| Act {
+        qs: &a.qs[i * cols..(i + 1) * cols],
+        d: &a.d[i * nb..(i + 1) * nb],
+        s: &a.s[i * nb..(i + 1) * nb],
+    };
     // Weight rows outside, activation rows inside: a weight row is read from
-    // memory once and stays in cache while every activation row meets it.
+    // memory once and stays in cache while every activation row meets it; in
+    // a prompt, each weight block is unpacked once for four activation rows.
     for (j, wr) in w.chunks_exact(row_bytes).enumerate().take(rows) {
-        for i in 0..m {
-            let qs = &a.qs[i * cols..(i + 1) * cols];
-            let d = &a.d[i * nb..(i + 1) * nb];
-            let s = &a.s[i * nb..(i + 1) * nb];
-            out[i * rows + j] = dot(kind, t, wr, qs, d, s);
+        let mut i = 0;
+        while i + TILE <= m {
+            let sums = dot_tile(kind, t, wr, [act(i), act(i + 1), act(i + 2), act(i + 3)]);
+            for (r, v) in sums.into_iter().enumerate() {
+                out[(i + r) * rows + j] = v;
+            }
+            i += TILE;
+        }
+        for i in i..m {
+            out[i * rows + j] = dot_tile(kind, t, wr, [act(i)])[0];
         }
     }
 }
 
+/// Activation rows per weight-block unpack in a prompt.
+const TILE: usize = 4;
+
+/// One activation row, quantized: values, scales, scale × sum per block.
+#[derive(Clone, Copy)]
+struct Act<'a> {
+    qs: &'a [i8],
+    d: &'a [f32],
+    s: &'a [f32],
+}
+
 #[inline(always)]
-fn dot(kind: Blocks, t: &[f32], w: &[u8], qs: &[i8], d: &[f32], s: &[f32]) -> f32 {
+fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: [Act<'_>; R]) -> [f32; R] {
     #[cfg(target_feature = "simd128")]
     {
         // SAFETY: the caller passes whole rows: `w` holds `d.len()` blocks of
-        // this kind and `qs` 32 values per block; simd128 is enabled at compile time.
-        unsafe { simd::dot(kind, t, w, qs, d, s) }
+        // this kind and each `qs` 32 values per block; simd128 is enabled at
+        // compile time.
+        unsafe { simd::dot_tile(kind, t, w, acts) }
     }
     #[cfg(not(target_feature = "simd128"))]
     {
-        portable::dot(kind, t, w, qs, d, s)
+        acts.map(|a| portable::dot(kind, t, w, a.qs, a.d, a.s))
     }
 }
 
@@ -355,7 +378,7 @@ mod portable {
 mod simd {
     use std::arch::wasm32::*;
 
-    use super::{f16_at, Blocks, BLOCK};
+    use super::{f16_at, Act, Blocks, BLOCK};
 
     /// Σ over 32 lanes of `w · a` as four i32 sums; `w` holds values of at most
     /// 5 bits (signed or not), so the i16 partial sums (4 × 31 × 128) cannot overflow.
@@ -366,6 +389,21 @@ mod simd {
         i32x4_extadd_pairwise_i16x8(i16x8_add(p0, p1))
     }
 
+    /// The same for full signed bytes: a product of two i8 fits i16, a sum of
+    /// two may not, so widen first.
+    #[inline(always)]
+    unsafe fn dot_bytes(w0: v128, w1: v128, a0: v128, a1: v128) -> v128 {
+        let s0 = i32x4_add(
+            i32x4_extadd_pairwise_i16x8(i16x8_extmul_low_i8x16(w0, a0)),
+            i32x4_extadd_pairwise_i16x8(i16x8_extmul_high_i8x16(w0, a0)),
+        );
+        let s1 = i32x4_add(
+            i32x4_extadd_pairwise_i16x8(i16x8_extmul_low_i8x16(w1, a1)),
+            i32x4_extadd_pairwise_i16x8(i16x8_extmul_high_i8x16(w1, a1)),
+        );
+        i32x4_add(s0, s1)
+    }
+
     #[inline(always)]
     unsafe fn hsum(v: v128) -> f32 {
         f32x4_extract_lane::<0>(v)
@@ -374,90 +412,88 @@ mod simd {
             + f32x4_extract_lane::<3>(v)
     }
 
-    pub unsafe fn dot(kind: Blocks, t: &[f32], w: &[u8], qs: &[i8], d: &[f32], s: &[f32]) -> f32 {
-        let nb = d.len();
-        let wp = w.as_ptr();
-        let ap = qs.as_ptr();
-        let mut acc = f32x4_splat(0.0);
-        let mut mins = 0f32;
-        let low = u8x16_splat(0x0F);
+    const Q4_0: u8 = 0;
+    const Q4_1: u8 = 1;
+    const Q5_0: u8 = 2;
+    const Q5_1: u8 = 3;
+    const Q8_0: u8 = 4;
+
+    pub unsafe fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: [Act<'_>; R]) -> [f32; R] {
+        // One monomorphised loop per block type: no branch on the type inside it.
         match kind {
-            Blocks::Q4_0 => {
-                let eight = i8x16_splat(8);
-                for b in 0..nb {
-                    let blk = wp.add(b * 18);
-                    let q = v128_load(blk.add(2) as *const v128);
-                    let lo = i8x16_sub(v128_and(q, low), eight);
-                    let hi = i8x16_sub(u8x16_shr(q, 4), eight);
-                    let a0 = v128_load(ap.add(b * BLOCK) as *const v128);
-                    let a1 = v128_load(ap.add(b * BLOCK + 16) as *const v128);
-                    let si = dot_nibbles(lo, hi, a0, a1);
-                    let scale = f16_at(t, w, b * 18) * *d.get_unchecked(b);
-                    acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(si), f32x4_splat(scale)));
+            Blocks::Q4_0 => tile::<Q4_0, R>(t, w, acts),
+            Blocks::Q4_1 => tile::<Q4_1, R>(t, w, acts),
+            Blocks::Q5_0 => tile::<Q5_0, R>(t, w, acts),
+            Blocks::Q5_1 => tile::<Q5_1, R>(t, w, acts),
+            Blocks::Q8_0 => tile::<Q8_0, R>(t, w, acts),
+        }
+    }
+
+    /// Block layouts: (bytes per block, offset of the 16 bytes of nibbles).
+    /// Q5's 32 fifth bits sit in the 4 bytes before the nibbles.
+    const fn layout(k: u8) -> (usize, usize) {
+        match k {
+            Q4_0 => (18, 2),
+            Q4_1 => (20, 4),
+            Q5_0 => (22, 6),
+            Q5_1 => (24, 8),
+            _ => (34, 2),
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn tile<const K: u8, const R: usize>(t: &[f32], w: &[u8], acts: [Act<'_>; R]) -> [f32; R] {
+        let (size, quants) = layout(K);
+        let has_min = K == Q4_1 || K == Q5_1;
+        let nb = acts[0].d.len();
+        let wp = w.as_ptr();
+        let low = u8x16_splat(0x0F);
+        let fifth = u8x16_splat(0x10);
+        let centre = i8x16_splat(if K == Q5_0 { 16 } else { 8 });
+        // Lane j of the low half takes bit j of qh, lane j of the high half bit j + 16.
+        let pick_lo = i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+        let pick_hi = i8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+        let bits = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
+        let mut acc = [f32x4_splat(0.0); R];
+        let mut mins = [0f32; R];
+        for b in 0..nb {
+            let blk = wp.add(b * size);
+            let (v0, v1) = if K == Q8_0 {
+                (v128_load(blk.add(2) as *const v128), v128_load(blk.add(18) as *const v128))
+            } else {
+                let q = v128_load(blk.add(quants) as *const v128);
+                let (mut lo, mut hi) = (v128_and(q, low), u8x16_shr(q, 4));
+                if K == Q5_0 || K == Q5_1 {
+                    let qh = u32x4_splat(u32::from_le_bytes(*(blk.add(quants - 4) as *const [u8; 4])));
+                    lo = v128_or(lo, v128_and(i8x16_eq(v128_and(i8x16_swizzle(qh, pick_lo), bits), bits), fifth));
+                    hi = v128_or(hi, v128_and(i8x16_eq(v128_and(i8x16_swizzle(qh, pick_hi), bits), bits), fifth));
                 }
-            }
-            Blocks::Q4_1 => {
-                for b in 0..nb {
-                    let blk = wp.add(b * 20);
-                    let q = v128_load(blk.add(4) as *const v128);
-                    let lo = v128_and(q, low);
-                    let hi = u8x16_shr(q, 4);
-                    let a0 = v128_load(ap.add(b * BLOCK) as *const v128);
-                    let a1 = v128_load(ap.add(b * BLOCK + 16) as *const v128);
-                    let si = dot_nibbles(lo, hi, a0, a1);
-                    let scale = f16_at(t, w, b * 20) * *d.get_unchecked(b);
-                    acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(si), f32x4_splat(scale)));
-                    mins += f16_at(t, w, b * 20 + 2) * *s.get_unchecked(b);
+                if K == Q4_0 || K == Q5_0 {
+                    (i8x16_sub(lo, centre), i8x16_sub(hi, centre))
+                } else {
+                    (lo, hi)
                 }
-            }
-            Blocks::Q5_0 | Blocks::Q5_1 => {
-                let (size, at) = if kind == Blocks::Q5_0 { (22, 2) } else { (24, 4) };
-                let offset = i8x16_splat(if kind == Blocks::Q5_0 { 16 } else { 0 });
-                // Lane j of the low half takes bit j of qh, lane j of the high half bit j + 16.
-                let pick_lo = i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-                let pick_hi = i8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-                let bits = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
-                let fifth = u8x16_splat(0x10);
-                for b in 0..nb {
-                    let blk = wp.add(b * size);
-                    let qh = u32x4_splat(u32::from_le_bytes(*(blk.add(at) as *const [u8; 4])));
-                    let h_lo = v128_and(i8x16_eq(v128_and(i8x16_swizzle(qh, pick_lo), bits), bits), fifth);
-                    let h_hi = v128_and(i8x16_eq(v128_and(i8x16_swizzle(qh, pick_hi), bits), bits), fifth);
-                    let q = v128_load(blk.add(at + 4) as *const v128);
-                    let lo = i8x16_sub(v128_or(v128_and(q, low), h_lo), offset);
-                    let hi = i8x16_sub(v128_or(u8x16_shr(q, 4), h_hi), offset);
-                    let a0 = v128_load(ap.add(b * BLOCK) as *const v128);
-                    let a1 = v128_load(ap.add(b * BLOCK + 16) as *const v128);
-                    let si = dot_nibbles(lo, hi, a0, a1);
-                    let scale = f16_at(t, w, b * size) * *d.get_unchecked(b);
-                    acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(si), f32x4_splat(scale)));
-                    if kind == Blocks::Q5_1 {
-                        mins += f16_at(t, w, b * size + 2) * *s.get_unchecked(b);
-                    }
-                }
-            }
-            Blocks::Q8_0 => {
-                for b in 0..nb {
-                    let blk = wp.add(b * 34 + 2);
-                    let w0 = v128_load(blk as *const v128);
-                    let w1 = v128_load(blk.add(16) as *const v128);
-                    let a0 = v128_load(ap.add(b * BLOCK) as *const v128);
-                    let a1 = v128_load(ap.add(b * BLOCK + 16) as *const v128);
-                    // A product of two i8 fits i16, a sum of two may not: widen first.
-                    let s0 = i32x4_add(
-                        i32x4_extadd_pairwise_i16x8(i16x8_extmul_low_i8x16(w0, a0)),
-                        i32x4_extadd_pairwise_i16x8(i16x8_extmul_high_i8x16(w0, a0)),
-                    );
-                    let s1 = i32x4_add(
-                        i32x4_extadd_pairwise_i16x8(i16x8_extmul_low_i8x16(w1, a1)),
-                        i32x4_extadd_pairwise_i16x8(i16x8_extmul_high_i8x16(w1, a1)),
-                    );
-                    let scale = f16_at(t, w, b * 34) * *d.get_unchecked(b);
-                    acc = f32x4_add(acc, f32x4_mul(f32x4_convert_i32x4(i32x4_add(s0, s1)), f32x4_splat(scale)));
+            };
+            let dw = f16_at(t, w, b * size);
+            let mw = if has_min { f16_at(t, w, b * size + 2) } else { 0.0 };
+            for r in 0..R {
+                let a = acts.get_unchecked(r);
+                let ap = a.qs.as_ptr().add(b * BLOCK);
+                let (a0, a1) = (v128_load(ap as *const v128), v128_load(ap.add(16) as *const v128));
+                let si = if K == Q8_0 { dot_bytes(v0, v1, a0, a1) } else { dot_nibbles(v0, v1, a0, a1) };
+                let scale = f32x4_splat(dw * *a.d.get_unchecked(b));
+                let acc_r = acc.get_unchecked_mut(r);
+                *acc_r = f32x4_add(*acc_r, f32x4_mul(f32x4_convert_i32x4(si), scale));
+                if has_min {
+                    *mins.get_unchecked_mut(r) += mw * *a.s.get_unchecked(b);
                 }
             }
         }
-        hsum(acc) + mins
+        let mut out = [0f32; R];
+        for r in 0..R {
+            out[r] = hsum(acc[r]) + mins[r];
+        }
+        out
     }
 }
 
@@ -491,7 +527,8 @@ mod tests {
     /// portable kernel) and under wasm32-wasip1 with simd128 (scripts/test.sh).
     #[test]
     fn kernels_agree_with_candle() {
-        let (rows, m) = (24, 3);
+        // Six rows: one tile of four and two left over.
+        let (rows, m) = (24, 6);
         for dtype in
             [GgmlDType::Q4_0, GgmlDType::Q4_1, GgmlDType::Q5_0, GgmlDType::Q5_1, GgmlDType::Q8_0, GgmlDType::Q6K]
         {
