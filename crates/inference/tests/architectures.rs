@@ -12,7 +12,8 @@ use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use candle_transformers::models::{quantized_llama, quantized_qwen2, quantized_qwen3};
 use fineprint_inference::decoder::Decoder;
-use fineprint_inference::preflight::Arch;
+use fineprint_inference::model::Model;
+use fineprint_inference::preflight::{self, Arch};
 
 const DIM: usize = 128;
 const FFN: usize = 256;
@@ -93,11 +94,70 @@ fn random_model(arch: &str) -> Vec<u8> {
         (k("rope.freq_base"), Value::F32(10_000.0)),
         (k("attention.layer_norm_rms_epsilon"), Value::F32(1e-6)),
     ];
+    write_gguf(&md, &tensors)
+}
+
+fn write_gguf(md: &[(String, Value)], tensors: &[(String, QTensor)]) -> Vec<u8> {
     let md_refs: Vec<(&str, &Value)> = md.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let t_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let mut out = Cursor::new(Vec::new());
     gguf_file::write(&mut out, &md_refs, &t_refs).expect("write gguf");
     out.into_inner()
+}
+
+/// A random phi3 (fused query/key/value and gate/up) or gemma3 (extra norms,
+/// sliding window) model: these run through candle-transformers.
+fn random_candle_model(arch: &str) -> Vec<u8> {
+    let hd = DIM / HEADS;
+    let (q, kv) = (HEADS * hd, KV_HEADS * hd);
+    let t = |dims: &[usize], seed: u64| tensor(dims, GgmlDType::Q8_0, seed, 0.2, 0.0);
+    let norm = |seed: u64| tensor(&[DIM], GgmlDType::F32, seed, 0.1, 1.0);
+    let mut tensors: Vec<(String, QTensor)> = vec![
+        ("token_embd.weight".into(), t(&[VOCAB, DIM], 1)),
+        ("output_norm.weight".into(), norm(2)),
+        ("output.weight".into(), t(&[VOCAB, DIM], 3)),
+    ];
+    for l in 0..LAYERS {
+        let s = 100 * (l as u64 + 1);
+        let n = |x: &str| format!("blk.{l}.{x}");
+        let mut add = |name: String, q: QTensor| tensors.push((name, q));
+        add(n("attn_norm.weight"), norm(s + 1));
+        add(n("ffn_norm.weight"), norm(s + 2));
+        add(n("attn_output.weight"), t(&[DIM, q], s + 3));
+        add(n("ffn_down.weight"), t(&[DIM, FFN], s + 4));
+        if arch == "phi3" {
+            add(n("attn_qkv.weight"), t(&[q + 2 * kv, DIM], s + 5));
+            add(n("ffn_up.weight"), t(&[2 * FFN, DIM], s + 6));
+        } else {
+            add(n("attn_q.weight"), t(&[q, DIM], s + 5));
+            add(n("attn_k.weight"), t(&[kv, DIM], s + 6));
+            add(n("attn_v.weight"), t(&[kv, DIM], s + 7));
+            add(n("ffn_gate.weight"), t(&[FFN, DIM], s + 8));
+            add(n("ffn_up.weight"), t(&[FFN, DIM], s + 9));
+            add(n("attn_q_norm.weight"), tensor(&[hd], GgmlDType::F32, s + 10, 0.1, 1.0));
+            add(n("attn_k_norm.weight"), tensor(&[hd], GgmlDType::F32, s + 11, 0.1, 1.0));
+            add(n("post_attention_norm.weight"), norm(s + 12));
+            add(n("post_ffw_norm.weight"), norm(s + 13));
+        }
+    }
+    let u = |v: usize| Value::U32(v as u32);
+    let k = |x: &str| format!("{arch}.{x}");
+    let md: Vec<(String, Value)> = vec![
+        ("general.architecture".into(), Value::String(arch.into())),
+        (k("embedding_length"), u(DIM)),
+        (k("feed_forward_length"), u(FFN)),
+        (k("block_count"), u(LAYERS)),
+        (k("context_length"), u(256)),
+        (k("attention.head_count"), u(HEADS)),
+        (k("attention.head_count_kv"), u(KV_HEADS)),
+        (k("attention.key_length"), u(hd)),
+        (k("attention.value_length"), u(hd)),
+        (k("attention.sliding_window"), u(64)),
+        (k("rope.dimension_count"), u(hd)),
+        (k("rope.freq_base"), Value::F32(10_000.0)),
+        (k("attention.layer_norm_rms_epsilon"), Value::F32(1e-6)),
+    ];
+    write_gguf(&md, &tensors)
 }
 
 fn content(bytes: &[u8]) -> (Content, Cursor<&[u8]>) {
@@ -239,5 +299,26 @@ fn write_fuzz_seeds() {
     std::fs::create_dir_all(&dir).expect("corpus dir");
     for arch in ["llama", "qwen2", "qwen3"] {
         std::fs::write(dir.join(format!("random-{arch}.gguf")), random_model(arch)).expect("seed");
+    }
+}
+
+#[test]
+fn phi3_and_gemma3_run_through_candle_transformers() {
+    for (name, arch) in [("phi3", Arch::Phi3), ("gemma3", Arch::Gemma3)] {
+        let bytes = random_candle_model(name);
+        let (c, mut r) = content(&bytes);
+        // Their embedding table is held as f32 by candle-transformers: the estimate counts it.
+        let plan = preflight::plan("m.gguf", &c, bytes.len() as u64, None).expect("plan");
+        assert_eq!(plan.arch, arch);
+        assert!(plan.estimated_bytes >= plan.tensor_bytes + (VOCAB * DIM * 4) as u64, "{name}");
+        let mut m = Model::load(arch, c, &mut r, 256, "m.gguf").unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(m.vocab_size(), None);
+        let mut pos = 0;
+        for ids in STEPS {
+            let logits: Vec<f32> = m.forward(ids, pos).and_then(|l| l.to_vec1()).expect("forward");
+            assert_eq!(logits.len(), VOCAB, "{name}");
+            assert!(logits.iter().all(|v| v.is_finite()), "{name}: non-finite logits");
+            pos += ids.len();
+        }
     }
 }
