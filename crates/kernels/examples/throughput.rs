@@ -1,0 +1,52 @@
+//! Kernel throughput on SmolLM2-135M's shapes, one token (m = 1) and a
+//! 110-token prompt: `cargo run --release -p fineprint-kernels --example throughput`,
+//! or as wasm under Node (what the worker's kernels do in V8):
+//! `CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128" cargo build --release -p fineprint-kernels --example throughput --target wasm32-wasip1`
+//! then `node scripts/wasi-runner.mjs target/wasm32-wasip1/release/examples/throughput.wasm`.
+
+use std::time::Instant;
+
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{Device, Tensor};
+use fineprint_kernels::{Activations, Weight};
+
+fn weight(dtype: GgmlDType, rows: usize, cols: usize) -> Weight {
+    let v: Vec<f32> = (0..rows * cols).map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0).collect();
+    let q = QTensor::quantize(&Tensor::from_vec(v, (rows, cols), &Device::Cpu).expect("t"), dtype).expect("q");
+    Weight::from_gguf_bytes(dtype, rows, cols, q.data().expect("bytes").into_owned()).expect("weight")
+}
+
+fn main() {
+    // One layer's matrices (q, k, v, o, gate, up, down) and the tied output head.
+    let layer = [(576, 576), (192, 576), (192, 576), (576, 576), (1536, 576), (1536, 576), (576, 1536)];
+    for dtype in [GgmlDType::Q4_1, GgmlDType::Q5_0, GgmlDType::Q8_0] {
+        let ws: Vec<Weight> = layer.iter().map(|&(r, c)| weight(dtype, r, c)).collect();
+        let head = weight(GgmlDType::Q8_0, 49152, 576);
+        for m in [1usize, 110] {
+            let mut acts = Activations::default();
+            // In f64: 30 layers of a 110-token prompt overflow a wasm32 usize.
+            let macs_layer = layer.iter().map(|(r, c)| (r * c) as f64).sum::<f64>() * m as f64;
+            let macs = 30.0 * macs_layer + (49152 * 576) as f64;
+            let reps = if m == 1 { 20 } else { 1 };
+            let t0 = Instant::now();
+            for _ in 0..reps {
+                for _ in 0..30 {
+                    for (w, &(r, c)) in ws.iter().zip(&layer) {
+                        let x = vec![0.5f32; m * c];
+                        let mut out = vec![0f32; m * r];
+                        w.matmul(&x, m, &mut out, &mut acts).expect("matmul");
+                    }
+                }
+                let mut logits = vec![0f32; 49152];
+                head.matmul(&[0.25f32; 576], 1, &mut logits, &mut acts).expect("head");
+            }
+            let s = t0.elapsed().as_secs_f64() / reps as f64;
+            println!(
+                "{dtype:?} m={m}: {:.1} ms per forward, {:.2} GMAC/s, {:.1} tok/s if only the kernels ran",
+                s * 1e3,
+                macs / s / 1e9,
+                m as f64 / s
+            );
+        }
+    }
+}
