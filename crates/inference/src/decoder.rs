@@ -18,7 +18,7 @@ use candle_core::quantized::GgmlDType;
 use candle_core::Device;
 
 use crate::preflight::{md_u64, Arch};
-use fineprint_kernels::{Activations, Weight};
+use fineprint_kernels::{matmul_shared, Activations, Weight};
 
 /// Why a decoder could not be built from a GGUF.
 #[derive(Debug, thiserror::Error)]
@@ -331,9 +331,12 @@ impl Decoder {
             s.q.resize(m * q_dim, 0.0);
             s.k.resize(m * kv_dim, 0.0);
             s.v.resize(m * kv_dim, 0.0);
-            layer.q.matmul(&s.h, m, &mut s.q, &mut s.acts)?;
-            layer.k.matmul(&s.h, m, &mut s.k, &mut s.acts)?;
-            layer.v.matmul(&s.h, m, &mut s.v, &mut s.acts)?;
+            matmul_shared(
+                &s.h,
+                m,
+                &mut [(&layer.q, &mut s.q), (&layer.k, &mut s.k), (&layer.v, &mut s.v)],
+                &mut s.acts,
+            )?;
             if let Some([bq, bk, bv]) = &layer.bias {
                 add_rows(&mut s.q, bq);
                 add_rows(&mut s.k, bk);
@@ -367,8 +370,7 @@ impl Decoder {
             let ffn = layer.gate.rows;
             s.gate.resize(m * ffn, 0.0);
             s.up.resize(m * ffn, 0.0);
-            layer.gate.matmul(&s.h, m, &mut s.gate, &mut s.acts)?;
-            layer.up.matmul(&s.h, m, &mut s.up, &mut s.acts)?;
+            matmul_shared(&s.h, m, &mut [(&layer.gate, &mut s.gate), (&layer.up, &mut s.up)], &mut s.acts)?;
             for (g, u) in s.gate.iter_mut().zip(&s.up) {
                 *g = *g / (1.0 + (-*g).exp()) * u;
             }

@@ -148,21 +148,46 @@ impl Weight {
 
     /// `out[i][j] = Σ_k x[i][k] · self[j][k]` for the `m` rows of `x`.
     pub fn matmul(&self, x: &[f32], m: usize, out: &mut [f32], scratch: &mut Activations) -> candle_core::Result<()> {
-        debug_assert_eq!(x.len(), m * self.cols);
-        debug_assert_eq!(out.len(), m * self.rows);
-        match &self.store {
+        matmul_shared(x, m, &mut [(self, out)], scratch)
+    }
+}
+
+/// Multiplies one `m`-row input by several matrices of the same width (a
+/// layer's query, key and value projections; its gate and up projections),
+/// quantizing the input once for all of them.
+pub fn matmul_shared(
+    x: &[f32],
+    m: usize,
+    products: &mut [(&Weight, &mut [f32])],
+    scratch: &mut Activations,
+) -> candle_core::Result<()> {
+    let mut quantized = false;
+    for (w, out) in products.iter_mut() {
+        if x.len() != m * w.cols || out.len() != m * w.rows {
+            candle_core::bail!(
+                "a {}×{} matrix cannot take {} inputs into {} outputs",
+                w.rows,
+                w.cols,
+                x.len(),
+                out.len()
+            );
+        }
+        match &w.store {
             Store::Blocks(kind, bytes) => {
-                scratch.quantize(x, m, self.cols);
-                matmul_blocks(*kind, bytes, self.rows, self.cols, scratch, m, out);
+                if !quantized {
+                    scratch.quantize(x, m, w.cols);
+                    quantized = true;
+                }
+                matmul_blocks(*kind, bytes, w.rows, w.cols, scratch, m, out);
             }
             Store::Candle(_, mm) => {
-                let xs = Tensor::from_slice(x, (m, self.cols), &Device::Cpu)?;
+                let xs = Tensor::from_slice(x, (m, w.cols), &Device::Cpu)?;
                 let ys = mm.forward(&xs)?.flatten_all()?.to_vec1::<f32>()?;
                 out.copy_from_slice(&ys);
             }
         }
-        Ok(())
     }
+    Ok(())
 }
 
 /// Activations quantized to 8 bits in blocks of 32: values, scale, and
@@ -552,6 +577,25 @@ mod tests {
                 assert!((a - f).abs() <= 0.02 * scale, "{dtype:?} [{i}] {a} vs f32 {f}");
             }
         }
+    }
+
+    #[test]
+    fn shared_input_gives_the_same_products() {
+        let (a, b) = (quantized(GgmlDType::Q4_1, 8, 64, 1).0, quantized(GgmlDType::Q8_0, 5, 64, 2).0);
+        let (a, b) = (
+            Weight::from_gguf_bytes(GgmlDType::Q4_1, 8, 64, a).unwrap(),
+            Weight::from_gguf_bytes(GgmlDType::Q8_0, 5, 64, b).unwrap(),
+        );
+        let x = noise(2 * 64, 5);
+        let mut acts = Activations::default();
+        let (mut ya, mut yb) = (vec![0f32; 16], vec![0f32; 10]);
+        matmul_shared(&x, 2, &mut [(&a, &mut ya), (&b, &mut yb)], &mut acts).unwrap();
+        let (mut za, mut zb) = (vec![0f32; 16], vec![0f32; 10]);
+        a.matmul(&x, 2, &mut za, &mut acts).unwrap();
+        b.matmul(&x, 2, &mut zb, &mut acts).unwrap();
+        assert_eq!((ya, yb), (za, zb));
+        let mut wrong = vec![0f32; 3];
+        assert!(a.matmul(&x, 2, &mut wrong, &mut acts).is_err());
     }
 
     /// The wasm test run must exercise the simd128 kernels, not the portable ones.
