@@ -339,20 +339,28 @@ fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: [Act<'_>; R
         // compile time.
         unsafe { simd::dot_tile(kind, t, w, acts) }
     }
-    #[cfg(not(target_feature = "simd128"))]
+    #[cfg(all(target_arch = "x86_64", not(target_feature = "simd128")))]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above; the result is cached).
+            return acts.map(|a| unsafe { portable::dot_avx2(kind, t, w, a.qs, a.d, a.s) });
+        }
+        acts.map(|a| portable::dot(kind, t, w, a.qs, a.d, a.s))
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_feature = "simd128")))]
     {
         acts.map(|a| portable::dot(kind, t, w, a.qs, a.d, a.s))
     }
 }
 
 #[cfg_attr(target_feature = "simd128", allow(dead_code))]
-mod portable {
+pub(crate) mod portable {
     use super::{f16_at, five_bit_values, Blocks, BLOCK};
 
     /// Σ a·b over i16 products, the shape compilers turn into `pmaddwd`-style
     /// multiply-adds on any x86-64.
     #[inline(always)]
-    fn madd(a: &[i16; 32], b: &[i8]) -> i32 {
+    fn madd(a: &[i16; 32], b: &[i8; 32]) -> i32 {
         let mut acc = 0i32;
         for (x, y) in a.iter().zip(b) {
             // Wrapping only to spare the overflow checks of test builds, which
@@ -362,38 +370,60 @@ mod portable {
         acc
     }
 
+    /// The portable loop compiled for AVX2: the compiler vectorises it with
+    /// 256-bit multiply-adds (the `fineprint run` command line on x86-64).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn dot_avx2(kind: Blocks, t: &[f32], w: &[u8], qs: &[i8], d: &[f32], s: &[f32]) -> f32 {
+        dot(kind, t, w, qs, d, s)
+    }
+
+    #[inline(always)]
     pub fn dot(kind: Blocks, t: &[f32], w: &[u8], qs: &[i8], d: &[f32], s: &[f32]) -> f32 {
+        match kind {
+            Blocks::Q4_0 => dot_sized::<18>(t, w, qs, d, s),
+            Blocks::Q4_1 => dot_sized::<20>(t, w, qs, d, s),
+            Blocks::Q5_0 => dot_sized::<22>(t, w, qs, d, s),
+            Blocks::Q5_1 => dot_sized::<24>(t, w, qs, d, s),
+            Blocks::Q8_0 => dot_sized::<34>(t, w, qs, d, s),
+        }
+    }
+
+    /// One loop per block size (which names the type), over fixed-size
+    /// blocks: no bounds checks left inside, so the compiler vectorises it.
+    #[inline(always)]
+    fn dot_sized<const S: usize>(t: &[f32], w: &[u8], qs: &[i8], d: &[f32], s: &[f32]) -> f32 {
+        let (blocks, _) = w.as_chunks::<S>();
+        let (acts, _) = qs.as_chunks::<BLOCK>();
         let mut sum = 0f32;
-        let mut vals = [0i16; 32];
-        for (b, blk) in w.chunks_exact(kind.bytes()).enumerate() {
-            let a = &qs[b * BLOCK..(b + 1) * BLOCK];
-            let wd = f16_at(t, blk, 0);
-            match kind {
-                Blocks::Q4_0 => {
+        for (((blk, a), db), sb) in blocks.iter().zip(acts).zip(d).zip(s) {
+            let mut v = [0i16; 32];
+            let min = match S {
+                18 | 20 => {
+                    let (at, centre) = if S == 18 { (2, 8) } else { (4, 0) };
                     for j in 0..16 {
-                        vals[j] = i16::from(blk[2 + j] & 0x0F) - 8;
-                        vals[j + 16] = i16::from(blk[2 + j] >> 4) - 8;
+                        v[j] = i16::from(blk[at + j] & 0x0F) - centre;
+                        v[j + 16] = i16::from(blk[at + j] >> 4) - centre;
                     }
-                    sum += madd(&vals, a) as f32 * wd * d[b];
-                }
-                Blocks::Q4_1 => {
-                    for j in 0..16 {
-                        vals[j] = i16::from(blk[4 + j] & 0x0F);
-                        vals[j + 16] = i16::from(blk[4 + j] >> 4);
+                    if S == 20 {
+                        f16_at(t, blk, 2)
+                    } else {
+                        0.0
                     }
-                    sum += madd(&vals, a) as f32 * wd * d[b] + f16_at(t, blk, 2) * s[b];
                 }
-                Blocks::Q5_0 | Blocks::Q5_1 => {
-                    let (v, m) = five_bit_values(kind, t, blk);
-                    sum += madd(&v, a) as f32 * wd * d[b] + m * s[b];
+                22 | 24 => {
+                    let (five, m) = five_bit_values(if S == 22 { Blocks::Q5_0 } else { Blocks::Q5_1 }, t, blk);
+                    v = five;
+                    m
                 }
-                Blocks::Q8_0 => {
+                _ => {
                     for j in 0..32 {
-                        vals[j] = i16::from(blk[2 + j] as i8);
+                        v[j] = i16::from(blk[2 + j] as i8);
                     }
-                    sum += madd(&vals, a) as f32 * wd * d[b];
+                    0.0
                 }
-            }
+            };
+            sum += madd(&v, a) as f32 * f16_at(t, blk, 0) * db + min * sb;
         }
         sum
     }
@@ -570,6 +600,26 @@ mod tests {
             let mut out = vec![0f32; m * rows];
             w.matmul(&x, m, &mut out, &mut Activations::default()).unwrap();
             let scale = candle.iter().fold(0f32, |a, v| a.max(v.abs()));
+            if let Store::Blocks(kind, bytes) = &w.store {
+                // The plain portable loop (what a CPU without AVX2 or simd128 runs)
+                // against whichever kernel ran above.
+                let mut a = Activations::default();
+                a.quantize(&x, m, cols);
+                let (nb, rb) = (cols / BLOCK, cols / BLOCK * kind.bytes());
+                for i in 0..m {
+                    for j in 0..rows {
+                        let p = portable::dot(
+                            *kind,
+                            f16_table(),
+                            &bytes[j * rb..(j + 1) * rb],
+                            &a.qs[i * cols..(i + 1) * cols],
+                            &a.d[i * nb..(i + 1) * nb],
+                            &a.s[i * nb..(i + 1) * nb],
+                        );
+                        assert!((p - out[i * rows + j]).abs() <= 1e-4 * scale, "{dtype:?} portable [{i},{j}]");
+                    }
+                }
+            }
             for (i, ((a, c), f)) in out.iter().zip(&candle).zip(&f32_product).enumerate() {
                 let simd = cfg!(target_feature = "simd128");
                 assert!((a - c).abs() <= 1e-4 * scale, "{dtype:?} [{i}] {a} vs candle {c} (simd128: {simd})");
