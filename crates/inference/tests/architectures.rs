@@ -76,9 +76,15 @@ fn random_model(arch: &str) -> Vec<u8> {
             add(n("attn_k_norm.weight"), tensor(&[hd], GgmlDType::F32, s + 14, 0.1, 1.0));
         }
     }
+    write_gguf(&metadata(arch), &tensors)
+}
+
+/// The header every random model shares.
+fn metadata(arch: &str) -> Vec<(String, Value)> {
+    let hd = DIM / HEADS;
     let u = |v: usize| Value::U32(v as u32);
     let k = |x: &str| format!("{arch}.{x}");
-    let md: Vec<(String, Value)> = vec![
+    vec![
         ("general.architecture".into(), Value::String(arch.into())),
         // candle's qwen3 computes in f16 unless told the model is f32.
         ("general.dtype".into(), Value::U32(0)),
@@ -90,11 +96,12 @@ fn random_model(arch: &str) -> Vec<u8> {
         (k("attention.head_count_kv"), u(KV_HEADS)),
         (k("attention.key_length"), u(hd)),
         (k("attention.value_length"), u(hd)),
+        // gemma3's sliding-window layers.
+        (k("attention.sliding_window"), u(64)),
         (k("rope.dimension_count"), u(hd)),
         (k("rope.freq_base"), Value::F32(10_000.0)),
         (k("attention.layer_norm_rms_epsilon"), Value::F32(1e-6)),
-    ];
-    write_gguf(&md, &tensors)
+    ]
 }
 
 fn write_gguf(md: &[(String, Value)], tensors: &[(String, QTensor)]) -> Vec<u8> {
@@ -140,24 +147,7 @@ fn random_candle_model(arch: &str) -> Vec<u8> {
             add(n("post_ffw_norm.weight"), norm(s + 13));
         }
     }
-    let u = |v: usize| Value::U32(v as u32);
-    let k = |x: &str| format!("{arch}.{x}");
-    let md: Vec<(String, Value)> = vec![
-        ("general.architecture".into(), Value::String(arch.into())),
-        (k("embedding_length"), u(DIM)),
-        (k("feed_forward_length"), u(FFN)),
-        (k("block_count"), u(LAYERS)),
-        (k("context_length"), u(256)),
-        (k("attention.head_count"), u(HEADS)),
-        (k("attention.head_count_kv"), u(KV_HEADS)),
-        (k("attention.key_length"), u(hd)),
-        (k("attention.value_length"), u(hd)),
-        (k("attention.sliding_window"), u(64)),
-        (k("rope.dimension_count"), u(hd)),
-        (k("rope.freq_base"), Value::F32(10_000.0)),
-        (k("attention.layer_norm_rms_epsilon"), Value::F32(1e-6)),
-    ];
-    write_gguf(&md, &tensors)
+    write_gguf(&metadata(arch), &tensors)
 }
 
 fn content(bytes: &[u8]) -> (Content, Cursor<&[u8]>) {
