@@ -1,8 +1,8 @@
 //! Quantized weight matrices kept as the GGUF stores them, and the
 //! matrix–vector kernels that multiply them (for fineprint-inference's decoder).
 //!
-//! candle's CPU kernels are generic and, for Q4_1 (what small models ship in),
-//! scalar even in wasm. The kernels here work on the raw GGUF blocks for the
+//! candle's CPU kernels are generic and, for Q4_1 and Q5_0/Q5_1 (what small
+//! models ship in), scalar even in wasm. The kernels here work on the raw GGUF blocks for the
 //! types small models use — Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (llama.cpp's K-quant
 //! files fall back to Q5_0/Q5_1/Q8_0 for rows not a multiple of 256 wide, which
 //! is every row of a small model) — with a wasm `simd128` path and
