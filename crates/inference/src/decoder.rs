@@ -211,14 +211,11 @@ impl Decoder {
         };
         let base = f32_of("rope.freq_base", 10_000.0);
 
-        let has = |n: &str| content.tensor_infos.contains_key(n);
-        let mut names: Vec<String> = ["token_embd.weight", "output_norm.weight", "output.weight", "rope_freqs.weight"]
-            .into_iter()
-            .filter(|n| *n == "token_embd.weight" || *n == "output_norm.weight" || has(n))
-            .map(String::from)
-            .collect();
+        // Every tensor the decoder will take, so that they can be read in file order.
+        let mut names: Vec<String> = vec!["token_embd.weight".into(), "output_norm.weight".into()];
+        let mut optional: Vec<String> = vec!["output.weight".into(), "rope_freqs.weight".into()];
         for i in 0..n_layer {
-            let mut layer = vec![
+            let required = [
                 "attn_norm",
                 "attn_q",
                 "attn_k",
@@ -228,18 +225,13 @@ impl Decoder {
                 "ffn_gate",
                 "ffn_up",
                 "ffn_down",
-            ]
-            .into_iter()
-            .map(|n| format!("blk.{i}.{n}.weight"))
-            .collect::<Vec<_>>();
-            for extra in ["attn_q.bias", "attn_k.bias", "attn_v.bias", "attn_q_norm.weight", "attn_k_norm.weight"] {
-                let n = format!("blk.{i}.{extra}");
-                if has(&n) {
-                    layer.push(n);
-                }
-            }
-            names.extend(layer);
+            ];
+            names.extend(required.iter().map(|n| format!("blk.{i}.{n}.weight")));
+            let extra = ["attn_q.bias", "attn_k.bias", "attn_v.bias", "attn_q_norm.weight", "attn_k_norm.weight"];
+            optional.extend(extra.iter().map(|n| format!("blk.{i}.{n}")));
         }
+        optional.retain(|n| content.tensor_infos.contains_key(n));
+        names.extend(optional);
         let mut t = Tensors::read(content, reader, &names)?;
         let embd = t.matrix("token_embd.weight", None, dim)?;
         let vocab = embd.rows;
@@ -290,13 +282,6 @@ impl Decoder {
 
     pub fn vocab_size(&self) -> usize {
         self.embd.rows
-    }
-
-    /// Bytes held by the weights (the quantized matrices and the f32 vectors).
-    pub fn weight_bytes(&self) -> usize {
-        let mats =
-            |l: &Layer| [&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down].iter().map(|w| w.bytes()).sum::<usize>();
-        self.embd.bytes() + self.output.as_ref().map_or(0, Weight::bytes) + self.layers.iter().map(mats).sum::<usize>()
     }
 
     pub fn clear_kv_cache(&mut self) {
@@ -487,14 +472,9 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut Vec<f32>) {
-    out.resize(x.len(), 0.0);
-    for (xr, or) in x.chunks_exact(w.len()).zip(out.chunks_exact_mut(w.len())) {
-        let ms = xr.iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
-        let inv = 1.0 / (ms + eps).sqrt();
-        for ((o, v), g) in or.iter_mut().zip(xr).zip(w) {
-            *o = v * inv * g;
-        }
-    }
+    out.clear();
+    out.extend_from_slice(x);
+    rms_norm_in_place(out, w, eps);
 }
 
 fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
@@ -502,7 +482,7 @@ fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
         let ms = r.iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
         let inv = 1.0 / (ms + eps).sqrt();
         for (v, g) in r.iter_mut().zip(w) {
-            *v *= inv * g;
+            *v = *v * inv * g;
         }
     }
 }

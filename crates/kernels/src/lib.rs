@@ -12,9 +12,9 @@
 //! ggml calls Q8_0 / Q8_1), so the inner loops are integer dot products, exact
 //! whatever their order; only the per-block scaling is floating point.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul, QTensor};
+use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul};
 use candle_core::{Device, Module, Tensor};
 
 /// Elements per quantization block for every type with a kernel here.
@@ -60,8 +60,9 @@ impl Blocks {
 
 enum Store {
     Blocks(Blocks, Vec<u8>),
-    /// Types without a kernel here; the bytes stay inside candle's tensor.
-    Candle(Arc<QTensor>, QMatMul),
+    /// Types without a kernel here, multiplied by candle (which keeps F16/F32
+    /// matrices as an f32 tensor, other types as its quantized tensor).
+    Candle(QMatMul),
 }
 
 /// A `rows × cols` weight matrix (out × in, as GGUF stores linear layers).
@@ -102,9 +103,9 @@ impl Weight {
         let store = match Blocks::of(dtype) {
             Some(b) => Store::Blocks(b, bytes),
             None => {
-                let t = Arc::new(qtensor_from_ggml(dtype, &bytes, vec![rows, cols], &Device::Cpu)?);
+                let t = qtensor_from_ggml(dtype, &bytes, vec![rows, cols], &Device::Cpu)?;
                 drop(bytes);
-                Store::Candle(t.clone(), QMatMul::from_arc(t)?)
+                Store::Candle(QMatMul::from_qtensor(t)?)
             }
         };
         Ok(Self { rows, cols, dtype, store })
@@ -113,14 +114,6 @@ impl Weight {
     /// Whether this matrix is multiplied by the kernels here (else by candle).
     pub fn has_own_kernel(&self) -> bool {
         matches!(self.store, Store::Blocks(..))
-    }
-
-    /// Bytes held for the matrix.
-    pub fn bytes(&self) -> usize {
-        match &self.store {
-            Store::Blocks(_, b) => b.len(),
-            Store::Candle(t, _) => t.storage_size_in_bytes(),
-        }
     }
 
     /// Row `r` as f32 (an embedding lookup: the table stays quantized).
@@ -134,13 +127,15 @@ impl Weight {
                 let row_bytes = self.cols / BLOCK * kind.bytes();
                 dequantize_row(*kind, &bytes[r * row_bytes..(r + 1) * row_bytes], out);
             }
-            Store::Candle(t, _) => {
+            Store::Candle(QMatMul::QTensor(t)) => {
                 let data = t.data()?;
                 let row_bytes = self.cols / self.dtype.block_size() * self.dtype.type_size();
                 let row = &data[r * row_bytes..(r + 1) * row_bytes];
                 let one = qtensor_from_ggml(self.dtype, row, vec![self.cols], &Device::Cpu)?;
-                let v = one.dequantize(&Device::Cpu)?.to_vec1::<f32>()?;
-                out.copy_from_slice(&v);
+                out.copy_from_slice(&one.dequantize(&Device::Cpu)?.to_vec1::<f32>()?);
+            }
+            Store::Candle(QMatMul::Tensor(t) | QMatMul::TensorF16(t)) => {
+                out.copy_from_slice(&t.get(r)?.to_dtype(candle_core::DType::F32)?.to_vec1::<f32>()?);
             }
         }
         Ok(())
@@ -180,7 +175,7 @@ pub fn matmul_shared(
                 }
                 matmul_blocks(*kind, bytes, w.rows, w.cols, scratch, m, out);
             }
-            Store::Candle(_, mm) => {
+            Store::Candle(mm) => {
                 let xs = Tensor::from_slice(x, (m, w.cols), &Device::Cpu)?;
                 let ys = mm.forward(&xs)?.flatten_all()?.to_vec1::<f32>()?;
                 out.copy_from_slice(&ys);
@@ -243,53 +238,56 @@ fn dequantize_row(kind: Blocks, row: &[u8], out: &mut [f32]) {
     let t = f16_table();
     for (blk, o) in row.chunks_exact(kind.bytes()).zip(out.chunks_exact_mut(BLOCK)) {
         let d = f16_at(t, blk, 0);
-        match kind {
-            Blocks::Q4_0 => {
-                for j in 0..16 {
-                    o[j] = (f32::from(blk[2 + j] & 0x0F) - 8.0) * d;
-                    o[j + 16] = (f32::from(blk[2 + j] >> 4) - 8.0) * d;
-                }
-            }
-            Blocks::Q4_1 => {
-                let m = f16_at(t, blk, 2);
-                for j in 0..16 {
-                    o[j] = f32::from(blk[4 + j] & 0x0F) * d + m;
-                    o[j + 16] = f32::from(blk[4 + j] >> 4) * d + m;
-                }
-            }
-            Blocks::Q5_0 | Blocks::Q5_1 => {
-                let (vals, m) = five_bit_values(kind, t, blk);
-                for (o, v) in o.iter_mut().zip(vals) {
-                    *o = f32::from(v) * d + m;
-                }
-            }
-            Blocks::Q8_0 => {
-                for j in 0..32 {
-                    o[j] = f32::from(blk[2 + j] as i8) * d;
-                }
-            }
+        let (vals, min) = block_values(kind, t, blk);
+        for (o, v) in o.iter_mut().zip(vals) {
+            *o = f32::from(v) * d + min;
         }
     }
 }
 
-/// The 32 values of a Q5_0 or Q5_1 block (Q5_0's already centred) and the
-/// block's minimum (0 for Q5_0).
+/// The 32 values of a block as small integers, centred for the types stored
+/// with an offset, and the block's minimum (0 where it has none): element i
+/// is `v[i] · scale + min`.
 #[inline(always)]
-fn five_bit_values(kind: Blocks, t: &[f32], blk: &[u8]) -> ([i16; 32], f32) {
-    let (at, m, offset) = match kind {
-        Blocks::Q5_0 => (2, 0.0, 16),
-        _ => (4, f16_at(t, blk, 2), 0),
-    };
-    let qh = u32::from_le_bytes([blk[at], blk[at + 1], blk[at + 2], blk[at + 3]]);
-    let qs = &blk[at + 4..at + 20];
+fn block_values(kind: Blocks, t: &[f32], blk: &[u8]) -> ([i16; 32], f32) {
     let mut v = [0i16; 32];
-    for j in 0..16 {
-        let h0 = ((qh >> j) & 1) as u8;
-        let h1 = ((qh >> (j + 16)) & 1) as u8;
-        v[j] = i16::from((qs[j] & 0x0F) | (h0 << 4)) - offset;
-        v[j + 16] = i16::from((qs[j] >> 4) | (h1 << 4)) - offset;
-    }
-    (v, m)
+    let min = match kind {
+        Blocks::Q4_0 | Blocks::Q4_1 => {
+            let (at, centre) = if kind == Blocks::Q4_0 { (2, 8) } else { (4, 0) };
+            for j in 0..16 {
+                v[j] = i16::from(blk[at + j] & 0x0F) - centre;
+                v[j + 16] = i16::from(blk[at + j] >> 4) - centre;
+            }
+            if kind == Blocks::Q4_1 {
+                f16_at(t, blk, 2)
+            } else {
+                0.0
+            }
+        }
+        Blocks::Q5_0 | Blocks::Q5_1 => {
+            let (at, centre) = if kind == Blocks::Q5_0 { (2, 16) } else { (4, 0) };
+            let qh = u32::from_le_bytes([blk[at], blk[at + 1], blk[at + 2], blk[at + 3]]);
+            let qs = &blk[at + 4..at + 20];
+            for j in 0..16 {
+                let h0 = ((qh >> j) & 1) as u8;
+                let h1 = ((qh >> (j + 16)) & 1) as u8;
+                v[j] = i16::from((qs[j] & 0x0F) | (h0 << 4)) - centre;
+                v[j + 16] = i16::from((qs[j] >> 4) | (h1 << 4)) - centre;
+            }
+            if kind == Blocks::Q5_1 {
+                f16_at(t, blk, 2)
+            } else {
+                0.0
+            }
+        }
+        Blocks::Q8_0 => {
+            for j in 0..32 {
+                v[j] = i16::from(blk[2 + j] as i8);
+            }
+            0.0
+        }
+    };
+    (v, min)
 }
 
 fn matmul_blocks(kind: Blocks, w: &[u8], rows: usize, cols: usize, a: &Activations, m: usize, out: &mut [f32]) {
@@ -355,7 +353,7 @@ fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: [Act<'_>; R
 
 #[cfg_attr(target_feature = "simd128", allow(dead_code))]
 pub(crate) mod portable {
-    use super::{f16_at, five_bit_values, Blocks, BLOCK};
+    use super::{block_values, f16_at, Blocks, BLOCK};
 
     /// Σ a·b over i16 products, the shape compilers turn into `pmaddwd`-style
     /// multiply-adds on any x86-64.
@@ -381,48 +379,23 @@ pub(crate) mod portable {
     #[inline(always)]
     pub fn dot(kind: Blocks, t: &[f32], w: &[u8], qs: &[i8], d: &[f32], s: &[f32]) -> f32 {
         match kind {
-            Blocks::Q4_0 => dot_sized::<18>(t, w, qs, d, s),
-            Blocks::Q4_1 => dot_sized::<20>(t, w, qs, d, s),
-            Blocks::Q5_0 => dot_sized::<22>(t, w, qs, d, s),
-            Blocks::Q5_1 => dot_sized::<24>(t, w, qs, d, s),
-            Blocks::Q8_0 => dot_sized::<34>(t, w, qs, d, s),
+            Blocks::Q4_0 => dot_sized::<18>(kind, t, w, qs, d, s),
+            Blocks::Q4_1 => dot_sized::<20>(kind, t, w, qs, d, s),
+            Blocks::Q5_0 => dot_sized::<22>(kind, t, w, qs, d, s),
+            Blocks::Q5_1 => dot_sized::<24>(kind, t, w, qs, d, s),
+            Blocks::Q8_0 => dot_sized::<34>(kind, t, w, qs, d, s),
         }
     }
 
-    /// One loop per block size (which names the type), over fixed-size
-    /// blocks: no bounds checks left inside, so the compiler vectorises it.
+    /// One loop per block size, over fixed-size blocks: no bounds checks left
+    /// inside, so the compiler vectorises it.
     #[inline(always)]
-    fn dot_sized<const S: usize>(t: &[f32], w: &[u8], qs: &[i8], d: &[f32], s: &[f32]) -> f32 {
+    fn dot_sized<const S: usize>(kind: Blocks, t: &[f32], w: &[u8], qs: &[i8], d: &[f32], s: &[f32]) -> f32 {
         let (blocks, _) = w.as_chunks::<S>();
         let (acts, _) = qs.as_chunks::<BLOCK>();
         let mut sum = 0f32;
         for (((blk, a), db), sb) in blocks.iter().zip(acts).zip(d).zip(s) {
-            let mut v = [0i16; 32];
-            let min = match S {
-                18 | 20 => {
-                    let (at, centre) = if S == 18 { (2, 8) } else { (4, 0) };
-                    for j in 0..16 {
-                        v[j] = i16::from(blk[at + j] & 0x0F) - centre;
-                        v[j + 16] = i16::from(blk[at + j] >> 4) - centre;
-                    }
-                    if S == 20 {
-                        f16_at(t, blk, 2)
-                    } else {
-                        0.0
-                    }
-                }
-                22 | 24 => {
-                    let (five, m) = five_bit_values(if S == 22 { Blocks::Q5_0 } else { Blocks::Q5_1 }, t, blk);
-                    v = five;
-                    m
-                }
-                _ => {
-                    for j in 0..32 {
-                        v[j] = i16::from(blk[2 + j] as i8);
-                    }
-                    0.0
-                }
-            };
+            let (v, min) = block_values(kind, t, blk);
             sum += madd(&v, a) as f32 * f16_at(t, blk, 0) * db + min * sb;
         }
         sum
@@ -555,6 +528,7 @@ mod simd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::quantized::QTensor;
 
     /// A deterministic pseudo-random sequence (no dev-dependency for it).
     fn noise(n: usize, seed: u64) -> Vec<f32> {
@@ -657,9 +631,15 @@ mod tests {
 
     #[test]
     fn rows_are_the_dequantized_rows() {
-        for dtype in
-            [GgmlDType::Q4_0, GgmlDType::Q4_1, GgmlDType::Q5_0, GgmlDType::Q5_1, GgmlDType::Q8_0, GgmlDType::Q6K]
-        {
+        for dtype in [
+            GgmlDType::Q4_0,
+            GgmlDType::Q4_1,
+            GgmlDType::Q5_0,
+            GgmlDType::Q5_1,
+            GgmlDType::Q8_0,
+            GgmlDType::Q6K,
+            GgmlDType::F16,
+        ] {
             let (bytes, deq) = quantized(dtype, 5, 256, 3);
             let w = Weight::from_gguf_bytes(dtype, 5, 256, bytes).unwrap();
             let mut row = vec![0f32; 256];
