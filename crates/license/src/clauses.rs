@@ -171,7 +171,7 @@ pub fn read(doc: &Document) -> Clauses {
         commercial_allowed: p
             .commercial_allowed
             .find_iter(&doc.norm)
-            .find(|m| !doc.norm[m.start().saturating_sub(12)..m.start()].contains("not"))
+            .find(|m| !crate::text::before(&doc.norm, m.start(), 12).contains("not"))
             .map(|m| doc.evidence(m.range())),
         commercial_registration: first_of(doc, &p.registration),
         non_commercial: first_of(doc, &p.non_commercial),

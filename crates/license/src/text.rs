@@ -159,6 +159,17 @@ impl Document {
     }
 }
 
+/// At most `max` bytes of `s` that end at byte `at`, starting on a character
+/// boundary (a fixed look-behind in bytes could start inside a character).
+pub(crate) fn before(s: &str, at: usize, max: usize) -> &str {
+    let at = at.min(s.len());
+    let mut start = at.saturating_sub(max);
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    s.get(start..at).unwrap_or("")
+}
+
 /// At most `max` bytes of `s`, ending on a character boundary.
 pub(crate) fn cut(s: &str, max: usize) -> &str {
     if s.len() <= max {
