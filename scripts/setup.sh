@@ -45,3 +45,4 @@ if [ ! -f tests/browser/node_modules/playwright-core/package.json ] ||
 fi
 
 bash scripts/sample.sh
+bash scripts/gemma.sh

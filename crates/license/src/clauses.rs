@@ -16,28 +16,149 @@ pub struct Money {
     pub currency: String,
 }
 
-/// What a text says, clause by clause. `None` where it says nothing.
+/// The clauses read as "the text says so, here". One list: reading, the
+/// check of what a standard license's added paragraphs change, and the
+/// findings all go through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Clause {
+    Grant,
+    DistributionGrant,
+    NoDistribution,
+    CommercialAllowed,
+    CommercialRegistration,
+    NonCommercial,
+    ResearchOnly,
+    UseRestrictions,
+    Attribution,
+    Naming,
+    OutputTraining,
+    ShareAlike,
+    EuExcluded,
+    Termination,
+    TermsChange,
+}
+
+impl Clause {
+    pub const ALL: [Clause; 15] = [
+        Clause::Grant,
+        Clause::DistributionGrant,
+        Clause::NoDistribution,
+        Clause::CommercialAllowed,
+        Clause::CommercialRegistration,
+        Clause::NonCommercial,
+        Clause::ResearchOnly,
+        Clause::UseRestrictions,
+        Clause::Attribution,
+        Clause::Naming,
+        Clause::OutputTraining,
+        Clause::ShareAlike,
+        Clause::EuExcluded,
+        Clause::Termination,
+        Clause::TermsChange,
+    ];
+
+    /// The finding field a clause is reported under on its own, when it is
+    /// not already the evidence of a summary field.
+    pub fn finding_field(self) -> Option<&'static str> {
+        Some(match self {
+            Clause::Naming => "derivative_naming",
+            Clause::OutputTraining => "output_training_restriction",
+            Clause::ShareAlike => "share_alike",
+            Clause::NonCommercial => "non_commercial",
+            Clause::ResearchOnly => "research_only",
+            Clause::CommercialRegistration => "commercial_registration",
+            Clause::Termination => "termination",
+            Clause::TermsChange => "terms_change",
+            _ => return None,
+        })
+    }
+
+    /// Whether a paragraph that adds this clause to a standard license changes
+    /// the license's terms (an added disclaimer or notice does not).
+    pub fn changes_terms(self) -> bool {
+        matches!(
+            self,
+            Clause::NonCommercial
+                | Clause::ResearchOnly
+                | Clause::UseRestrictions
+                | Clause::Attribution
+                | Clause::Naming
+                | Clause::OutputTraining
+                | Clause::CommercialRegistration
+                | Clause::NoDistribution
+                | Clause::EuExcluded
+        )
+    }
+
+    /// Clauses every standard license states somewhere (grants, notices,
+    /// termination): in a modified standard license they are read from the
+    /// whole text, the others only from the paragraphs someone added.
+    pub fn read_from_whole_standard_text(self) -> bool {
+        matches!(
+            self,
+            Clause::Grant
+                | Clause::DistributionGrant
+                | Clause::CommercialAllowed
+                | Clause::ShareAlike
+                | Clause::Termination
+        )
+    }
+}
+
+/// What a text says, clause by clause. Absent where it says nothing.
 #[derive(Debug, Clone, Default)]
 pub struct Clauses {
-    pub grant: Option<Evidence>,
-    pub distribution_grant: Option<Evidence>,
-    pub no_distribution: Option<Evidence>,
-    pub commercial_allowed: Option<Evidence>,
-    pub commercial_registration: Option<Evidence>,
-    pub non_commercial: Option<Evidence>,
-    pub research_only: Option<Evidence>,
+    found: std::collections::BTreeMap<Clause, Evidence>,
     pub mau: Option<(u64, Evidence)>,
     pub dau: Option<(u64, Evidence)>,
     pub revenue: Option<(Money, Evidence)>,
-    pub use_restrictions: Option<Evidence>,
-    pub attribution: Option<Evidence>,
-    pub naming: Option<Evidence>,
-    pub output_training: Option<Evidence>,
-    pub share_alike: Option<Evidence>,
-    pub eu_excluded: Option<Evidence>,
-    pub termination: Option<Evidence>,
-    pub terms_change: Option<Evidence>,
     pub jurisdiction: Option<(String, Evidence)>,
+}
+
+impl Clauses {
+    pub fn get(&self, c: Clause) -> Option<&Evidence> {
+        self.found.get(&c)
+    }
+    pub fn has(&self, c: Clause) -> bool {
+        self.found.contains_key(&c)
+    }
+    pub fn set(&mut self, c: Clause, e: Option<Evidence>) {
+        match e {
+            Some(e) => {
+                self.found.insert(c, e);
+            }
+            None => {
+                self.found.remove(&c);
+            }
+        }
+    }
+    /// Keeps a clause found elsewhere where this text says nothing of it.
+    pub fn fill(&mut self, c: Clause, e: Option<&Evidence>) {
+        if let Some(e) = e {
+            self.found.entry(c).or_insert_with(|| e.clone());
+        }
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (Clause, &Evidence)> {
+        self.found.iter().map(|(c, e)| (*c, e))
+    }
+    /// Whether any clause changes a standard license's terms, or a cap applies.
+    pub fn changes_terms(&self) -> bool {
+        self.found.keys().any(|c| c.changes_terms()) || self.mau.is_some() || self.revenue.is_some()
+    }
+    /// Only what stands in the given 0-based line ranges (the paragraphs added
+    /// to a standard license), except what every standard text states.
+    pub fn within(self, ranges: &[(usize, usize)], doc: &Document) -> Clauses {
+        let inside = |e: &Evidence| {
+            ranges.iter().any(|&(a, b)| doc.line_of_text_line(a + 1) <= e.line && e.line <= doc.line_of_text_line(b))
+        };
+        Clauses {
+            found: self.found.into_iter().filter(|(c, e)| c.read_from_whole_standard_text() || inside(e)).collect(),
+            mau: self.mau.filter(|(_, e)| inside(e)),
+            dau: self.dau.filter(|(_, e)| inside(e)),
+            revenue: self.revenue.filter(|(_, e)| inside(e)),
+            jurisdiction: self.jurisdiction,
+        }
+    }
 }
 
 struct Patterns {
@@ -76,7 +197,7 @@ fn patterns() -> &'static Patterns {
     P.get_or_init(|| Patterns {
         grant: re(r"(?:perpetual|worldwide|world-wide|royalty-free|royalty free|no-charge|non-exclusive)[^.]{0,300}(?:license|licence|right)"),
         distribution_grant: re(r"(?:license|right|permission)[^.]{0,250}(?:distribut|redistribut|share|sublicens)"),
-        no_distribution: re(&format!(r"{NEG} (?:re)?distribut")),
+        no_distribution: re(&format!(r"{NEG} (?:re)?distribut|{NEG} (?:publish|share)(?: or (?:share|publish|distribute))? [^.]{{0,40}}(?:model|weights|parameters|materials|checkpoints)")),
         commercial_allowed: re(r"(?:supports?|permits?|allows?|free|open for|available for|grants?[^.]{0,40}for)[^.]{0,30}commercial (?:use|usage|purposes?)"),
         registration: vec![
             re(r"commercial(?:ly)? (?:purposes?|use|usage|activit(?:y|ies)|using)[^.]{0,160}(?:must|shall|should|need to|are required to|is required to|please) [^.]{0,100}(?:register|registration|apply|application|authori[sz]ation|approval|permission|request a license|obtain a (?:commercial )?license)"),
@@ -88,11 +209,12 @@ fn patterns() -> &'static Patterns {
             re(r"non-?commercial (?:research )?(?:purposes?|uses?) only"),
             re(r"(?:solely|only|exclusively) (?:for|to) non-?commercial"),
             re(r"not for commercial (?:use|purposes?)"),
+            re(r"(?:free of charge |only |solely )?for (?:certain |your own |personal )?non-?commercial (?:use|uses|purposes?)"),
             re(r"(?:may|shall|must|will) not [^.]{0,80}for (?:any )?commercial (?:purposes?|use|advantage)"),
             re(r"primarily intended for or directed towards commercial advantage"),
         ],
         research_only: re(r"(?:research|evaluation|academic)(?: (?:or|and) (?:research|evaluation|academic|non-commercial|noncommercial))*(?: research)? (?:purposes? |use |uses )?only"),
-        mau: re(&format!(r"(?:more than|greater than|exceeds?|exceeded|exceeding|over|above|in excess of)[^.]{{0,20}}? {AMOUNT} (?:monthly active users|mau|monthly users)")),
+        mau: re(&format!(r"(?:more than|greater than|exceeds?|exceeded|exceeding|over|above|in excess of|not exceed|no more than|fewer than|less than|up to)[^.]{{0,20}}? {AMOUNT} (?:monthly active users|mau|monthly users|active users per month|users per month|visits per month|monthly visits)")),
         dau: re(&format!(r"(?:more than|greater than|exceeds?|exceeded|exceeding|over|above|in excess of)[^.]{{0,20}}? {AMOUNT} (?:daily active users|dau)")),
         revenue: vec![
             re(&format!(r"(?:more than|greater than|exceeds?|exceeded|exceeding|over|above|in excess of|at least) (usd|us ?\$|\$|€|eur|£|gbp|rmb|cny|¥)? ?\$?{AMOUNT}(?: (usd|us dollars|dollars|eur|euros))?[^.;]{{0,60}}revenue")),
@@ -109,10 +231,11 @@ fn patterns() -> &'static Patterns {
             re(&format!(r"{NEG} use [^.]{{0,120}}(?:military|weapon|surveillance|harass|discriminat|illegal)")),
             re(r"不得[^。]{0,80}(?:军事|非法)"),
         ],
-        attribution: re(r#"(?:retain|include|reproduce|provide|display)[^.]{0,120}(?:notice|attribution|copy of this (?:agreement|license))|"built with|"powered by|give appropriate credit|attribution notice"#),
+        attribution: re(r#"(?:retain|include|reproduce|provide|display)[^.]{0,120}(?:notice|attribution|copy of this (?:agreement|license))|(?:copyright|permission|license) (?:notice|statement)[^.]{0,80}(?:included|retained|reproduced)|"built with|"powered by|give appropriate credit|attribution notice"#),
         built_with: re(r#""(?:built with|powered by|improved using) [^"]{1,40}""#),
         naming: re(r#"(?:include|add|prefix) "?[^".]{1,40}"? (?:at the beginning of|in front of|as a prefix to)[^.]{0,60}name|names? [^.]{0,60}(?:must|shall) (?:begin|start) with"#),
-        output_training: re(&format!(r"{NEG}[^.]{{0,30}}use[^.]{{0,200}}(?:outputs?|results|generated content)[^.]{{0,150}}(?:improve|train|develop|create|build)[^.]{{0,100}}(?:model|llm|ai)")),
+        // Either a negated sentence, or an item of a prohibited-use list ("Use Output to train …").
+        output_training: re(&format!(r"{NEG}[^.]{{0,30}}use[^.]{{0,200}}(?:outputs?|results|generated content)[^.]{{0,150}}(?:improve|train|develop|create|build)[^.]{{0,100}}(?:model|llm|ai)|(?:^|[.;:] |[0-9]\. |- )use (?:the )?(?:outputs?|results) to (?:train|create|develop|improve)[^.]{{0,60}}(?:model|llm|ai|machine learning)")),
         share_alike: re(r"sharealike|share-alike|share alike|under the same license|under identical terms|same license as"),
         eu: re(r"(?:not (?:being )?granted|domiciled|principal place of business)[^.]{0,200}european union|european union[^.]{0,200}(?:not (?:being )?granted|domiciled)"),
         termination: re(r"(?:may|will|shall) (?:immediately |automatically )?terminate|terminate this (?:agreement|license)|automatically terminate"),
@@ -164,38 +287,43 @@ fn currency(sym: Option<&str>, word: Option<&str>) -> String {
 pub fn read(doc: &Document) -> Clauses {
     let p = patterns();
     let title = doc.title_norm();
-    let mut c = Clauses {
-        grant: first(doc, &p.grant),
-        distribution_grant: first(doc, &p.distribution_grant),
-        no_distribution: first(doc, &p.no_distribution),
-        commercial_allowed: p
-            .commercial_allowed
-            .find_iter(&doc.norm)
-            .find(|m| !crate::text::before(&doc.norm, m.start(), 12).contains("not"))
-            .map(|m| doc.evidence(m.range())),
-        commercial_registration: first_of(doc, &p.registration),
-        non_commercial: first_of(doc, &p.non_commercial),
-        research_only: first(doc, &p.research_only),
-        use_restrictions: first_of(doc, &p.use_restrictions),
+    let mut c = Clauses::default();
+    let commercial_allowed = p
+        .commercial_allowed
+        .find_iter(&doc.norm)
+        .find(|m| !crate::text::before(&doc.norm, m.start(), 12).contains("not"))
+        .map(|m| doc.evidence(m.range()));
+    for (clause, found) in [
+        (Clause::Grant, first(doc, &p.grant)),
+        (Clause::DistributionGrant, first(doc, &p.distribution_grant)),
+        (Clause::NoDistribution, first(doc, &p.no_distribution)),
+        (Clause::CommercialAllowed, commercial_allowed),
+        (Clause::CommercialRegistration, first_of(doc, &p.registration)),
+        (Clause::NonCommercial, first_of(doc, &p.non_commercial)),
+        (Clause::ResearchOnly, first(doc, &p.research_only)),
+        (Clause::UseRestrictions, first_of(doc, &p.use_restrictions)),
         // A named attribution ("Built with X") says more than a notice duty: prefer it.
-        attribution: first(doc, &p.built_with).or_else(|| first(doc, &p.attribution)),
-        naming: first(doc, &p.naming),
-        output_training: first(doc, &p.output_training),
-        share_alike: first(doc, &p.share_alike),
-        eu_excluded: first(doc, &p.eu),
-        termination: first(doc, &p.termination),
-        terms_change: first(doc, &p.terms_change),
-        ..Clauses::default()
-    };
+        (Clause::Attribution, first(doc, &p.built_with).or_else(|| first(doc, &p.attribution))),
+        (Clause::Naming, first(doc, &p.naming)),
+        (Clause::OutputTraining, first(doc, &p.output_training)),
+        (Clause::ShareAlike, first(doc, &p.share_alike)),
+        (Clause::EuExcluded, first(doc, &p.eu)),
+        (Clause::Termination, first(doc, &p.termination)),
+        (Clause::TermsChange, first(doc, &p.terms_change)),
+    ] {
+        c.set(clause, found);
+    }
     // A title that says so settles it, whatever the body repeats.
     let title_line = crate::text::cut(title, title.find(". ").unwrap_or(title.len()).min(160));
-    if c.non_commercial.is_none() && (title_line.contains("non-commercial") || title_line.contains("noncommercial")) {
+    if !c.has(Clause::NonCommercial) && (title_line.contains("non-commercial") || title_line.contains("noncommercial"))
+    {
         let at = title_line.find("non").unwrap_or(0);
-        c.non_commercial = Some(doc.line_evidence(doc.original(at..at + 3).start));
+        c.set(Clause::NonCommercial, Some(doc.line_evidence(doc.original(at..at + 3).start)));
     }
-    if c.research_only.is_none() && title_line.contains("research license") && !title_line.contains("non-commercial") {
-        let at = title_line.find("research license").unwrap_or(0);
-        c.research_only = Some(doc.line_evidence(doc.original(at..at + 8).start));
+    let research_title = ["research license", "research-only", "research only"].iter().find_map(|w| title_line.find(w));
+    if let Some(at) = research_title.filter(|_| !c.has(Clause::ResearchOnly) && !title_line.contains("non-commercial"))
+    {
+        c.set(Clause::ResearchOnly, Some(doc.line_evidence(doc.original(at..at + 8).start)));
     }
     if let Some(caps) = p.mau.captures(&doc.norm) {
         if let Some(n) = parse_amount(&caps[1], caps.get(2).map(|m| m.as_str())) {
@@ -218,6 +346,31 @@ pub fn read(doc: &Document) -> Clauses {
                 break;
             }
         }
+    }
+    // "Above 100 million monthly users you shall display 'X' in your product": past the
+    // threshold the duty is attribution, not a separate license.
+    let display_duty = |e: &Evidence| {
+        let q = e.quote.to_lowercase();
+        let duty = ["display", "attribution", "credit", "acknowledg"].iter().any(|w| q.contains(w));
+        let licence = ["license", "licence", "permission", "agreement", "authori", "approval", "register"]
+            .iter()
+            .any(|w| q.contains(w));
+        duty && !licence
+    };
+    let duties: Vec<Evidence> = [c.mau.as_ref().map(|m| &m.1), c.revenue.as_ref().map(|m| &m.1)]
+        .into_iter()
+        .flatten()
+        .filter(|e| display_duty(e))
+        .cloned()
+        .collect();
+    for e in &duties {
+        c.fill(Clause::Attribution, Some(e));
+    }
+    if c.mau.as_ref().is_some_and(|m| display_duty(&m.1)) {
+        c.mau = None;
+    }
+    if c.revenue.as_ref().is_some_and(|m| display_duty(&m.1)) {
+        c.revenue = None;
     }
     if let Some(caps) = p.jurisdiction.captures(&doc.norm) {
         let place = caps[1].trim().to_owned();
@@ -250,31 +403,40 @@ mod tests {
     }
 
     #[test]
+    fn a_threshold_with_a_display_duty_is_attribution_not_a_cap() {
+        let c = read_text("If the Software is used in products with more than 100 million monthly active users, or more than 20 million US dollars in monthly revenue, you shall prominently display \"Foo\" on the user interface.");
+        assert!(c.mau.is_none() && c.revenue.is_none());
+        assert!(c.has(Clause::Attribution));
+        let c = read_text("Commercial use must not exceed 1 million visits per month; above that, request a license.");
+        assert_eq!(c.mau.map(|m| m.0), Some(1_000_000));
+    }
+
+    #[test]
     fn output_training_ban_needs_a_negation() {
         let c = read_text("You will not use the Materials or any output or results of the Materials to improve any other large language model.");
-        assert!(c.output_training.is_some());
+        assert!(c.has(Clause::OutputTraining));
         let c = read_text("If you use the Materials or any outputs to create, train, fine tune, or otherwise improve an AI model, you shall include \"Foo\" at the beginning of any such AI model name.");
-        assert!(c.output_training.is_none());
-        assert!(c.naming.is_some());
+        assert!(!c.has(Clause::OutputTraining));
+        assert!(c.has(Clause::Naming));
     }
 
     #[test]
     fn non_commercial_and_research_only_are_told_apart() {
         let c = read_text("\"Non-Commercial\" shall mean for research or evaluation purposes only.");
-        assert!(c.research_only.is_some());
+        assert!(c.has(Clause::ResearchOnly));
         let c = read_text(
             "ACME NON-COMMERCIAL MODEL LICENSE\n\nYou may use the model for research or non-commercial purposes.",
         );
-        assert!(c.non_commercial.is_some());
-        assert!(c.research_only.is_none());
+        assert!(c.has(Clause::NonCommercial));
+        assert!(!c.has(Clause::ResearchOnly));
     }
 
     #[test]
     fn registration_for_commercial_use() {
         let c = read_text("Users who wish to use the models for commercial purposes must register here.");
-        assert!(c.commercial_registration.is_some());
+        assert!(c.has(Clause::CommercialRegistration));
         let c = read_text("对于希望将模型用于商业目的的用户，需在这里完成登记。");
-        assert!(c.commercial_registration.is_some());
+        assert!(c.has(Clause::CommercialRegistration));
     }
 
     #[test]

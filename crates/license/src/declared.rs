@@ -26,6 +26,15 @@ fn prose_re() -> &'static Regex {
     })
 }
 
+fn line_re() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    // "- License: MPL 2.0", "* **License:** Research-Only RAIL License. See …", "License: [CC-BY-NC](…), requires …"
+    R.get_or_init(|| {
+        Regex::new(r"(?im)^[ \t]*(?:[-*+][ \t]+)?\**[ \t]*(?:model |weights? )?licen[sc]e[ \t]*\**[ \t]*:[ \t]*\**[ \t]*\[?([^\n\]\(,;]{2,80})")
+            .unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
 fn bold_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
     R.get_or_init(|| {
@@ -34,34 +43,91 @@ fn bold_re() -> &'static Regex {
     })
 }
 
-/// "… the model weights are released under CC-BY-NC 4.0 …": a statement about
-/// the weights (not the code) that names a license this tool knows.
-pub fn in_prose(doc: &Document) -> Option<Declared> {
+/// Every "… the model weights are released under CC-BY-NC 4.0 …" in a card:
+/// statements about the weights or the work as a whole (not the code) that
+/// name a license, known to this tool or not. In the order they stand.
+pub fn in_prose(doc: &Document) -> Vec<Declared> {
+    let mut out = Vec::new();
     for caps in prose_re().captures_iter(&doc.norm) {
         let (Some(all), Some(name)) = (caps.get(0), caps.get(1)) else { continue };
-        let before = &doc.norm[..all.start()];
-        let clause_start = [". ", "; ", ", ", ": "]
+        // The clause is read in the original text, where a heading or a list item
+        // ends at its line, with asides in parentheses left out.
+        let o = doc.original(all.range());
+        let raw = crate::text::before(&doc.text, o.start, 240);
+        let mut before = String::with_capacity(raw.len());
+        let mut depth = 0usize;
+        for ch in raw.chars() {
+            match ch {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                _ if depth == 0 => before.extend(ch.to_lowercase()),
+                _ => {}
+            }
+        }
+        let clause_start = [". ", "; ", ", ", ": ", "\n"]
             .iter()
             .filter_map(|sep| before.rfind(sep).map(|i| i + sep.len()))
             .max()
-            .unwrap_or(0)
-            .max(all.start().saturating_sub(200));
-        let mut clause_start = clause_start;
-        while !doc.norm.is_char_boundary(clause_start) {
-            clause_start += 1;
-        }
-        let clause = &doc.norm[clause_start..all.start()];
-        let about_weights = ["weight", "model", "checkpoint"].iter().any(|w| clause.contains(w));
-        let derived = ["originally", "derived", "based on", "finetuned from", "fine-tuned from"]
+            .unwrap_or(0);
+        let clause = before.get(clause_start..).unwrap_or("");
+        let about_weights =
+            ["weight", "model", "checkpoint", "this work", "parameters"].iter().any(|w| clause.contains(w));
+        let about_code = ["code", "software", "library", "repository", "scripts"].iter().any(|w| clause.contains(w))
+            && !["weight", "model", "checkpoint", "parameters"].iter().any(|w| clause.contains(w));
+        let derived = ["originally", "derived", "based on", "finetuned from", "fine-tuned from", "dataset", "data "]
             .iter()
             .any(|w| clause.contains(w));
-        if !about_weights || derived {
+        if !about_weights || about_code || derived {
             continue;
         }
-        let Some(k) = known::lookup(name.as_str()) else { continue };
         let r = doc.original(name.range());
-        let value = doc.text[r].trim().trim_matches(['[', ']']).to_owned();
-        return Some(Declared { value, known: Some(k), evidence: doc.evidence(all.range()) });
+        let value = doc.text[r].trim().trim_matches(['[', ']']).trim().to_owned();
+        let after = &doc.norm[name.end()..];
+        let followed_by_license = after.starts_with(" licen");
+        let known = known::lookup(name.as_str());
+        // A name this tool does not know counts when the text calls it a license or links its terms.
+        let names_terms = ["license", "licence", "terms", "agreement"].iter().any(|w| name.as_str().contains(w));
+        if known.is_none() && !followed_by_license && !names_terms && !after.starts_with(']') {
+            continue;
+        }
+        let value = if known.is_none() { format!("{value} License") } else { value };
+        out.push(Declared { value, known, evidence: doc.evidence(all.range()) });
+    }
+    out
+}
+
+/// "- License: MPL 2.0" — a card's line or bullet that names the license.
+pub fn in_license_line(doc: &Document) -> Option<Declared> {
+    for caps in line_re().captures_iter(&doc.text) {
+        let (Some(all), Some(name)) = (caps.get(0), caps.get(1)) else { continue };
+        // "Research-Only RAIL License. See [model license](…)": the name ends at the sentence.
+        let raw = name.as_str();
+        let raw = raw.split(". ").next().unwrap_or(raw);
+        let value = raw.trim().trim_end_matches(['.', '*', ':']).trim().trim_matches('*').trim();
+        if value.len() < 2 || value.split_whitespace().count() > 8 {
+            continue;
+        }
+        let lower = value.to_lowercase();
+        // "A custom commercial license is available at …", "See below", "Proprietary": no name.
+        let describes = ["a ", "an ", "see ", "custom", "proprietary", "please", "refer", "check"]
+            .iter()
+            .any(|w| lower.starts_with(w));
+        let known = known::lookup(value).or_else(|| {
+            // "CC-BY-NC, requires also adhering to …": the longest known prefix.
+            let words: Vec<&str> = value.split_whitespace().collect();
+            (1..words.len()).rev().find_map(|n| known::lookup(&words[..n].join(" ")))
+        });
+        let named = known.is_some() || ["licen", "rail", "terms"].iter().any(|w| lower.contains(w));
+        if describes || !named {
+            continue;
+        }
+        let line = doc.line_of(all.start());
+        let quote = doc.text[all.range()].trim().to_owned();
+        return Some(Declared {
+            value: value.to_owned(),
+            known,
+            evidence: Evidence { file: doc.path.clone(), line, quote },
+        });
     }
     None
 }
@@ -87,18 +153,46 @@ pub fn in_bold(doc: &Document) -> Option<Declared> {
     None
 }
 
+/// The licenses a combined declaration names ("Apache 2.0 + Foo Community
+/// License", "MIT and CC-BY-4.0"): the parts this tool knows.
+pub fn parts(value: &str) -> Vec<&'static Known> {
+    let lower = value.to_lowercase();
+    lower
+        .split(['+', '&', '/'])
+        .flat_map(|p| p.split(" and "))
+        .flat_map(|p| p.split(" or "))
+        .filter_map(known::lookup)
+        .collect()
+}
+
 /// A `license:` value from front matter, GGUF metadata or config.json.
 pub fn from_metadata(license: &str, name: Option<&str>, evidence: Evidence) -> Declared {
     let license = license.trim();
     if license.eq_ignore_ascii_case("other") {
-        let known = name.and_then(known::lookup);
+        let known = name.and_then(resolve);
         let value = match name {
             Some(n) => format!("other (license_name: {n})"),
             None => "other".to_owned(),
         };
         return Declared { value, known, evidence };
     }
-    Declared { value: license.to_owned(), known: known::lookup(license), evidence }
+    Declared { value: license.to_owned(), known: resolve(license), evidence }
+}
+
+/// A declared name: a combined one by the part that governs weights.
+fn resolve(value: &str) -> Option<&'static Known> {
+    if parts(value).len() > 1 {
+        weights_part(value)
+    } else {
+        known::lookup(value).or_else(|| weights_part(value))
+    }
+}
+
+/// Of a combined declaration, the part that governs weights: a model license
+/// over a standard one (code is what the standard half usually covers).
+fn weights_part(value: &str) -> Option<&'static Known> {
+    let parts = parts(value);
+    parts.iter().find(|k| !k.is_standard()).or(parts.first()).copied()
 }
 
 #[cfg(test)]
@@ -112,14 +206,32 @@ mod tests {
     #[test]
     fn weights_statement_wins_over_code_statement() {
         let d =
-            in_prose(&doc("**License:** Code is released under MIT, model weights are released under CC-BY-NC 4.0."))
-                .expect("declared");
-        assert_eq!(d.value, "CC-BY-NC 4.0");
-        assert!(in_prose(&doc("This library is licensed under the Apache 2.0 License.")).is_none());
+            in_prose(&doc("**License:** Code is released under MIT, model weights are released under CC-BY-NC 4.0."));
+        assert_eq!(d.iter().map(|d| d.value.as_str()).collect::<Vec<_>>(), ["CC-BY-NC 4.0"]);
+        assert!(in_prose(&doc("This library is licensed under the Apache 2.0 License.")).is_empty());
         assert!(in_prose(&doc(
             "The 8B model is derived from X and is originally licensed under the Llama3.1 license."
         ))
-        .is_none());
+        .is_empty());
+        let d = in_prose(&doc("This work is made available under the [Acme Source Code License](LICENSE.txt)."));
+        assert_eq!(d[0].value, "Acme Source Code License");
+        assert!(d[0].known.is_none());
+    }
+
+    #[test]
+    fn license_lines_and_combined_declarations() {
+        let d = in_license_line(&doc("# Card\n\n- License: MPL 2.0\n")).expect("declared");
+        assert_eq!((d.value.as_str(), d.evidence.line), ("MPL 2.0", 3));
+        assert_eq!(d.known.map(|k| k.id), Some("mpl-2.0"));
+        let d = in_license_line(&doc("* **License:** Research-Only RAIL License. See [model license](LICENSE_MODEL)"))
+            .expect("declared");
+        assert_eq!(d.value, "Research-Only RAIL License");
+        let d = in_license_line(&doc("License: CC-BY-NC, requires also adhering to the Acceptable Use Policy"))
+            .expect("declared");
+        assert_eq!(d.known.map(|k| k.id), Some("cc-by-nc-4.0"));
+        let ev = Evidence { file: "README.md".into(), line: 2, quote: String::new() };
+        let d = from_metadata("other", Some("Apache 2.0 + Llama 3.1 Community License"), ev);
+        assert_eq!(d.known.map(|k| k.id), Some("llama3.1"));
     }
 
     #[test]

@@ -37,6 +37,45 @@ pub fn file_name(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
+/// Extensions of files that are code or data, never license prose, even when
+/// their name says "license" (`license.py`, `LICENSE.json`).
+fn is_code_or_data(ext: &str) -> bool {
+    matches!(
+        ext,
+        "py" | "rs"
+            | "js"
+            | "ts"
+            | "c"
+            | "h"
+            | "cc"
+            | "cpp"
+            | "go"
+            | "java"
+            | "sh"
+            | "json"
+            | "yaml"
+            | "yml"
+            | "toml"
+            | "xml"
+            | "csv"
+            | "tsv"
+            | "ipynb"
+            | "png"
+            | "jpg"
+            | "jpeg"
+            | "gif"
+            | "svg"
+            | "pdf"
+            | "zip"
+            | "gz"
+            | "tar"
+            | "whl"
+            | "lock"
+            | "cfg"
+            | "ini"
+    )
+}
+
 pub fn role(path: &str) -> Role {
     let name = file_name(path);
     let lower = name.to_ascii_lowercase();
@@ -51,30 +90,37 @@ pub fn role(path: &str) -> Role {
     ) {
         return Role::Weights;
     }
-    let textual = matches!(ext, "" | "md" | "txt" | "rst" | "markdown" | "license" | "html");
-    if textual {
-        if stem.contains("use_policy")
-            || stem.contains("usage_policy")
-            || stem.contains("use-policy")
-            || stem.contains("acceptable_use")
-            || stem.contains("acceptable-use")
-            || stem.contains("prohibited_use")
-            || stem == "aup"
-        {
+    // Prose formats; a license-named file with any other non-code ending is prose
+    // too (COPYING.LESSER, LICENSE.apache, LICENSE-MIT.rst).
+    let prose = matches!(ext, "" | "md" | "markdown" | "txt" | "rst" | "html" | "htm" | "license");
+    if prose || !is_code_or_data(ext) {
+        let has = |w: &str| stem.contains(w);
+        let use_policy = [
+            "use_policy",
+            "usage_policy",
+            "use-policy",
+            "usage-policy",
+            "acceptable_use",
+            "acceptable-use",
+            "prohibited_use",
+            "prohibited-use",
+        ];
+        if use_policy.iter().any(|w| has(w)) || stem == "aup" || (has("policy") && !has("privacy")) {
             return Role::UsePolicy;
         }
         if stem.starts_with("notice") {
             return Role::Notice;
         }
-        if stem.contains("license")
-            || stem.contains("licence")
+        if has("license")
+            || has("licence")
             || stem.starts_with("copying")
-            || stem == "terms_of_use"
-            || stem == "terms"
+            || has("terms")
+            || has("agreement")
+            || stem == "eula"
         {
             return Role::License;
         }
-        if stem == "readme" || stem == "model_card" || stem == "modelcard" || stem == "model-card" {
+        if prose && matches!(stem, "readme" | "model_card" | "modelcard" | "model-card") {
             return Role::ModelCard;
         }
     }
@@ -127,6 +173,16 @@ mod tests {
         assert_eq!(role("model.Q4_1.gguf"), Role::Gguf);
         assert_eq!(role("model.safetensors"), Role::Weights);
         assert_eq!(role("license.py"), Role::Other);
+        assert_eq!(role("GEMMA_TERMS.html"), Role::License);
+        assert_eq!(role("WEIGHTS_TERMS_OF_USE.md"), Role::License);
+        assert_eq!(role("Model-Agreement.htm"), Role::License);
+        assert_eq!(role("COPYING.LESSER"), Role::License);
+        assert_eq!(role("LICENSE-APACHE"), Role::License);
+        assert_eq!(role("Responsible_Use_Policy.txt"), Role::UsePolicy);
+        assert_eq!(role("WEIGHTS_PROHIBITED_USE_POLICY.md"), Role::UsePolicy);
+        assert_eq!(role("PRIVACY_POLICY.md"), Role::Other);
+        assert_eq!(role("NOTICE.txt"), Role::Notice);
+        assert_eq!(role("terms.json"), Role::Other);
         assert!(weights_affinity("LICENSE-MODEL") > weights_affinity("LICENSE"));
         assert!(weights_affinity("LICENSE-CODE") < weights_affinity("LICENSE"));
     }

@@ -440,6 +440,35 @@ pub static KNOWN: &[Known] = &[
         [],
         ["tencent hunyuan community license"]
     ),
+    model!(
+        "other",
+        Some("nvidia-source-code-license"),
+        "nvidia",
+        "NVIDIA Source Code License",
+        Terms {
+            category: C::ResearchOnly,
+            commercial: K::Forbidden,
+            use_restrictions: false,
+            ..model_terms(K::Forbidden, None, false, false)
+        },
+        ["nvidia source code license", "nvidia-source-code-license", "nscl"],
+        ["nvidia source code license"]
+    ),
+    model!(
+        "other",
+        Some("microsoft-research-license"),
+        "microsoft",
+        "Microsoft Research License",
+        Terms {
+            category: C::ResearchOnly,
+            commercial: K::Forbidden,
+            use_restrictions: false,
+            attribution: false,
+            ..model_terms(K::Forbidden, None, false, false)
+        },
+        ["microsoft-research-license", "msrla", "microsoft research license agreement"],
+        ["microsoft research license agreement"]
+    ),
     // Standard licenses: identified by their text fingerprints (build.rs), these markers only
     // settle near-ties between variants.
     standard!(
@@ -556,8 +585,24 @@ pub static KNOWN: &[Known] = &[
         ["gpl-3", "gplv3", "gpl 3.0", "gnu general public license v3"],
         []
     ),
-    standard!("lgpl-2.1", "LGPL-2.1-only", "gpl", "GNU LGPL 2.1", WEAK, ["lgpl-2.1", "lgplv2.1"], []),
-    standard!("lgpl-3.0", "LGPL-3.0-only", "gpl", "GNU LGPL 3.0", WEAK, ["lgpl-3", "lgplv3"], []),
+    standard!(
+        "lgpl-2.1",
+        "LGPL-2.1-only",
+        "gpl",
+        "GNU LGPL 2.1",
+        WEAK,
+        ["lgpl-2.1", "lgplv2.1"],
+        ["gnu lesser general public license version 2.1"]
+    ),
+    standard!(
+        "lgpl-3.0",
+        "LGPL-3.0-only",
+        "gpl",
+        "GNU LGPL 3.0",
+        WEAK,
+        ["lgpl-3", "lgplv3", "lgpl"],
+        ["gnu lesser general public license version 3"]
+    ),
     standard!(
         "agpl-3.0",
         "AGPL-3.0-only",
@@ -654,6 +699,55 @@ pub fn lookup(name: &str) -> Option<&'static Known> {
     KNOWN.iter().find(|kn| kn.spdx.is_some_and(|s| key(s) == key(id.name)))
 }
 
+/// Who publishes a license, as the family of a custom model license: the
+/// first publisher named near the top of its text or in its name.
+const PUBLISHERS: &[(&str, &str)] = &[
+    ("google deepmind", "google"),
+    ("google llc", "google"),
+    ("deepmind", "google"),
+    ("google", "google"),
+    ("nvidia", "nvidia"),
+    ("microsoft", "microsoft"),
+    ("meta platforms", "meta"),
+    ("alibaba", "qwen"),
+    ("zhipu", "glm"),
+    ("thudm", "glm"),
+    ("智谱", "glm"),
+    ("tencent", "hunyuan"),
+    ("deepseek", "deepseek"),
+    ("01.ai", "yi"),
+    ("mistral ai", "mistral"),
+    ("stability ai", "stability"),
+    ("technology innovation institute", "falcon"),
+    ("baichuan", "baichuan"),
+    ("apple inc", "apple"),
+    ("lg ai research", "exaone"),
+    ("lg management development institute", "exaone"),
+    ("databricks", "databricks"),
+];
+
+/// The family of a license no entry of the table matches, from its title and
+/// the first part of its text: a RAIL variant by its name, else the publisher.
+pub fn family_of_custom(title_norm: &str, head_norm: &str) -> Option<&'static str> {
+    let title = title_norm.split(". ").next().unwrap_or(title_norm);
+    let words = |s: &str| s.split(|c: char| !c.is_alphanumeric()).any(|w| w == "rail");
+    if words(title) {
+        return Some("rail");
+    }
+    // A name starts a word ("zhipuai.cn" is Zhipu's), but does not end inside one.
+    let is_word_at = |s: &str, at: usize, _len: usize| s[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
+    PUBLISHERS
+        .iter()
+        .filter_map(|(name, family)| {
+            head_norm
+                .match_indices(name)
+                .find(|(at, _)| is_word_at(head_norm, *at, name.len()))
+                .map(|(at, _)| (at, *family))
+        })
+        .min_by_key(|(at, _)| *at)
+        .map(|(_, f)| f)
+}
+
 /// The known license whose text starts with one of its markers.
 pub fn by_marker(title_norm: &str) -> Option<&'static Known> {
     KNOWN.iter().find(|k| k.markers.iter().any(|m| title_norm.contains(m)))
@@ -687,6 +781,18 @@ mod tests {
         assert!(lookup("other").is_none());
         assert!(lookup("Proprietary").is_none());
         assert!(lookup("llama3").is_some_and(|k| k.id == "llama3"));
+    }
+
+    #[test]
+    fn custom_licenses_get_their_publisher_family() {
+        assert_eq!(family_of_custom("acme research-only rail-ams", ""), Some("rail"));
+        assert_eq!(
+            family_of_custom("foo terms of use", "foo is a model developed by google deepmind and others"),
+            Some("google")
+        );
+        assert_eq!(family_of_custom("foo license", "copyright (c) 2024, nvidia corporation."), Some("nvidia"));
+        assert_eq!(family_of_custom("foo license", "contact license@zhipuai.cn"), Some("glm"));
+        assert_eq!(family_of_custom("foo license", "xgoogle anvidia"), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod discover;
 pub mod fingerprint;
 pub mod frontmatter;
 pub mod gguf;
+pub mod html;
 pub mod known;
 pub mod report;
 mod shingle;

@@ -91,6 +91,9 @@ pub struct Document {
     pub norm: String,
     /// `map[i]` is the byte in `text` that produced byte `i` of `norm`.
     map: Vec<usize>,
+    /// For text converted from another format (HTML): the 1-based line of the
+    /// file that each line of `text` (0-based) comes from.
+    source_lines: Option<Vec<usize>>,
 }
 
 /// Where a quote stands: the file, its 1-based line and the exact text.
@@ -109,15 +112,39 @@ impl Document {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         let (norm, map) = normalise(&text);
-        Self { path: path.into(), text, line_starts, norm, map }
+        Self { path: path.into(), text, line_starts, norm, map, source_lines: None }
+    }
+
+    /// Text converted from a file in another format, with the file's line for
+    /// each line of the text, so quotes name the line of the file itself.
+    pub fn converted(path: impl Into<String>, text: String, source_lines: Vec<usize>) -> Self {
+        Self { source_lines: Some(source_lines), ..Self::new(path, text) }
+    }
+
+    /// Whether `text` is a conversion (quotes then stand in the file after its markup is removed).
+    pub fn is_converted(&self) -> bool {
+        self.source_lines.is_some()
     }
 
     /// 1-based line of a byte offset in `text`.
-    pub fn line_of(&self, byte: usize) -> usize {
+    fn text_line(&self, byte: usize) -> usize {
         match self.line_starts.binary_search(&byte) {
             Ok(i) => i + 1,
             Err(i) => i,
         }
+    }
+
+    /// 1-based line of the file that a 1-based line of `text` comes from.
+    pub fn line_of_text_line(&self, line: usize) -> usize {
+        match &self.source_lines {
+            Some(map) => map.get(line.saturating_sub(1)).or(map.last()).copied().unwrap_or(line),
+            None => line,
+        }
+    }
+
+    /// 1-based line of the file that a byte offset in `text` comes from.
+    pub fn line_of(&self, byte: usize) -> usize {
+        self.line_of_text_line(self.text_line(byte))
     }
 
     /// The original byte range behind a range of `norm`.
@@ -142,11 +169,11 @@ impl Document {
 
     /// The whole original line holding a byte of `text` (for titles).
     pub fn line_evidence(&self, byte: usize) -> Evidence {
-        let line = self.line_of(byte);
+        let line = self.text_line(byte);
         let start = self.line_starts[line - 1];
         let end = self.line_starts.get(line).map_or(self.text.len(), |e| e - 1);
         let quote = cut(&self.text[start..end], 300).trim();
-        Evidence { file: self.path.clone(), line, quote: quote.to_owned() }
+        Evidence { file: self.path.clone(), line: self.line_of(start), quote: quote.to_owned() }
     }
 
     pub fn lines(&self) -> impl Iterator<Item = (usize, &str)> {

@@ -1,0 +1,130 @@
+//! Stage 1, find the documents: decode every license-bearing file of the
+//! folder (HTML terms to text), read the model card's front matter, the GGUF
+//! metadata and config.json, and note what could not be read.
+
+use crate::discover::{self, Role};
+use crate::frontmatter::{self, FrontMatter};
+use crate::gguf;
+use crate::html;
+use crate::report::Problem;
+use crate::text::{self, DecodeNote, Document};
+use crate::InputFile;
+
+#[derive(Default)]
+pub(crate) struct Folder {
+    pub docs: Vec<(Document, Role)>,
+    pub front_matter: Vec<(usize, FrontMatter)>,
+    pub gguf: Vec<(String, gguf::Metadata)>,
+    pub config_license: Vec<(String, String)>,
+    pub problems: Vec<Problem>,
+}
+
+impl Folder {
+    pub fn cards(&self) -> impl Iterator<Item = &Document> {
+        self.docs.iter().filter(|(_, r)| *r == Role::ModelCard).map(|(d, _)| d)
+    }
+    pub fn of_role(&self, role: Role) -> impl Iterator<Item = (usize, &Document)> {
+        self.docs.iter().enumerate().filter(move |(_, (_, r))| *r == role).map(|(i, (d, _))| (i, d))
+    }
+}
+
+pub(crate) fn problem(file: &str, message: impl Into<String>) -> Problem {
+    Problem { file: file.to_owned(), message: message.into() }
+}
+
+/// A license text carried in the card's front matter (`extra_gated_prompt`,
+/// the text a gated repository asks people to accept) becomes a document of
+/// its own, its lines still those of the card.
+fn front_matter_terms(card: &Document) -> Option<Document> {
+    let mut lines = card.text.lines().enumerate();
+    let (start, first) = lines.find(|(_, l)| l.starts_with("extra_gated_prompt:"))?;
+    let mut text = String::new();
+    let mut source = Vec::new();
+    let inline = first["extra_gated_prompt:".len()..].trim();
+    let inline = inline.trim_start_matches(['|', '>', '-', '+']).trim().trim_matches(['"', '\'']);
+    if !inline.is_empty() {
+        text.push_str(inline);
+        text.push('\n');
+        source.push(start + 1);
+    }
+    for (i, line) in card.text.lines().enumerate().skip(start + 1) {
+        // The value ends at the next key (no indentation) or the end of the front matter.
+        let blank = line.trim().is_empty();
+        if !blank && !line.starts_with([' ', '\t']) {
+            break;
+        }
+        text.push_str(line.trim().trim_end_matches(['"', '\'']));
+        text.push('\n');
+        source.push(i + 1);
+    }
+    // A short prompt ("share your contact details") is not a license.
+    (text.len() >= 1000).then(|| Document::converted(card.path.clone(), text, source))
+}
+
+pub(crate) fn read(files: &[InputFile]) -> Folder {
+    let mut f = Folder::default();
+    for file in files {
+        let role = discover::role(&file.path);
+        match role {
+            Role::License | Role::Notice | Role::UsePolicy | Role::ModelCard => {
+                match text::decode(&file.bytes, file.size) {
+                    Ok((t, notes)) => {
+                        for n in notes {
+                            f.problems.push(problem(&file.path, match n {
+                                DecodeNote::InvalidUtf8 => "contains bytes that are not UTF-8; they were replaced, so quotes may show \u{FFFD}".to_string(),
+                                DecodeNote::Utf16 => "is UTF-16 text; it was converted to read it".to_string(),
+                                DecodeNote::Truncated { size } => format!("is {size} bytes; only the first {} were read", text::MAX_TEXT_BYTES),
+                            }));
+                        }
+                        let lower = file.path.to_ascii_lowercase();
+                        let doc = if lower.ends_with(".html") || lower.ends_with(".htm") || html::looks_like_html(&t) {
+                            let h = html::to_text(&t);
+                            Document::converted(file.path.clone(), h.text, h.source_lines)
+                        } else {
+                            Document::new(file.path.clone(), t)
+                        };
+                        if role == Role::ModelCard {
+                            match frontmatter::parse(&doc.text) {
+                                Ok(Some(fm)) => {
+                                    f.front_matter.push((f.docs.len(), fm));
+                                    if let Some(terms) = front_matter_terms(&doc) {
+                                        f.docs.push((terms, Role::License));
+                                        // Keep the index the front matter points at: the card itself.
+                                        let at = f.front_matter.len() - 1;
+                                        f.front_matter[at].0 = f.docs.len();
+                                    }
+                                }
+                                Ok(None) => {}
+                                Err(e) => f.problems.push(problem(&file.path, e.to_string())),
+                            }
+                        }
+                        f.docs.push((doc, role));
+                    }
+                    Err(e) => {
+                        let advice = match role {
+                            Role::License => "; replace it with the license text from the model's source",
+                            _ => "",
+                        };
+                        f.problems.push(problem(&file.path, format!("{e}{advice}")));
+                    }
+                }
+            }
+            Role::Config | Role::TokenizerConfig => match serde_json::from_slice::<serde_json::Value>(&file.bytes) {
+                Ok(v) => {
+                    if let Some(l) = v.get("license").and_then(|l| l.as_str()) {
+                        f.config_license.push((file.path.clone(), l.to_owned()));
+                    }
+                }
+                Err(e) => {
+                    f.problems.push(problem(&file.path, format!("is not valid JSON ({e}); the model may not load")))
+                }
+            },
+            Role::Gguf => match gguf::read_metadata(&file.bytes, file.size) {
+                Ok(m) => f.gguf.push((file.path.clone(), m)),
+                Err(e) => f.problems.push(problem(&file.path, e.to_string())),
+            },
+            _ => {}
+        }
+    }
+    f
+}

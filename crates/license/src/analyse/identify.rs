@@ -1,0 +1,283 @@
+//! Stage 2, identify: what each license document is (a model license by its
+//! title, a standard license by its text, perhaps modified, a pointer to a
+//! license it does not contain, or a text never seen), and which governs the
+//! weights.
+
+use crate::clauses::{self, Clauses};
+use crate::declared::Declared;
+use crate::discover::{self, Role};
+use crate::fingerprint;
+use crate::known::{self, Known};
+use crate::text::{self, Document, Evidence};
+
+use super::folder::Folder;
+
+/// How a license document was recognised.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Method {
+    Title,
+    TextMatch { score: f32 },
+    Pointer,
+    Unrecognised,
+}
+
+pub(crate) struct LicenseDoc {
+    pub doc: usize,
+    pub known: Option<&'static Known>,
+    pub method: Method,
+    /// 0-based line ranges a standard license does not contain.
+    pub added: Vec<(usize, usize)>,
+    /// The clauses that count if this document governs: the whole text of a
+    /// custom license, the added paragraphs of a standard one.
+    pub clauses: Clauses,
+    /// A standard license's text under another license's title, or with
+    /// paragraphs that change its terms.
+    pub modified: bool,
+    pub where_named: Evidence,
+}
+
+/// What the license of the weights rests on.
+pub(crate) enum Basis<'a> {
+    /// A license text in the folder.
+    Text(&'a LicenseDoc),
+    /// A file that names a license without containing it.
+    Pointer(&'a LicenseDoc),
+    /// No text in the folder: a declaration names the license.
+    Named(&'a Declared),
+    None,
+}
+
+impl Basis<'_> {
+    pub fn known(&self) -> Option<&'static Known> {
+        match self {
+            Basis::Text(l) | Basis::Pointer(l) => l.known,
+            Basis::Named(d) => d.known,
+            Basis::None => None,
+        }
+    }
+    pub fn text(&self) -> Option<&LicenseDoc> {
+        match self {
+            Basis::Text(l) => Some(l),
+            _ => None,
+        }
+    }
+}
+
+/// Known licenses mentioned by name in a short text that is not itself a license.
+fn named_in(doc: &Document) -> Option<(&'static Known, Evidence)> {
+    let mut best: Option<(usize, &'static Known, usize)> = None;
+    for k in known::KNOWN {
+        let names = std::iter::once(k.name).chain(k.aliases.iter().copied()).chain(k.markers.iter().copied());
+        for n in names {
+            let n = n.to_lowercase();
+            if n.len() < 6 {
+                continue;
+            }
+            if let Some(at) = doc.norm.find(&n) {
+                if best.is_none_or(|(b, _, _)| at < b) {
+                    best = Some((at, k, n.len()));
+                }
+            }
+        }
+    }
+    best.map(|(at, k, len)| (k, doc.evidence(at..at + len)))
+}
+
+/// The license's title, normalised like `Document::norm`: the first short line
+/// near the top that names a license (a preamble may stand before it), else
+/// the first line.
+pub(crate) fn title_line(doc: &Document) -> String {
+    let mut lines = doc.text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.clone().next().unwrap_or("");
+    let titled = lines.by_ref().take(12).find(|l| {
+        let lower = l.to_lowercase();
+        let short = l.chars().count() <= 90 && !l.ends_with(['.', ':', ',', ';']);
+        short && ["license", "licence", "terms", "agreement", "rail"].iter().any(|w| lower.contains(w))
+    });
+    let line = titled.unwrap_or(first);
+    Document::new("", text::cut(line, 300).to_owned()).norm.trim_matches(['"', '\'', ' ']).to_owned()
+}
+
+/// A title naming some other license ("Acme Model License" over Apache-2.0's text).
+fn retitled(doc: &Document, k: &Known) -> bool {
+    let title = title_line(doc);
+    let names_a_license = ["license", "licence", "agreement", "terms of use"].iter().any(|w| title.contains(w));
+    if !names_a_license {
+        return false;
+    }
+    if title.contains("modified") {
+        return true;
+    }
+    let generic = ["license", "licence", "public", "general", "version", "the", "international"];
+    let own_words = k
+        .name
+        .split(|c: char| !c.is_alphanumeric() && c != '-')
+        .map(str::to_lowercase)
+        .filter(|w| w.len() >= 3 && !generic.contains(&w.as_str()))
+        .collect::<Vec<_>>();
+    !own_words.iter().any(|w| title.contains(w.as_str()))
+}
+
+pub(crate) fn identify(doc: &Document, idx: usize) -> LicenseDoc {
+    let head = text::cut(&doc.norm, 3000);
+    let first = doc.text.find(|c: char| !c.is_whitespace()).unwrap_or(0);
+    if let Some(k) = known::by_marker(head) {
+        let at = k.markers.iter().filter_map(|m| head.find(m)).min().unwrap_or(0);
+        let ev = doc.line_evidence(doc.original(at..at + 1).start);
+        let clauses = if k.is_standard() { Clauses::default() } else { clauses::read(doc) };
+        return LicenseDoc {
+            doc: idx,
+            known: Some(k),
+            method: Method::Title,
+            added: Vec::new(),
+            clauses,
+            modified: false,
+            where_named: ev,
+        };
+    }
+    if let Some(m) = fingerprint::best(&doc.text) {
+        if let Some(k) = known::by_spdx(m.spdx) {
+            let added = fingerprint::added_paragraphs(&doc.text, m.spdx);
+            let clauses = clauses::read(doc).within(&added, doc);
+            let modified = clauses.changes_terms() || (retitled(doc, k) && (!added.is_empty() || m.score < 0.9));
+            return LicenseDoc {
+                doc: idx,
+                known: Some(k),
+                method: Method::TextMatch { score: m.score.max(m.coverage) },
+                added,
+                clauses,
+                modified,
+                // A title or copyright line is a fine place to point at for the whole text.
+                where_named: doc.line_evidence(first),
+            };
+        }
+    }
+    if doc.norm.len() < 4000 {
+        if let Some((k, ev)) = named_in(doc) {
+            return LicenseDoc {
+                doc: idx,
+                known: Some(k),
+                method: Method::Pointer,
+                added: Vec::new(),
+                clauses: Clauses::default(),
+                modified: false,
+                where_named: ev,
+            };
+        }
+    }
+    LicenseDoc {
+        doc: idx,
+        known: None,
+        method: Method::Unrecognised,
+        added: Vec::new(),
+        clauses: clauses::read(doc),
+        modified: false,
+        where_named: doc.line_evidence(first),
+    }
+}
+
+pub(crate) fn all(folder: &Folder) -> Vec<LicenseDoc> {
+    folder.of_role(Role::License).map(|(i, d)| identify(d, i)).collect()
+}
+
+fn rank(folder: &Folder, l: &LicenseDoc) -> i32 {
+    let doc = &folder.docs[l.doc].0;
+    let path = &doc.path;
+    let mut r = discover::weights_affinity(path) * 100;
+    r += match (l.method, l.known) {
+        (Method::Title, Some(k)) if !k.is_standard() => 50,
+        (Method::Title | Method::TextMatch { .. }, Some(_)) => 20,
+        (Method::Unrecognised, _) => 10,
+        (Method::Pointer, _) => 5,
+        _ => 0,
+    };
+    // Files at the top of the folder describe the folder; nested ones, their subfolder.
+    r -= 3 * path.matches('/').count() as i32;
+    // Terms carried in a card's front matter give way to a license file.
+    if discover::role(path) == Role::ModelCard {
+        r -= 60;
+    }
+    r
+}
+
+/// Which license governs the weights. A license file does, unless it is a
+/// generic LICENSE while the card states, about the weights, a license that
+/// no file of the folder holds: then the LICENSE is the code's.
+pub(crate) fn governing<'a>(folder: &Folder, licenses: &'a [LicenseDoc], declared: &'a Declarations) -> Basis<'a> {
+    let best = licenses.iter().max_by_key(|l| rank(folder, l));
+    if let Some(l) = best {
+        let generic_file = discover::weights_affinity(&folder.docs[l.doc].0.path) <= 0;
+        let in_folder = |k: &Known| licenses.iter().any(|x| x.known.is_some_and(|y| std::ptr::eq(y, k)));
+        if generic_file {
+            let weights_statement = declared.statements.iter().find(|d| {
+                d.about_weights
+                    && d.declared.known.is_some_and(|k| !in_folder(k) && l.known.is_none_or(|g| !std::ptr::eq(g, k)))
+            });
+            if let Some(d) = weights_statement {
+                return Basis::Named(&d.declared);
+            }
+        }
+        return match l.method {
+            Method::Pointer => Basis::Pointer(l),
+            _ => Basis::Text(l),
+        };
+    }
+    match declared.metadata.as_ref().or_else(|| declared.statements.first().map(|s| &s.declared)) {
+        Some(d) if !matches!(d.value.to_lowercase().as_str(), "unknown" | "none" | "no license") => Basis::Named(d),
+        _ => Basis::None,
+    }
+}
+
+/// A card statement that names a license.
+pub(crate) struct Statement {
+    pub declared: Declared,
+    /// Said of the weights or the work as a whole (prose), not a bare "License:" line.
+    pub about_weights: bool,
+}
+
+/// Everything the folder declares: metadata (front matter, GGUF, config.json)
+/// first, then what the cards say in words.
+#[derive(Default)]
+pub(crate) struct Declarations {
+    pub metadata: Option<Declared>,
+    pub statements: Vec<Statement>,
+}
+
+pub(crate) fn declarations(folder: &Folder) -> Declarations {
+    use crate::declared;
+    let mut metadata = None;
+    for (i, fm) in &folder.front_matter {
+        if let Some(l) = &fm.license {
+            let doc = &folder.docs[*i].0;
+            let line = fm.license_line.unwrap_or(1);
+            let quote = doc.text.lines().nth(line - 1).unwrap_or("").trim().to_owned();
+            metadata = Some(declared::from_metadata(
+                l,
+                fm.license_name.as_deref(),
+                Evidence { file: doc.path.clone(), line, quote },
+            ));
+            break;
+        }
+    }
+    if metadata.is_none() {
+        metadata = folder.gguf.iter().find_map(|(path, m)| {
+            let l = m.text("general.license")?;
+            let ev = Evidence { file: path.clone(), line: 0, quote: String::new() };
+            Some(declared::from_metadata(l, m.text("general.license.name"), ev))
+        });
+    }
+    if metadata.is_none() {
+        metadata = folder.config_license.first().map(|(path, l)| {
+            declared::from_metadata(l, None, Evidence { file: path.clone(), line: 0, quote: String::new() })
+        });
+    }
+    let mut statements = Vec::new();
+    for card in folder.cards() {
+        statements.extend(declared::in_prose(card).into_iter().map(|d| Statement { declared: d, about_weights: true }));
+    }
+    for card in folder.cards() {
+        let line = declared::in_license_line(card).or_else(|| declared::in_bold(card));
+        statements.extend(line.map(|d| Statement { declared: d, about_weights: false }));
+    }
+    Declarations { metadata, statements }
+}

@@ -1,0 +1,345 @@
+//! From a folder's files to a report, in stages: find the documents
+//! ([`folder`]), identify each license text and the one that governs the
+//! weights ([`identify`]), settle its terms ([`terms`]), training data
+//! ([`training`]), compare with what is declared, then the summary, the
+//! findings that prove it, and the verdict.
+
+mod folder;
+mod identify;
+mod terms;
+mod training;
+
+use serde_json::json;
+
+use crate::clauses::Clause;
+use crate::declared::Declared;
+use crate::discover;
+use crate::known::{Category, Commercial, Known, Redistribution};
+use crate::report::{DocumentId, FileEntry, Finding, Report, Summary, TriWord, Tristate, Verdict};
+use crate::text::Evidence;
+use crate::InputFile;
+
+use folder::{problem, Folder};
+use identify::{Basis, Declarations, LicenseDoc, Method};
+use terms::Settled;
+
+/// Letters and digits of a license's name that say which license it is.
+fn name_words(name: &str) -> Vec<String> {
+    const FILLER: &[&str] =
+        &["the", "license", "licence", "agreement", "terms", "of", "use", "version", "v", "and", "for", "a"];
+    name.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !FILLER.contains(w))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Whether a declaration names the license of the governing text.
+fn same_license(folder: &Folder, d: &Declared, basis: &Basis) -> bool {
+    let gov = basis.known();
+    let by_title = || {
+        basis.text().is_some_and(|l| {
+            let title = identify::title_line(&folder.docs[l.doc].0);
+            let words = name_words(&d.value);
+            !words.is_empty() && words.iter().all(|w| title.contains(w.as_str()))
+        })
+    };
+    match (d.known, gov) {
+        (Some(a), Some(b)) => {
+            std::ptr::eq(a, b)
+                || (a.family == b.family
+                    && !a.is_standard()
+                    && !b.is_standard()
+                    && a.license_name.is_some()
+                    && a.license_name == b.license_name)
+        }
+        // "other" with a name this tool does not know: it matches any custom license.
+        (None, Some(b)) => (d.value.starts_with("other") && !b.is_standard()) || by_title(),
+        (None, None) => d.value.starts_with("other") || by_title(),
+        (Some(_), None) => by_title(),
+    }
+}
+
+/// The declaration the report shows: metadata first; among a card's
+/// statements, the one naming the governing license, else the first.
+fn shown_declaration<'a>(folder: &Folder, decl: &'a Declarations, basis: &Basis) -> Option<&'a Declared> {
+    decl.metadata.as_ref().or_else(|| {
+        let mut st = decl.statements.iter().map(|s| &s.declared);
+        st.clone().find(|d| same_license(folder, d, basis)).or_else(|| st.next())
+    })
+}
+
+fn headline(s: &Summary) -> String {
+    match s.category {
+        Category::NoLicense => "No license found".into(),
+        _ if s.osi_approved => "OSI-approved open source".into(),
+        Category::PublicDomain => "Public domain dedication".into(),
+        Category::Permissive | Category::Copyleft | Category::WeakCopyleft => {
+            "Open license, not an OSI-approved software license".into()
+        }
+        Category::NonCommercial => "Non-commercial: not open source".into(),
+        Category::ResearchOnly => "Research only: not open source".into(),
+        Category::OpenWeightsRestricted => "Open weights under custom terms: not open source".into(),
+        Category::Proprietary => "Proprietary terms".into(),
+    }
+}
+
+fn osd_failures(s: &Summary, terms_eu: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if s.osi_approved {
+        return out;
+    }
+    if matches!(s.commercial_use, Commercial::Forbidden) {
+        out.push("OSD 6 (no discrimination against fields of endeavor): commercial use is forbidden".into());
+    }
+    if s.use_restrictions {
+        out.push("OSD 6 (no discrimination against fields of endeavor): it lists prohibited uses".into());
+    }
+    if s.user_threshold_mau.is_some() || s.revenue_threshold_usd.is_some() {
+        out.push(
+            "OSD 5 (no discrimination against persons or groups): large users or companies need another license".into(),
+        );
+    }
+    if terms_eu {
+        out.push(
+            "OSD 5 (no discrimination against persons or groups): rights are withheld in the European Union".into(),
+        );
+    }
+    if s.output_training_restriction {
+        out.push("OSD 6: outputs may not be used to improve other models".into());
+    }
+    if s.commercial_use == Commercial::Conditional
+        && s.user_threshold_mau.is_none()
+        && s.revenue_threshold_usd.is_none()
+    {
+        out.push("OSD 7 (distribution of license): commercial use needs registration or approval".into());
+    }
+    out
+}
+
+fn summary(st: &Settled, training: Tristate, declared: Option<&Declared>, matches: Option<bool>) -> Summary {
+    let t = &st.terms;
+    let none = st.no_license;
+    Summary {
+        license_id: st.license_id.clone(),
+        spdx: st.spdx.clone(),
+        family: st.family.clone(),
+        osi_approved: st.osi,
+        category: if none { Category::NoLicense } else { t.category },
+        commercial_use: if none { Commercial::Unknown } else { t.commercial },
+        user_threshold_mau: t.mau,
+        revenue_threshold_usd: t.revenue_usd,
+        use_restrictions: !none && t.use_restrictions,
+        attribution_required: !none && t.attribution,
+        derivative_naming: t.naming,
+        output_training_restriction: t.output_training,
+        share_alike: t.share_alike,
+        redistribution_allowed: if none {
+            Tristate::Bool(false)
+        } else {
+            match t.redistribution {
+                Redistribution::Allowed => Tristate::Bool(true),
+                Redistribution::Conditional => Tristate::Word(TriWord::Conditional),
+                Redistribution::Forbidden => Tristate::Bool(false),
+            }
+        },
+        training_data_disclosed: training,
+        declared_license: declared.map(|d| d.value.clone()),
+        declared_matches_text: matches,
+    }
+}
+
+/// Every summary field with the sentence that settles it.
+fn findings(
+    folder: &Folder,
+    basis: &Basis,
+    st: &Settled,
+    s: &Summary,
+    declared: Option<&Declared>,
+    mut out: Vec<Finding>,
+) -> Vec<Finding> {
+    let c = &st.clauses;
+    let named_ev = match basis {
+        Basis::Text(l) | Basis::Pointer(l) => Some(l.where_named.clone()),
+        Basis::Named(d) => Some(d.evidence.clone()),
+        Basis::None => None,
+    };
+    if let Some(ev) = &named_ev {
+        let note = match basis {
+            Basis::Pointer(_) => {
+                Some("The folder names this license but does not contain its text; its published terms were used.")
+            }
+            Basis::Named(_) => {
+                Some("No license text for the weights: the terms come from the declared license's published text.")
+            }
+            _ => None,
+        };
+        let mut f = Finding::new("license_id", json!(s.license_id), ev);
+        if let Some(n) = note {
+            f = f.with_note(n);
+            out.push(Finding::new("text_absent", true, ev).with_note(n));
+        }
+        out.push(f);
+        out.push(Finding::new("category", json!(s.category), ev));
+    }
+    if let Some(l) = basis.text().filter(|l| !l.added.is_empty()) {
+        let doc = &folder.docs[l.doc].0;
+        let name = l.known.map_or("", |k| k.name);
+        for &(a, b) in &l.added {
+            let quote = doc.text.lines().skip(a).take(b - a).collect::<Vec<_>>().join("\n");
+            let ev =
+                Evidence { file: doc.path.clone(), line: doc.line_of_text_line(a + 1), quote: quote.trim().to_owned() };
+            out.push(Finding::new("added_clause", true, &ev).with_note(if l.modified {
+                format!("Not part of the standard {name} text: this addition changes its terms.")
+            } else {
+                format!("Not part of the standard {name} text, but it adds no restriction.")
+            }));
+        }
+    }
+    let fallback = named_ev.clone();
+    let mut push = |field: &str, value: serde_json::Value, ev: Option<&Evidence>| {
+        if let Some(e) = ev.or(fallback.as_ref()) {
+            out.push(Finding::new(field, value, e));
+        }
+    };
+    if !st.no_license {
+        push("commercial_use", json!(s.commercial_use), st.commercial_ev.as_ref());
+        push("use_restrictions", json!(s.use_restrictions), c.get(Clause::UseRestrictions));
+        push("attribution_required", json!(s.attribution_required), c.get(Clause::Attribution));
+        push(
+            "redistribution_allowed",
+            json!(s.redistribution_allowed),
+            c.get(Clause::NoDistribution).or(c.get(Clause::DistributionGrant)),
+        );
+    }
+    if let Some((n, e)) = &c.mau {
+        out.push(Finding::new("user_threshold_mau", *n, e));
+    }
+    if let Some((n, e)) = &c.dau {
+        out.push(Finding::new("user_threshold_dau", *n, e).with_note("A daily-active-user cap."));
+    }
+    if let Some((m, e)) = &c.revenue {
+        let f = Finding::new("revenue_threshold_usd", m.amount, e);
+        out.push(if m.currency == "USD" { f } else { f.with_note(format!("The cap is in {}, not USD.", m.currency)) });
+    }
+    for (clause, e) in c.iter() {
+        let Some(field) = clause.finding_field() else { continue };
+        if st.custom_text || clause == Clause::Termination {
+            out.push(Finding::new(field, true, e));
+        }
+    }
+    if let Some(e) = c.get(Clause::EuExcluded) {
+        out.push(Finding::new("region", "EU excluded", e).with_note(
+            "Rights are withheld from individuals domiciled in, or companies based in, the European Union.",
+        ));
+    }
+    if let Some((place, e)) = &c.jurisdiction {
+        out.push(Finding::new("jurisdiction", place.as_str(), e));
+    }
+    if let Some(d) = declared {
+        let mut f = Finding::new("declared_license", d.value.as_str(), &d.evidence);
+        if s.declared_matches_text == Some(false) {
+            f = f.with_note(format!(
+                "The declared license disagrees with the license text ({}).",
+                s.license_id.as_deref().unwrap_or("unrecognised text")
+            ));
+        }
+        out.push(f);
+        if let Some(m) = s.declared_matches_text {
+            out.push(Finding::new("declared_matches_text", m, &d.evidence));
+        }
+    }
+    // A finding from a text file always quotes it; only GGUF metadata (line 0) has nothing to quote.
+    out.retain(|f| !f.quote.is_empty() || f.line == 0);
+    out
+}
+
+fn document_ids(folder: &Folder, licenses: &[LicenseDoc], basis: &Basis) -> Vec<DocumentId> {
+    let governing = match basis {
+        Basis::Text(l) | Basis::Pointer(l) => Some(l.doc),
+        _ => None,
+    };
+    licenses
+        .iter()
+        .map(|l| DocumentId {
+            file: folder.docs[l.doc].0.path.clone(),
+            license_id: l.known.map(|k| k.id.to_string()),
+            name: l.known.map(|k| k.name.to_string()),
+            method: match l.method {
+                Method::Title => "title",
+                Method::TextMatch { .. } => "text match",
+                Method::Pointer => "pointer",
+                Method::Unrecognised => "unrecognised",
+            }
+            .into(),
+            score: match l.method {
+                Method::TextMatch { score } => Some(score),
+                _ => None,
+            },
+            added: l.added.iter().map(|&(a, b)| (a + 1, b)).collect(),
+            governs_weights: governing == Some(l.doc),
+        })
+        .collect()
+}
+
+/// Checks a folder's files and reports on the license that governs the weights.
+pub fn check(files: &[InputFile]) -> crate::Report {
+    // Find the documents.
+    let mut folder = folder::read(files);
+    // Identify each license text; collect what is declared; decide what governs.
+    let licenses = identify::all(&folder);
+    let declarations = identify::declarations(&folder);
+    let basis = identify::governing(&folder, &licenses, &declarations);
+    // Terms.
+    let settled = terms::settle(&folder, &basis);
+    // Declared against the text.
+    let declared = shown_declaration(&folder, &declarations, &basis);
+    let matches = match (declared, &basis) {
+        (Some(d), Basis::Text(_) | Basis::Pointer(_)) => Some(same_license(&folder, d, &basis)),
+        _ => None,
+    };
+    // Summary and findings.
+    let mut found = Vec::new();
+    let training = training::disclosed(&folder, &mut found);
+    let summary = summary(&settled, training, declared, matches);
+    let findings = findings(&folder, &basis, &settled, &summary, declared, found);
+
+    if settled.no_license {
+        folder.problems.push(problem(".", "no license found: no LICENSE, COPYING or license terms file, no license in the model card's front matter, and none in the GGUF metadata. Without a license you have no permission to use, share or modify the model; ask its author"));
+    }
+    if let Some(l) = basis.text().filter(|l| l.method == Method::Unrecognised) {
+        folder.problems.push(problem(&folder.docs[l.doc].0.path, "is a license text this tool does not recognise; its terms were read from the text itself, check them against the original"));
+    }
+    // Verdict.
+    let known = basis.known();
+    let verdict = Verdict {
+        headline: headline(&summary),
+        license_name: if settled.no_license {
+            None
+        } else if settled.modified {
+            known.map(|k| format!("{} (modified)", k.name))
+        } else {
+            Some(known.map_or_else(
+                || match &basis {
+                    Basis::Named(d) => d.value.clone(),
+                    _ => "Unrecognised custom license".to_string(),
+                },
+                |k: &Known| k.name.to_string(),
+            ))
+        },
+        osd_failures: osd_failures(&summary, settled.terms.eu_excluded),
+    };
+    Report {
+        summary,
+        verdict,
+        license_name: settled.license_name.clone(),
+        findings,
+        documents: document_ids(&folder, &licenses, &basis),
+        files: files
+            .iter()
+            .map(|f| FileEntry { path: f.path.clone(), size: f.size, role: discover::role(&f.path) })
+            .collect(),
+        problems: folder.problems,
+        uses: None,
+    }
+}
