@@ -1,80 +1,14 @@
 //! The license report, the use form with its answers, the document viewer,
 //! export, and the side-by-side comparison.
 
-use fineprint_license::report::{Finding, Summary, TriWord, Tristate};
+use fineprint_license::report::{questions, Finding, Question};
 use fineprint_license::usage::{self, Answer, Purpose};
-use fineprint_license::{known::Commercial, Report as LicenseReport};
+use fineprint_license::Report as LicenseReport;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::state::{AppState, Checked};
 use crate::{DropZone, Slot};
-
-fn yes_no(b: bool) -> &'static str {
-    if b {
-        "yes"
-    } else {
-        "no"
-    }
-}
-
-fn tri(t: Tristate) -> &'static str {
-    match t {
-        Tristate::Bool(true) => "yes",
-        Tristate::Bool(false) => "no",
-        Tristate::Word(TriWord::Conditional) => "with conditions",
-        Tristate::Word(TriWord::Unknown) => "unknown",
-    }
-}
-
-fn commercial(c: Commercial) -> &'static str {
-    match c {
-        Commercial::Allowed => "allowed",
-        Commercial::Conditional => "allowed with conditions",
-        Commercial::Forbidden => "not allowed",
-        Commercial::Unknown => "not settled by the documents",
-    }
-}
-
-/// The questions a builder asks, answered from the summary, each with the finding behind it.
-pub fn questions(s: &Summary) -> Vec<(&'static str, &'static str, String)> {
-    vec![
-        ("commercial_use", "Can I use it commercially?", commercial(s.commercial_use).to_string()),
-        (
-            "user_threshold_mau",
-            "Is there a cap on users?",
-            s.user_threshold_mau.map_or("no".into(), |n| format!("yes: {} monthly active users", group(n))),
-        ),
-        (
-            "revenue_threshold_usd",
-            "Is there a cap on revenue?",
-            s.revenue_threshold_usd.map_or("no".into(), |n| format!("yes: USD {} a year", group(n))),
-        ),
-        ("use_restrictions", "Are some uses forbidden?", yes_no(s.use_restrictions).into()),
-        ("attribution_required", "Must I credit it or keep notices?", yes_no(s.attribution_required).into()),
-        ("derivative_naming", "Must derivatives carry its name?", yes_no(s.derivative_naming).into()),
-        (
-            "output_training_restriction",
-            "Is training other models on its outputs forbidden?",
-            yes_no(s.output_training_restriction).into(),
-        ),
-        ("share_alike", "Must derivatives use the same license?", yes_no(s.share_alike).into()),
-        ("redistribution_allowed", "Can I redistribute the weights?", tri(s.redistribution_allowed).into()),
-        ("training_data_disclosed", "Is the training data disclosed?", tri(s.training_data_disclosed).into()),
-    ]
-}
-
-fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 #[component]
 fn Quote(f: Finding) -> impl IntoView {
@@ -118,7 +52,7 @@ pub fn Report() -> impl IntoView {
                 .collect();
             let rows = questions(&s)
                 .into_iter()
-                .map(|(field, q, a)| {
+                .map(|Question { field, question: q, answer: a }| {
                     let f = r.findings_for(field).next().cloned();
                     view! {
                         <tr data-field=field>
@@ -238,37 +172,12 @@ fn download(name: &str, mime: &str, body: &str) {
     let _ = web_sys::Url::revoke_object_url(&url);
 }
 
-pub fn summary_paragraph(r: &LicenseReport) -> String {
-    let s = &r.summary;
-    let name = r.verdict.license_name.clone().unwrap_or_else(|| "no license".into());
-    let mut parts = vec![format!("{}: {}.", name, r.verdict.headline)];
-    parts.push(format!("Commercial use: {}.", commercial(s.commercial_use)));
-    if let Some(n) = s.user_threshold_mau {
-        parts.push(format!("Above {} monthly active users a separate license is needed.", group(n)));
-    }
-    if let Some(n) = s.revenue_threshold_usd {
-        parts.push(format!("Above USD {} annual revenue a separate license is needed.", group(n)));
-    }
-    if s.use_restrictions {
-        parts.push("Some uses are prohibited.".into());
-    }
-    if s.derivative_naming {
-        parts.push("Derivative models must carry its name.".into());
-    }
-    if s.output_training_restriction {
-        parts.push("Its outputs may not be used to train other models.".into());
-    }
-    if s.declared_matches_text == Some(false) {
-        parts.push("The declared license does not match the license text.".into());
-    }
-    parts.join(" ")
-}
 
 #[component]
 fn Export(report: LicenseReport) -> impl IntoView {
     let copied = RwSignal::new(false);
     let (md, json, para) =
-        (report.to_markdown(), serde_json::to_string_pretty(&report).unwrap_or_default(), summary_paragraph(&report));
+        (report.to_markdown(), serde_json::to_string_pretty(&report).unwrap_or_default(), report.summary_paragraph());
     let para2 = para.clone();
     view! {
         <div class="export">
@@ -382,7 +291,7 @@ pub fn Compare() -> impl IntoView {
                     <th>{b.name.clone().unwrap_or_else(|| "second folder".into())}<br/><small>{name(&b)}</small></th></tr></thead>
                 <tbody>
                     <tr><th scope="row">"Verdict"</th><td>{a.report.verdict.headline.clone()}</td><td>{b.report.verdict.headline.clone()}</td></tr>
-                    {qa.into_iter().zip(qb).map(|((_, q, x), (_, _, y))| {
+                    {qa.into_iter().zip(qb).map(|(Question { question: q, answer: x, .. }, Question { answer: y, .. })| {
                         let differ = x != y;
                         view! { <tr class:differ=differ><th scope="row">{q}</th><td>{x}</td><td>{y}</td></tr> }
                     }).collect_view()}

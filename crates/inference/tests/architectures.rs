@@ -245,10 +245,8 @@ fn qwen3_with_head_norms_matches_candle() {
 fn the_sample_model_matches_candle() {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../sample/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf");
-    let Ok(bytes) = std::fs::read(p) else {
-        eprintln!("skipped: the sample model is not set up (run scripts/sample.sh)");
-        return;
-    };
+    let bytes = std::fs::read(&p)
+        .unwrap_or_else(|e| panic!("the sample model is not set up at {} ({e}): run scripts/sample.sh", p.display()));
     // "<|im_start|>system\nYou are a helpful AI assistant named SmolLM" and two more tokens.
     let steps: &[&[u32]] =
         &[&[1, 9690, 198, 2683, 359, 253, 5356, 5646, 11173, 3365, 3511, 308, 34519], &[28], &[7018]];

@@ -10,27 +10,38 @@ use candle_core::{Device, Tensor};
 use fineprint_inference::{preflight, Engine, InferenceError, LoadInput, Step};
 use fineprint_protocol::Sampling;
 
-fn sample() -> Option<PathBuf> {
+/// The sample model; a test that needs it fails (not passes) when it is missing.
+fn sample() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../sample/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf");
-    if p.is_file() {
-        Some(p)
-    } else {
-        eprintln!("skipped: the sample model is not set up (run scripts/sample.sh)");
-        None
-    }
+    assert!(p.is_file(), "the sample model is not set up at {}: run scripts/sample.sh", p.display());
+    p
 }
 
-fn golden() -> Option<(String, Vec<u32>, Vec<u32>)> {
+/// The golden prompt and tokens from ../shared; missing data fails the test.
+fn golden() -> (String, Vec<u32>, Vec<u32>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/golden");
-    let prompt = std::fs::read_to_string(dir.join("prompt.txt")).ok()?;
-    let ids = std::fs::read_to_string(dir.join("prompt_ids.txt")).ok()?;
-    let ids: Vec<u32> =
-        ids.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).filter_map(|s| s.parse().ok()).collect();
-    let g: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("smollm2-135m-q4_1.json")).ok()?).ok()?;
-    let first = g["first_generated_ids"].as_array()?.iter().filter_map(|v| v.as_u64()).map(|v| v as u32).collect();
-    Some((prompt, ids, first))
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| {
+            panic!("{} is needed ({e}): ../shared must be beside the project", dir.join(name).display())
+        })
+    };
+    let prompt = read("prompt.txt");
+    let ids: Vec<u32> = read("prompt_ids.txt")
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let g: serde_json::Value = serde_json::from_str(&read("smollm2-135m-q4_1.json")).expect("golden JSON");
+    let first: Vec<u32> = g["first_generated_ids"]
+        .as_array()
+        .expect("first_generated_ids")
+        .iter()
+        .filter_map(|v| v.as_u64())
+        .map(|v| v as u32)
+        .collect();
+    assert!(!ids.is_empty() && !first.is_empty(), "golden data in {} is empty", dir.display());
+    (prompt, ids, first)
 }
 
 fn load(
@@ -59,7 +70,7 @@ fn clock() -> f64 {
 
 #[test]
 fn sample_model_reproduces_the_golden_prompt_ids_and_first_32_tokens() {
-    let (Some(path), Some((prompt, prompt_ids, first))) = (sample(), golden()) else { return };
+    let (path, (prompt, prompt_ids, first)) = (sample(), golden());
     let bytes = std::fs::read(path).expect("read sample");
     let mut engine = load(bytes, "SmolLM2-135M-Instruct.Q4_1.gguf", None, None).expect("loads");
     let ids = engine.tokenize(&prompt).expect("tokenizes");
@@ -75,7 +86,7 @@ fn sample_model_reproduces_the_golden_prompt_ids_and_first_32_tokens() {
 
 #[test]
 fn truncated_model_is_refused_before_loading() {
-    let Some(path) = sample() else { return };
+    let path = sample();
     let mut bytes = std::fs::read(path).expect("read");
     bytes.truncate(50 << 20);
     match load(bytes, "cut.gguf", None, None) {
@@ -87,7 +98,7 @@ fn truncated_model_is_refused_before_loading() {
 
 #[test]
 fn model_too_big_for_the_browser_is_refused_with_a_reason() {
-    let Some(path) = sample() else { return };
+    let path = sample();
     let bytes = std::fs::read(path).expect("read");
     let err = load(bytes, "m.gguf", None, Some(100 << 20)).err().expect("refused");
     assert!(matches!(err, InferenceError::TooBig { .. }), "{err}");
@@ -96,7 +107,7 @@ fn model_too_big_for_the_browser_is_refused_with_a_reason() {
 
 #[test]
 fn a_tokenizer_from_another_model_is_an_error_not_garbage() {
-    let Some(path) = sample() else { return };
+    let path = sample();
     let bytes = std::fs::read(path).expect("read");
     let vocab: tokenizers::models::bpe::Vocab =
         [("a".to_string(), 0u32), ("b".to_string(), 1), ("ab".to_string(), 2)].into_iter().collect();

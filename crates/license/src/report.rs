@@ -128,9 +128,99 @@ pub struct Report {
     pub uses: Option<Vec<UseAnswer>>,
 }
 
+/// One of the questions a builder asks of a license, answered from the
+/// summary. The Markdown report and the page both render these, so the
+/// wording lives here only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Question {
+    /// The summary field (and finding field) that answers it.
+    pub field: &'static str,
+    pub question: &'static str,
+    pub answer: String,
+}
+
+fn commercial(c: Commercial) -> &'static str {
+    match c {
+        Commercial::Allowed => "allowed",
+        Commercial::Conditional => "allowed with conditions",
+        Commercial::Forbidden => "not allowed",
+        Commercial::Unknown => "not settled by the documents",
+    }
+}
+
+/// A number with thousands separators (700,000,000).
+pub fn group(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The questions, in the order the report shows them.
+pub fn questions(s: &Summary) -> Vec<Question> {
+    let q = |field, question, answer: String| Question { field, question, answer };
+    vec![
+        q("commercial_use", "Can I use it commercially?", commercial(s.commercial_use).into()),
+        q(
+            "user_threshold_mau",
+            "Is there a cap on users?",
+            s.user_threshold_mau.map_or("no".into(), |n| format!("yes: {} monthly active users", group(n))),
+        ),
+        q(
+            "revenue_threshold_usd",
+            "Is there a cap on revenue?",
+            s.revenue_threshold_usd.map_or("no".into(), |n| format!("yes: USD {} a year", group(n))),
+        ),
+        q("use_restrictions", "Are some uses forbidden?", yes_no(s.use_restrictions)),
+        q("attribution_required", "Must I credit it or keep notices?", yes_no(s.attribution_required)),
+        q("derivative_naming", "Must derivatives carry its name?", yes_no(s.derivative_naming)),
+        q(
+            "output_training_restriction",
+            "Is training other models on its outputs forbidden?",
+            yes_no(s.output_training_restriction),
+        ),
+        q("share_alike", "Must derivatives use the same license?", yes_no(s.share_alike)),
+        q("redistribution_allowed", "Can I redistribute the weights?", tri(s.redistribution_allowed)),
+        q("training_data_disclosed", "Is the training data disclosed?", tri(s.training_data_disclosed)),
+    ]
+}
+
 impl Report {
     pub fn findings_for<'a>(&'a self, field: &'a str) -> impl Iterator<Item = &'a Finding> + 'a {
         self.findings.iter().filter(move |f| f.field == field)
+    }
+
+    /// The report in a few plain sentences (the page's summary and the Markdown lead).
+    pub fn summary_paragraph(&self) -> String {
+        let r = self;
+        let s = &r.summary;
+        let name = r.verdict.license_name.clone().unwrap_or_else(|| "no license".into());
+        let mut parts = vec![format!("{}: {}.", name, r.verdict.headline)];
+        parts.push(format!("Commercial use: {}.", commercial(s.commercial_use)));
+        if let Some(n) = s.user_threshold_mau {
+            parts.push(format!("Above {} monthly active users a separate license is needed.", group(n)));
+        }
+        if let Some(n) = s.revenue_threshold_usd {
+            parts.push(format!("Above USD {} annual revenue a separate license is needed.", group(n)));
+        }
+        if s.use_restrictions {
+            parts.push("Some uses are prohibited.".into());
+        }
+        if s.derivative_naming {
+            parts.push("Derivative models must carry its name.".into());
+        }
+        if s.output_training_restriction {
+            parts.push("Its outputs may not be used to train other models.".into());
+        }
+        if s.declared_matches_text == Some(false) {
+            parts.push("The declared license does not match the license text.".into());
+        }
+        parts.join(" ")
     }
 
     /// The report as Markdown, for people and for pull-request comments.
@@ -141,26 +231,20 @@ impl Report {
         let name = self.verdict.license_name.as_deref().unwrap_or("no license");
         let _ = writeln!(out, "# License report: {name}\n");
         let _ = writeln!(out, "**{}**\n", self.verdict.headline);
+        let _ = writeln!(out, "{}\n", self.summary_paragraph());
         for f in &self.verdict.osd_failures {
             let _ = writeln!(out, "- Not open source: {f}");
         }
         let _ = writeln!(out, "\n| question | answer |\n|---|---|");
-        let rows: [(&str, String); 12] = [
+        let ids = [
             ("License id", s.license_id.clone().unwrap_or_else(|| "none".into())),
             ("SPDX", s.spdx.clone().unwrap_or_else(|| "none".into())),
-            ("Commercial use", format!("{:?}", s.commercial_use).to_lowercase()),
-            ("User cap (monthly active users)", s.user_threshold_mau.map_or("none".into(), |n| n.to_string())),
-            ("Revenue cap (USD a year)", s.revenue_threshold_usd.map_or("none".into(), |n| n.to_string())),
-            ("Prohibited uses", yes_no(s.use_restrictions)),
-            ("Attribution required", yes_no(s.attribution_required)),
-            ("Derivatives must carry a name", yes_no(s.derivative_naming)),
-            ("Outputs may not train other models", yes_no(s.output_training_restriction)),
-            ("Share-alike", yes_no(s.share_alike)),
-            ("Redistribution", tri(s.redistribution_allowed)),
-            ("Training data disclosed", tri(s.training_data_disclosed)),
         ];
-        for (q, a) in rows {
+        for (q, a) in ids {
             let _ = writeln!(out, "| {q} | {a} |");
+        }
+        for q in questions(s) {
+            let _ = writeln!(out, "| {} | {} |", q.question, q.answer);
         }
         if let Some(d) = &s.declared_license {
             let m = match s.declared_matches_text {
