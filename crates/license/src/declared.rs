@@ -80,13 +80,25 @@ pub fn in_prose(doc: &Document) -> Vec<Declared> {
         if !about_weights || about_code || derived {
             continue;
         }
-        let r = doc.original(name.range());
+        // "… under CC BY-NC 4.0 because of …": the longest leading words that name a license.
+        let name = match resolve(name.as_str()) {
+            Some(_) => name.range(),
+            None => {
+                let mut ends: Vec<usize> = name.as_str().match_indices(' ').map(|(i, _)| i).collect();
+                ends.reverse();
+                ends.into_iter()
+                    .find(|&e| resolve(&name.as_str()[..e]).is_some())
+                    .map_or(name.range(), |e| name.start()..name.start() + e)
+            }
+        };
+        let r = doc.original(name.clone());
         let value = doc.text[r].trim().trim_matches(['[', ']']).trim().to_owned();
-        let after = &doc.norm[name.end()..];
+        let name_str = &doc.norm[name.clone()];
+        let after = &doc.norm[name.end..];
         let followed_by_license = after.starts_with(" licen");
-        let known = known::lookup(name.as_str());
+        let known = resolve(name_str);
         // A name this tool does not know counts when the text calls it a license or links its terms.
-        let names_terms = ["license", "licence", "terms", "agreement"].iter().any(|w| name.as_str().contains(w));
+        let names_terms = ["license", "licence", "terms", "agreement"].iter().any(|w| name_str.contains(w));
         if known.is_none() && !followed_by_license && !names_terms && !after.starts_with(']') {
             continue;
         }
@@ -112,7 +124,7 @@ pub fn in_license_line(doc: &Document) -> Option<Declared> {
         let describes = ["a ", "an ", "see ", "custom", "proprietary", "please", "refer", "check"]
             .iter()
             .any(|w| lower.starts_with(w));
-        let known = known::lookup(value).or_else(|| {
+        let known = resolve(value).or_else(|| {
             // "CC-BY-NC, requires also adhering to …": the longest known prefix.
             let words: Vec<&str> = value.split_whitespace().collect();
             (1..words.len()).rev().find_map(|n| known::lookup(&words[..n].join(" ")))

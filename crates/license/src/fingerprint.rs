@@ -111,8 +111,11 @@ pub fn added_paragraphs(text: &str, spdx: &str) -> Vec<(usize, usize)> {
         let words = shingle::words(&para);
         if words.len() >= 12 {
             let sh = shingle::shingles_of_words(&words);
-            let known = overlap(&sh, &entry.shingles) as f32 / sh.len().max(1) as f32;
-            if known < 0.25 {
+            let common = overlap(&sh, &entry.shingles);
+            let known = common as f32 / sh.len().max(1) as f32;
+            // A paragraph mostly new, or a standard paragraph with a sentence or more
+            // written into it (a changed definition, a clause added mid-section).
+            if known < 0.25 || sh.len() - common >= 24 {
                 out.push((start, end));
             }
         }

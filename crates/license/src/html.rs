@@ -195,6 +195,19 @@ impl TokenSink for Sink {
 
 /// Converts an HTML document to text with a line map back into the HTML.
 pub fn to_text(html: &str) -> HtmlText {
+    // The tokenizer turns a lone CR into a line break; the file's lines are counted
+    // by LF (as every other document's are), so a lone CR is only a space here.
+    let lf_only: String;
+    let html = if html.contains('\r') {
+        let bytes = html.as_bytes();
+        lf_only = html
+            .char_indices()
+            .map(|(i, c)| if c == '\r' && bytes.get(i + 1) != Some(&b'\n') { ' ' } else { c })
+            .collect();
+        &lf_only
+    } else {
+        html
+    };
     let queue = BufferQueue::default();
     queue.push_back(StrTendril::from_slice(html));
     let sink = Sink { out: RefCell::new(Out { line: 1, ..Out::default() }) };
@@ -246,6 +259,16 @@ mod tests {
             let t = to_text(html);
             assert_eq!(t.source_lines.len(), t.text.lines().count().max(1), "{html:?}");
         }
+    }
+
+    #[test]
+    fn lone_carriage_returns_do_not_move_lines_past_the_file() {
+        // Found by the html fuzz target: CRs inside a paragraph counted as lines.
+        let html = "<p>You may not use th\r\r\r\r\r\re\nModel for <b>military</b></p>\r\n<p>x</p>";
+        let t = to_text(html);
+        let lines_in_file = html.matches('\n').count() + 1;
+        assert!(t.source_lines.iter().all(|&l| (1..=lines_in_file).contains(&l)), "{:?}", t.source_lines);
+        assert_eq!(t.source_lines[t.text.lines().position(|l| l.contains('x')).expect("x")], 3 - 1 + 1);
     }
 
     #[test]

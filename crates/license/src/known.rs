@@ -469,6 +469,42 @@ pub static KNOWN: &[Known] = &[
         ["microsoft-research-license", "msrla", "microsoft research license agreement"],
         ["microsoft research license agreement"]
     ),
+    model!(
+        "other",
+        Some("exaone"),
+        "exaone",
+        "EXAONE AI Model License Agreement 1.1 - NC",
+        Terms { category: C::NonCommercial, commercial: K::Forbidden, ..RAIL },
+        ["exaone", "exaone ai model license"],
+        ["exaone ai model license agreement"]
+    ),
+    model!(
+        "other",
+        Some("fair-noncommercial-research-license"),
+        "meta",
+        "FAIR Noncommercial Research License",
+        Terms { category: C::ResearchOnly, commercial: K::Forbidden, ..RAIL },
+        ["fair-noncommercial-research-license", "fair noncommercial research license"],
+        ["fair noncommercial research license"]
+    ),
+    model!(
+        "other",
+        Some("jamba-open-model-license"),
+        "ai21",
+        "Jamba Open Model License",
+        Terms { commercial: K::Conditional, revenue_usd: Some(50_000_000), ..RAIL },
+        ["jamba-open-model-license", "jamba open model license"],
+        ["jamba open model license agreement"]
+    ),
+    model!(
+        "other",
+        Some("health-ai-developer-foundations"),
+        "google",
+        "Health AI Developer Foundations Terms of Use",
+        RAIL,
+        ["health-ai-developer-foundations", "hai-def"],
+        ["health ai developer foundations terms of use"]
+    ),
     // Standard licenses: identified by their text fingerprints (build.rs), these markers only
     // settle near-ties between variants.
     standard!(
@@ -724,6 +760,7 @@ const PUBLISHERS: &[(&str, &str)] = &[
     ("lg ai research", "exaone"),
     ("lg management development institute", "exaone"),
     ("databricks", "databricks"),
+    ("ai21 labs", "ai21"),
 ];
 
 /// The family of a license no entry of the table matches, from its title and

@@ -38,27 +38,61 @@ pub(crate) fn problem(file: &str, message: impl Into<String>) -> Problem {
 fn front_matter_terms(card: &Document) -> Option<Document> {
     let mut lines = card.text.lines().enumerate();
     let (start, first) = lines.find(|(_, l)| l.starts_with("extra_gated_prompt:"))?;
+    let value = first["extra_gated_prompt:".len()..].trim();
+    let double_quoted = value.starts_with('"');
     let mut text = String::new();
     let mut source = Vec::new();
-    let inline = first["extra_gated_prompt:".len()..].trim();
-    let inline = inline.trim_start_matches(['|', '>', '-', '+']).trim().trim_matches(['"', '\'']);
-    if !inline.is_empty() {
-        text.push_str(inline);
-        text.push('\n');
-        source.push(start + 1);
+    let mut add = |raw: &str, line: usize| {
+        // A double-quoted YAML scalar carries its line breaks as `\n` escapes: each
+        // becomes a line of the text, all of them mapped to the line of the card.
+        let piece = if double_quoted { unescape(raw) } else { raw.to_owned() };
+        for part in piece.split('\n') {
+            text.push_str(part);
+            text.push('\n');
+            source.push(line);
+        }
+    };
+    let inline = value.trim_start_matches(['|', '>', '-', '+']).trim_start_matches(['"', '\'']);
+    if !inline.trim().is_empty() {
+        add(inline.trim_end_matches('"'), start + 1);
     }
     for (i, line) in card.text.lines().enumerate().skip(start + 1) {
         // The value ends at the next key (no indentation) or the end of the front matter.
-        let blank = line.trim().is_empty();
-        if !blank && !line.starts_with([' ', '\t']) {
+        if !line.trim().is_empty() && !line.starts_with([' ', '\t']) {
             break;
         }
-        text.push_str(line.trim().trim_end_matches(['"', '\'']));
-        text.push('\n');
-        source.push(i + 1);
+        add(line.trim().trim_end_matches('"'), i + 1);
     }
-    // A short prompt ("share your contact details") is not a license.
-    (text.len() >= 1000).then(|| Document::converted(card.path.clone(), text, source))
+    // A short prompt ("share your contact details", "agree to Google's usage license") is not a license.
+    let lower = text.to_lowercase();
+    let terms = ["license", "licence", "agreement", "terms"].iter().any(|w| lower.contains(w));
+    (text.len() >= 600 && terms).then(|| Document::converted(card.path.clone(), text, source))
+}
+
+/// The escapes of a YAML double-quoted scalar that license texts use.
+fn unescape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('"') => out.push('"'),
+            Some('\\') => out.push('\\'),
+            Some(' ') => out.push(' '),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            // A `\` at the end of a line continues the scalar without a space.
+            None => {}
+        }
+    }
+    out
 }
 
 pub(crate) fn read(files: &[InputFile]) -> Folder {

@@ -7,7 +7,7 @@ use crate::clauses::{self, Clauses};
 use crate::declared::Declared;
 use crate::discover::{self, Role};
 use crate::fingerprint;
-use crate::known::{self, Known};
+use crate::known::{self, Category, Known};
 use crate::text::{self, Document, Evidence};
 
 use super::folder::Folder;
@@ -193,6 +193,10 @@ fn rank(folder: &Folder, l: &LicenseDoc) -> i32 {
     };
     // Files at the top of the folder describe the folder; nested ones, their subfolder.
     r -= 3 * path.matches('/').count() as i32;
+    // COPYING.LESSER beside COPYING: the LGPL is what applies (it supplements the GPL).
+    if l.known.is_some_and(|k| k.id.starts_with("lgpl")) {
+        r += 5;
+    }
     // Terms carried in a card's front matter give way to a license file.
     if discover::role(path) == Role::ModelCard {
         r -= 60;
@@ -209,12 +213,25 @@ pub(crate) fn governing<'a>(folder: &Folder, licenses: &'a [LicenseDoc], declare
         let generic_file = discover::weights_affinity(&folder.docs[l.doc].0.path) <= 0;
         let in_folder = |k: &Known| licenses.iter().any(|x| x.known.is_some_and(|y| std::ptr::eq(y, k)));
         if generic_file {
-            let weights_statement = declared.statements.iter().find(|d| {
-                d.about_weights
-                    && d.declared.known.is_some_and(|k| !in_folder(k) && l.known.is_none_or(|g| !std::ptr::eq(g, k)))
+            let differs = |k: &Known| !in_folder(k) && l.known.is_none_or(|g| !std::ptr::eq(g, k));
+            let weights_statement = declared
+                .statements
+                .iter()
+                .find(|d| d.about_weights && d.declared.known.is_some_and(differs))
+                .map(|d| &d.declared);
+            // The card's metadata is the model's own declaration: a model license (or a
+            // non-commercial one) there, beside a standard LICENSE, is the weights' license.
+            let code_file = l.known.is_some_and(Known::is_standard) && !l.modified;
+            let model_metadata = declared.metadata.as_ref().filter(|d| {
+                code_file
+                    && d.known.is_some_and(|k| {
+                        differs(k)
+                            && (!k.is_standard()
+                                || !matches!(k.terms.category, Category::Permissive | Category::PublicDomain))
+                    })
             });
-            if let Some(d) = weights_statement {
-                return Basis::Named(&d.declared);
+            if let Some(d) = weights_statement.or(model_metadata) {
+                return Basis::Named(d);
             }
         }
         return match l.method {

@@ -53,6 +53,17 @@ fn terms_from_name(name: &str) -> Option<(Category, Commercial)> {
     }
 }
 
+/// A card sentence that makes an acceptable-use policy binding.
+fn policy_required(doc: &crate::text::Document) -> Option<Evidence> {
+    use std::sync::OnceLock;
+    static R: OnceLock<regex::Regex> = OnceLock::new();
+    let re = R.get_or_init(|| {
+        regex::Regex::new(r"(?:adher|comply|complian|subject to|agree to|abide by|in accordance with|requires?)[^.]{0,80}(?:acceptable use|use policy|usage policy|prohibited use)")
+            .unwrap_or_else(|e| panic!("{e}"))
+    });
+    re.find(&doc.norm).map(|m| doc.evidence(m.range()))
+}
+
 pub(crate) fn settle(folder: &Folder, basis: &Basis) -> Settled {
     let known = basis.known();
     let gov = basis.text();
@@ -69,6 +80,12 @@ pub(crate) fn settle(folder: &Folder, basis: &Basis) -> Settled {
     }
 
     let standard_unmodified = known.is_some_and(Known::is_standard) && !modified;
+    // "License: CC-BY-NC, requires also adhering to the Acceptable Use Policy": a card
+    // that makes a use policy part of the terms adds prohibited uses to any license.
+    if !standard_unmodified || matches!(basis, Basis::Named(_)) {
+        let aup = folder.cards().find_map(policy_required);
+        c.fill(Clause::UseRestrictions, aup.as_ref());
+    }
     let base: Option<Terms> = known.map(|k| k.terms);
     let custom_text = gov.is_some() && !standard_unmodified;
     let mut t: Terms = match (base, custom_text) {
@@ -128,7 +145,7 @@ pub(crate) fn settle(folder: &Folder, basis: &Basis) -> Settled {
         };
         t.eu_excluded = c.has(Clause::EuExcluded);
     } else {
-        if c.has(Clause::UseRestrictions) && !standard_unmodified {
+        if c.has(Clause::UseRestrictions) && (!standard_unmodified || matches!(basis, Basis::Named(_))) {
             t.use_restrictions = true;
         }
         // A license known only by a name this tool has no terms for: the name, and
