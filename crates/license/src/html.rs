@@ -216,6 +216,10 @@ pub fn to_text(html: &str) -> HtmlText {
     while let html5ever::TokenizerResult::Script(()) = tok.feed(&queue) {}
     tok.end();
     let mut out = tok.sink.out.take();
+    // In malformed markup (a doctype spread over lines) the tokenizer may report a
+    // line past the token that ended; no line points past the file.
+    let last_line = html.matches('\n').count() + 1;
+    out.source_lines.iter_mut().for_each(|l| *l = (*l).clamp(1, last_line));
     let text = out.text.trim_end().to_owned();
     let lines = text.matches('\n').count() + 1;
     let last = out.source_lines.last().copied().unwrap_or(1);
@@ -269,6 +273,15 @@ mod tests {
         let lines_in_file = html.matches('\n').count() + 1;
         assert!(t.source_lines.iter().all(|&l| (1..=lines_in_file).contains(&l)), "{:?}", t.source_lines);
         assert_eq!(t.source_lines[t.text.lines().position(|l| l.contains('x')).expect("x")], 3 - 1 + 1);
+    }
+
+    #[test]
+    fn a_doctype_over_several_lines_keeps_lines_inside_the_file() {
+        // Found by the html fuzz target (reduced).
+        let html = "<p>x</p> w<!DOCTYPE\n\n\n\n<!doctype html>\n<html><p>y</p>";
+        let t = to_text(html);
+        let last = html.matches('\n').count() + 1;
+        assert!(t.source_lines.iter().all(|&l| (1..=last).contains(&l)), "{:?}", t.source_lines);
     }
 
     #[test]
