@@ -108,9 +108,13 @@ pub fn run(args: RunArgs) -> ExitCode {
             max_tokens: args.max_tokens,
         }
     };
+    let mut prompt_ids: Vec<u32> = Vec::new();
     let started = match (&args.prompt_file, &args.chat) {
         (Some(p), _) => match std::fs::read_to_string(p) {
-            Ok(text) => engine.tokenize(&text).and_then(|ids| engine.start(&ids, &sampling, &now)),
+            Ok(text) => engine.tokenize(&text).and_then(|ids| {
+                prompt_ids = ids;
+                engine.start(&prompt_ids, &sampling, &now)
+            }),
             Err(e) => return fail(format!("cannot read {}: {e}", p.display())),
         },
         (None, Some(msg)) => engine.start_chat(msg, None, "1 Jan 2026", &sampling, &now),
@@ -144,6 +148,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     if args.json {
         let report = serde_json::json!({
             "ids": g.generated,
+            "prompt_ids": prompt_ids,
             "text": g.text(),
             "prompt_tokens": g.stats.prompt_tokens,
             "prompt_tok_s": g.stats.prompt_tok_s,

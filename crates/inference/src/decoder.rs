@@ -1,6 +1,6 @@
-//! The llama-family decoder (llama, mistral, qwen2, qwen3) over quantized
-//! weights that stay quantized, with a KV cache that grows with the
-//! conversation.
+//! The decoder of the llama family (llama, mistral, qwen2, qwen3) and of
+//! gemma3 over quantized weights that stay quantized, with a KV cache that
+//! grows with the conversation.
 //!
 //! candle-transformers' quantized models dequantize the embedding table to
 //! f32 (for SmolLM2-135M that alone is 113 MB next to a 98 MB file) and copy
@@ -45,6 +45,17 @@ struct Config {
     /// permuted so that it pairs 2i with 2i + 1.
     neox: bool,
     eps: f32,
+    /// gemma3: the embedding is scaled by √dim.
+    embed_scale: f32,
+    /// gemma3: GELU (tanh approximation) gates the feed-forward, not SiLU.
+    gelu: bool,
+    /// The attention score scale (1/√head_dim unless the model says otherwise).
+    query_scale: f32,
+    /// gemma3: local layers attend to this many most recent positions only.
+    sliding_window: Option<usize>,
+    /// Logits squashed as cap·tanh(x/cap) where the file sets a cap.
+    final_softcap: Option<f32>,
+    attn_softcap: Option<f32>,
 }
 
 struct Layer {
@@ -58,6 +69,10 @@ struct Layer {
     /// qwen3 normalises each query and key head.
     qk_norm: Option<[Vec<f32>; 2]>,
     ffn_norm: Vec<f32>,
+    /// gemma3 normalises the attention and feed-forward outputs too.
+    post_norms: Option<[Vec<f32>; 2]>,
+    /// A sliding-window layer (gemma3's local layers), with its own rotation base.
+    local: bool,
     gate: Weight,
     up: Weight,
     down: Weight,
@@ -75,6 +90,8 @@ pub struct Decoder {
     layers: Vec<Layer>,
     cos: Vec<f32>,
     sin: Vec<f32>,
+    /// Rotation tables of the local layers, where their base differs.
+    local_rope: Option<(Vec<f32>, Vec<f32>)>,
     context: usize,
     scratch: Scratch,
 }
@@ -176,6 +193,7 @@ impl Decoder {
         let prefix = match arch {
             Arch::Qwen2 => "qwen2",
             Arch::Qwen3 => "qwen3",
+            Arch::Gemma3 => "gemma3",
             _ => match md.get("general.architecture").and_then(|v| v.to_string().ok()).map(String::as_str) {
                 Some("mistral") => "mistral",
                 _ => "llama",
@@ -200,16 +218,34 @@ impl Decoder {
                 "{prefix}.attention.* ({n_head} heads, {n_kv_head} key/value heads, head size {head_dim}, rotary size {rope_dim})"
             )));
         }
+        let gemma = arch == Arch::Gemma3;
+        let softcap = |k: &str| Some(f32_of(k, 0.0)).filter(|c| c.is_finite() && *c > 0.0);
+        // llama.cpp's rule: Gemma 3 27B (62 layers) scales queries by 1/√(dim/heads).
+        let query_pre_attn = if gemma && n_layer == 62 { dim / n_head } else { head_dim };
         let cfg = Config {
             dim,
             n_head,
             n_kv_head,
             head_dim,
             rope_dim,
-            neox: matches!(arch, Arch::Qwen2 | Arch::Qwen3),
+            neox: matches!(arch, Arch::Qwen2 | Arch::Qwen3 | Arch::Gemma3),
             eps: f32_of("attention.layer_norm_rms_epsilon", 1e-5),
+            embed_scale: if gemma { (dim as f32).sqrt() } else { 1.0 },
+            gelu: gemma,
+            query_scale: 1.0 / (query_pre_attn as f32).sqrt(),
+            sliding_window: if gemma { get("attention.sliding_window").ok() } else { None },
+            final_softcap: softcap("final_logit_softcapping"),
+            attn_softcap: softcap("attn_logit_softcapping"),
         };
         let base = f32_of("rope.freq_base", 10_000.0);
+        // Gemma 3: every sixth layer is global, the others see a sliding window
+        // and rotate with base 10,000; global layers may stretch theirs linearly.
+        let swa_pattern = get("attention.sliding_window_pattern").unwrap_or(6);
+        let is_local = |i: usize| cfg.sliding_window.is_some() && i % swa_pattern < swa_pattern - 1;
+        let linear_scale = match md.get(&format!("{prefix}.rope.scaling.type")).and_then(|v| v.to_string().ok()) {
+            Some(t) if t == "linear" => f32_of("rope.scaling.factor", 1.0).max(1.0),
+            _ => 1.0,
+        };
 
         // Every tensor the decoder will take, so that they can be read in file order.
         let mut names: Vec<String> = vec!["token_embd.weight".into(), "output_norm.weight".into()];
@@ -227,7 +263,15 @@ impl Decoder {
                 "ffn_down",
             ];
             names.extend(required.iter().map(|n| format!("blk.{i}.{n}.weight")));
-            let extra = ["attn_q.bias", "attn_k.bias", "attn_v.bias", "attn_q_norm.weight", "attn_k_norm.weight"];
+            let extra = [
+                "attn_q.bias",
+                "attn_k.bias",
+                "attn_v.bias",
+                "attn_q_norm.weight",
+                "attn_k_norm.weight",
+                "post_attention_norm.weight",
+                "post_ffw_norm.weight",
+            ];
             optional.extend(extra.iter().map(|n| format!("blk.{i}.{n}")));
         }
         optional.retain(|n| content.tensor_infos.contains_key(n));
@@ -238,7 +282,8 @@ impl Decoder {
         // Llama 3.1+ scales some rotation frequencies; the factors ship as a tensor.
         let factors =
             if t.has("rope_freqs.weight") { Some(t.vector("rope_freqs.weight", rope_dim / 2)?) } else { None };
-        let (cos, sin) = rope_tables(context, rope_dim, base, factors.as_deref());
+        let (cos, sin) = rope_tables(context, rope_dim, base, linear_scale, factors.as_deref());
+        let local_rope = (0..n_layer).any(is_local).then(|| rope_tables(context, rope_dim, 10_000.0, 1.0, None));
         let out_norm = t.vector("output_norm.weight", dim)?;
         let output = if t.has("output.weight") { Some(t.matrix("output.weight", Some(vocab), dim)?) } else { None };
         let (q_dim, kv_dim) = (n_head * head_dim, n_kv_head * head_dim);
@@ -259,6 +304,11 @@ impl Decoder {
             } else {
                 None
             };
+            let post_norms = if t.has(&n("post_attention_norm.weight")) {
+                Some([t.vector(&n("post_attention_norm.weight"), dim)?, t.vector(&n("post_ffw_norm.weight"), dim)?])
+            } else {
+                None
+            };
             let ffn = t.raw.get(&n("ffn_gate.weight")).and_then(|(dims, ..)| dims.first().copied());
             let ffn = ffn.ok_or_else(|| LoadError::Missing(n("ffn_gate.weight")))?;
             layers.push(Layer {
@@ -270,6 +320,8 @@ impl Decoder {
                 bias,
                 qk_norm,
                 ffn_norm: t.vector(&n("ffn_norm.weight"), dim)?,
+                post_norms,
+                local: is_local(i),
                 gate: t.matrix(&n("ffn_gate.weight"), Some(ffn), dim)?,
                 up: t.matrix(&n("ffn_up.weight"), Some(ffn), dim)?,
                 down: t.matrix(&n("ffn_down.weight"), Some(dim), ffn)?,
@@ -277,7 +329,7 @@ impl Decoder {
                 v_cache: Vec::new(),
             });
         }
-        Ok(Self { cfg, embd, output, out_norm, layers, cos, sin, context, scratch: Scratch::default() })
+        Ok(Self { cfg, embd, output, out_norm, layers, cos, sin, local_rope, context, scratch: Scratch::default() })
     }
 
     pub fn vocab_size(&self) -> usize {
@@ -309,6 +361,9 @@ impl Decoder {
         s.x.resize(m * dim, 0.0);
         for (row, &id) in s.x.chunks_exact_mut(dim).zip(ids) {
             self.embd.row(id as usize, row)?;
+            if c.embed_scale != 1.0 {
+                row.iter_mut().for_each(|v| *v *= c.embed_scale);
+            }
         }
         for layer in &mut self.layers {
             // Attention.
@@ -332,9 +387,13 @@ impl Decoder {
                 rms_norm_in_place(&mut s.k, nk, c.eps);
             }
             let half = c.rope_dim / 2;
+            let (cos_t, sin_t) = match (&self.local_rope, layer.local) {
+                (Some((cos, sin)), true) => (cos, sin),
+                _ => (&self.cos, &self.sin),
+            };
             for i in 0..m {
                 let at = (pos + i) * half;
-                let (cos, sin) = (&self.cos[at..at + half], &self.sin[at..at + half]);
+                let (cos, sin) = (&cos_t[at..at + half], &sin_t[at..at + half]);
                 for head in s.q[i * q_dim..(i + 1) * q_dim].chunks_exact_mut(hd) {
                     rotate(head, cos, sin, c.neox, c.rope_dim);
                 }
@@ -345,9 +404,13 @@ impl Decoder {
             append(&mut layer.k_cache, pos * kv_dim, &s.k, kv_dim);
             append(&mut layer.v_cache, pos * kv_dim, &s.v, kv_dim);
             s.att.resize(m * q_dim, 0.0);
-            attention(c, &s.q, &layer.k_cache, &layer.v_cache, pos, m, &mut s.att, &mut s.scores);
+            let window = if layer.local { c.sliding_window } else { None };
+            attention(c, &s.q, &layer.k_cache, &layer.v_cache, pos, m, window, &mut s.att, &mut s.scores);
             s.proj.resize(m * dim, 0.0);
             layer.o.matmul(&s.att, m, &mut s.proj, &mut s.acts)?;
+            if let Some([post_attn, _]) = &layer.post_norms {
+                rms_norm_in_place(&mut s.proj, post_attn, c.eps);
+            }
             add(&mut s.x, &s.proj);
 
             // Feed-forward: down(silu(gate(h)) · up(h)).
@@ -356,10 +419,19 @@ impl Decoder {
             s.gate.resize(m * ffn, 0.0);
             s.up.resize(m * ffn, 0.0);
             matmul_shared(&s.h, m, &mut [(&layer.gate, &mut s.gate), (&layer.up, &mut s.up)], &mut s.acts)?;
-            for (g, u) in s.gate.iter_mut().zip(&s.up) {
-                *g = *g / (1.0 + (-*g).exp()) * u;
+            if c.gelu {
+                for (g, u) in s.gate.iter_mut().zip(&s.up) {
+                    *g = gelu_tanh(*g) * u;
+                }
+            } else {
+                for (g, u) in s.gate.iter_mut().zip(&s.up) {
+                    *g = *g / (1.0 + (-*g).exp()) * u;
+                }
             }
             layer.down.matmul(&s.gate, m, &mut s.proj, &mut s.acts)?;
+            if let Some([_, post_ffn]) = &layer.post_norms {
+                rms_norm_in_place(&mut s.proj, post_ffn, c.eps);
+            }
             add(&mut s.x, &s.proj);
         }
         let last = &s.x[(m - 1) * dim..];
@@ -367,15 +439,24 @@ impl Decoder {
         let out = self.output.as_ref().unwrap_or(&self.embd);
         let mut logits = vec![0f32; out.rows];
         out.matmul(&s.h, 1, &mut logits, &mut s.acts)?;
+        if let Some(cap) = c.final_softcap {
+            logits.iter_mut().for_each(|l| *l = cap * (*l / cap).tanh());
+        }
         Ok(logits)
     }
 }
 
-fn rope_tables(context: usize, rope_dim: usize, base: f32, factors: Option<&[f32]>) -> (Vec<f32>, Vec<f32>) {
+fn rope_tables(
+    context: usize,
+    rope_dim: usize,
+    base: f32,
+    linear_scale: f32,
+    factors: Option<&[f32]>,
+) -> (Vec<f32>, Vec<f32>) {
     let half = rope_dim / 2;
     let freqs: Vec<f32> = (0..half)
         .map(|j| {
-            let f = 1.0 / base.powf((2 * j) as f32 / rope_dim as f32);
+            let f = 1.0 / base.powf((2 * j) as f32 / rope_dim as f32) / linear_scale;
             f / factors.map_or(1.0, |fs| fs[j])
         })
         .collect();
@@ -421,23 +502,30 @@ fn attention(
     v: &[f32],
     pos: usize,
     m: usize,
+    window: Option<usize>,
     out: &mut [f32],
     scores: &mut Vec<f32>,
 ) {
     let hd = c.head_dim;
     let (q_dim, kv_dim) = (c.n_head * hd, c.n_kv_head * hd);
     let group = c.n_head / c.n_kv_head;
-    let scale = 1.0 / (hd as f32).sqrt();
+    let scale = c.query_scale;
     for i in 0..m {
-        // Causal: position pos + i sees keys 0..=pos + i.
+        // Causal: position pos + i sees keys 0..=pos + i; a sliding-window layer
+        // only the last `window` of them.
         let seen = pos + i + 1;
-        scores.resize(seen, 0.0);
+        let first = window.map_or(0, |w| seen.saturating_sub(w));
+        scores.resize(seen - first, 0.0);
         for h in 0..c.n_head {
             let kv = (h / group) * hd;
             let qh = &q[i * q_dim + h * hd..][..hd];
             let mut max = f32::NEG_INFINITY;
-            for (t, sc) in scores.iter_mut().enumerate() {
+            for (j, sc) in scores.iter_mut().enumerate() {
+                let t = first + j;
                 *sc = dot(qh, &k[t * kv_dim + kv..][..hd]) * scale;
+                if let Some(cap) = c.attn_softcap {
+                    *sc = cap * (*sc / cap).tanh();
+                }
                 max = max.max(*sc);
             }
             let mut sum = 0.0;
@@ -447,7 +535,8 @@ fn attention(
             }
             let o = &mut out[i * q_dim + h * hd..][..hd];
             o.fill(0.0);
-            for (t, sc) in scores.iter().enumerate() {
+            for (j, sc) in scores.iter().enumerate() {
+                let t = first + j;
                 let w = sc / sum;
                 for (o, v) in o.iter_mut().zip(&v[t * kv_dim + kv..][..hd]) {
                     *o += w * v;
@@ -469,6 +558,12 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     acc.iter().sum::<f32>() + tail
+}
+
+/// GELU with the tanh approximation, as Gemma's `gelu_pytorch_tanh`.
+fn gelu_tanh(x: f32) -> f32 {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    0.5 * x * (1.0 + (SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)).tanh())
 }
 
 fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut Vec<f32>) {

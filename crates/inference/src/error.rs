@@ -12,6 +12,10 @@ pub enum InferenceError {
     Truncated { file: String, tensor: String, needed: u64, size: u64 },
     #[error("{file} is a \"{arch}\" model, which this tool cannot run; supported: {supported}")]
     UnsupportedArchitecture { file: String, arch: String, supported: &'static str },
+    #[error("{file} is a \"{arch}\" model: close to one this tool runs, but it computes differently and is not supported yet; supported: {supported}")]
+    ArchitectureNotYet { file: String, arch: String, supported: &'static str },
+    #[error("{file} has a header value this tool cannot trust: {key} = {value} ({why}); the file is damaged or was not written by a GGUF converter, get it again")]
+    BadHeader { file: String, key: String, value: String, why: &'static str },
     #[error("{file} uses tensor type {dtype}, which candle cannot run; pick a Q4_0, Q4_1, Q5_*, Q8_0 or K-quant file")]
     UnsupportedType { file: String, dtype: String },
     #[error("{file} needs about {need_mb} MB of memory to run, more than the {limit_mb} MB a browser gives one WebAssembly worker; pick a smaller model or a smaller quantization (e.g. Q4_K_M of a model under 3B parameters)")]

@@ -85,6 +85,7 @@ pub struct Engine {
     tokenizer: Tokenizer,
     template: Option<ChatTemplate>,
     eos: Vec<u32>,
+    bos: Option<u32>,
     pub info: ModelInfo,
     file: String,
     /// The conversation so far, as (role, text).
@@ -184,6 +185,14 @@ impl Engine {
             }
         }
 
+        // The beginning-of-sequence token, where the model wants one (SentencePiece models,
+        // Llama 3, Gemma): llama.cpp adds it to every prompt that does not begin with it.
+        let bos_id = md
+            .get("tokenizer.ggml.add_bos_token")
+            .and_then(|v| v.to_bool().ok())
+            .unwrap_or(md_str(md, "tokenizer.ggml.model") == Some("llama"))
+            .then(|| md.get("tokenizer.ggml.bos_token_id").and_then(|v| v.to_u32().ok()))
+            .flatten();
         let name = md_str(md, "general.name").unwrap_or(&file).to_owned();
         let context = plan.context;
         if context < plan.context_length.min(MAX_CONTEXT) {
@@ -226,18 +235,36 @@ impl Engine {
             });
         }
         (counted.report)(Phase::Loading, plan.tensor_bytes, plan.tensor_bytes);
-        Ok(Self { model, tokenizer, template, eos, info, file, history: Vec::new(), cached: Vec::new(), context })
+        Ok(Self {
+            model,
+            tokenizer,
+            template,
+            eos,
+            bos: bos_id,
+            info,
+            file,
+            history: Vec::new(),
+            cached: Vec::new(),
+            context,
+        })
     }
 
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
     }
 
+    /// The prompt's token ids, beginning with the model's BOS token where it wants one
+    /// (once: a chat template that writes it already is not given a second).
     pub fn tokenize(&self, text: &str) -> Result<Vec<u32>> {
-        self.tokenizer
+        let mut ids = self
+            .tokenizer
             .encode(text, false)
             .map(|e| e.get_ids().to_vec())
-            .map_err(|e| InferenceError::Tokenizer { file: self.file.clone(), reason: e.to_string() })
+            .map_err(|e| InferenceError::Tokenizer { file: self.file.clone(), reason: e.to_string() })?;
+        if let Some(bos) = self.bos.filter(|b| ids.first() != Some(b)) {
+            ids.insert(0, bos);
+        }
+        Ok(ids)
     }
 
     /// The prompt for the conversation so far plus a new user turn.

@@ -5,28 +5,27 @@ use std::io::{Read, Seek};
 
 use candle_core::quantized::gguf_file::Content;
 use candle_core::{Device, Tensor};
-use candle_transformers::models::{quantized_gemma3, quantized_llama, quantized_phi3};
+use candle_transformers::models::{quantized_llama, quantized_phi3};
 
 use crate::decoder::Decoder;
 use crate::error::InferenceError;
 use crate::preflight::{md_u64, Arch};
 
 pub enum Model {
-    /// llama, mistral, qwen2, qwen3: weights stay quantized, embedding included.
+    /// llama, mistral, qwen2, qwen3, gemma3: weights stay quantized, embedding included.
     Decoder(Box<Decoder>),
     /// Mixture-of-experts llama (Mixtral), which the decoder does not route.
     Llama(quantized_llama::ModelWeights),
     Phi3(quantized_phi3::ModelWeights),
-    Gemma3(quantized_gemma3::ModelWeights),
 }
 
 /// Whether `arch` runs through candle-transformers (which holds the embedding
 /// table as f32) rather than our decoder.
 pub fn uses_candle_model(arch: Arch, content: &Content) -> bool {
     match arch {
-        Arch::Phi3 | Arch::Gemma3 => true,
+        Arch::Phi3 => true,
         Arch::Llama => md_u64(&content.metadata, "llama.expert_count").unwrap_or(0) > 1,
-        Arch::Qwen2 | Arch::Qwen3 => false,
+        Arch::Qwen2 | Arch::Qwen3 | Arch::Gemma3 => false,
     }
 }
 
@@ -48,9 +47,6 @@ impl Model {
         Ok(match arch {
             Arch::Phi3 => {
                 Model::Phi3(quantized_phi3::ModelWeights::from_gguf(false, content, reader, &device).map_err(candle)?)
-            }
-            Arch::Gemma3 => {
-                Model::Gemma3(quantized_gemma3::ModelWeights::from_gguf(content, reader, &device).map_err(candle)?)
             }
             _ => Model::Llama(quantized_llama::ModelWeights::from_gguf(content, reader, &device).map_err(candle)?),
         })
@@ -76,17 +72,16 @@ impl Model {
             }
             Model::Llama(m) => m.forward(&candle_input()?, pos)?,
             Model::Phi3(m) => m.forward(&candle_input()?, pos)?,
-            Model::Gemma3(m) => m.forward(&candle_input()?, pos)?,
         };
         logits.squeeze(0)?.to_dtype(candle_core::DType::F32)
     }
 
-    /// Empties the KV cache. Phi-3 and Gemma 3 reset theirs when fed at position 0.
+    /// Empties the KV cache. Phi-3 resets its own when fed at position 0.
     pub fn clear_kv_cache(&mut self) {
         match self {
             Model::Decoder(d) => d.clear_kv_cache(),
             Model::Llama(m) => m.clear_kv_cache(),
-            Model::Phi3(_) | Model::Gemma3(_) => {}
+            Model::Phi3(_) => {}
         }
     }
 }

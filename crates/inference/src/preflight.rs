@@ -13,6 +13,10 @@ use crate::error::{InferenceError, Result};
 /// tool wires up.
 pub const SUPPORTED: &str = "llama (also mistral), qwen2, qwen3, phi3, gemma3";
 
+/// Architectures close to a supported one that run differently: refused by
+/// name rather than handed to a loader that would compute nonsense.
+const NOT_YET: &[&str] = &["gemma", "gemma2", "gemma3n", "llama4", "qwen2moe", "qwen3moe", "phi2", "mamba"];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
     Llama,
@@ -29,7 +33,7 @@ impl Arch {
             "qwen2" => Arch::Qwen2,
             "qwen3" => Arch::Qwen3,
             "phi3" => Arch::Phi3,
-            "gemma3" | "gemma2" | "gemma" => Arch::Gemma3,
+            "gemma3" => Arch::Gemma3,
             _ => return None,
         })
     }
@@ -71,12 +75,102 @@ pub fn md_u64(md: &HashMap<String, Value>, key: &str) -> Option<u64> {
         .or_else(|| v.to_i32().ok().and_then(|x| u64::try_from(x).ok()))
 }
 
+/// The value of `general.alignment`, found by walking the metadata keys
+/// without keeping them (the reader stands just after the magic).
+fn scan_alignment<R: Read + Seek>(r: &mut R) -> std::result::Result<Option<u64>, String> {
+    fn bytes<const N: usize, R: Read>(r: &mut R) -> std::result::Result<[u8; N], String> {
+        let mut b = [0u8; N];
+        r.read_exact(&mut b).map_err(|e| format!("the header ends early ({e})"))?;
+        Ok(b)
+    }
+    fn u32_of<R: Read>(r: &mut R) -> std::result::Result<u32, String> {
+        Ok(u32::from_le_bytes(bytes::<4, R>(r)?))
+    }
+    fn u64_of<R: Read>(r: &mut R) -> std::result::Result<u64, String> {
+        Ok(u64::from_le_bytes(bytes::<8, R>(r)?))
+    }
+    fn skip<R: Read + Seek>(r: &mut R, n: u64) -> std::result::Result<(), String> {
+        let n = i64::try_from(n).map_err(|_| "a value is larger than any file".to_string())?;
+        r.seek_relative(n).map_err(|e| format!("the header ends early ({e})"))
+    }
+    fn fixed(t: u32) -> Option<u64> {
+        Some(match t {
+            0 | 1 | 7 => 1,
+            2 | 3 => 2,
+            4..=6 => 4,
+            10..=12 => 8,
+            _ => return None,
+        })
+    }
+    fn skip_value<R: Read + Seek>(r: &mut R, t: u32, depth: u32) -> std::result::Result<(), String> {
+        match t {
+            8 => {
+                let n = u64_of(r)?;
+                skip(r, n)
+            }
+            9 if depth < 4 => {
+                let item = u32_of(r)?;
+                let count = u64_of(r)?;
+                match (item, fixed(item)) {
+                    (_, Some(size)) => skip(r, count.checked_mul(size).ok_or("an array is larger than any file")?),
+                    _ => (0..count).try_for_each(|_| skip_value(r, item, depth + 1)),
+                }
+            }
+            t => match fixed(t) {
+                Some(n) => skip(r, n),
+                None => Err(format!("metadata value of unknown type {t}")),
+            },
+        }
+    }
+    let version = u32_of(r)?;
+    if version < 2 {
+        return Ok(None);
+    }
+    let _tensors = u64_of(r)?;
+    let kv = u64_of(r)?;
+    for _ in 0..kv {
+        let key_len = u64_of(r)?;
+        if key_len > 1 << 16 {
+            return Err(format!("a metadata key {key_len} bytes long"));
+        }
+        let mut key = vec![0u8; key_len as usize];
+        r.read_exact(&mut key).map_err(|e| format!("the header ends early ({e})"))?;
+        let t = u32_of(r)?;
+        if key == b"general.alignment" {
+            let v = match t {
+                0 => u64::from(bytes::<1, R>(r)?[0]),
+                1 => bytes::<1, R>(r)?[0] as i8 as u64,
+                2 => u64::from(u16::from_le_bytes(bytes::<2, R>(r)?)),
+                3 => i16::from_le_bytes(bytes::<2, R>(r)?) as u64,
+                4 => u64::from(u32_of(r)?),
+                5 => u32_of(r)? as i32 as u64,
+                10 | 11 => u64_of(r)?,
+                _ => return Err("general.alignment is not an integer".into()),
+            };
+            return Ok(Some(v));
+        }
+        skip_value(r, t, 0)?;
+    }
+    Ok(None)
+}
+
 /// Reads the header (metadata and tensor table) from `reader`.
 pub fn read_content<R: Read + Seek>(file: &str, reader: &mut R) -> Result<Content> {
     let mut magic = [0u8; 4];
     reader.read_exact(&mut magic).map_err(|e| InferenceError::Io { file: file.into(), reason: e.to_string() })?;
     if &magic != b"GGUF" {
         return Err(InferenceError::NotGguf { file: file.into() });
+    }
+    // candle's reader divides by general.alignment: look at it first.
+    if let Some(a) = scan_alignment(reader).map_err(|reason| InferenceError::BadGguf { file: file.into(), reason })? {
+        if a == 0 || !a.is_power_of_two() || a > 1 << 20 {
+            return Err(InferenceError::BadHeader {
+                file: file.into(),
+                key: "general.alignment".into(),
+                value: a.to_string(),
+                why: "must be a power of two up to 1 MiB",
+            });
+        }
     }
     reader
         .seek(std::io::SeekFrom::Start(0))
@@ -91,15 +185,97 @@ pub fn read_content<R: Read + Seek>(file: &str, reader: &mut R) -> Result<Conten
     })
 }
 
+/// The header values the loaders trust, checked before any of them is used:
+/// a hostile or damaged file gets a named error, not a panic or a huge allocation.
+fn check_header(file: &str, arch: &str, md: &HashMap<String, Value>) -> Result<()> {
+    let bad = |key: &str, value: String, why: &'static str| InferenceError::BadHeader {
+        file: file.into(),
+        key: key.into(),
+        value,
+        why,
+    };
+    // Sizes every loader multiplies together: zero or absurd values are refused.
+    let limits: [(&str, u64); 8] = [
+        ("block_count", 1 << 12),
+        ("embedding_length", 1 << 17),
+        ("feed_forward_length", 1 << 20),
+        ("attention.head_count", 1 << 12),
+        ("attention.head_count_kv", 1 << 12),
+        ("attention.key_length", 1 << 14),
+        ("context_length", 1 << 24),
+        ("attention.sliding_window", 1 << 24),
+    ];
+    for (k, max) in limits {
+        let key = format!("{arch}.{k}");
+        if let Some(v) = md.get(&key) {
+            match md_u64(md, &key) {
+                Some(n) if n >= 1 && n <= max => {}
+                Some(n) => return Err(bad(&key, n.to_string(), "out of range")),
+                // An array per layer (some converters) is left to the loader.
+                None if matches!(v, Value::Array(_)) => {}
+                None => return Err(bad(&key, format!("{v:?}"), "not a number")),
+            }
+        }
+    }
+    if let (Some(h), Some(kv)) =
+        (md_u64(md, &format!("{arch}.attention.head_count")), md_u64(md, &format!("{arch}.attention.head_count_kv")))
+    {
+        if kv > h || !h.is_multiple_of(kv.max(1)) {
+            return Err(bad(&format!("{arch}.attention.head_count_kv"), kv.to_string(), "must divide the head count"));
+        }
+    }
+    Ok(())
+}
+
+/// llama.cpp's name for a file's `general.file_type` (its `llama_ftype`).
+fn file_type_name(t: u64) -> Option<&'static str> {
+    Some(match t {
+        0 => "F32",
+        1 => "F16",
+        2 => "Q4_0",
+        3 => "Q4_1",
+        7 => "Q8_0",
+        8 => "Q5_0",
+        9 => "Q5_1",
+        10 => "Q2_K",
+        11 => "Q3_K_S",
+        12 => "Q3_K_M",
+        13 => "Q3_K_L",
+        14 => "Q4_K_S",
+        15 => "Q4_K_M",
+        16 => "Q5_K_S",
+        17 => "Q5_K_M",
+        18 => "Q6_K",
+        25 => "IQ4_NL",
+        30 => "IQ4_XS",
+        32 => "BF16",
+        _ => return None,
+    })
+}
+
+/// The tensor types of a file without a known `general.file_type`, largest share first.
+fn type_mix(counts: &HashMap<String, u64>, total: u64) -> String {
+    let mut v: Vec<(&String, &u64)> = counts.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    v.iter()
+        .take(3)
+        .map(|(t, b)| format!("{t} {}%", (**b * 100).checked_div(total).unwrap_or(0)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Checks that the model can run here and estimates what loading it costs.
 pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<u64>) -> Result<Plan> {
     let md = &content.metadata;
     let arch_name = md_str(md, "general.architecture").unwrap_or("unknown").to_owned();
-    let arch = Arch::parse(&arch_name).ok_or_else(|| InferenceError::UnsupportedArchitecture {
-        file: file.into(),
-        arch: arch_name.clone(),
-        supported: SUPPORTED,
+    let arch = Arch::parse(&arch_name).ok_or_else(|| {
+        if NOT_YET.contains(&arch_name.as_str()) {
+            InferenceError::ArchitectureNotYet { file: file.into(), arch: arch_name.clone(), supported: SUPPORTED }
+        } else {
+            InferenceError::UnsupportedArchitecture { file: file.into(), arch: arch_name.clone(), supported: SUPPORTED }
+        }
     })?;
+    check_header(file, &arch_name, md)?;
     let mut tensor_bytes = 0u64;
     let mut parameters = 0u64;
     let mut counts: HashMap<String, u64> = HashMap::new();
@@ -176,7 +352,10 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
         }
     }
     let estimated_bytes = fixed.saturating_add(kv_per_token.saturating_mul(context as u64));
-    let quantization = counts.into_iter().max_by_key(|(_, b)| *b).map(|(t, _)| t).unwrap_or_default();
+    let quantization = md_u64(md, "general.file_type")
+        .and_then(file_type_name)
+        .map(str::to_owned)
+        .unwrap_or_else(|| type_mix(&counts, tensor_bytes));
     Ok(Plan {
         arch,
         arch_name,

@@ -11,7 +11,6 @@ use tokenizers::decoders::sequence::Sequence as DecoderSequence;
 use tokenizers::decoders::strip::Strip;
 use tokenizers::decoders::DecoderWrapper;
 use tokenizers::models::bpe::{Vocab, BPE};
-use tokenizers::models::unigram::Unigram;
 use tokenizers::normalizers::{NormalizerWrapper, Sequence as NormalizerSequence};
 use tokenizers::normalizers::{Prepend, Replace};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
@@ -90,24 +89,53 @@ pub fn from_gguf(file: &str, md: &HashMap<String, Value>) -> Result<Tokenizer> {
             tok
         }
         "llama" => {
-            // SentencePiece vocabularies: scores become a unigram model with byte fallback.
+            // llama.cpp's SentencePiece vocabularies are BPE: it merges the adjacent pair
+            // whose joined piece scores highest. That is a BPE whose merges are every
+            // split of a piece into two pieces, ranked by the joined piece's score (how
+            // Hugging Face converts these models too); a Unigram reading of the same
+            // scores splits words into many small pieces.
             let scores = numbers(md, "tokenizer.ggml.scores");
-            let vocab: Vec<(String, f64)> = tokens.iter().enumerate().map(|(i, t)| (t.clone(), scores.get(i).copied().unwrap_or(0.0))).collect();
-            let unk = md.get("tokenizer.ggml.unknown_token_id").and_then(|v| v.to_u32().ok()).map_or(0, |v| v as usize);
-            let uni = Unigram::from(vocab, Some(unk), true).map_err(|e| tok_err(file, e))?;
-            let mut tok = Tokenizer::new(uni);
-            let norm: NormalizerWrapper = NormalizerSequence::new(vec![
-                Prepend::new("\u{2581}".into()).into(),
-                Replace::new(" ", "\u{2581}").map_err(|e| tok_err(file, e))?.into(),
-            ])
-            .into();
-            tok.with_normalizer(Some(norm)).map_err(|e| tok_err(file, e))?;
-            tok.with_decoder(Some(DecoderWrapper::from(DecoderSequence::new(vec![
+            let normal = |i: usize| matches!(types.get(i).map(|t| *t as i32), None | Some(1) | Some(6));
+            let vocab: Vocab = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+            let mut merges: Vec<(f64, usize, (String, String))> = Vec::new();
+            for (i, piece) in tokens.iter().enumerate().filter(|(i, _)| normal(*i)) {
+                for (cut, _) in piece.char_indices().skip(1) {
+                    let (a, b) = piece.split_at(cut);
+                    let known = |p: &str| vocab.get(p).is_some_and(|&j| normal(j as usize));
+                    if known(a) && known(b) {
+                        merges.push((scores.get(i).copied().unwrap_or(0.0), i, (a.to_owned(), b.to_owned())));
+                    }
+                }
+            }
+            // Highest score first; the vocabulary order breaks ties.
+            merges.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+            let merges = merges.into_iter().map(|(_, _, m)| m).collect();
+            let unk = md
+                .get("tokenizer.ggml.unknown_token_id")
+                .and_then(|v| v.to_u32().ok())
+                .and_then(|i| tokens.get(i as usize).cloned());
+            let mut builder = BPE::builder().vocab_and_merges(vocab, merges).byte_fallback(true).fuse_unk(true);
+            if let Some(unk) = unk {
+                builder = builder.unk_token(unk);
+            }
+            let bpe = builder.build().map_err(|e| tok_err(file, e))?;
+            let mut tok = Tokenizer::new(bpe);
+            let prefix = md.get("tokenizer.ggml.add_space_prefix").and_then(|v| v.to_bool().ok()).unwrap_or(true);
+            let mut steps: Vec<NormalizerWrapper> = Vec::new();
+            if prefix {
+                steps.push(Prepend::new("\u{2581}".into()).into());
+            }
+            steps.push(Replace::new(" ", "\u{2581}").map_err(|e| tok_err(file, e))?.into());
+            tok.with_normalizer(Some(NormalizerSequence::new(steps))).map_err(|e| tok_err(file, e))?;
+            let mut decoders: Vec<DecoderWrapper> = vec![
                 Replace::new("\u{2581}", " ").map_err(|e| tok_err(file, e))?.into(),
                 ByteFallback::new().into(),
                 Fuse::new().into(),
-                Strip::new(' ', 1, 0).into(),
-            ]))));
+            ];
+            if prefix {
+                decoders.push(Strip::new(' ', 1, 0).into());
+            }
+            tok.with_decoder(Some(DecoderWrapper::from(DecoderSequence::new(decoders))));
             tok
         }
         other => {
