@@ -172,7 +172,6 @@ fn download(name: &str, mime: &str, body: &str) {
     let _ = web_sys::Url::revoke_object_url(&url);
 }
 
-
 #[component]
 fn Export(report: LicenseReport) -> impl IntoView {
     let copied = RwSignal::new(false);
