@@ -106,7 +106,14 @@ pub struct Generation {
     ignore_eos: bool,
     text: String,
     record_reply: bool,
+    /// A chat without a template ends its turn where the model starts the next
+    /// "user:" line; text that may be the start of it is held back until it is not.
+    stop: Option<&'static str>,
+    held: String,
 }
+
+/// Where a template-less chat turn ends (see [`template::plain_prompt`]).
+const PLAIN_TURN_END: &str = "\nuser:";
 
 impl Generation {
     pub fn text(&self) -> &str {
@@ -307,6 +314,9 @@ impl Engine {
         }
         self.history.push(("user".into(), user.into()));
         g.record_reply = true;
+        if self.template.is_none() {
+            g.stop = Some(PLAIN_TURN_END);
+        }
         Ok(g)
     }
 
@@ -342,6 +352,8 @@ impl Engine {
             ignore_eos: false,
             text: String::new(),
             record_reply: false,
+            stop: None,
+            held: String::new(),
         })
     }
 
@@ -393,8 +405,23 @@ impl Engine {
         }
         g.generated.push(id);
         let text = g.stream.push(&self.tokenizer, id);
+        let (text, turn_over) = match (g.stop, text) {
+            (Some(stop), Some(t)) => hold_back(&mut g.held, &t, stop),
+            (_, t) => (t, false),
+        };
         if let Some(t) = &text {
             g.text.push_str(t);
+        }
+        if turn_over {
+            // The reply's last token is in the cache; the next prompt re-renders the turn.
+            let pos = self.cached.len();
+            self.forward(&[id], pos)?;
+            self.cached.push(id);
+            g.held.clear();
+            return Ok(match self.finish(g, StopReason::EndOfTurn) {
+                Step::Done { reason, text: rest } => Step::Done { reason, text: join(text, rest) },
+                s => s,
+            });
         }
         if g.generated.len() >= g.sampling.max_tokens {
             // The last token still goes into the cache so the conversation can continue.
@@ -423,7 +450,16 @@ impl Engine {
     /// Ends a generation early (the person pressed Stop) or at its natural end.
     pub fn finish(&mut self, g: &mut Generation, reason: StopReason) -> Step {
         g.logits = None;
-        let rest = g.stream.finish(&self.tokenizer);
+        let tail = g.stream.finish(&self.tokenizer);
+        let held = std::mem::take(&mut g.held);
+        let rest = match (held.is_empty(), tail) {
+            (true, t) => t,
+            (false, t) => Some(held + t.as_deref().unwrap_or("")),
+        };
+        let rest = match (g.stop, rest) {
+            (Some(stop), Some(r)) => r.find(stop).map_or(Some(r.clone()), |i| Some(r[..i].to_owned())),
+            (_, r) => r,
+        };
         if let Some(r) = &rest {
             g.text.push_str(r);
         }
@@ -435,6 +471,21 @@ impl Engine {
         }
         Step::Done { reason, text: rest }
     }
+}
+
+/// Adds `piece` to what is held back and returns what can be shown: all of it
+/// but a tail that may begin `stop`, or what comes before `stop` (true: the
+/// turn is over).
+fn hold_back(held: &mut String, piece: &str, stop: &str) -> (Option<String>, bool) {
+    held.push_str(piece);
+    if let Some(i) = held.find(stop) {
+        let shown = held[..i].to_owned();
+        held.clear();
+        return ((!shown.is_empty()).then_some(shown), true);
+    }
+    let keep = held.char_indices().map(|(i, _)| i).find(|&i| stop.starts_with(&held[i..])).unwrap_or(held.len());
+    let shown: String = held.drain(..keep).collect();
+    ((!shown.is_empty()).then_some(shown), false)
 }
 
 fn join(a: Option<String>, b: Option<String>) -> Option<String> {
@@ -462,5 +513,23 @@ fn to_sampler(s: &Sampling) -> Sampler {
         (Some(k), _) if k > 0 => Sampler::TopK { k, temperature },
         (_, Some(p)) if p < 1.0 => Sampler::TopP { p, temperature },
         _ => Sampler::All { temperature },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_turn_ends_before_the_next_user_line_and_never_shows_it() {
+        let mut held = String::new();
+        assert_eq!(hold_back(&mut held, " Paris.", PLAIN_TURN_END), (Some(" Paris.".into()), false));
+        assert_eq!(hold_back(&mut held, "\n", PLAIN_TURN_END), (None, false));
+        assert_eq!(hold_back(&mut held, "us", PLAIN_TURN_END), (None, false));
+        assert_eq!(hold_back(&mut held, "er: more", PLAIN_TURN_END), (None, true));
+        // A newline that turns out not to start a user line is shown after all.
+        let mut held = String::new();
+        assert_eq!(hold_back(&mut held, "a\n", PLAIN_TURN_END), (Some("a".into()), false));
+        assert_eq!(hold_back(&mut held, "Café", PLAIN_TURN_END), (Some("\nCafé".into()), false));
     }
 }

@@ -146,13 +146,18 @@ pub fn from_gguf(file: &str, md: &HashMap<String, Value>) -> Result<Tokenizer> {
         }
     };
     // Control and user-defined tokens are matched whole, as the model was trained.
-    let specials: Vec<AddedToken> = tokens
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| matches!(types.get(*i).map(|t| *t as i32), Some(3) | Some(4)))
-        .map(|(_, t)| AddedToken::from(t.clone(), true))
-        .collect();
-    tok.add_special_tokens(specials).map_err(|e| tok_err(file, e))?;
+    // Only control tokens are special (left out of decoded text): user-defined ones
+    // are text (Gemma's "\n", runs of spaces, HTML tags).
+    let of_type = |want: i32| -> Vec<AddedToken> {
+        tokens
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| types.get(*i).map(|t| *t as i32) == Some(want))
+            .map(|(_, t)| AddedToken::from(t.clone(), want == 3))
+            .collect()
+    };
+    tok.add_special_tokens(of_type(3)).map_err(|e| tok_err(file, e))?;
+    tok.add_tokens(of_type(4)).map_err(|e| tok_err(file, e))?;
     Ok(tok)
 }
 

@@ -1,0 +1,74 @@
+// The second real model, as a person downloads it: Gemma 3 270M Q4_K_M with
+// its model card and the Gemma Terms of Use as an HTML page (set-up puts the
+// folder in sample/gemma-3-270m). Report, acknowledgement, load, a streamed
+// answer, Stop, and the worker's memory.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { startServer, launch, openPage, shot, chooseFolder, ROOT } from "./harness.mjs";
+
+const GEMMA = join(ROOT, "sample/gemma-3-270m");
+const GGUF = join(GEMMA, "gemma-3-270m-q4_k_m.gguf");
+
+let srv, browser;
+before(async () => {
+  if (!existsSync(GGUF)) throw new Error("Gemma 3 270M is missing: run scripts/setup.sh (it runs scripts/gemma.sh)");
+  srv = await startServer();
+  browser = await launch();
+});
+after(async () => { await browser?.close(); srv?.stop(); });
+
+test("the Gemma folder: HTML terms identified and quoted, a streamed answer, Stop, memory", async () => {
+  const { page, errors } = await openPage(browser.context, srv.url);
+  await chooseFolder(page, GEMMA);
+  await page.waitForSelector("[data-testid=report]");
+  const verdict = await page.textContent("[data-testid=verdict]");
+  assert.match(verdict, /Gemma Terms of Use/);
+  assert.doesNotMatch(await page.textContent("[data-testid=report]"), /No license file/);
+  // The prohibited-use answer quotes the HTML terms by file and line.
+  const row = await page.textContent("[data-testid=questions] tr[data-field=use_restrictions]");
+  assert.match(row, /yes/);
+  assert.match(row, /GEMMA_TERMS\.html/);
+  await shot(page, "20-gemma-report");
+
+  await page.check("#ack");
+  await page.click("#load-model");
+  await page.waitForSelector("[data-testid=model-ready]", { timeout: 180000 });
+  const ready = await page.textContent("[data-testid=model-ready]");
+  assert.match(ready, /gemma3/);
+  assert.match(ready, /Q4_K_M/);
+
+  await page.evaluate(() => { document.querySelector("details.settings").open = true; });
+  await page.fill("#temperature", "0");
+  await page.press("#temperature", "Tab");
+  await page.fill("#max-tokens", "24");
+  await page.press("#max-tokens", "Tab");
+  await page.fill("#prompt", "What is the capital of France?");
+  await page.click("#send");
+  await page.waitForFunction(() => !document.querySelector("#stop:not([disabled])")
+    && (document.querySelector(".msg.assistant p")?.textContent || "").length > 0, null, { timeout: 300000 });
+  const answer = await page.textContent(".msg.assistant p");
+  assert.match(answer, /Paris/, `answer: ${answer}`);
+  assert.doesNotMatch(answer, /user:/, "the turn ends before the model writes the next user line");
+  const memory = Number(await page.getAttribute("[data-testid=stats]", "data-memory"));
+  const size = statSync(GGUF).size;
+  console.log(`gemma worker memory ${memory} for a ${size}-byte file (${(memory / size).toFixed(2)}x)`);
+  assert.ok(memory <= 1.3 * size, `worker memory ${memory} for a ${size}-byte model (${(memory / size).toFixed(2)}x)`);
+  await shot(page, "21-gemma-answer");
+
+  // Stop during a long answer.
+  await page.fill("#temperature", "0.8");
+  await page.press("#temperature", "Tab");
+  await page.fill("#max-tokens", "400");
+  await page.press("#max-tokens", "Tab");
+  await page.fill("#prompt", "Write a long story about a lighthouse keeper.");
+  await page.click("#send");
+  await page.waitForFunction(() => document.querySelectorAll(".msg.assistant").length === 2
+    && (document.querySelectorAll(".msg.assistant p")[1]?.textContent || "").split(" ").length > 3, null, { timeout: 120000 });
+  await page.click("#stop");
+  await page.waitForSelector("[data-testid=notice]", { timeout: 10000 });
+  assert.match(await page.textContent("[data-testid=notice]"), /Stopped/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
