@@ -1,9 +1,11 @@
-// Browser inference benchmark: Fine Print's worker and wllama (llama.cpp in wasm,
-// 1 thread, and 2 threads on a cross-origin-isolated page) on the sample model,
-// the same 110-token prompt, greedy, 128 new tokens, in the same Chromium run.
-// Prints each result and the per-round ratios.  Usage: node scripts/bench-inference.mjs [ROUNDS]
-// MODEL=path.gguf benchmarks another llama-architecture GGUF with SmolLM2's vocabulary (e.g. the
-// sample requantized by `cargo run --release -p fineprint-kernels --example requantize`).
+// Inference benchmark: Fine Print's worker and wllama (llama.cpp in wasm, 1 thread,
+// and 2 threads on a cross-origin-isolated page) in the same Chromium run, and
+// native llama.cpp (the xllamacpp wheel, 1 and 2 threads) on the same file, the
+// same prompt text, greedy, 128 new tokens. Prints each result and the per-round
+// ratios.  Usage: node scripts/bench-inference.mjs [ROUNDS]
+// MODEL=path.gguf benchmarks another GGUF (sample/gemma-3-270m/gemma-3-270m-q4_k_m.gguf, or
+// the sample requantized by `cargo run --release -p fineprint-kernels --example requantize`);
+// the prompt text is the same for every model, each tokenizes it its own way.
 import { execSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, symlinkSync, rmSync, mkdtempSync, copyFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -32,6 +34,18 @@ symlinkSync(join(tools, "node_modules/@wllama/wllama"), join(site, "wllama"));
 symlinkSync(model, join(site, "model.gguf"));
 // The golden prompt: SmolLM2's chat template around one user message (110 tokens).
 writeFileSync(join(site, "prompt.txt"), "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nI am planning a weekend trip to a small coastal town with my family. We like walking along the beach, visiting local markets, and trying fresh seafood, but my youngest child gets bored easily and my father cannot walk long distances. Could you suggest a relaxed plan for Saturday and Sunday, with a few indoor options in case it rains, and explain briefly why each activity would suit everyone in the group?<|im_end|>\n<|im_start|>assistant\n");
+// Native llama.cpp from PyPI, installed beside the other bench tools (never in the product).
+const pylib = join(tools, "python");
+if (!existsSync(join(pylib, "xllamacpp"))) {
+  execSync(`python3 -m pip install --quiet --target ${pylib} xllamacpp`, { stdio: "inherit" });
+}
+function native(threads) {
+  try {
+    const out = execSync(`python3 ${join(root, "scripts/bench/llamacpp.py")} ${model} ${join(site, "prompt.txt")} 128 ${threads}`,
+      { env: { ...process.env, PYTHONPATH: pylib }, encoding: "utf8", timeout: 600000 });
+    return JSON.parse(out.trim().split("\n").pop());
+  } catch (e) { return { error: String(e).slice(0, 200) }; }
+}
 const serve = (port, isolate) => spawn("python3", [join(root, "scripts/serve.py"), String(port), "--root", site, ...(isolate ? ["--isolate"] : [])], { stdio: "ignore" });
 const servers = [serve(18701, false), serve(18702, true)];
 await new Promise((r) => setTimeout(r, 1000));
@@ -54,6 +68,7 @@ const systems = {
   "wllama-2t-coi": "http://127.0.0.1:18702/wllama.html?threads=2&n=128",
 };
 const ratios = [];
+const OTHERS = ["wllama-1t", "wllama-2t-coi", "llama.cpp-native-1t", "llama.cpp-native-2t"];
 try {
   for (let r = 1; r <= rounds; r++) {
     const res = {};
@@ -61,8 +76,12 @@ try {
       res[name] = await run(url);
       console.log(JSON.stringify({ round: r, system: name, ...res[name] }));
     }
+    for (const t of [1, 2]) {
+      res[`llama.cpp-native-${t}t`] = native(t);
+      console.log(JSON.stringify({ round: r, system: `llama.cpp-native-${t}t`, ...res[`llama.cpp-native-${t}t`] }));
+    }
     const ours = res["fineprint-worker"];
-    for (const other of ["wllama-1t", "wllama-2t-coi"]) {
+    for (const other of OTHERS) {
       if (ours.error || res[other].error) continue;
       const row = { round: r, vs: other, prompt: ours.prompt_tok_s / res[other].prompt_tok_s, decode: ours.decode_tok_s / res[other].decode_tok_s };
       ratios.push(row);
@@ -71,7 +90,7 @@ try {
   }
 } finally { for (const s of servers) s.kill(); }
 const med = (a) => { const s = [...a].sort((x, y) => x - y), h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
-for (const other of ["wllama-1t", "wllama-2t-coi"]) {
+for (const other of OTHERS) {
   const rs = ratios.filter((x) => x.vs === other);
   if (rs.length) console.log(`median over ${rs.length} rounds, fineprint-worker / ${other}: prompt x${med(rs.map((x) => x.prompt)).toFixed(2)}, decode x${med(rs.map((x) => x.decode)).toFixed(2)}`);
 }

@@ -101,6 +101,7 @@ impl Clause {
                 | Clause::CommercialAllowed
                 | Clause::ShareAlike
                 | Clause::Termination
+                | Clause::Attribution
         )
     }
 }
@@ -147,12 +148,17 @@ impl Clauses {
     }
     /// Only what stands in the given 0-based line ranges (the paragraphs added
     /// to a standard license), except what every standard text states.
-    pub fn within(self, ranges: &[(usize, usize)], doc: &Document) -> Clauses {
+    /// With `whole_text`, the clauses every standard text states are kept wherever they stand.
+    pub fn within(self, ranges: &[(usize, usize)], doc: &Document, whole_text: bool) -> Clauses {
         let inside = |e: &Evidence| {
             ranges.iter().any(|&(a, b)| doc.line_of_text_line(a + 1) <= e.line && e.line <= doc.line_of_text_line(b))
         };
         Clauses {
-            found: self.found.into_iter().filter(|(c, e)| c.read_from_whole_standard_text() || inside(e)).collect(),
+            found: self
+                .found
+                .into_iter()
+                .filter(|(c, e)| (whole_text && c.read_from_whole_standard_text()) || inside(e))
+                .collect(),
             mau: self.mau.filter(|(_, e)| inside(e)),
             dau: self.dau.filter(|(_, e)| inside(e)),
             revenue: self.revenue.filter(|(_, e)| inside(e)),

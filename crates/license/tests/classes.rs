@@ -81,9 +81,11 @@ fn a_standard_text_under_a_new_title_with_terms_added_anywhere_is_modified() {
     assert_eq!(id(&s), ("other", "apache", false), "{s:?}");
     assert_eq!(s.spdx, None);
     assert!(s.use_restrictions && s.attribution_required);
-    // The same text untouched is Apache-2.0 and OSI-approved.
-    let s = folder(&[("LICENSE", apache)]).summary;
-    assert_eq!(id(&s), ("apache-2.0", "apache", true));
+    // The same text untouched is Apache-2.0 and OSI-approved, its notice duty quoted from anywhere in it.
+    let r = folder(&[("LICENSE", apache)]);
+    assert_eq!(id(&r.summary), ("apache-2.0", "apache", true));
+    let notice = r.findings_for("attribution_required").next().expect("attribution quoted");
+    assert!(notice.quote.contains("copies"), "{notice:?}");
 }
 
 #[test]

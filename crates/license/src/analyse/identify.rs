@@ -138,8 +138,11 @@ pub(crate) fn identify(doc: &Document, idx: usize) -> LicenseDoc {
     if let Some(m) = fingerprint::best(&doc.text) {
         if let Some(k) = known::by_spdx(m.spdx) {
             let added = fingerprint::added_paragraphs(&doc.text, m.spdx);
-            let clauses = clauses::read(doc).within(&added, doc);
-            let modified = clauses.changes_terms() || (retitled(doc, k) && (!added.is_empty() || m.score < 0.9));
+            let all = clauses::read(doc);
+            // Only what the added paragraphs say can change a standard license's terms.
+            let added_terms = all.clone().within(&added, doc, false).changes_terms();
+            let modified = added_terms || (retitled(doc, k) && (!added.is_empty() || m.score < 0.9));
+            let clauses = all.within(&added, doc, true);
             return LicenseDoc {
                 doc: idx,
                 known: Some(k),
