@@ -237,7 +237,7 @@ fn patterns() -> &'static Patterns {
             re(&format!(r"{NEG} use [^.]{{0,120}}(?:military|weapon|surveillance|harass|discriminat|illegal)")),
             re(r"不得[^。]{0,80}(?:军事|非法)"),
         ],
-        attribution: re(r#"(?:retain|include|reproduce|provide|display)[^.]{0,120}(?:notice|attribution|copy of this (?:agreement|license))|(?:copyright|permission|license) (?:notice|statement)[^.]{0,80}(?:included|retained|reproduced)|"built with|"powered by|give appropriate credit|attribution notice"#),
+        attribution: re(r#"(?:retain|include|reproduce|provide|display)[^.]{0,120}(?:notice|attribution|copy of this (?:agreement|license))|(?:copyright|permission|license) (?:notice|statement)[^.]{0,80}(?:shall|must|should|are to|is to) be (?:included|retained|reproduced)|"built with|"powered by|give appropriate credit|attribution notice"#),
         built_with: re(r#""(?:built with|powered by|improved using) [^"]{1,40}""#),
         naming: re(r#"(?:include|add|prefix) "?[^".]{1,40}"? (?:at the beginning of|in front of|as a prefix to)[^.]{0,60}name|names? [^.]{0,60}(?:must|shall) (?:begin|start) with"#),
         // Either a negated sentence, or an item of a prohibited-use list ("Use Output to train …").
