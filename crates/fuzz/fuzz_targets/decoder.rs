@@ -3,7 +3,9 @@
 //! inconsistent shapes, head counts and tensor types must be load errors, and
 //! whatever loads must run a token without panicking.
 use fineprint_inference::decoder::Decoder;
-use fineprint_inference::preflight::{plan, read_content, Arch};
+use fineprint_inference::arch::Arch;
+use fineprint_inference::gguf::read_content;
+use fineprint_inference::preflight::plan;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

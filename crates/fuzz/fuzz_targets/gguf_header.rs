@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut cur = std::io::Cursor::new(data);
-    if let Ok(content) = fineprint_inference::preflight::read_content("fuzz.gguf", &mut cur) {
+    if let Ok(content) = fineprint_inference::gguf::read_content("fuzz.gguf", &mut cur) {
         let _ = fineprint_inference::preflight::plan("fuzz.gguf", &content, data.len() as u64, Some(1 << 30));
     }
 });

@@ -17,7 +17,8 @@ use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::GgmlDType;
 use candle_core::Device;
 
-use crate::preflight::{md_u64, Arch};
+use crate::arch::Arch;
+use crate::gguf::md_u64;
 use fineprint_kernels::{matmul_shared, Activations, Weight};
 
 /// Why a decoder could not be built from a GGUF.

@@ -5,8 +5,10 @@
 //! Generation is a step at a time ([`Engine::step`]) so the caller can stop
 //! between any two tokens: the worker yields to its message loop there.
 
+pub mod arch;
 pub mod decoder;
 pub mod error;
+pub mod gguf;
 pub mod model;
 pub mod preflight;
 pub mod template;
@@ -20,8 +22,9 @@ use fineprint_protocol::{ModelInfo, Phase, Sampling, Stats, StopReason};
 use tokenizers::Tokenizer;
 
 pub use error::{InferenceError, Result};
+use gguf::md_str;
 use model::Model;
-use preflight::{md_str, Plan};
+use preflight::Plan;
 use template::ChatTemplate;
 use tokenizer::TextStream;
 
@@ -143,7 +146,7 @@ impl Engine {
         let file = input.model_name.to_owned();
         let mut reader = input.reader;
         progress(Phase::Reading, 0, input.file_size);
-        let content = preflight::read_content(&file, &mut reader)?;
+        let content = gguf::read_content(&file, &mut reader)?;
         progress(Phase::Parsing, content.tensor_data_offset, input.file_size);
         let plan: Plan = preflight::plan(&file, &content, input.file_size, input.memory_limit)?;
 

@@ -7,9 +7,9 @@ use candle_core::quantized::gguf_file::Content;
 use candle_core::{Device, Tensor};
 use candle_transformers::models::{quantized_llama, quantized_phi3};
 
+use crate::arch::{uses_candle_model, Arch};
 use crate::decoder::Decoder;
 use crate::error::InferenceError;
-use crate::preflight::{md_u64, Arch};
 
 pub enum Model {
     /// llama, mistral, qwen2, qwen3, gemma3: weights stay quantized, embedding included.
@@ -17,16 +17,6 @@ pub enum Model {
     /// Mixture-of-experts llama (Mixtral), which the decoder does not route.
     Llama(quantized_llama::ModelWeights),
     Phi3(quantized_phi3::ModelWeights),
-}
-
-/// Whether `arch` runs through candle-transformers (which holds the embedding
-/// table as f32) rather than our decoder.
-pub fn uses_candle_model(arch: Arch, content: &Content) -> bool {
-    match arch {
-        Arch::Phi3 => true,
-        Arch::Llama => md_u64(&content.metadata, "llama.expert_count").unwrap_or(0) > 1,
-        Arch::Qwen2 | Arch::Qwen3 | Arch::Gemma3 => false,
-    }
 }
 
 impl Model {

@@ -11,9 +11,10 @@ use candle_core::quantized::gguf_file::{self, Content, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use candle_transformers::models::{quantized_gemma3, quantized_llama, quantized_qwen2, quantized_qwen3};
+use fineprint_inference::arch::Arch;
 use fineprint_inference::decoder::Decoder;
 use fineprint_inference::model::Model;
-use fineprint_inference::preflight::{self, Arch};
+use fineprint_inference::preflight;
 
 const DIM: usize = 128;
 const FFN: usize = 256;

@@ -13,8 +13,9 @@
 use std::path::{Path, PathBuf};
 
 use candle_core::quantized::gguf_file::Content;
+use fineprint_inference::arch::Arch;
 use fineprint_inference::decoder::Decoder;
-use fineprint_inference::preflight::{self, Arch};
+use fineprint_inference::preflight;
 use fineprint_inference::tokenizer;
 
 /// Largest logit gap at which another token counts as a tie with ours. Both

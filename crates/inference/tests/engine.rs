@@ -182,7 +182,7 @@ fn unsupported_architecture_is_named() {
         }
         e => panic!("wrong error: {e}"),
     }
-    assert!(err.to_string().contains(preflight::SUPPORTED));
+    assert!(err.to_string().contains(fineprint_inference::arch::SUPPORTED));
 }
 
 #[test]
@@ -230,4 +230,32 @@ fn a_tensor_shape_past_u64_is_an_error() {
 fn a_model_without_vocabulary_has_no_tokenizer() {
     let err = load(tiny_gguf("llama"), "llama.gguf", None, None).err().expect("refused");
     assert!(matches!(err, InferenceError::NoTokenizer { .. }), "{err}");
+}
+
+/// A GGUF with one extra metadata value, written before the tensor table.
+fn tiny_gguf_with(key: &str, value: Value) -> Vec<u8> {
+    let q =
+        QTensor::quantize(&Tensor::zeros((32, 32), candle_core::DType::F32, &Device::Cpu).expect("t"), GgmlDType::Q8_0)
+            .expect("quantize");
+    let arch = Value::String("llama".into());
+    let mut out = Cursor::new(Vec::new());
+    gguf_file::write(&mut out, &[("general.architecture", &arch), (key, &value)], &[("token_embd.weight", &q)])
+        .expect("write");
+    out.into_inner()
+}
+
+#[test]
+fn header_values_the_loaders_trust_are_checked_first() {
+    // general.alignment 0 made candle's reader divide by zero; odd and huge ones are refused too.
+    for a in [0u32, 3, 1 << 30] {
+        let err =
+            load(tiny_gguf_with("general.alignment", Value::U32(a)), "a.gguf", None, None).err().expect("refused");
+        assert!(matches!(&err, InferenceError::BadHeader { key, .. } if key == "general.alignment"), "{a}: {err}");
+        assert!(err.to_string().contains("a.gguf"), "{err}");
+    }
+    let err = load(tiny_gguf_with("llama.block_count", Value::U32(0)), "b.gguf", None, None).err().expect("refused");
+    assert!(matches!(&err, InferenceError::BadHeader { key, .. } if key == "llama.block_count"), "{err}");
+    // The gemma family's older members are refused by name, not run as gemma3.
+    let err = load(tiny_gguf("gemma2"), "g.gguf", None, None).err().expect("refused");
+    assert!(matches!(&err, InferenceError::ArchitectureNotYet { arch, .. } if arch == "gemma2"), "{err}");
 }
