@@ -81,6 +81,10 @@ fn scan_alignment<R: Read + Seek>(r: &mut R) -> std::result::Result<Option<u64>,
         }
         let mut key = vec![0u8; key_len as usize];
         r.read_exact(&mut key).map_err(|e| format!("the header ends early ({e})"))?;
+        // candle drops trailing NULs from keys ("general.alignment\0" is its alignment too).
+        while key.last() == Some(&0) {
+            key.pop();
+        }
         let t = u32_of(r)?;
         if key == b"general.alignment" {
             let v = match t {

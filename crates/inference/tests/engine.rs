@@ -253,6 +253,9 @@ fn header_values_the_loaders_trust_are_checked_first() {
         assert!(matches!(&err, InferenceError::BadHeader { key, .. } if key == "general.alignment"), "{a}: {err}");
         assert!(err.to_string().contains("a.gguf"), "{err}");
     }
+    // Found by the gguf_header fuzz target: a key with a trailing NUL is the same key to candle.
+    let err = load(tiny_gguf_with("general.alignment\0", Value::U32(0)), "a.gguf", None, None).err().expect("refused");
+    assert!(matches!(&err, InferenceError::BadHeader { .. }), "{err}");
     let err = load(tiny_gguf_with("llama.block_count", Value::U32(0)), "b.gguf", None, None).err().expect("refused");
     assert!(matches!(&err, InferenceError::BadHeader { key, .. } if key == "llama.block_count"), "{err}");
     // The gemma family's older members are refused by name, not run as gemma3.
