@@ -43,6 +43,8 @@ struct Out {
     pre: usize,
     /// The current output line has had visible text.
     line_has_text: bool,
+    /// Lines in `text` so far (one more than its line breaks).
+    lines: usize,
     /// Line of the HTML being read. The tokenizer reports a line with each token,
     /// but a run of text only once it has read past it; text starts where the
     /// token before it ended and its own line breaks count from there.
@@ -52,6 +54,7 @@ struct Out {
 impl Out {
     fn newline(&mut self) {
         self.text.push('\n');
+        self.lines += 1;
         self.line_has_text = false;
     }
 
@@ -88,8 +91,7 @@ impl Out {
             }
             if !self.line_has_text {
                 // Lines without text before this one keep the source line they were opened on.
-                let lines = self.text.matches('\n').count() + 1;
-                self.source_lines.resize(lines, line);
+                self.source_lines.resize(self.lines, line);
                 if let Some(last) = self.source_lines.last_mut() {
                     *last = line;
                 }
@@ -210,7 +212,7 @@ pub fn to_text(html: &str) -> HtmlText {
     };
     let queue = BufferQueue::default();
     queue.push_back(StrTendril::from_slice(html));
-    let sink = Sink { out: RefCell::new(Out { line: 1, ..Out::default() }) };
+    let sink = Sink { out: RefCell::new(Out { line: 1, lines: 1, ..Out::default() }) };
     let tok = Tokenizer::new(sink, TokenizerOpts::default());
     // A tokenizer only pauses for scripts, which this sink never asks it to run.
     while let html5ever::TokenizerResult::Script(()) = tok.feed(&queue) {}
