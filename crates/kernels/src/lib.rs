@@ -1,18 +1,22 @@
 //! Quantized weight matrices kept as the GGUF stores them, and the
 //! matrix–vector kernels that multiply them (for fineprint-inference's decoder).
 //!
-//! candle's CPU kernels are generic and, for Q4_1 and Q5_0/Q5_1 (what small
-//! models ship in), scalar even in wasm. The kernels here work on the raw GGUF blocks for the
-//! types small models use — Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (llama.cpp's K-quant
-//! files fall back to Q5_0/Q5_1/Q8_0 for rows not a multiple of 256 wide, which
-//! is every row of a small model) — with a wasm `simd128` path and
-//! a portable one; every other type goes through candle's `QMatMul`.
+//! candle's CPU kernels are generic and, for several of the types small models
+//! ship in, scalar even in wasm; they also widen F16 matrices to f32 on load.
+//! The kernels here work on the raw GGUF blocks of the types GGUF downloads
+//! use — Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (blocks of 32, this file), Q4_K, Q5_K,
+//! Q6_K (super-blocks of 256, `kquant`) and F16 (`float16`) — each with a wasm
+//! `simd128` path and a portable one; the rare rest (Q2_K, Q3_K, BF16, …)
+//! goes through candle's `QMatMul`.
 //!
-//! Activations are quantized once per product to 8 bits in blocks of 32 (what
-//! ggml calls Q8_0 / Q8_1), so the inner loops are integer dot products, exact
-//! whatever their order; only the per-block scaling is floating point.
+//! Activations are quantized once per product to 8 bits, in blocks of 32 (what
+//! ggml calls Q8_0 / Q8_1) or 256 (Q8_K), so the inner loops are integer dot
+//! products, exact whatever their order; only the per-block scaling is floating point.
 
 use std::sync::OnceLock;
+
+mod float16;
+mod kquant;
 
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul};
 use candle_core::{Device, Module, Tensor};
@@ -60,6 +64,10 @@ impl Blocks {
 
 enum Store {
     Blocks(Blocks, Vec<u8>),
+    /// K-quant super-blocks of 256 (Q4_K, Q5_K, Q6_K).
+    Super(kquant::Kind, Vec<u8>),
+    /// F16, kept as the file stores it.
+    F16(Vec<u8>),
     /// Types without a kernel here, multiplied by candle (which keeps F16/F32
     /// matrices as an f32 tensor, other types as its quantized tensor).
     Candle(QMatMul),
@@ -100,9 +108,11 @@ impl Weight {
         if bytes.len() != expected {
             return Err(WeightError::Size { rows, cols, dtype, expected, got: bytes.len() });
         }
-        let store = match Blocks::of(dtype) {
-            Some(b) => Store::Blocks(b, bytes),
-            None => {
+        let store = match (Blocks::of(dtype), kquant::Kind::of(dtype)) {
+            (Some(b), _) => Store::Blocks(b, bytes),
+            (_, Some(k)) => Store::Super(k, bytes),
+            _ if dtype == GgmlDType::F16 => Store::F16(bytes),
+            _ => {
                 let t = qtensor_from_ggml(dtype, &bytes, vec![rows, cols], &Device::Cpu)?;
                 drop(bytes);
                 Store::Candle(QMatMul::from_qtensor(t)?)
@@ -113,7 +123,7 @@ impl Weight {
 
     /// Whether this matrix is multiplied by the kernels here (else by candle).
     pub fn has_own_kernel(&self) -> bool {
-        matches!(self.store, Store::Blocks(..))
+        !matches!(self.store, Store::Candle(..))
     }
 
     /// Row `r` as f32 (an embedding lookup: the table stays quantized).
@@ -127,6 +137,11 @@ impl Weight {
                 let row_bytes = self.cols / BLOCK * kind.bytes();
                 dequantize_row(*kind, &bytes[r * row_bytes..(r + 1) * row_bytes], out);
             }
+            Store::Super(kind, bytes) => {
+                let row_bytes = self.cols / kquant::SUPER * kind.bytes();
+                kquant::dequantize_row(*kind, f16_table(), &bytes[r * row_bytes..(r + 1) * row_bytes], out);
+            }
+            Store::F16(bytes) => float16::widen_row(&bytes[r * 2 * self.cols..(r + 1) * 2 * self.cols], out),
             Store::Candle(QMatMul::QTensor(t)) => {
                 let data = t.data()?;
                 let row_bytes = self.cols / self.dtype.block_size() * self.dtype.type_size();
@@ -156,7 +171,7 @@ pub fn matmul_shared(
     products: &mut [(&Weight, &mut [f32])],
     scratch: &mut Activations,
 ) -> candle_core::Result<()> {
-    let mut quantized = false;
+    let (mut quantized, mut quantized_k) = (false, false);
     for (w, out) in products.iter_mut() {
         if x.len() != m * w.cols || out.len() != m * w.rows {
             candle_core::bail!(
@@ -175,6 +190,14 @@ pub fn matmul_shared(
                 }
                 matmul_blocks(*kind, bytes, w.rows, w.cols, scratch, m, out);
             }
+            Store::Super(kind, bytes) => {
+                if !quantized_k {
+                    scratch.k.quantize(x, m, w.cols);
+                    quantized_k = true;
+                }
+                matmul_super(*kind, bytes, w.rows, w.cols, &scratch.k, m, out);
+            }
+            Store::F16(bytes) => matmul_f16(bytes, w.rows, w.cols, x, m, &mut scratch.wide, out),
             Store::Candle(mm) => {
                 let xs = Tensor::from_slice(x, (m, w.cols), &Device::Cpu)?;
                 let ys = mm.forward(&xs)?.flatten_all()?.to_vec1::<f32>()?;
@@ -192,6 +215,10 @@ pub struct Activations {
     qs: Vec<i8>,
     d: Vec<f32>,
     s: Vec<f32>,
+    /// The same rows quantized for K-quant weights.
+    k: kquant::Act8K,
+    /// One F16 weight row widened to f32.
+    wide: Vec<f32>,
 }
 
 impl Activations {
@@ -313,6 +340,35 @@ fn matmul_blocks(kind: Blocks, w: &[u8], rows: usize, cols: usize, a: &Activatio
         }
         for i in i..m {
             out[i * rows + j] = dot_tile(kind, t, wr, [act(i)])[0];
+        }
+    }
+}
+
+fn matmul_super(kind: kquant::Kind, w: &[u8], rows: usize, cols: usize, a: &kquant::Act8K, m: usize, out: &mut [f32]) {
+    let t = f16_table();
+    let row_bytes = cols / kquant::SUPER * kind.bytes();
+    let act = |i: usize| a.row(i, cols);
+    for (j, wr) in w.chunks_exact(row_bytes).enumerate().take(rows) {
+        let mut i = 0;
+        while i + TILE <= m {
+            let sums = kquant::dot_tile(kind, t, wr, [act(i), act(i + 1), act(i + 2), act(i + 3)]);
+            for (r, v) in sums.into_iter().enumerate() {
+                out[(i + r) * rows + j] = v;
+            }
+            i += TILE;
+        }
+        for i in i..m {
+            out[i * rows + j] = kquant::dot_tile(kind, t, wr, [act(i)])[0];
+        }
+    }
+}
+
+fn matmul_f16(w: &[u8], rows: usize, cols: usize, x: &[f32], m: usize, wide: &mut Vec<f32>, out: &mut [f32]) {
+    wide.resize(cols, 0.0);
+    for (j, wr) in w.chunks_exact(2 * cols).enumerate().take(rows) {
+        float16::widen_row(wr, wide);
+        for (i, xr) in x.chunks_exact(cols).enumerate().take(m) {
+            out[i * rows + j] = float16::dot(wide, xr);
         }
     }
 }
@@ -556,12 +612,20 @@ mod tests {
     /// portable kernel) and under wasm32-wasip1 with simd128 (scripts/test.sh).
     #[test]
     fn kernels_agree_with_candle() {
-        // Six rows: one tile of four and two left over.
-        let (rows, m) = (24, 6);
-        for dtype in
-            [GgmlDType::Q4_0, GgmlDType::Q4_1, GgmlDType::Q5_0, GgmlDType::Q5_1, GgmlDType::Q8_0, GgmlDType::Q6K]
-        {
-            let cols = 256;
+        // Six rows: one tile of four and two left over; 512 columns: two K-quant super-blocks.
+        let (rows, m, cols) = (24, 6, 512);
+        for dtype in [
+            GgmlDType::Q4_0,
+            GgmlDType::Q4_1,
+            GgmlDType::Q5_0,
+            GgmlDType::Q5_1,
+            GgmlDType::Q8_0,
+            GgmlDType::Q4K,
+            GgmlDType::Q5K,
+            GgmlDType::Q6K,
+            GgmlDType::F16,
+            GgmlDType::Q3K,
+        ] {
             let (bytes, deq) = quantized(dtype, rows, cols, 7);
             let x = noise(m * cols, 99);
             let xt = Tensor::from_slice(&x, (m, cols), &Device::Cpu).unwrap();
@@ -570,35 +634,86 @@ mod tests {
             let candle: Vec<f32> =
                 QMatMul::from_qtensor(q).unwrap().forward(&xt).unwrap().flatten_all().unwrap().to_vec1().unwrap();
             let w = Weight::from_gguf_bytes(dtype, rows, cols, bytes).unwrap();
-            assert_eq!(w.has_own_kernel(), dtype != GgmlDType::Q6K);
+            assert_eq!(w.has_own_kernel(), dtype != GgmlDType::Q3K, "{dtype:?}");
             let mut out = vec![0f32; m * rows];
             w.matmul(&x, m, &mut out, &mut Activations::default()).unwrap();
             let scale = candle.iter().fold(0f32, |a, v| a.max(v.abs()));
-            if let Store::Blocks(kind, bytes) = &w.store {
-                // The plain portable loop (what a CPU without AVX2 or simd128 runs)
-                // against whichever kernel ran above.
-                let mut a = Activations::default();
-                a.quantize(&x, m, cols);
-                let (nb, rb) = (cols / BLOCK, cols / BLOCK * kind.bytes());
-                for i in 0..m {
-                    for j in 0..rows {
-                        let p = portable::dot(
+            // The plain portable loops (what a CPU without AVX2 or simd128 runs)
+            // against whichever kernel ran above.
+            let portable = |i: usize, j: usize| -> Option<f32> {
+                match &w.store {
+                    Store::Blocks(kind, bytes) => {
+                        let mut a = Activations::default();
+                        a.quantize(&x, m, cols);
+                        let (nb, rb) = (cols / BLOCK, cols / BLOCK * kind.bytes());
+                        Some(portable::dot(
                             *kind,
                             f16_table(),
                             &bytes[j * rb..(j + 1) * rb],
                             &a.qs[i * cols..(i + 1) * cols],
                             &a.d[i * nb..(i + 1) * nb],
                             &a.s[i * nb..(i + 1) * nb],
-                        );
+                        ))
+                    }
+                    Store::Super(kind, bytes) => {
+                        let mut a = kquant::Act8K::default();
+                        a.quantize(&x, m, cols);
+                        let rb = cols / kquant::SUPER * kind.bytes();
+                        let wr = &bytes[j * rb..(j + 1) * rb];
+                        Some(kquant::portable::dot_tile(*kind, f16_table(), wr, [a.row(i, cols)])[0])
+                    }
+                    _ => None,
+                }
+            };
+            for i in 0..m {
+                for j in 0..rows {
+                    if let Some(p) = portable(i, j) {
                         assert!((p - out[i * rows + j]).abs() <= 1e-4 * scale, "{dtype:?} portable [{i},{j}]");
                     }
                 }
             }
+            let simd = cfg!(target_feature = "simd128");
             for (i, ((a, c), f)) in out.iter().zip(&candle).zip(&f32_product).enumerate() {
-                let simd = cfg!(target_feature = "simd128");
                 assert!((a - c).abs() <= 1e-4 * scale, "{dtype:?} [{i}] {a} vs candle {c} (simd128: {simd})");
                 // 8-bit activations: about 1/254 of each block's largest value per term.
                 assert!((a - f).abs() <= 0.02 * scale, "{dtype:?} [{i}] {a} vs f32 {f}");
+            }
+        }
+    }
+
+    /// Every bit pattern of a K-quant super-block's scales and high bits
+    /// matters: random bytes (not only what a quantizer writes) against
+    /// candle's dequantization and product.
+    #[test]
+    fn k_quants_agree_with_candle_on_arbitrary_bytes() {
+        let (rows, m, cols) = (5, 5, 256);
+        for dtype in [GgmlDType::Q4K, GgmlDType::Q5K, GgmlDType::Q6K] {
+            let size = dtype.type_size();
+            let mut bytes: Vec<u8> = noise(rows * size, 11).iter().map(|v| ((v + 1.0) * 127.9) as u8).collect();
+            // Keep the f16 scales small and finite so the products are comparable.
+            for b in bytes.chunks_exact_mut(size) {
+                let at = if dtype == GgmlDType::Q6K { vec![208] } else { vec![0, 2] };
+                for a in at {
+                    b[a..a + 2].copy_from_slice(&half::f16::from_f32(0.01).to_le_bytes());
+                }
+            }
+            let q = qtensor_from_ggml(dtype, &bytes, vec![rows, cols], &Device::Cpu).unwrap();
+            let deq: Vec<f32> = q.dequantize(&Device::Cpu).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let x = noise(m * cols, 3);
+            let xt = Tensor::from_slice(&x, (m, cols), &Device::Cpu).unwrap();
+            let candle: Vec<f32> =
+                QMatMul::from_qtensor(q).unwrap().forward(&xt).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+            let w = Weight::from_gguf_bytes(dtype, rows, cols, bytes).unwrap();
+            let mut row = vec![0f32; cols];
+            for r in 0..rows {
+                w.row(r, &mut row).unwrap();
+                assert_eq!(row, deq[r * cols..(r + 1) * cols], "{dtype:?} row {r}");
+            }
+            let mut out = vec![0f32; m * rows];
+            w.matmul(&x, m, &mut out, &mut Activations::default()).unwrap();
+            let scale = candle.iter().fold(0f32, |a, v| a.max(v.abs()));
+            for (i, (a, c)) in out.iter().zip(&candle).enumerate() {
+                assert!((a - c).abs() <= 1e-4 * scale, "{dtype:?} [{i}] {a} vs candle {c}");
             }
         }
     }
@@ -637,8 +752,11 @@ mod tests {
             GgmlDType::Q5_0,
             GgmlDType::Q5_1,
             GgmlDType::Q8_0,
+            GgmlDType::Q4K,
+            GgmlDType::Q5K,
             GgmlDType::Q6K,
             GgmlDType::F16,
+            GgmlDType::Q3K,
         ] {
             let (bytes, deq) = quantized(dtype, 5, 256, 3);
             let w = Weight::from_gguf_bytes(dtype, 5, 256, bytes).unwrap();
