@@ -46,3 +46,4 @@ fi
 
 bash scripts/sample.sh
 bash scripts/gemma.sh
+bash scripts/requantized.sh

@@ -56,6 +56,8 @@ pub struct AppState {
     pub notice: RwSignal<Option<String>>,
     /// Token ids of the last reply (shown to tests and the curious as data-ids).
     pub last_ids: RwSignal<Vec<u32>>,
+    /// Their logit margins over the runner-up (data-margins: where engines may differ).
+    pub last_margins: RwSignal<Vec<f32>>,
 }
 
 impl AppState {
@@ -76,6 +78,7 @@ impl AppState {
             system: RwSignal::new(String::new()),
             notice: RwSignal::new(None),
             last_ids: RwSignal::new(Vec::new()),
+            last_margins: RwSignal::new(Vec::new()),
         }
     }
 

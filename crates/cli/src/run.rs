@@ -148,6 +148,7 @@ pub fn run(args: RunArgs) -> ExitCode {
     if args.json {
         let report = serde_json::json!({
             "ids": g.generated,
+            "margins": g.margins,
             "prompt_ids": prompt_ids,
             "text": g.text(),
             "prompt_tokens": g.stats.prompt_tokens,

@@ -8,9 +8,11 @@
 //! a log-probability of −2.554 and " be" −2.586, the exact f32 computation on
 //! the same dequantized weights puts " be" 0.010 ahead (a numpy forward pass
 //! over `gguf`'s dequantization); which one wins depends on rounding, so
-//! free-running text cannot be compared token for token.
+//! free-running text cannot be compared token for token past such a step.
 
 use std::path::{Path, PathBuf};
+
+use sha2::Digest;
 
 use candle_core::quantized::gguf_file::Content;
 use fineprint_inference::arch::Arch;
@@ -18,11 +20,14 @@ use fineprint_inference::decoder::Decoder;
 use fineprint_inference::preflight;
 use fineprint_inference::tokenizer;
 
-/// Largest logit gap at which another token counts as a tie with ours. Both
-/// engines round activations to 8 bits before every product; over 18 layers
-/// that moves logits of about 18 by a few tenths of a percent. Measured: our
-/// " be" leads llama.cpp's " provide" by 0.146 at Gemma's first step.
-const NEAR_TIE: f32 = 0.25;
+/// Largest difference allowed between our logit gap and llama.cpp's for the
+/// same two tokens (its first and second greedy choice). Both engines round
+/// activations to 8 bits before every product, in different orders and with
+/// different rounding; over 18–30 layers that moves logits of about 20 by a
+/// few tenths. Measured over the six files' 96 steps, largest per file:
+/// Q4_1 0.366, Q8_0 0.443, Q4_K 0.335, Q6_K 0.356, Gemma Q4_K_M 0.275 — and
+/// F16, where neither engine rounds activations, 0.014.
+const DRIFT: f32 = 0.5;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -45,45 +50,115 @@ fn golden(name: &str) -> serde_json::Value {
     serde_json::from_str(&text).expect("golden JSON")
 }
 
-#[test]
-fn gemma3_q4_k_m_follows_llama_cpp_for_16_tokens() {
-    let path = gemma();
-    let g = golden("gemma-3-270m-q4_k_m.json");
-    let (prompt, reference) = (g["prompt"].as_str().expect("prompt"), g["greedy_text"].as_str().expect("text"));
-    let file = std::fs::File::open(&path).expect("open");
-    let mut reader = std::io::BufReader::new(file);
-    let content = Content::read(&mut reader).expect("header");
-    let size = std::fs::metadata(&path).expect("size").len();
-    let plan = preflight::plan("gemma", &content, size, None).expect("plan");
-    assert_eq!(plan.arch, Arch::Gemma3);
-    assert_eq!(plan.quantization, "Q4_K_M");
-    let tok = tokenizer::from_gguf("gemma", &content.metadata).expect("tokenizer");
-    let encode = |t: &str| tok.encode(t, false).expect("encode").get_ids().to_vec();
-    let mut prompt_ids = vec![2];
-    prompt_ids.extend(encode(prompt));
-    assert_eq!(prompt_ids.len(), g["prompt_tokens_with_bos"].as_u64().expect("count") as usize);
-    let reference: Vec<u32> = encode(reference).into_iter().take(16).collect();
-    let mut d = Decoder::load(Arch::Gemma3, &content, &mut reader, 512).expect("decoder");
+/// One file's golden: llama.cpp's greedy ids, its second choice at each step
+/// and the logit gap between the two.
+struct Golden {
+    label: String,
+    ids: Vec<u32>,
+    second: Vec<u32>,
+    gap: Vec<f32>,
+}
 
-    let mut logits = d.forward(&prompt_ids, 0).expect("prompt");
-    let mut exact = 0;
-    for (pos, (step, &want)) in (prompt_ids.len()..).zip(reference.iter().enumerate()) {
+/// Feeds `prompt`, then llama.cpp's own continuation (teacher forcing: one
+/// near-tie must not derail the rest). At every step our logit gap between
+/// llama.cpp's two choices must be within [`DRIFT`] of its gap, and where
+/// llama.cpp is decisive (gap above DRIFT) our greedy choice must be its
+/// token. Returns the steps where our choice is llama.cpp's.
+fn follow(d: &mut Decoder, prompt: &[u32], g: &Golden) -> usize {
+    let mut logits = d.forward(prompt, 0).expect("prompt");
+    let (mut exact, mut worst) = (0, 0f32);
+    for (step, pos) in (0..g.ids.len()).zip(prompt.len()..) {
+        let (first, second) = (g.ids[step] as usize, g.second[step] as usize);
         let best = (0..logits.len()).max_by(|&a, &b| logits[a].total_cmp(&logits[b])).expect("logits");
-        let gap = logits[best] - logits[want as usize];
-        if best as u32 == want {
+        let ours = logits[first] - logits[second];
+        let drift = (ours - g.gap[step]).abs();
+        worst = worst.max(drift);
+        assert!(
+            drift <= DRIFT,
+            "{} step {step}: llama.cpp puts {first} {} logits ahead of {second}, we put it {ours} ahead",
+            g.label,
+            g.gap[step]
+        );
+        if best == first {
             exact += 1;
         } else {
-            eprintln!("step {step}: near-tie, llama.cpp's token {gap} logits behind ours");
             assert!(
-                gap <= NEAR_TIE,
-                "step {step}: llama.cpp picks {want} ({:?}), we pick {best} ({:?}), {gap} logits ahead",
-                tok.decode(&[want], false),
-                tok.decode(&[best as u32], false)
+                g.gap[step] <= DRIFT && logits[best] - logits[first] <= DRIFT,
+                "{} step {step}: llama.cpp decisively picks {first} ({} ahead of its second choice), we pick {best}",
+                g.label,
+                g.gap[step]
             );
+            eprintln!("{} step {step}: near-tie, we pick {best}, llama.cpp {first}", g.label);
         }
-        logits = d.forward(&[want], pos).expect("step");
+        logits = d.forward(&[g.ids[step]], pos).expect("step");
     }
-    eprintln!("gemma3: {exact} of 16 llama.cpp tokens are our greedy choice; the rest within {NEAR_TIE} logits");
-    // Near-ties are the exception, not the rule.
-    assert!(exact >= 14, "only {exact} of 16 greedy tokens are ours outright");
+    eprintln!("{}: {exact} of {} greedy tokens are llama.cpp's; largest drift {worst:.3}", g.label, g.ids.len());
+    exact
+}
+
+/// The sample, its requantized variants (Q8_0, Q4_K and Q6_K mixes, F16:
+/// scripts/requantized.sh) and Gemma 3 270M Q4_K_M against llama.cpp's
+/// greedy decoding of each (tests/golden/requantized.json, made by
+/// scripts/golden-llamacpp.py).
+#[test]
+fn real_files_follow_llama_cpp_for_16_tokens() {
+    let set: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/golden/requantized.json")).expect("tests/golden/requantized.json"),
+    )
+    .expect("golden JSON");
+    let sample_prompt: Vec<u32> = std::fs::read_to_string(root().join("../shared/fixtures/golden/prompt_ids.txt"))
+        .expect("../shared/fixtures/golden/prompt_ids.txt")
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().expect("id"))
+        .collect();
+    let variants = set["variants"].as_array().expect("variants");
+    let kinds: Vec<&str> = variants.iter().map(|v| v["type"].as_str().expect("type")).collect();
+    assert_eq!(kinds, ["Q4_1", "Q8_0", "Q4_K", "Q6_K", "F16", "Q4_K_M"]);
+    let ids = |v: &serde_json::Value| -> Vec<u32> {
+        v.as_array().expect("ids").iter().map(|i| i.as_u64().expect("id") as u32).collect()
+    };
+    for v in variants {
+        let kind = v["type"].as_str().expect("type");
+        let path = root().join(v["file"].as_str().expect("file"));
+        if kind == "Q4_K_M" {
+            gemma();
+        }
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!("{} ({e}): run scripts/setup.sh (it makes the conformance files)", path.display())
+        });
+        let sha = format!("{:x}", sha2::Sha256::digest(&bytes));
+        assert_eq!(sha, v["sha256"].as_str().expect("sha"), "{kind}: not the file the golden ids were made from");
+        let mut reader = std::io::Cursor::new(bytes);
+        let content = Content::read(&mut reader).expect("header");
+        let plan = preflight::plan(kind, &content, reader.get_ref().len() as u64, None).expect("plan");
+        assert_eq!(plan.quantization, if kind == "Q4_K" { "Q4_K_S" } else { kind });
+        let prompt = if v["prompt"] == "text" {
+            assert_eq!(plan.arch, Arch::Gemma3);
+            let tok = tokenizer::from_gguf(kind, &content.metadata).expect("tokenizer");
+            let text = set["prompt_text"].as_str().expect("prompt_text");
+            let mut p = vec![2];
+            p.extend(tok.encode(text, false).expect("encode").get_ids());
+            let want = golden("gemma-3-270m-q4_k_m.json")["prompt_tokens_with_bos"].as_u64().expect("count");
+            assert_eq!(p.len() as u64, want, "llama.cpp reads the prompt as {want} tokens");
+            p
+        } else {
+            sample_prompt.clone()
+        };
+        let mut d = Decoder::load(plan.arch, &content, &mut reader, 512).expect("decoder");
+        let g = Golden {
+            label: format!("{kind} ({})", path.file_name().and_then(|n| n.to_str()).unwrap_or("?")),
+            ids: ids(&v["ids"]),
+            second: ids(&v["second_ids"]),
+            gap: v["llama_cpp_top2_gap"]
+                .as_array()
+                .expect("gaps")
+                .iter()
+                .map(|x| x.as_f64().expect("gap") as f32)
+                .collect(),
+        };
+        let exact = follow(&mut d, &prompt, &g);
+        // Near-ties are the exception, not the rule.
+        assert!(exact >= 14, "{kind}: only {exact} of 16 greedy tokens are llama.cpp's");
+    }
 }
