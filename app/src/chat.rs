@@ -18,18 +18,20 @@ pub fn on_event(st: AppState, e: Event) {
     match e {
         Event::Ready => {}
         Event::Progress { phase, done, total } => st.model.set(ModelState::Loading { phase, done, total }),
-        Event::Loaded { info, load_ms } => {
+        Event::Loaded { info, load_ms, memory_bytes } => {
             st.stats.update(|s| {
                 let mut n = s.clone().unwrap_or_default();
                 n.load_ms = load_ms;
+                n.memory_bytes = memory_bytes;
                 *s = Some(n);
             });
             st.model.set(ModelState::Ready(info));
         }
         Event::Token { text, .. } => st.append_reply(&text),
-        Event::Done { reason, stats, ids } => {
+        Event::Done { reason, stats, ids, margins } => {
             st.generating.set(false);
             st.last_ids.set(ids);
+            st.last_margins.set(margins);
             let load_ms = st.stats.get_untracked().map_or(0.0, |s| s.load_ms);
             st.stats.set(Some(fineprint_protocol::Stats { load_ms, ..stats }));
             st.notice.set(match reason {
@@ -163,8 +165,8 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
             </div>
         }.into_any(),
         ModelState::Ready(info) => view! {
-            <p class="muted" data-testid="model-ready">
-                {format!("Loaded {} · {} · {} · tokenizer from {}", info.name, info.architecture, info.quantization, info.tokenizer_source)}
+            <p class="muted" data-testid="model-ready" data-estimated=info.estimated_bytes.to_string()>
+                {format!("Loaded {} · {} · {} · tokenizer from {} · memory estimated {}", info.name, info.architecture, info.quantization, info.tokenizer_source, human_size(info.estimated_bytes))}
                 {info.notes.iter().map(|n| format!(" · {n}")).collect::<String>()}
             </p>
         }.into_any(),
@@ -179,6 +181,8 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
     };
     let s = st.sampling;
     let ids_attr = move || st.last_ids.get().iter().map(u32::to_string).collect::<Vec<String>>().join(",");
+    let margins_attr =
+        move || st.last_margins.get().iter().map(|m| format!("{m:.3}")).collect::<Vec<String>>().join(",");
     let memory_attr = move || st.stats.get().map(|x| x.memory_bytes.to_string());
     let items = move || st.messages.get().into_iter().enumerate().collect::<Vec<(usize, ChatMessage)>>();
     view! {
@@ -215,7 +219,7 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
                     on:click=move |_| { worker_client::send(&Request::Reset, &[]); st.messages.set(Vec::new()); st.notice.set(None); }>"New chat"</button>
             </div>
         </form>
-        <p class="stats" data-testid="stats" data-ids=ids_attr data-memory=memory_attr>{move || st.stats.get().map(|x| format!(
+        <p class="stats" data-testid="stats" data-ids=ids_attr data-margins=margins_attr data-memory=memory_attr>{move || st.stats.get().map(|x| format!(
             "load {:.1} s · prompt {} tokens at {:.1} tok/s · {} new tokens at {:.1} tok/s · worker memory {}",
             x.load_ms / 1000.0, x.prompt_tokens, x.prompt_tok_s, x.generated_tokens, x.decode_tok_s, human_size(x.memory_bytes)))}</p>
         <details class="settings">

@@ -38,6 +38,10 @@ test("the Gemma folder: HTML terms identified and quoted, a streamed answer, Sto
   const ready = await page.textContent("[data-testid=model-ready]");
   assert.match(ready, /gemma3/);
   assert.match(ready, /Q4_K_M/);
+  const estimated = Number(await page.getAttribute("[data-testid=model-ready]", "data-estimated"));
+  const loaded = Number(await page.getAttribute("[data-testid=stats]", "data-memory"));
+  console.log(`gemma: loaded worker memory ${loaded}, estimated ${estimated} (${((loaded / estimated - 1) * 100).toFixed(1)}%)`);
+  assert.ok(Math.abs(loaded / estimated - 1) <= 0.15, `loaded ${loaded} vs estimated ${estimated}`);
 
   await page.evaluate(() => { document.querySelector("details.settings").open = true; });
   await page.fill("#temperature", "0");

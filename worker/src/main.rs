@@ -125,7 +125,7 @@ fn load(data: &JsValue, model_name: String, tokenizer_name: Option<String>) -> R
     };
     let engine = Engine::load(input, &mut |phase, done, total| post(&Event::Progress { phase, done, total }))
         .map_err(|e| e.to_string())?;
-    post(&Event::Loaded { info: engine.info.clone(), load_ms: now() - t0 });
+    post(&Event::Loaded { info: engine.info.clone(), load_ms: now() - t0, memory_bytes: memory_bytes() });
     STATE.with(|s| s.borrow_mut().engine = Some(engine));
     Ok(())
 }
@@ -176,7 +176,7 @@ async fn generate(mut g: Generation) {
                 }
                 let mut stats = g.stats.clone();
                 stats.memory_bytes = memory_bytes();
-                post(&Event::Done { reason, stats, ids: g.generated.clone() });
+                post(&Event::Done { reason, stats, ids: g.generated.clone(), margins: g.margins.clone() });
                 break;
             }
             Err(e) => {

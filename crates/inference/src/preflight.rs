@@ -26,7 +26,10 @@ pub struct Plan {
     pub arch_name: String,
     pub file_bytes: u64,
     pub tensor_bytes: u64,
+    /// What loading holds (within 15 % of its peak: tests/memory.rs).
     pub estimated_bytes: u64,
+    /// What the KV cache adds per token of conversation.
+    pub kv_bytes_per_token: u64,
     /// What the model was trained for (its header).
     pub context_length: usize,
     /// What this tool will run: capped at [`crate::MAX_CONTEXT`], and lower when
@@ -116,6 +119,29 @@ fn type_mix(counts: &HashMap<String, u64>, total: u64) -> String {
         .join(", ")
 }
 
+/// Working buffers, the f16 table and the allocator's slack, measured.
+const RUNTIME_BYTES: u64 = 4 << 20;
+
+/// What the tokenizer holds once built: every piece twice (piece → id and
+/// id → piece, with their hash-table entries: about 48 bytes besides the text),
+/// and its merges (about 40 bytes each; a SentencePiece vocabulary rebuilt as
+/// BPE has about two per piece). Measured: 58 MB for Gemma's 262,144 pieces.
+fn tokenizer_bytes(md: &HashMap<String, Value>) -> u64 {
+    let text: u64 = match md.get("tokenizer.ggml.tokens") {
+        Some(Value::Array(a)) => a.iter().map(|v| v.to_string().map_or(0, |s| s.len() as u64 + 48)).sum(),
+        _ => 0,
+    };
+    let pieces = match md.get("tokenizer.ggml.tokens") {
+        Some(Value::Array(a)) => a.len() as u64,
+        _ => 0,
+    };
+    let merges = match md.get("tokenizer.ggml.merges") {
+        Some(Value::Array(a)) => a.len() as u64,
+        _ => 2 * pieces,
+    };
+    2 * text + 40 * merges
+}
+
 /// Checks that the model can run here and estimates what loading it costs.
 pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<u64>) -> Result<Plan> {
     let md = &content.metadata;
@@ -185,7 +211,13 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
     // The f32 KV cache grows with the conversation; saturating, as every factor
     // comes from the header.
     let kv_per_token = n_layer.saturating_mul(2).saturating_mul(n_kv).saturating_mul(head_dim).saturating_mul(4);
-    let fixed = tensor_bytes.saturating_add(largest_f32_embedding).saturating_add(64 * 1024 * 1024);
+    // What loading holds: the tensors as the file stores them, the tokenizer,
+    // and the RoPE tables and working buffers (measured by tests/memory.rs).
+    let fixed = tensor_bytes
+        .saturating_add(largest_f32_embedding)
+        .saturating_add(tokenizer_bytes(md))
+        .saturating_add((crate::MAX_CONTEXT as u64).saturating_mul(head_dim).saturating_mul(8))
+        .saturating_add(RUNTIME_BYTES);
     let wanted = context_length.clamp(1, crate::MAX_CONTEXT);
     let mut context = wanted;
     if let Some(limit) = memory_limit {
@@ -203,7 +235,8 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
             });
         }
     }
-    let estimated_bytes = fixed.saturating_add(kv_per_token.saturating_mul(context as u64));
+    // Loading holds `fixed`; the cache then grows with the conversation.
+    let estimated_bytes = fixed;
     let quantization = md_u64(md, "general.file_type")
         .and_then(file_type_name)
         .map(str::to_owned)
@@ -214,6 +247,7 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
         file_bytes: file_size,
         tensor_bytes,
         estimated_bytes,
+        kv_bytes_per_token: kv_per_token,
         context_length,
         context,
         vocab_size,

@@ -27,6 +27,11 @@ const LLAMA3_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L
 const QWEN2_SPLIT: &str =
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
+/// The GGUF metadata a tokenizer is rebuilt from: large arrays no one needs
+/// once it is built.
+pub const VOCABULARY_KEYS: [&str; 4] =
+    ["tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type", "tokenizer.ggml.merges"];
+
 fn strings(md: &HashMap<String, Value>, key: &str) -> Option<Vec<String>> {
     match md.get(key)? {
         Value::Array(a) => a.iter().map(|v| v.to_string().ok().cloned()).collect(),

@@ -163,12 +163,14 @@ fn a_model_whose_full_context_does_not_fit_runs_with_a_shorter_one() {
     let mb = 1u64 << 20;
     let roomy = preflight::plan("long.gguf", &c, 1 << 20, Some(64 * mb + 2048 * mb)).expect("fits");
     assert_eq!((roomy.context_length, roomy.context), (8192, fineprint_inference::MAX_CONTEXT));
-    // 300 MB of room for the cache: 1200 tokens, rounded down to 1024.
-    let tight = preflight::plan("long.gguf", &c, 1 << 20, Some(64 * mb + 300 * mb)).expect("fits, shorter");
+    let (load, per_token) = (roomy.estimated_bytes, roomy.kv_bytes_per_token);
+    assert!(per_token > 0);
+    // Room for the cache of 1200 tokens: rounded down to 1024.
+    let tight = preflight::plan("long.gguf", &c, 1 << 20, Some(load + 1200 * per_token)).expect("fits, shorter");
     assert_eq!(tight.context, 1024);
-    assert!(tight.estimated_bytes <= 64 * mb + 300 * mb);
-    // 50 MB: 200 tokens, below the useful minimum.
-    let err = preflight::plan("long.gguf", &c, 1 << 20, Some(64 * mb + 50 * mb)).expect_err("refused");
+    assert_eq!(tight.estimated_bytes, load, "loading costs the same; only the cache is shorter");
+    // Room for 200 tokens: below the useful minimum.
+    let err = preflight::plan("long.gguf", &c, 1 << 20, Some(load + 200 * per_token)).expect_err("refused");
     assert!(matches!(err, InferenceError::TooBig { .. }), "{err}");
 }
 

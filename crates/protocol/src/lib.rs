@@ -140,6 +140,8 @@ pub enum Event {
     Loaded {
         info: ModelInfo,
         load_ms: f64,
+        /// The worker's memory once loaded (to set against `info.estimated_bytes`).
+        memory_bytes: u64,
     },
     /// Text to append; `ids` are the tokens it came from.
     Token {
@@ -150,6 +152,9 @@ pub enum Event {
         reason: StopReason,
         stats: Stats,
         ids: Vec<u32>,
+        /// Per token, the best logit's lead over the second best (near-ties are
+        /// where engines may differ; conformance tests read it).
+        margins: Vec<f32>,
     },
     /// `fatal`: the model is unusable and must be loaded again.
     Error {
