@@ -1,5 +1,7 @@
 //! The architectures this tool knows: which it runs, how, and which it
-//! refuses by name. A new family starts here (and in `decoder.rs`).
+//! refuses by name. A new family starts here, then gets a file in `decoder/`
+//! beside the shared layers (`decoder/layers.rs`) that reads its header into
+//! their `Config` (see `decoder/gemma3.rs`).
 
 use candle_core::quantized::gguf_file::Content;
 

@@ -1,0 +1,152 @@
+//! The layers every family shares: RMS norm, rotary position embedding,
+//! grouped-query attention over the cache, the feed-forward activations.
+
+use super::Config;
+
+pub(super) fn rope_tables(
+    context: usize,
+    rope_dim: usize,
+    base: f32,
+    linear_scale: f32,
+    factors: Option<&[f32]>,
+) -> (Vec<f32>, Vec<f32>) {
+    let half = rope_dim / 2;
+    let freqs: Vec<f32> = (0..half)
+        .map(|j| {
+            let f = 1.0 / base.powf((2 * j) as f32 / rope_dim as f32) / linear_scale;
+            f / factors.map_or(1.0, |fs| fs[j])
+        })
+        .collect();
+    let mut cos = Vec::with_capacity(context * half);
+    let mut sin = Vec::with_capacity(context * half);
+    for p in 0..context {
+        for f in &freqs {
+            let a = p as f32 * f;
+            cos.push(a.cos());
+            sin.push(a.sin());
+        }
+    }
+    (cos, sin)
+}
+
+pub(super) fn rotate(x: &mut [f32], cos: &[f32], sin: &[f32], neox: bool, rope_dim: usize) {
+    let half = rope_dim / 2;
+    for j in 0..half {
+        let (a, b) = if neox { (j, j + half) } else { (2 * j, 2 * j + 1) };
+        let (x0, x1) = (x[a], x[b]);
+        x[a] = x0 * cos[j] - x1 * sin[j];
+        x[b] = x0 * sin[j] + x1 * cos[j];
+    }
+}
+
+/// Keeps the first `keep` values and appends `rows`, growing the buffer by
+/// whole chunks so a long chat does not double its cache at the wrong moment.
+pub(super) fn append(cache: &mut Vec<f32>, keep: usize, rows: &[f32], row_len: usize) {
+    cache.truncate(keep);
+    let need = cache.len() + rows.len();
+    if need > cache.capacity() {
+        let chunk = 256 * row_len;
+        cache.reserve_exact(need.div_ceil(chunk) * chunk - cache.len());
+    }
+    cache.extend_from_slice(rows);
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn attention(
+    c: &Config,
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    pos: usize,
+    m: usize,
+    window: Option<usize>,
+    out: &mut [f32],
+    scores: &mut Vec<f32>,
+) {
+    let hd = c.head_dim;
+    let (q_dim, kv_dim) = (c.n_head * hd, c.n_kv_head * hd);
+    let group = c.n_head / c.n_kv_head;
+    let scale = c.query_scale;
+    for i in 0..m {
+        // Causal: position pos + i sees keys 0..=pos + i; a sliding-window layer
+        // only the last `window` of them.
+        let seen = pos + i + 1;
+        let first = window.map_or(0, |w| seen.saturating_sub(w));
+        scores.resize(seen - first, 0.0);
+        for h in 0..c.n_head {
+            let kv = (h / group) * hd;
+            let qh = &q[i * q_dim + h * hd..][..hd];
+            let mut max = f32::NEG_INFINITY;
+            for (j, sc) in scores.iter_mut().enumerate() {
+                let t = first + j;
+                *sc = dot(qh, &k[t * kv_dim + kv..][..hd]) * scale;
+                if let Some(cap) = c.attn_softcap {
+                    *sc = cap * (*sc / cap).tanh();
+                }
+                max = max.max(*sc);
+            }
+            let mut sum = 0.0;
+            for sc in scores.iter_mut() {
+                *sc = (*sc - max).exp();
+                sum += *sc;
+            }
+            let o = &mut out[i * q_dim + h * hd..][..hd];
+            o.fill(0.0);
+            for (j, sc) in scores.iter().enumerate() {
+                let t = first + j;
+                let w = sc / sum;
+                for (o, v) in o.iter_mut().zip(&v[t * kv_dim + kv..][..hd]) {
+                    *o += w * v;
+                }
+            }
+        }
+    }
+}
+
+/// A dot product with eight running sums, which the compiler turns into
+/// vector adds (a single running sum would pin it to one lane).
+pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ac.remainder().iter().zip(bc.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ac.zip(bc) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// GELU with the tanh approximation, as Gemma's `gelu_pytorch_tanh`.
+pub(super) fn gelu_tanh(x: f32) -> f32 {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    0.5 * x * (1.0 + (SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)).tanh())
+}
+
+pub(super) fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut Vec<f32>) {
+    out.clear();
+    out.extend_from_slice(x);
+    rms_norm_in_place(out, w, eps);
+}
+
+pub(super) fn rms_norm_in_place(x: &mut [f32], w: &[f32], eps: f32) {
+    for r in x.chunks_exact_mut(w.len()) {
+        let ms = r.iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
+        let inv = 1.0 / (ms + eps).sqrt();
+        for (v, g) in r.iter_mut().zip(w) {
+            *v = *v * inv * g;
+        }
+    }
+}
+
+pub(super) fn add_rows(x: &mut [f32], b: &[f32]) {
+    for r in x.chunks_exact_mut(b.len()) {
+        add(r, b);
+    }
+}
+
+pub(super) fn add(x: &mut [f32], y: &[f32]) {
+    for (a, b) in x.iter_mut().zip(y) {
+        *a += b;
+    }
+}
