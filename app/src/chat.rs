@@ -166,7 +166,7 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
         }.into_any(),
         ModelState::Ready(info) => view! {
             <p class="muted" data-testid="model-ready" data-estimated=info.estimated_bytes.to_string()>
-                {format!("Loaded {} · {} · {} · tokenizer from {} · memory estimated {}", info.name, info.architecture, info.quantization, info.tokenizer_source, human_size(info.estimated_bytes))}
+                {format!("Loaded {} · {} · {} · tokenizer from {} · memory estimated {} plus {} per 1,000 tokens of conversation", info.name, info.architecture, info.quantization, info.tokenizer_source, human_size(info.estimated_bytes), human_size(info.kv_bytes_per_token * 1000))}
                 {info.notes.iter().map(|n| format!(" · {n}")).collect::<String>()}
             </p>
         }.into_any(),

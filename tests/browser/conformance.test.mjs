@@ -19,7 +19,7 @@ const set = JSON.parse(readFileSync(join(ROOT, "tests/golden/requantized.json"),
 const promptFile = join(SHARED, "fixtures/golden/prompt.txt");
 const userMessage = readFileSync(promptFile, "utf8").split("<|im_start|>user\n")[1].split("<|im_end|>")[0];
 // As in crates/inference/tests/conformance.rs: llama.cpp gaps below this are near-ties.
-const DRIFT = 0.5;
+const DRIFT = 0.75;
 // The debug build `cargo test` leaves (its numeric crates are optimised).
 const CLI = ["release", "debug"].map((p) => join(ROOT, "target", p, "fineprint")).find(existsSync);
 
@@ -76,7 +76,7 @@ for (const v of set.variants.filter((v) => v.file.startsWith("sample/requantized
     const withLlama = agree(v.ids, v.llama_cpp_top2_gap, "llama.cpp");
     const memory = Number(await page.getAttribute("[data-testid=stats]", "data-memory"));
     const size = statSync(gguf).size;
-    console.log(`${v.type}: loaded ${(off * 100).toFixed(1)}% vs the estimate; worker = native for ${withNative} ids, = llama.cpp for ${withLlama} (then a near-tie); `
+    console.log(`${v.type}: loaded ${(off * 100).toFixed(1)}% vs the estimate; worker = native for ${withNative} ids, = llama.cpp for ${withLlama}${withLlama < 16 ? " (then a near-tie)" : ""}; `
       + `worker memory ${(memory / size).toFixed(2)}x the file`);
     assert.ok(memory <= 1.3 * size, `worker memory ${memory} for a ${size}-byte model (${(memory / size).toFixed(2)}x)`);
     assert.deepEqual(errors, []);

@@ -240,6 +240,7 @@ impl Engine {
             tokenizer_source,
             chat_template_source: template.as_ref().map(|t| t.source_name.clone()),
             estimated_bytes: plan.estimated_bytes,
+            kv_bytes_per_token: plan.kv_bytes_per_token,
             notes,
         };
         // The vocabulary arrays are in the tokenizer now; dropped before the

@@ -208,9 +208,10 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
         _ => md_u64(md, &key("vocab_size")).unwrap_or(0) as usize,
     };
     let head_dim = md_u64(md, &key("attention.key_length")).unwrap_or(n_embd / n_head);
-    // The f32 KV cache grows with the conversation; saturating, as every factor
-    // comes from the header.
-    let kv_per_token = n_layer.saturating_mul(2).saturating_mul(n_kv).saturating_mul(head_dim).saturating_mul(4);
+    // The KV cache grows with the conversation: f16 in our decoder, f32 in
+    // candle-transformers' models. Saturating, as every factor comes from the header.
+    let kv_value = if crate::arch::uses_candle_model(arch, content) { 4 } else { 2 };
+    let kv_per_token = n_layer.saturating_mul(2).saturating_mul(n_kv).saturating_mul(head_dim).saturating_mul(kv_value);
     // What loading holds: the tensors as the file stores them, the tokenizer,
     // and the RoPE tables and working buffers (measured by tests/memory.rs).
     let fixed = tensor_bytes

@@ -2,7 +2,7 @@
 //! on the sample model (llama), and on small random models of each
 //! architecture written here (qwen2 with its biases, qwen3 with its per-head
 //! norms, llama with grouped-query attention, an untied output and a K-quant
-//! matrix that goes through candle's kernel).
+//! matrix).
 
 use std::io::Cursor;
 use std::path::Path;
@@ -231,19 +231,25 @@ fn compare(arch: Arch, bytes: &[u8], steps: &[&[u32]], tolerance: f32) {
 
 const STEPS: &[&[u32]] = &[&[5, 17, 42, 199, 3, 3, 120], &[64], &[7], &[150]];
 
+/// Our KV cache holds f16 (as llama.cpp's), candle's f32: that rounding, met
+/// again by the 8-bit rounding of the next layer's activations, moves these
+/// random models' logits by up to 2.4 % of their range (measured; with an f32
+/// cache they agreed within 1e-7). A wrong rotation or head mapping gives over 50 %.
+const RANDOM_MODEL_TOLERANCE: f32 = 0.05;
+
 #[test]
 fn llama_with_grouped_query_attention_and_a_k_quant_matrix_matches_candle() {
-    compare(Arch::Llama, &random_model("llama"), STEPS, 1e-4);
+    compare(Arch::Llama, &random_model("llama"), STEPS, RANDOM_MODEL_TOLERANCE);
 }
 
 #[test]
 fn qwen2_with_biases_matches_candle() {
-    compare(Arch::Qwen2, &random_model("qwen2"), STEPS, 1e-4);
+    compare(Arch::Qwen2, &random_model("qwen2"), STEPS, RANDOM_MODEL_TOLERANCE);
 }
 
 #[test]
 fn qwen3_with_head_norms_matches_candle() {
-    compare(Arch::Qwen3, &random_model("qwen3"), STEPS, 1e-4);
+    compare(Arch::Qwen3, &random_model("qwen3"), STEPS, RANDOM_MODEL_TOLERANCE);
 }
 
 #[test]

@@ -102,6 +102,30 @@ fn estimate_matches_loading_and_a_reply_stays_within_1_3x_the_file() {
         );
         assert!(after as f64 <= 1.3 * size as f64, "{rel}: {after} bytes after 128 tokens for a {size}-byte file");
         drop(g);
+        if rel.contains("Q4_1") {
+            // A 2,000-token conversation on the sample: what it holds is the load
+            // plus the cache the pre-flight counts per token.
+            let before = LIVE.load(Relaxed) - base;
+            engine.reset();
+            let ids: Vec<u32> = (0..1900).map(|i| 200 + (i * 7919) % 40_000).collect();
+            let sampling = Sampling { temperature: 0.0, max_tokens: 100, ..Sampling::default() };
+            let mut g = engine.start(&ids, &sampling, &|| 0.0).expect("long prompt");
+            Engine::ignore_eos(&mut g);
+            while let fineprint_inference::Step::Token { .. } = engine.step(&mut g, &|| 0.0).expect("step") {}
+            let (held, peak) = (LIVE.load(Relaxed) - base, PEAK.load(Relaxed) - base);
+            let expected = before as f64 + 2000.0 * engine.info.kv_bytes_per_token as f64;
+            eprintln!(
+                "{rel}: after 2,000 tokens holds {:.1} MB (expected {:.1} MB), peak {:.1} MB = {:.2}x the file",
+                mb(held),
+                expected / 1e6,
+                mb(peak),
+                peak as f64 / size as f64
+            );
+            assert!(
+                (held as f64 - expected).abs() <= 0.15 * expected,
+                "{rel}: {held} bytes after 2,000 tokens, expected about {expected}"
+            );
+        }
         drop(engine);
     }
 }

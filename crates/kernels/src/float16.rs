@@ -1,5 +1,6 @@
-//! F16 matrices kept as f16 (candle widens them to f32 on load, twice the
-//! file's size in memory), multiplied by f32 activations.
+//! Half floats: F16 matrices kept as f16 (candle widens them to f32 on load,
+//! twice the file's size in memory), multiplied by f32 activations; and the
+//! f16 KV cache's narrowing, dot product and weighted sum.
 //!
 //! Each weight row is widened once per product into a scratch row, then met
 //! by every activation row. The widening is a bit move and one multiply
@@ -15,6 +16,48 @@ fn widen(h: u16) -> f32 {
     let sign = u32::from(h & 0x8000) << 16;
     let magnitude = f32::from_bits(u32::from(h & 0x7FFF) << 13) * REBIAS;
     f32::from_bits(magnitude.to_bits() | sign)
+}
+
+/// f32 values rounded to f16 bits (nearest, ties to even), appended to `out`.
+pub fn narrow(src: &[f32], out: &mut Vec<u16>) {
+    out.extend(src.iter().map(|&v| half::f16::from_f32(v).to_bits()));
+}
+
+/// `Σ a·widen(b)` over f16 bits `b`.
+pub fn dot_f16(a: &[f32], b: &[u16]) -> f32 {
+    #[cfg(target_feature = "simd128")]
+    {
+        // SAFETY: simd128 is enabled at compile time; the loops stay within both slices.
+        unsafe { simd::dot_f16(a, b) }
+    }
+    #[cfg(not(target_feature = "simd128"))]
+    {
+        let (ac, ar) = a.as_chunks::<8>();
+        let (bc, br) = b.as_chunks::<8>();
+        let mut acc = [0f32; 8];
+        for (x, y) in ac.iter().zip(bc) {
+            for k in 0..8 {
+                acc[k] += x[k] * widen(y[k]);
+            }
+        }
+        let tail: f32 = ar.iter().zip(br).map(|(x, y)| x * widen(*y)).sum();
+        acc.iter().sum::<f32>() + tail
+    }
+}
+
+/// `out += w · widen(v)` over f16 bits `v`.
+pub fn axpy_f16(out: &mut [f32], w: f32, v: &[u16]) {
+    #[cfg(target_feature = "simd128")]
+    {
+        // SAFETY: simd128 is enabled at compile time; the loops stay within both slices.
+        unsafe { simd::axpy_f16(out, w, v) }
+    }
+    #[cfg(not(target_feature = "simd128"))]
+    {
+        for (o, h) in out.iter_mut().zip(v) {
+            *o += w * widen(*h);
+        }
+    }
 }
 
 /// Row `bytes` (little-endian f16) widened into `out`.
@@ -81,6 +124,59 @@ mod simd {
         }
     }
 
+    /// Eight f16 values at `p` as two f32x4.
+    #[inline(always)]
+    unsafe fn widen8(p: *const u16) -> (v128, v128) {
+        let h = v128_load(p as *const v128);
+        let (mag_mask, sign_mask) = (u32x4_splat(0x7FFF), u32x4_splat(0x8000));
+        let rebias = f32x4_splat(REBIAS);
+        let one = |wide: v128| {
+            let magnitude = f32x4_mul(u32x4_shl(v128_and(wide, mag_mask), 13), rebias);
+            v128_or(magnitude, u32x4_shl(v128_and(wide, sign_mask), 16))
+        };
+        (one(u32x4_extend_low_u16x8(h)), one(u32x4_extend_high_u16x8(h)))
+    }
+
+    pub unsafe fn dot_f16(a: &[f32], b: &[u16]) -> f32 {
+        let n = a.len().min(b.len());
+        let (pa, pb) = (a.as_ptr(), b.as_ptr());
+        let (mut s0, mut s1) = (f32x4_splat(0.0), f32x4_splat(0.0));
+        let mut i = 0;
+        while i + 8 <= n {
+            let (w0, w1) = widen8(pb.add(i));
+            s0 = f32x4_add(s0, f32x4_mul(v128_load(pa.add(i) as *const v128), w0));
+            s1 = f32x4_add(s1, f32x4_mul(v128_load(pa.add(i + 4) as *const v128), w1));
+            i += 8;
+        }
+        let v = f32x4_add(s0, s1);
+        let mut sum = f32x4_extract_lane::<0>(v)
+            + f32x4_extract_lane::<1>(v)
+            + f32x4_extract_lane::<2>(v)
+            + f32x4_extract_lane::<3>(v);
+        for k in i..n {
+            sum += a[k] * widen(b[k]);
+        }
+        sum
+    }
+
+    pub unsafe fn axpy_f16(out: &mut [f32], w: f32, v: &[u16]) {
+        let n = out.len().min(v.len());
+        let (po, pv) = (out.as_mut_ptr(), v.as_ptr());
+        let ws = f32x4_splat(w);
+        let mut i = 0;
+        while i + 8 <= n {
+            let (v0, v1) = widen8(pv.add(i));
+            let o0 = po.add(i) as *mut v128;
+            let o1 = po.add(i + 4) as *mut v128;
+            v128_store(o0, f32x4_add(v128_load(o0), f32x4_mul(ws, v0)));
+            v128_store(o1, f32x4_add(v128_load(o1), f32x4_mul(ws, v1)));
+            i += 8;
+        }
+        for k in i..n {
+            out[k] += w * widen(v[k]);
+        }
+    }
+
     pub unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
@@ -109,6 +205,23 @@ mod simd {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_helpers_agree_with_widened_f32() {
+        // 77 values: nine vectors of eight and a tail.
+        let a: Vec<f32> = (0..77).map(|i| ((i * 37 % 101) as f32 - 50.0) / 13.0).collect();
+        let b: Vec<f32> = (0..77).map(|i| ((i * 53 % 97) as f32 - 48.0) / 7.0).collect();
+        let mut h = Vec::new();
+        narrow(&b, &mut h);
+        let wide: Vec<f32> = h.iter().map(|&x| half::f16::from_bits(x).to_f32()).collect();
+        let want: f32 = a.iter().zip(&wide).map(|(x, y)| x * y).sum();
+        assert!((dot_f16(&a, &h) - want).abs() <= 1e-4 * want.abs().max(1.0));
+        let mut out = a.clone();
+        axpy_f16(&mut out, 0.5, &h);
+        for ((o, x), y) in out.iter().zip(&a).zip(&wide) {
+            assert!((o - (x + 0.5 * y)).abs() <= 1e-6 * (x + 0.5 * y).abs().max(1.0));
+        }
+    }
 
     #[test]
     fn widening_is_exact_for_every_finite_f16() {

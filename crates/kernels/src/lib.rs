@@ -15,7 +15,7 @@
 
 use std::sync::OnceLock;
 
-mod float16;
+pub mod float16;
 mod kquant;
 
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul};
@@ -235,7 +235,8 @@ impl Activations {
             let inv = if scale != 0.0 { 1.0 / scale } else { 0.0 };
             let mut sum = 0i32;
             for (q, &v) in qs.iter_mut().zip(xs) {
-                let r = (v * inv).round() as i8;
+                // Within ±127 (the simd128 Q8_0 product relies on it).
+                let r = (v * inv).round().clamp(-127.0, 127.0) as i8;
                 *q = r;
                 sum += i32::from(r);
             }
@@ -473,19 +474,14 @@ mod simd {
         i32x4_extadd_pairwise_i16x8(i16x8_add(p0, p1))
     }
 
-    /// The same for full signed bytes: a product of two i8 fits i16, a sum of
-    /// two may not, so widen first.
+    /// The same for full signed bytes. A product fits i16, and so does a sum of
+    /// two: activations are quantized to ±127 (never −128), so each product is
+    /// at most 128·127 and two of them 32,512.
     #[inline(always)]
     unsafe fn dot_bytes(w0: v128, w1: v128, a0: v128, a1: v128) -> v128 {
-        let s0 = i32x4_add(
-            i32x4_extadd_pairwise_i16x8(i16x8_extmul_low_i8x16(w0, a0)),
-            i32x4_extadd_pairwise_i16x8(i16x8_extmul_high_i8x16(w0, a0)),
-        );
-        let s1 = i32x4_add(
-            i32x4_extadd_pairwise_i16x8(i16x8_extmul_low_i8x16(w1, a1)),
-            i32x4_extadd_pairwise_i16x8(i16x8_extmul_high_i8x16(w1, a1)),
-        );
-        i32x4_add(s0, s1)
+        let p0 = i16x8_add(i16x8_extmul_low_i8x16(w0, a0), i16x8_extmul_high_i8x16(w0, a0));
+        let p1 = i16x8_add(i16x8_extmul_low_i8x16(w1, a1), i16x8_extmul_high_i8x16(w1, a1));
+        i32x4_add(i32x4_extadd_pairwise_i16x8(p0), i32x4_extadd_pairwise_i16x8(p1))
     }
 
     #[inline(always)]
@@ -715,6 +711,25 @@ mod tests {
             for (i, (a, c)) in out.iter().zip(&candle).enumerate() {
                 assert!((a - c).abs() <= 1e-4 * scale, "{dtype:?} [{i}] {a} vs candle {c}");
             }
+        }
+    }
+
+    /// The widest Q8_0 products: weights of −128 against activations at ±127.
+    #[test]
+    fn q8_0_extremes_do_not_overflow() {
+        let (rows, cols) = (2, 64);
+        let mut bytes = Vec::new();
+        for _ in 0..rows * cols / BLOCK {
+            bytes.extend_from_slice(&half::f16::from_f32(1.0).to_le_bytes());
+            bytes.extend_from_slice(&[0x80; 32]);
+        }
+        let x: Vec<f32> = (0..cols).map(|i| if i % 3 == 0 { -1.0 } else { 1.0 }).collect();
+        let want: f32 = x.iter().map(|v| v * -128.0).sum();
+        let w = Weight::from_gguf_bytes(GgmlDType::Q8_0, rows, cols, bytes).unwrap();
+        let mut out = vec![0f32; rows];
+        w.matmul(&x, 1, &mut out, &mut Activations::default()).unwrap();
+        for o in out {
+            assert!((o - want).abs() <= 1e-3 * want.abs(), "{o} vs {want}");
         }
     }
 

@@ -97,7 +97,10 @@ pub struct ModelInfo {
     pub tokenizer_source: String,
     /// Where the chat template came from, or None (plain prompt).
     pub chat_template_source: Option<String>,
+    /// What loading holds (the pre-flight estimate).
     pub estimated_bytes: u64,
+    /// What each token of conversation adds (the KV cache).
+    pub kv_bytes_per_token: u64,
     pub notes: Vec<String>,
 }
 

@@ -1,6 +1,8 @@
 //! The layers every family shares: RMS norm, rotary position embedding,
 //! grouped-query attention over the cache, the feed-forward activations.
 
+use fineprint_kernels::float16;
+
 use super::Config;
 
 pub(super) fn rope_tables(
@@ -39,24 +41,24 @@ pub(super) fn rotate(x: &mut [f32], cos: &[f32], sin: &[f32], neox: bool, rope_d
     }
 }
 
-/// Keeps the first `keep` values and appends `rows`, growing the buffer by
-/// whole chunks so a long chat does not double its cache at the wrong moment.
-pub(super) fn append(cache: &mut Vec<f32>, keep: usize, rows: &[f32], row_len: usize) {
+/// Keeps the first `keep` values and appends `rows` as f16, growing the
+/// buffer by whole chunks so a long chat does not double its cache at the wrong moment.
+pub(super) fn append(cache: &mut Vec<u16>, keep: usize, rows: &[f32], row_len: usize) {
     cache.truncate(keep);
     let need = cache.len() + rows.len();
     if need > cache.capacity() {
         let chunk = 256 * row_len;
         cache.reserve_exact(need.div_ceil(chunk) * chunk - cache.len());
     }
-    cache.extend_from_slice(rows);
+    float16::narrow(rows, cache);
 }
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn attention(
     c: &Config,
     q: &[f32],
-    k: &[f32],
-    v: &[f32],
+    k: &[u16],
+    v: &[u16],
     pos: usize,
     m: usize,
     window: Option<usize>,
@@ -79,7 +81,7 @@ pub(super) fn attention(
             let mut max = f32::NEG_INFINITY;
             for (j, sc) in scores.iter_mut().enumerate() {
                 let t = first + j;
-                *sc = dot(qh, &k[t * kv_dim + kv..][..hd]) * scale;
+                *sc = float16::dot_f16(qh, &k[t * kv_dim + kv..][..hd]) * scale;
                 if let Some(cap) = c.attn_softcap {
                     *sc = cap * (*sc / cap).tanh();
                 }
@@ -94,27 +96,10 @@ pub(super) fn attention(
             o.fill(0.0);
             for (j, sc) in scores.iter().enumerate() {
                 let t = first + j;
-                let w = sc / sum;
-                for (o, v) in o.iter_mut().zip(&v[t * kv_dim + kv..][..hd]) {
-                    *o += w * v;
-                }
+                float16::axpy_f16(o, sc / sum, &v[t * kv_dim + kv..][..hd]);
             }
         }
     }
-}
-
-/// A dot product with eight running sums, which the compiler turns into
-/// vector adds (a single running sum would pin it to one lane).
-pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ac.remainder().iter().zip(bc.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ac.zip(bc) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 /// GELU with the tanh approximation, as Gemma's `gelu_pytorch_tanh`.

@@ -32,6 +32,10 @@ mod tensors;
 use layers::{add, add_rows, append, attention, gelu_tanh, rms_norm, rms_norm_in_place, rope_tables, rotate};
 use tensors::Tensors;
 
+/// Prompt rows run at once: enough to unpack each weight block for many rows,
+/// few enough that the working buffers stay small.
+const PROMPT_CHUNK: usize = 128;
+
 /// The header values of one architecture (`{prefix}.{key}`).
 pub(super) struct Header<'a> {
     md: &'a HashMap<String, Value>,
@@ -175,9 +179,10 @@ struct Layer {
     gate: Weight,
     up: Weight,
     down: Weight,
-    /// Keys and values of the positions seen so far, `kv_dim` per position.
-    k_cache: Vec<f32>,
-    v_cache: Vec<f32>,
+    /// Keys and values of the positions seen so far, `kv_dim` per position,
+    /// as f16 (as llama.cpp keeps them): half the memory of a long chat.
+    k_cache: Vec<u16>,
+    v_cache: Vec<u16>,
 }
 
 pub struct Decoder {
@@ -335,6 +340,21 @@ impl Decoder {
         if pos + m > self.context {
             candle_core::bail!("positions {pos}..{} are past the context of {}", pos + m, self.context);
         }
+        // A long prompt runs in chunks: the working buffers grow with the rows
+        // run at once (for SmolLM2 about 28 KB a row), the cache only by its keys and values.
+        let chunks = ids.chunks(PROMPT_CHUNK).count();
+        for (i, chunk) in ids.chunks(PROMPT_CHUNK).enumerate().take(chunks - 1) {
+            self.run(chunk, pos + i * PROMPT_CHUNK)?;
+        }
+        let last = (chunks - 1) * PROMPT_CHUNK;
+        self.run(&ids[last..], pos + last)?;
+        self.logits()
+    }
+
+    /// Runs `ids` at positions `pos..` through every layer, leaving the hidden
+    /// states in the scratch buffer.
+    fn run(&mut self, ids: &[u32], pos: usize) -> candle_core::Result<()> {
+        let m = ids.len();
         let c = &self.cfg;
         let (dim, hd) = (c.dim, c.head_dim);
         let (q_dim, kv_dim) = (c.n_head * hd, c.n_kv_head * hd);
@@ -415,7 +435,13 @@ impl Decoder {
             }
             add(&mut s.x, &s.proj);
         }
-        let last = &s.x[(m - 1) * dim..];
+        Ok(())
+    }
+
+    /// The logits of the last position run.
+    fn logits(&mut self) -> candle_core::Result<Vec<f32>> {
+        let (c, s) = (&self.cfg, &mut self.scratch);
+        let last = &s.x[s.x.len() - c.dim..];
         rms_norm(last, &self.out_norm, c.eps, &mut s.h);
         let out = self.output.as_ref().unwrap_or(&self.embd);
         let mut logits = vec![0f32; out.rows];
