@@ -39,9 +39,17 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 if [ ! -f tests/browser/node_modules/playwright-core/package.json ] ||
+   [ ! -f tests/browser/node_modules/ajv-formats/package.json ] ||
+   [ ! -f tests/browser/node_modules/@cyclonedx/cyclonedx-library/package.json ] ||
    ! grep -q "\"version\": \"$(node -p "require('./tests/browser/package.json').dependencies['playwright-core']")\"" tests/browser/node_modules/playwright-core/package.json; then
-  say "installing playwright-core from npm (the driver only; the browser is Debian's)"
+  say "installing playwright-core (the driver only; the browser is Debian's), ajv and the CycloneDX schemas from npm"
   (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --silent)
+fi
+
+# The SPDX project's validator, for the test of `--format spdx` (a test tool only).
+if [ ! -d .tools/python/spdx_tools ]; then
+  say "installing spdx-tools from PyPI into .tools/python (the SPDX 2.3 validator for the tests)"
+  python3 -m pip install --quiet --target .tools/python spdx-tools==0.8.5
 fi
 
 bash scripts/sample.sh

@@ -1,12 +1,18 @@
-//! `fineprint`: check a model folder's license, or run a GGUF model natively.
+//! `fineprint`: check a model folder's license, audit every model on a disk,
+//! or run a GGUF model natively.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use fineprint_license::{discover, Answer, InputFile, Purpose, ReadPlan, UseProfile};
+use fineprint_license::sbom::{self, Model};
+use fineprint_license::{Answer, Purpose, Report, UseProfile};
 
+mod audit;
+mod folder;
 mod run;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[derive(Parser)]
 #[command(name = "fineprint", version, about = "What does this model's license actually let me do?")]
@@ -19,20 +25,15 @@ struct Cli {
 enum Command {
     /// Check the license of a model folder.
     Check(CheckArgs),
+    /// Check every model in a Hugging Face hub cache or in folders of models: one row each.
+    Audit(audit::AuditArgs),
     /// Run a GGUF model on the CPU.
     Run(run::RunArgs),
 }
 
+/// The intended use, shared by `check` and `audit`.
 #[derive(clap::Args)]
-struct CheckArgs {
-    /// The model folder (or a single file).
-    dir: PathBuf,
-    /// Print the report as JSON.
-    #[arg(long)]
-    json: bool,
-    /// Print the report as Markdown (the default without --json).
-    #[arg(long)]
-    markdown: bool,
+pub struct UseArgs {
     /// Intended use: personal, research, internal, product, hosted.
     #[arg(long = "use")]
     purpose: Option<String>,
@@ -56,121 +57,164 @@ struct CheckArgs {
     strict: bool,
 }
 
+impl UseArgs {
+    /// The stated use; a number or flag without `--use` means a product.
+    pub fn profile(&self) -> Result<Option<UseProfile>, String> {
+        let purpose = match self.purpose.as_deref() {
+            Some(p) => Purpose::parse(p)
+                .ok_or_else(|| format!("unknown --use {p:?}; use personal, research, internal, product or hosted"))?,
+            None if self.users.is_some()
+                || self.revenue.is_some()
+                || self.fine_tune
+                || self.train_on_outputs
+                || self.region.is_some() =>
+            {
+                Purpose::Product
+            }
+            None => return Ok(None),
+        };
+        Ok(Some(UseProfile {
+            purpose,
+            monthly_users: self.users,
+            annual_revenue_usd: self.revenue,
+            fine_tune_and_share: self.fine_tune,
+            train_on_outputs: self.train_on_outputs,
+            region: self.region.clone(),
+        }))
+    }
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// The model folder (or a single file).
+    dir: PathBuf,
+    /// markdown (default), json, cyclonedx (1.6 JSON) or spdx (2.3 JSON).
+    #[arg(long)]
+    format: Option<String>,
+    /// Print the report as JSON (the same as --format json).
+    #[arg(long)]
+    json: bool,
+    /// Print the report as Markdown.
+    #[arg(long)]
+    markdown: bool,
+    #[command(flatten)]
+    uses: UseArgs,
+}
+
 /// Exit code when a stated use is not allowed (so CI pipelines can gate on it).
 const EXIT_NOT_ALLOWED: u8 = 3;
 const EXIT_NEEDS_AGREEMENT: u8 = 4;
 
-fn collect(root: &Path, dir: &Path, out: &mut Vec<InputFile>, depth: usize) -> std::io::Result<()> {
-    if depth > 8 {
-        return Ok(());
+/// The exit code for a set of reports: 3 if a stated use is not allowed
+/// anywhere, 4 (with --strict) if one needs an agreement or is unclear.
+pub fn gate(reports: &[&Report], strict: bool) -> ExitCode {
+    let answers = || reports.iter().flat_map(|r| r.uses.as_deref().unwrap_or(&[]));
+    if answers().any(|u| u.answer == Answer::NotAllowed) {
+        return ExitCode::from(EXIT_NOT_ALLOWED);
     }
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let path = e.path();
-        let ft = e.file_type()?;
-        if ft.is_dir() {
-            let name = e.file_name();
-            if name.to_string_lossy().starts_with('.') {
-                continue;
-            }
-            collect(root, &path, out, depth + 1)?;
-        } else if ft.is_file() {
-            out.push(read_one(root, &path)?);
-        }
+    if strict && answers().any(|u| matches!(u.answer, Answer::NeedsAgreement | Answer::Unclear)) {
+        return ExitCode::from(EXIT_NEEDS_AGREEMENT);
     }
-    Ok(())
+    ExitCode::SUCCESS
 }
 
-fn read_one(root: &Path, path: &Path) -> std::io::Result<InputFile> {
-    use std::io::Read;
-    let rel = path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace('\\', "/");
-    let size = std::fs::metadata(path)?.len();
-    let want = match discover::plan(&rel, size) {
-        ReadPlan::Whole(n) | ReadPlan::Head(n) => n,
-        ReadPlan::Skip => 0,
-    };
-    let mut bytes = Vec::new();
-    if want > 0 {
-        std::fs::File::open(path)?.take(want as u64).read_to_end(&mut bytes)?;
-    }
-    Ok(InputFile { path: rel, size, bytes })
+/// Now, as RFC 3339 UTC (what CycloneDX and SPDX want).
+pub fn timestamp() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 fn check(args: CheckArgs) -> ExitCode {
-    let mut files = Vec::new();
     let res = if args.dir.is_file() {
         let root = args.dir.parent().unwrap_or(Path::new("."));
-        read_one(root, &args.dir).map(|f| files.push(f))
+        folder::read_one(root, &args.dir).map(|f| vec![f])
     } else {
-        collect(&args.dir, &args.dir, &mut files, 0)
+        folder::read(&args.dir)
     };
-    if let Err(e) = res {
-        eprintln!("fineprint: cannot read {}: {e}", args.dir.display());
-        return ExitCode::from(2);
-    }
-    let profile = match args.purpose.as_deref().map(|p| (p, Purpose::parse(p))) {
-        Some((p, None)) => {
-            eprintln!("fineprint: unknown --use {p:?}; use personal, research, internal, product or hosted");
+    let files = match res {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("fineprint: cannot read {}: {e}", args.dir.display());
             return ExitCode::from(2);
         }
-        Some((_, Some(purpose))) => Some(UseProfile {
-            purpose,
-            monthly_users: args.users,
-            annual_revenue_usd: args.revenue,
-            fine_tune_and_share: args.fine_tune,
-            train_on_outputs: args.train_on_outputs,
-            region: args.region.clone(),
-        }),
-        None if args.users.is_some()
-            || args.revenue.is_some()
-            || args.fine_tune
-            || args.train_on_outputs
-            || args.region.is_some() =>
-        {
-            Some(UseProfile {
-                purpose: Purpose::Product,
-                monthly_users: args.users,
-                annual_revenue_usd: args.revenue,
-                fine_tune_and_share: args.fine_tune,
-                train_on_outputs: args.train_on_outputs,
-                region: args.region.clone(),
-            })
+    };
+    let profile = match args.uses.profile() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("fineprint: {e}");
+            return ExitCode::from(2);
         }
-        None => None,
     };
     let report = match &profile {
         Some(p) => fineprint_license::check_for_use(&files, p),
         None => fineprint_license::check(&files),
     };
-    if args.json && !args.markdown {
-        match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("fineprint: cannot write the report: {e}");
-                return ExitCode::from(2);
-            }
+    let format = match (args.format.as_deref(), args.json && !args.markdown) {
+        (Some(f), _) => f.to_lowercase(),
+        (None, true) => "json".into(),
+        (None, false) => "markdown".into(),
+    };
+    let name = std::fs::canonicalize(&args.dir)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| args.dir.display().to_string());
+    let model = [Model { name: &name, version: None, report: &report }];
+    let out = match format.as_str() {
+        "markdown" => Ok(report.to_markdown()),
+        "json" => serde_json::to_string_pretty(&report).map(|s| s + "\n"),
+        "cyclonedx" => serde_json::to_string_pretty(&sbom::cyclonedx(&model, VERSION, &timestamp())).map(|s| s + "\n"),
+        "spdx" => {
+            let ns = format!(
+                "https://fineprint.invalid/spdx/{}-{}",
+                name.replace(' ', "-"),
+                timestamp().replace([':', '-'], "")
+            );
+            serde_json::to_string_pretty(&sbom::spdx(&model, &name, &ns, VERSION, &timestamp())).map(|s| s + "\n")
         }
-    } else {
-        print!("{}", report.to_markdown());
+        other => {
+            eprintln!("fineprint: unknown --format {other:?}; use markdown, json, cyclonedx or spdx");
+            return ExitCode::from(2);
+        }
+    };
+    match out {
+        Ok(s) => print!("{s}"),
+        Err(e) => {
+            eprintln!("fineprint: cannot write the report: {e}");
+            return ExitCode::from(2);
+        }
     }
     for p in &report.problems {
         eprintln!("fineprint: {}: {}", p.file, p.message);
     }
-    let answers = report.uses.as_deref().unwrap_or(&[]);
-    if answers.iter().any(|u| u.answer == Answer::NotAllowed) {
-        return ExitCode::from(EXIT_NOT_ALLOWED);
-    }
-    if args.strict && answers.iter().any(|u| matches!(u.answer, Answer::NeedsAgreement | Answer::Unclear)) {
-        return ExitCode::from(EXIT_NEEDS_AGREEMENT);
-    }
-    ExitCode::SUCCESS
+    gate(&[&report], args.uses.strict)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(a) => check(a),
+        Command::Audit(a) => audit::audit(a),
         Command::Run(a) => run::run(a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_are_rfc3339() {
+        let t = super::timestamp();
+        assert_eq!(t.len(), 20, "{t}");
+        assert!(t.starts_with("20") && t.ends_with('Z') && &t[10..11] == "T", "{t}");
     }
 }

@@ -12,6 +12,7 @@ pub mod gguf;
 pub mod html;
 pub mod known;
 pub mod report;
+pub mod sbom;
 mod shingle;
 pub mod text;
 pub mod usage;

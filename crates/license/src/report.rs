@@ -126,6 +126,12 @@ pub struct Report {
     pub problems: Vec<Problem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uses: Option<Vec<UseAnswer>>,
+    /// The data sets the folder names as training data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub datasets: Vec<String>,
+    /// The model card's `license_link`, where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_link: Option<String>,
 }
 
 /// One of the questions a builder asks of a license, answered from the

@@ -339,6 +339,8 @@ pub fn check(files: &[InputFile]) -> crate::Report {
             .iter()
             .map(|f| FileEntry { path: f.path.clone(), size: f.size, role: discover::role(&f.path) })
             .collect(),
+        datasets: training::datasets(&folder),
+        license_link: folder.front_matter.iter().find_map(|(_, fm)| fm.license_link.clone()),
         problems: folder.problems,
         uses: None,
     }

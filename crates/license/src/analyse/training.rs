@@ -151,6 +151,36 @@ fn named_in_card(doc: &Document) -> Option<Evidence> {
     None
 }
 
+/// The data sets the folder names as training data: the card's `datasets:`
+/// (less those it calls calibration or evaluation data), else the GGUF's
+/// `general.datasets` (what a CycloneDX model card lists).
+pub(crate) fn datasets(folder: &Folder) -> Vec<String> {
+    let p = patterns();
+    for (i, fm) in &folder.front_matter {
+        let doc = &folder.docs[*i].0;
+        let trained_on: Vec<String> = fm
+            .datasets
+            .iter()
+            .filter(|d| {
+                let short = d.rsplit('/').next().unwrap_or(d);
+                !sentences(&doc.text).any(|(_, s)| s.contains(short) && p.other_data.is_match(s))
+            })
+            .cloned()
+            .collect();
+        if !trained_on.is_empty() {
+            return trained_on;
+        }
+    }
+    for (_, m) in &folder.gguf {
+        if let Some(gguf::Value::List(ds)) = m.values.get("general.datasets") {
+            if !ds.is_empty() {
+                return ds.clone();
+            }
+        }
+    }
+    Vec::new()
+}
+
 pub(crate) fn disclosed(folder: &Folder, findings: &mut Vec<Finding>) -> Tristate {
     let p = patterns();
     for (i, fm) in &folder.front_matter {

@@ -1,0 +1,363 @@
+//! `fineprint audit`: every model on a disk, one row each. Finds the models
+//! (a Hugging Face hub cache, folders of model folders, GGUF files with their
+//! sibling documents), checks each with the same stateless per-folder
+//! function as `check`, and prints a table, JSON Lines, CSV, or one
+//! CycloneDX / SPDX document for all.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use fineprint_license::known::Category;
+use fineprint_license::sbom::{self, Model};
+use fineprint_license::{Answer, InputFile, Report};
+use serde::Serialize;
+
+use crate::{folder, gate, timestamp, UseArgs, VERSION};
+
+#[derive(clap::Args)]
+pub struct AuditArgs {
+    /// Folders to scan (each child folder is a model; GGUF files count with
+    /// their sibling documents). Without one: the Hugging Face hub cache
+    /// ($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub).
+    dirs: Vec<PathBuf>,
+    /// table (default), jsonl, csv, cyclonedx or spdx.
+    #[arg(long, default_value = "table")]
+    format: String,
+    /// JSON Lines (the same as --format jsonl).
+    #[arg(long)]
+    json: bool,
+    /// CSV (the same as --format csv).
+    #[arg(long)]
+    csv: bool,
+    #[command(flatten)]
+    uses: UseArgs,
+}
+
+/// One model to check: a folder, or a GGUF file and the documents beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub name: String,
+    /// A hub snapshot's revision.
+    pub version: Option<String>,
+    pub root: PathBuf,
+    /// None: the whole folder; Some: these files of it.
+    pub only: Option<Vec<PathBuf>>,
+}
+
+/// The hub cache's place, as `huggingface_hub` resolves it.
+pub fn hub_cache() -> Option<PathBuf> {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    env("HF_HUB_CACHE")
+        .or_else(|| env("HF_HOME").map(|h| h.join("hub")))
+        .or_else(|| env("HOME").map(|h| h.join(".cache/huggingface/hub")))
+}
+
+fn sorted_entries(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    v.sort();
+    Ok(v)
+}
+
+fn is_hub_cache(dir: &Path) -> bool {
+    sorted_entries(dir).is_ok_and(|v| v.iter().any(|p| name_of(p).starts_with("models--") && p.is_dir()))
+}
+
+fn name_of(p: &Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// `models--org--name` → the snapshot `refs/main` points at, else the newest.
+fn hub_model(dir: &Path) -> Option<Target> {
+    let name = name_of(dir).strip_prefix("models--")?.replace("--", "/");
+    let snapshots = dir.join("snapshots");
+    let main = std::fs::read_to_string(dir.join("refs/main")).ok().map(|s| s.trim().to_owned());
+    let rev = main.filter(|r| snapshots.join(r).is_dir()).or_else(|| {
+        let newest = sorted_entries(&snapshots)
+            .ok()?
+            .into_iter()
+            .filter(|p| p.is_dir())
+            .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())?;
+        Some(name_of(&newest))
+    })?;
+    Some(Target { name, root: snapshots.join(&rev), version: Some(rev), only: None })
+}
+
+/// The models under `dir`.
+pub fn targets(dir: &Path) -> std::io::Result<Vec<Target>> {
+    if is_hub_cache(dir) {
+        return Ok(sorted_entries(dir)?.iter().filter(|p| p.is_dir()).filter_map(|p| hub_model(p)).collect());
+    }
+    let entries = sorted_entries(dir)?;
+    let is_gguf = |p: &Path| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
+    let ggufs: Vec<&PathBuf> = entries.iter().filter(|p| p.is_file() && is_gguf(p)).collect();
+    let subdirs: Vec<&PathBuf> = entries.iter().filter(|p| p.is_dir() && !name_of(p).starts_with('.')).collect();
+    let mut out = Vec::new();
+    // GGUF files here: each with the documents beside it.
+    let siblings: Vec<PathBuf> = entries.iter().filter(|p| p.is_file() && !is_gguf(p)).cloned().collect();
+    for g in &ggufs {
+        let mut only = vec![(*g).clone()];
+        only.extend(siblings.iter().cloned());
+        out.push(Target { name: name_of(g), version: None, root: dir.to_path_buf(), only: Some(only) });
+    }
+    for d in subdirs {
+        out.push(Target { name: name_of(d), version: None, root: d.clone(), only: None });
+    }
+    // A model folder given directly: license files and no sub-folders.
+    if out.is_empty() && !siblings.is_empty() {
+        out.push(Target { name: name_of(dir), version: None, root: dir.to_path_buf(), only: None });
+    }
+    Ok(out)
+}
+
+fn read(t: &Target) -> std::io::Result<Vec<InputFile>> {
+    match &t.only {
+        None => folder::read(&t.root),
+        Some(files) => files.iter().map(|f| folder::read_one(&t.root, f)).collect(),
+    }
+}
+
+/// One line of the audit.
+#[derive(Serialize)]
+struct Row<'a> {
+    model: &'a str,
+    revision: Option<&'a str>,
+    path: String,
+    license: String,
+    spdx: Option<&'a str>,
+    osi_approved: bool,
+    verdict: &'a str,
+    commercial_use: String,
+    user_cap_mau: Option<u64>,
+    revenue_cap_usd: Option<u64>,
+    prohibited_uses: bool,
+    output_training_restriction: bool,
+    /// The least favourable answer for the stated use, where one was stated.
+    use_answer: Option<&'static str>,
+    problems: usize,
+}
+
+fn worst(r: &Report) -> Option<Answer> {
+    let rank = |a: &Answer| match a {
+        Answer::Allowed => 0,
+        Answer::Unclear => 1,
+        Answer::NeedsAgreement => 2,
+        Answer::NotAllowed => 3,
+    };
+    r.uses.as_ref()?.iter().map(|u| u.answer).max_by_key(rank)
+}
+
+fn row<'a>(t: &'a Target, r: &'a Report) -> Row<'a> {
+    let s = &r.summary;
+    Row {
+        model: &t.name,
+        revision: t.version.as_deref(),
+        path: t.root.display().to_string(),
+        license: if s.category == Category::NoLicense {
+            "none found".into()
+        } else {
+            r.verdict.license_name.clone().unwrap_or_else(|| s.family.clone())
+        },
+        spdx: s.spdx.as_deref(),
+        osi_approved: s.osi_approved,
+        verdict: &r.verdict.headline,
+        commercial_use: format!("{:?}", s.commercial_use).to_lowercase(),
+        user_cap_mau: s.user_threshold_mau,
+        revenue_cap_usd: s.revenue_threshold_usd,
+        prohibited_uses: s.use_restrictions,
+        output_training_restriction: s.output_training_restriction,
+        use_answer: worst(r).map(Answer::label),
+        problems: r.problems.len(),
+    }
+}
+
+fn csv_field(v: &str) -> String {
+    if v.contains([',', '"', '\n']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_owned()
+    }
+}
+
+fn cut(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        s.chars().take(n - 1).collect::<String>() + "…"
+    }
+}
+
+fn caps(r: &Row) -> String {
+    let mut v = Vec::new();
+    if let Some(n) = r.user_cap_mau {
+        v.push(format!("{} MAU", fineprint_license::report::group(n)));
+    }
+    if let Some(n) = r.revenue_cap_usd {
+        v.push(format!("${}", fineprint_license::report::group(n)));
+    }
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+pub fn audit(args: AuditArgs) -> ExitCode {
+    let format = match (args.json, args.csv) {
+        (true, _) => "jsonl".to_owned(),
+        (_, true) => "csv".to_owned(),
+        _ => args.format.to_lowercase(),
+    };
+    if !["table", "jsonl", "json", "csv", "cyclonedx", "spdx"].contains(&format.as_str()) {
+        eprintln!("fineprint: unknown --format {format:?}; use table, jsonl, csv, cyclonedx or spdx");
+        return ExitCode::from(2);
+    }
+    let profile = match args.uses.profile() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("fineprint: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let dirs = if args.dirs.is_empty() {
+        match hub_cache().filter(|p| p.is_dir()) {
+            Some(p) => vec![p],
+            None => {
+                eprintln!("fineprint: no Hugging Face hub cache here ($HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub); name folders to scan");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        args.dirs.clone()
+    };
+    let mut all = Vec::new();
+    for d in &dirs {
+        match targets(d) {
+            Ok(t) => all.extend(t),
+            Err(e) => {
+                eprintln!("fineprint: cannot read {}: {e}", d.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if all.is_empty() {
+        eprintln!(
+            "fineprint: no model folders or GGUF files under {}",
+            dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    let progress = std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let mut checked: Vec<(&Target, Report)> = Vec::with_capacity(all.len());
+    for (i, t) in all.iter().enumerate() {
+        let files = match read(t) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("fineprint: {}: cannot read {}: {e}", t.name, t.root.display());
+                continue;
+            }
+        };
+        let report = match &profile {
+            Some(p) => fineprint_license::check_for_use(&files, p),
+            None => fineprint_license::check(&files),
+        };
+        checked.push((t, report));
+        if progress && (i % 25 == 0 || i + 1 == all.len()) {
+            eprint!("\rchecked {}/{} models", i + 1, all.len());
+        }
+    }
+    if progress {
+        eprintln!(" in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    let rows: Vec<Row> = checked.iter().map(|(t, r)| row(t, r)).collect();
+    match format.as_str() {
+        "jsonl" | "json" => {
+            for r in &rows {
+                println!("{}", serde_json::to_string(r).unwrap_or_default());
+            }
+        }
+        "csv" => {
+            println!("model,revision,license,spdx,osi_approved,commercial_use,user_cap_mau,revenue_cap_usd,prohibited_uses,output_training_restriction,use_answer,verdict,problems,path");
+            for r in &rows {
+                let opt = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
+                let fields = [
+                    r.model.to_owned(),
+                    r.revision.unwrap_or("").to_owned(),
+                    r.license.clone(),
+                    r.spdx.unwrap_or("").to_owned(),
+                    r.osi_approved.to_string(),
+                    r.commercial_use.clone(),
+                    opt(r.user_cap_mau),
+                    opt(r.revenue_cap_usd),
+                    r.prohibited_uses.to_string(),
+                    r.output_training_restriction.to_string(),
+                    r.use_answer.unwrap_or("").to_owned(),
+                    r.verdict.to_owned(),
+                    r.problems.to_string(),
+                    r.path.clone(),
+                ];
+                println!("{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+            }
+        }
+        "cyclonedx" | "spdx" => {
+            let models: Vec<Model> = checked
+                .iter()
+                .map(|(t, r)| Model { name: &t.name, version: t.version.as_deref(), report: r })
+                .collect();
+            let doc = if format == "cyclonedx" {
+                sbom::cyclonedx(&models, VERSION, &timestamp())
+            } else {
+                let ns = format!("https://fineprint.invalid/spdx/audit-{}", timestamp().replace([':', '-'], ""));
+                sbom::spdx(&models, "fineprint audit", &ns, VERSION, &timestamp())
+            };
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        _ => {
+            let with_use = profile.is_some();
+            println!(
+                "{:<34} {:<34} {:<4} {:<26} {:<22} {:<10}{}",
+                "MODEL",
+                "LICENSE",
+                "OSI",
+                "COMMERCIAL USE",
+                "CAPS",
+                "PROHIBITED",
+                if with_use { " YOUR USE" } else { "" }
+            );
+            for r in &rows {
+                println!(
+                    "{:<34} {:<34} {:<4} {:<26} {:<22} {:<10}{}",
+                    cut(r.model, 34),
+                    cut(&r.license, 34),
+                    if r.osi_approved { "yes" } else { "no" },
+                    cut(&r.commercial_use, 26),
+                    cut(&caps(r), 22),
+                    if r.prohibited_uses { "yes" } else { "no" },
+                    r.use_answer.map(|a| format!(" {a}")).unwrap_or_default()
+                );
+            }
+        }
+    }
+    let reports: Vec<&Report> = checked.iter().map(|(_, r)| r).collect();
+    gate(&reports, args.uses.strict)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hub_snapshot_names_and_revisions() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("models--org--name");
+        std::fs::create_dir_all(m.join("snapshots/aaa")).unwrap();
+        std::fs::create_dir_all(m.join("snapshots/bbb")).unwrap();
+        std::fs::create_dir_all(m.join("refs")).unwrap();
+        std::fs::write(m.join("refs/main"), "aaa\n").unwrap();
+        let t = targets(dir.path()).unwrap();
+        assert_eq!(t.len(), 1);
+        assert_eq!((t[0].name.as_str(), t[0].version.as_deref()), ("org/name", Some("aaa")));
+        assert_eq!(t[0].root, m.join("snapshots/aaa"));
+    }
+}

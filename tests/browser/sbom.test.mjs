@@ -1,0 +1,70 @@
+// The standard outputs against their official validators: CycloneDX 1.6
+// against the JSON schema the CycloneDX project ships (npm
+// @cyclonedx/cyclonedx-library, validated with ajv), SPDX 2.3 through the
+// SPDX project's own validator (PyPI spdx-tools, installed by set-up). The
+// documents come from `fineprint check` and `fineprint audit` on the
+// conformance folders (standard, custom and combined licenses).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import Ajv from "ajv";
+import addFormats from "ajv-formats";
+import { ROOT } from "./harness.mjs";
+
+const require = createRequire(import.meta.url);
+const CLI = ["release", "debug"].map((p) => join(ROOT, "target", p, "fineprint")).find(existsSync);
+const PYLIB = join(ROOT, ".tools/python");
+const schemaDir = join(dirname(require.resolve("@cyclonedx/cyclonedx-library/package.json")), "res/schema");
+const load = (name) => JSON.parse(readFileSync(join(schemaDir, name), "utf8"));
+
+function cli(...args) {
+  if (!CLI) throw new Error("no fineprint binary: run cargo build -p fineprint-cli");
+  // Exit code 3/4 (a use gate) is not an error here; no --use is given.
+  return JSON.parse(execFileSync(CLI, args, { stdio: ["ignore", "pipe", "ignore"], maxBuffer: 64 << 20 }).toString());
+}
+
+const folders = ["sample/SmolLM2-135M-Instruct", "sample/gemma-3-270m"].map((f) => join(ROOT, f));
+
+test("CycloneDX 1.6 from check and audit validates against the official schema", () => {
+  // ajv-formats has no IRI or internationalised e-mail checks; those fields are not written.
+  const ajv = new Ajv({ strict: false, allErrors: true, formats: { "iri-reference": true, "idn-email": true } });
+  addFormats(ajv);
+  // The BOM schema refers to these by name beside its own $id.
+  for (const name of ["spdx.SNAPSHOT.schema.json", "jsf-0.82.SNAPSHOT.schema.json"]) {
+    ajv.addSchema({ ...load(name), $id: `http://cyclonedx.org/schema/${name}` });
+  }
+  const validate = ajv.compile(load("bom-1.6.SNAPSHOT.schema.json"));
+  const boms = [...folders.map((f) => cli("check", f, "--format", "cyclonedx")), cli("audit", "--format", "cyclonedx", join(ROOT, "sample"))];
+  for (const bom of boms) {
+    assert.ok(validate(bom), JSON.stringify(validate.errors, null, 1));
+    for (const c of bom.components) assert.equal(c.type, "machine-learning-model");
+  }
+  // The sample is Apache-2.0 by id; Gemma's terms are a named license with their text.
+  assert.equal(boms[0].components[0].licenses[0].license.id, "Apache-2.0");
+  assert.match(boms[1].components[0].licenses[0].license.name, /Gemma/);
+  assert.ok(boms[1].components[0].licenses[0].license.text.content.length > 20);
+  assert.ok(boms[2].components.length >= 3, "audit: one component per model folder");
+});
+
+test("SPDX 2.3 from check and audit passes the SPDX project's validator", () => {
+  if (!existsSync(join(PYLIB, "spdx_tools"))) throw new Error("spdx-tools is missing: run scripts/setup.sh");
+  const dir = mkdtempSync(join(tmpdir(), "fineprint-spdx-"));
+  const docs = [...folders.map((f) => cli("check", f, "--format", "spdx")), cli("audit", "--format", "spdx", join(ROOT, "sample"))];
+  docs.forEach((d, i) => writeFileSync(join(dir, `doc${i}.spdx.json`), JSON.stringify(d)));
+  const script = `
+import glob, json, sys
+from spdx_tools.spdx.parser.parse_anything import parse_file
+from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+out = {}
+for f in sorted(glob.glob(sys.argv[1] + "/*.spdx.json")):
+    out[f] = [m.validation_message for m in validate_full_spdx_document(parse_file(f))]
+print(json.dumps(out))`;
+  const result = JSON.parse(execFileSync("python3", ["-c", script, dir], { env: { ...process.env, PYTHONPATH: PYLIB } }).toString());
+  for (const [file, messages] of Object.entries(result)) assert.deepEqual(messages, [], file);
+  assert.equal(docs[0].packages[0].licenseConcluded, "Apache-2.0");
+  assert.match(docs[1].packages[0].licenseConcluded, /^LicenseRef-/);
+});
