@@ -172,16 +172,39 @@ fn download(name: &str, mime: &str, body: &str) {
     let _ = web_sys::Url::revoke_object_url(&url);
 }
 
+/// The report as a CycloneDX 1.6 BOM and an SPDX 2.3 document, named after
+/// the dropped model file (or "model").
+fn standard_documents(report: &LicenseReport) -> (String, String) {
+    use fineprint_license::sbom;
+    let name = report
+        .files
+        .iter()
+        .find(|f| f.path.to_ascii_lowercase().ends_with(".gguf"))
+        .map(|f| f.path.rsplit('/').next().unwrap_or(&f.path).to_owned())
+        .unwrap_or_else(|| "model".to_owned());
+    // SPDX wants seconds, no fraction: 2026-11-29T10:00:00Z.
+    let iso: String = js_sys::Date::new_0().to_iso_string().into();
+    let now = format!("{}Z", iso.get(..19).unwrap_or("1970-01-01T00:00:00"));
+    let version = env!("CARGO_PKG_VERSION");
+    let model = [sbom::Model { name: &name, version: None, report }];
+    let ns = format!("https://fineprint.invalid/spdx/{}-{}", name.replace(' ', "-"), now.replace([':', '-'], ""));
+    let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap_or_default();
+    (pretty(sbom::cyclonedx(&model, version, &now)), pretty(sbom::spdx(&model, &name, &ns, version, &now)))
+}
+
 #[component]
 fn Export(report: LicenseReport) -> impl IntoView {
     let copied = RwSignal::new(false);
     let (md, json, para) =
         (report.to_markdown(), serde_json::to_string_pretty(&report).unwrap_or_default(), report.summary_paragraph());
     let para2 = para.clone();
+    let (cyclonedx, spdx) = standard_documents(&report);
     view! {
         <div class="export">
             <button class="button secondary" on:click=move |_| download("license-report.md", "text/markdown", &md)>"Download Markdown"</button>
             <button class="button secondary" on:click=move |_| download("license-report.json", "application/json", &json)>"Download JSON"</button>
+            <button class="button secondary" id="download-cyclonedx" on:click=move |_| download("license.cdx.json", "application/vnd.cyclonedx+json", &cyclonedx)>"Download CycloneDX"</button>
+            <button class="button secondary" id="download-spdx" on:click=move |_| download("license.spdx.json", "application/spdx+json", &spdx)>"Download SPDX"</button>
             <button class="button secondary" on:click=move |_| {
                 if let Some(w) = web_sys::window() {
                     let _ = w.navigator().clipboard().write_text(&para);

@@ -3,7 +3,7 @@
 // @cyclonedx/cyclonedx-library, validated with ajv), SPDX 2.3 through the
 // SPDX project's own validator (PyPI spdx-tools, installed by set-up). The
 // documents come from `fineprint check` and `fineprint audit` on the
-// conformance folders (standard, custom and combined licenses).
+// real model folders, and from the page's download buttons.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import Ajv from "ajv";
 import addFormats from "ajv-formats";
-import { ROOT } from "./harness.mjs";
+import { ROOT, SAMPLE, startServer, launch, openPage, chooseFolder } from "./harness.mjs";
 
 const require = createRequire(import.meta.url);
 const CLI = ["release", "debug"].map((p) => join(ROOT, "target", p, "fineprint")).find(existsSync);
@@ -29,7 +29,7 @@ function cli(...args) {
 
 const folders = ["sample/SmolLM2-135M-Instruct", "sample/gemma-3-270m"].map((f) => join(ROOT, f));
 
-test("CycloneDX 1.6 from check and audit validates against the official schema", () => {
+function cyclonedxValidator() {
   // ajv-formats has no IRI or internationalised e-mail checks; those fields are not written.
   const ajv = new Ajv({ strict: false, allErrors: true, formats: { "iri-reference": true, "idn-email": true } });
   addFormats(ajv);
@@ -37,7 +37,27 @@ test("CycloneDX 1.6 from check and audit validates against the official schema",
   for (const name of ["spdx.SNAPSHOT.schema.json", "jsf-0.82.SNAPSHOT.schema.json"]) {
     ajv.addSchema({ ...load(name), $id: `http://cyclonedx.org/schema/${name}` });
   }
-  const validate = ajv.compile(load("bom-1.6.SNAPSHOT.schema.json"));
+  return ajv.compile(load("bom-1.6.SNAPSHOT.schema.json"));
+}
+
+/// The SPDX project's validator's messages for each document (none: valid).
+function spdxMessages(docs) {
+  if (!existsSync(join(PYLIB, "spdx_tools"))) throw new Error("spdx-tools is missing: run scripts/setup.sh");
+  const dir = mkdtempSync(join(tmpdir(), "fineprint-spdx-"));
+  docs.forEach((d, i) => writeFileSync(join(dir, `doc${i}.spdx.json`), JSON.stringify(d)));
+  const script = `
+import glob, json, sys
+from spdx_tools.spdx.parser.parse_anything import parse_file
+from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+out = {}
+for f in sorted(glob.glob(sys.argv[1] + "/*.spdx.json")):
+    out[f] = [m.validation_message for m in validate_full_spdx_document(parse_file(f))]
+print(json.dumps(out))`;
+  return JSON.parse(execFileSync("python3", ["-c", script, dir], { env: { ...process.env, PYTHONPATH: PYLIB } }).toString());
+}
+
+test("CycloneDX 1.6 from check and audit validates against the official schema", () => {
+  const validate = cyclonedxValidator();
   const boms = [...folders.map((f) => cli("check", f, "--format", "cyclonedx")), cli("audit", "--format", "cyclonedx", join(ROOT, "sample"))];
   for (const bom of boms) {
     assert.ok(validate(bom), JSON.stringify(validate.errors, null, 1));
@@ -51,20 +71,34 @@ test("CycloneDX 1.6 from check and audit validates against the official schema",
 });
 
 test("SPDX 2.3 from check and audit passes the SPDX project's validator", () => {
-  if (!existsSync(join(PYLIB, "spdx_tools"))) throw new Error("spdx-tools is missing: run scripts/setup.sh");
-  const dir = mkdtempSync(join(tmpdir(), "fineprint-spdx-"));
   const docs = [...folders.map((f) => cli("check", f, "--format", "spdx")), cli("audit", "--format", "spdx", join(ROOT, "sample"))];
-  docs.forEach((d, i) => writeFileSync(join(dir, `doc${i}.spdx.json`), JSON.stringify(d)));
-  const script = `
-import glob, json, sys
-from spdx_tools.spdx.parser.parse_anything import parse_file
-from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
-out = {}
-for f in sorted(glob.glob(sys.argv[1] + "/*.spdx.json")):
-    out[f] = [m.validation_message for m in validate_full_spdx_document(parse_file(f))]
-print(json.dumps(out))`;
-  const result = JSON.parse(execFileSync("python3", ["-c", script, dir], { env: { ...process.env, PYTHONPATH: PYLIB } }).toString());
+  const result = spdxMessages(docs);
   for (const [file, messages] of Object.entries(result)) assert.deepEqual(messages, [], file);
   assert.equal(docs[0].packages[0].licenseConcluded, "Apache-2.0");
   assert.match(docs[1].packages[0].licenseConcluded, /^LicenseRef-/);
+});
+
+test("the page's CycloneDX and SPDX downloads are valid too", async () => {
+  const srv = await startServer();
+  const browser = await launch();
+  try {
+    const { page, errors } = await openPage(browser.context, srv.url);
+    await chooseFolder(page, SAMPLE);
+    await page.waitForSelector("[data-testid=report]");
+    const fetchDownload = async (button) => {
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click(button)]);
+      return JSON.parse(readFileSync(await download.path(), "utf8"));
+    };
+    const bom = await fetchDownload("#download-cyclonedx");
+    const validate = cyclonedxValidator();
+    assert.ok(validate(bom), JSON.stringify(validate.errors, null, 1));
+    assert.equal(bom.components[0].name, "SmolLM2-135M-Instruct.Q4_1.gguf");
+    assert.equal(bom.components[0].licenses[0].license.id, "Apache-2.0");
+    const doc = await fetchDownload("#download-spdx");
+    assert.deepEqual(Object.values(spdxMessages([doc]))[0], []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    srv.stop();
+  }
 });
