@@ -49,4 +49,29 @@ fn main() {
             );
         }
     }
+    per_byte();
+}
+
+/// Every type with a kernel on one 2048 × 2048 matrix (a width K-quants
+/// take): weight bytes streamed per second, one token and a 110-row prompt.
+/// "As fast per byte" compares these MB/s columns.
+fn per_byte() {
+    let (rows, cols) = (2048, 2048);
+    for dtype in [GgmlDType::Q4_1, GgmlDType::Q4K, GgmlDType::Q5K, GgmlDType::Q6K, GgmlDType::Q8_0, GgmlDType::F16] {
+        let w = weight(dtype, rows, cols);
+        let bytes = (rows * cols / dtype.block_size() * dtype.type_size()) as f64;
+        let mut line = format!("{dtype:?} 2048x2048 ({:.1} MB):", bytes / 1e6);
+        for (m, reps) in [(1usize, 200), (110, 3)] {
+            let mut acts = Activations::default();
+            let x = vec![0.5f32; m * cols];
+            let mut out = vec![0f32; m * rows];
+            let t0 = Instant::now();
+            for _ in 0..reps {
+                w.matmul(&x, m, &mut out, &mut acts).expect("matmul");
+            }
+            let s = t0.elapsed().as_secs_f64() / reps as f64;
+            line += &format!("  m={m}: {:.0} MB/s of weights", bytes / s / 1e6);
+        }
+        println!("{line}");
+    }
 }
