@@ -38,12 +38,18 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+if [ ! -x /usr/bin/firefox-esr ]; then
+  say "installing Firefox ESR from Debian (the browser tests' second browser)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq firefox-esr >/dev/null
+fi
+
 if [ ! -f tests/browser/node_modules/playwright-core/package.json ] ||
+   [ ! -f tests/browser/node_modules/puppeteer-core/package.json ] ||
    [ ! -f tests/browser/node_modules/ajv-formats/package.json ] ||
    [ ! -f tests/browser/node_modules/@cyclonedx/cyclonedx-library/package.json ] ||
    ! grep -q "\"version\": \"$(node -p "require('./tests/browser/package.json').dependencies['playwright-core']")\"" tests/browser/node_modules/playwright-core/package.json; then
-  say "installing playwright-core (the driver only; the browser is Debian's), ajv and the CycloneDX schemas from npm"
-  (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --silent)
+  say "installing playwright-core and puppeteer-core (drivers only; the browsers are Debian's), ajv and the CycloneDX schemas from npm"
+  (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1 npm install --no-audit --no-fund --silent)
 fi
 
 # The SPDX project's validator, for the test of `--format spdx` (a test tool only).

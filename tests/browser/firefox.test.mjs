@@ -1,0 +1,84 @@
+// The core paths in Firefox (Debian's firefox-esr, driven over WebDriver BiDi
+// by puppeteer-core; never a downloaded browser build): the sample's report,
+// greedy generation in the worker with the golden tokens, every request from
+// the page's own origin, and the page working again with its server gone
+// (the service worker's cache).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import puppeteer from "puppeteer-core";
+import { startServer, SHARED, SAMPLE, requireSample } from "./harness.mjs";
+
+const FIREFOX = "/usr/bin/firefox-esr";
+const golden = JSON.parse(readFileSync(join(SHARED, "fixtures/golden/smollm2-135m-q4_1.json"), "utf8"));
+const promptText = readFileSync(join(SHARED, "fixtures/golden/prompt.txt"), "utf8");
+const userMessage = promptText.split("<|im_start|>user\n")[1].split("<|im_end|>")[0];
+
+let srv, browser;
+before(async () => {
+  requireSample();
+  if (!existsSync(FIREFOX)) throw new Error("firefox-esr is missing: run scripts/setup.sh");
+  srv = await startServer();
+  browser = await puppeteer.launch({ browser: "firefox", executablePath: FIREFOX, headless: true });
+});
+after(async () => { await browser?.close(); srv?.stop(); });
+
+const text = (page, sel) => page.$eval(sel, (e) => e.textContent);
+
+async function setValue(page, sel, value) {
+  await page.$eval(sel, (e, v) => {
+    e.value = v;
+    e.dispatchEvent(new Event("input", { bubbles: true }));
+    e.dispatchEvent(new Event("change", { bubbles: true }));
+  }, String(value));
+}
+
+test("Firefox: report, golden tokens in the worker, own-origin requests only, then offline", async () => {
+  const page = await browser.newPage();
+  const requests = [];
+  page.on("request", (r) => requests.push(r.url()));
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(srv.url, { waitUntil: "load" });
+  await page.waitForSelector("#try-sample", { timeout: 60000 });
+  await page.click("#try-sample");
+  await page.waitForSelector("[data-testid=verdict]", { timeout: 60000 });
+  assert.match(await text(page, "[data-testid=verdict]"), /OSI-approved/);
+
+  await page.waitForSelector("#ack");
+  await page.click("#ack");
+  await page.click("#load-model");
+  await page.waitForSelector("[data-testid=model-ready]", { timeout: 180000 });
+  await page.$eval("details.settings", (d) => { d.open = true; });
+  await setValue(page, "#temperature", 0);
+  await setValue(page, "#repeat-penalty", 1);
+  await setValue(page, "#max-tokens", 32);
+  await setValue(page, "#prompt", userMessage);
+  await page.click("#send");
+  await page.waitForFunction(() => document.querySelector("[data-testid=stats]")?.dataset.ids, { timeout: 300000 });
+  const ids = (await page.$eval("[data-testid=stats]", (e) => e.dataset.ids)).split(",").map(Number);
+  assert.deepEqual(ids.slice(0, 32), golden.first_generated_ids.slice(0, 32));
+  for (const url of requests) assert.ok(url.startsWith(srv.url) || url.startsWith("blob:") || url.startsWith("data:"), `off-site: ${url}`);
+  assert.deepEqual(errors, []);
+
+  // The service worker has cached the page: with the server gone it loads and
+  // checks a dropped folder's documents again (a real drop event).
+  await page.waitForFunction(async () => !!(await navigator.serviceWorker.ready).active, { timeout: 30000 });
+  srv.stop();
+  await page.reload({ waitUntil: "load" });
+  await page.waitForSelector("#try-sample", { timeout: 60000 });
+  assert.match(await text(page, "[data-testid=privacy]"), /offline · nothing leaves this device|nothing leaves this device/);
+  const files = ["LICENSE", "README.md"].map((name) => ({ name, body: readFileSync(join(SAMPLE, name), "utf8") }));
+  await page.evaluate((files) => {
+    const dt = new DataTransfer();
+    for (const f of files) dt.items.add(new File([f.body], f.name));
+    const zone = document.getElementById("drop-primary");
+    zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    zone.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, files);
+  await page.waitForSelector("[data-testid=verdict]", { timeout: 60000 });
+  assert.match(await text(page, "[data-testid=verdict]"), /OSI-approved/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
