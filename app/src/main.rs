@@ -4,6 +4,7 @@
 
 mod chat;
 mod folder;
+mod kept;
 mod report_view;
 mod state;
 mod storage;
@@ -236,6 +237,7 @@ fn App() -> impl IntoView {
             <report_view::Report/>
             <report_view::UseForm/>
             <chat::Chat/>
+            <kept::KeptModels/>
             <report_view::Compare/>
         </main>
         <footer>

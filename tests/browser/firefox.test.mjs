@@ -1,7 +1,7 @@
 // The core paths in Firefox (Debian's firefox-esr, driven over WebDriver BiDi
 // by puppeteer-core; never a downloaded browser build): the sample's report,
 // greedy generation in the worker with the golden tokens, every request from
-// the page's own origin, and the page working again with its server gone
+// the page's own origin, keeping the model in the private file system, and the page working again with its server gone
 // (the service worker's cache).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -61,6 +61,14 @@ test("Firefox: report, golden tokens in the worker, own-origin requests only, th
   assert.deepEqual(ids.slice(0, 32), golden.first_generated_ids.slice(0, 32));
   for (const url of requests) assert.ok(url.startsWith(srv.url) || url.startsWith("blob:") || url.startsWith("data:"), `off-site: ${url}`);
   assert.deepEqual(errors, []);
+
+  // Keep on this device (Firefox's Origin Private File System), listed after a reload.
+  await page.click("#keep");
+  await page.waitForFunction(() => /^Kept |could not/.test(document.querySelector("[data-testid=kept-status]")?.textContent || ""), { timeout: 120000 });
+  assert.match(await text(page, "[data-testid=kept-status]"), /^Kept /);
+  await page.reload({ waitUntil: "load" });
+  await page.waitForSelector("[data-testid=kept-model]", { timeout: 30000 });
+  assert.match(await text(page, "[data-testid=kept-model]"), /3 files/);
 
   // The service worker has cached the page: with the server gone it loads and
   // checks a dropped folder's documents again (a real drop event).
