@@ -11,7 +11,7 @@ let srv, browser;
 before(async () => { requireSample(); srv = await startServer(); browser = await launch(); });
 after(async () => { await browser?.close(); srv?.stop(); });
 
-test("a kept model survives a reload and loads from the device", async () => {
+test("a kept model survives a reload and loads from the device, offline too", async () => {
   const { page, errors } = await openPage(browser.context, srv.url);
   await chooseFolder(page, SAMPLE);
   await page.waitForSelector("[data-testid=verdict]");
@@ -40,6 +40,28 @@ test("a kept model survives a reload and loads from the device", async () => {
   });
   assert.equal(info, gguf, "the kept GGUF is the whole file");
   await shot(page, "30-kept");
+
+  // Offline: the page from its service worker, the model from the device.
+  await page.waitForFunction(async () => !!(await navigator.serviceWorker.ready).active, null, { timeout: 30000 });
+  await browser.context.setOffline(true);
+  try {
+    await page.reload();
+    await page.waitForSelector("[data-testid=kept-model][data-name='SmolLM2-135M-Instruct']", { timeout: 30000 });
+    await page.click("[data-testid=kept-model] .kept-open");
+    await page.waitForSelector("[data-testid=verdict]");
+    if (!(await page.isChecked("#ack"))) await page.check("#ack");
+    await page.click("#load-model");
+    await page.waitForSelector("[data-testid=model-ready]", { timeout: 120000 });
+    await page.evaluate(() => { document.querySelector("details.settings").open = true; });
+    await page.fill("#max-tokens", "8");
+    await page.press("#max-tokens", "Tab");
+    await page.fill("#prompt", "Say hello.");
+    await page.click("#send");
+    await page.waitForFunction(() => document.querySelector("[data-testid=stats]")?.dataset.ids, null, { timeout: 120000 });
+    assert.ok((await page.getAttribute("[data-testid=stats]", "data-ids")).split(",").length >= 1);
+  } finally {
+    await browser.context.setOffline(false);
+  }
 
   await page.click("[data-testid=kept-model] .kept-remove");
   await page.waitForFunction(() => !document.querySelector("[data-testid=kept-model]"), null, { timeout: 30000 });
