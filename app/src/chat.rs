@@ -5,7 +5,7 @@ use fineprint_protocol::{ChatMessage, Event, Phase, Request, Role as ChatRole, S
 use leptos::prelude::*;
 
 use crate::folder::human_size;
-use crate::state::{AppState, ModelState, PRIMARY_FILES};
+use crate::state::{AppState, ModelState};
 use crate::worker_client;
 
 fn today() -> String {
@@ -58,7 +58,7 @@ pub fn on_event(st: AppState, e: Event) {
 }
 
 fn load_model(st: AppState) {
-    let files = PRIMARY_FILES.with(|p| p.borrow().clone());
+    let files = st.files.get_value();
     let Some(gguf) =
         files.iter().filter(|e| fineprint_license::discover::role(&e.path) == Role::Gguf).max_by_key(|e| e.size)
     else {

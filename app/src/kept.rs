@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::prelude::*;
 
 use crate::folder::{human_size, Entry};
-use crate::state::{AppState, PRIMARY_FILES};
+use crate::state::AppState;
 use crate::{check_folder, Slot};
 
 #[wasm_bindgen(inline_js = r#"
@@ -140,7 +140,7 @@ pub fn KeptModels() -> impl IntoView {
     refresh();
     let keep = move |_| {
         let Some(checked) = st.primary.get_untracked() else { return };
-        let entries = PRIMARY_FILES.with(|p| p.borrow().clone());
+        let entries = st.files.get_value();
         let name = folder_name(checked.name.clone(), &entries);
         let total: u64 = entries.iter().map(|e| e.size).sum();
         status.set(Some(format!("Keeping {name} ({}) on this device…", human_size(total))));

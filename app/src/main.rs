@@ -17,7 +17,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
 use folder::{human_size, Entry};
-use state::{AppState, Checked, PRIMARY_FILES};
+use state::{AppState, Checked};
 
 #[derive(Clone, Copy, PartialEq)]
 pub enum Slot {
@@ -55,7 +55,7 @@ pub fn check_folder(st: AppState, slot: Slot, name: Option<String>, entries: Vec
         let checked = Checked { name, files, report, docs };
         match slot {
             Slot::Primary => {
-                PRIMARY_FILES.with(|p| *p.borrow_mut() = entries);
+                st.files.set_value(entries);
                 st.acked.set(storage::get_flag(&checked.ack_key()));
                 st.viewer.set(None);
                 st.messages.set(Vec::new());

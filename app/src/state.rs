@@ -1,7 +1,5 @@
 //! The page's state: what was dropped, its report, the stated use, the model.
 
-use std::cell::RefCell;
-
 use fineprint_license::discover::Role;
 use fineprint_license::{Report, UseProfile};
 use fineprint_protocol::{ChatMessage, ModelInfo, Phase, Role as ChatRole, Sampling, Stats};
@@ -58,6 +56,9 @@ pub struct AppState {
     pub last_ids: RwSignal<Vec<u32>>,
     /// Their logit margins over the runner-up (data-margins: where engines may differ).
     pub last_margins: RwSignal<Vec<f32>>,
+    /// The checked folder's files themselves: browser handles (not `Send`), not
+    /// reactive data, so a local stored value rather than a signal.
+    pub files: StoredValue<Vec<Entry>, LocalStorage>,
 }
 
 impl AppState {
@@ -79,6 +80,7 @@ impl AppState {
             notice: RwSignal::new(None),
             last_ids: RwSignal::new(Vec::new()),
             last_margins: RwSignal::new(Vec::new()),
+            files: StoredValue::new_local(Vec::new()),
         }
     }
 
@@ -89,9 +91,4 @@ impl AppState {
             }
         });
     }
-}
-
-thread_local! {
-    /// The dropped files themselves (browser handles, not reactive data).
-    pub static PRIMARY_FILES: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
 }
