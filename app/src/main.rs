@@ -14,7 +14,6 @@ use fineprint_license::discover::Role;
 use fineprint_license::text;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsCast;
 
 use folder::{human_size, Entry};
 use state::{AppState, Checked};
@@ -194,16 +193,15 @@ pub fn role_label(r: Role) -> &'static str {
 
 #[component]
 fn PrivacyBadge() -> impl IntoView {
-    let online = RwSignal::new(web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true));
-    if let Some(w) = web_sys::window() {
-        for name in ["online", "offline"] {
-            let cb = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
-                online.set(web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true));
-            });
-            let _ = w.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
-            cb.forget();
-        }
-    }
+    let now = || web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
+    let online = RwSignal::new(now());
+    // Removed with the component, unlike a leaked closure.
+    let on = window_event_listener(leptos::ev::online, move |_| online.set(now()));
+    let off = window_event_listener(leptos::ev::offline, move |_| online.set(now()));
+    on_cleanup(move || {
+        on.remove();
+        off.remove();
+    });
     view! {
         <p class="badge" role="status" data-testid="privacy">
             {move || if online.get() { "online" } else { "offline" }}
