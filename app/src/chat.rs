@@ -1,7 +1,7 @@
 //! Trying the model: acknowledge its license, load it in the worker, chat.
 
 use fineprint_license::discover::Role;
-use fineprint_protocol::{ChatMessage, Event, Phase, Request, Role as ChatRole, StopReason};
+use fineprint_protocol::{Event, Phase, Request, Role as ChatRole, StopReason};
 use leptos::prelude::*;
 
 use crate::folder::human_size;
@@ -90,10 +90,8 @@ fn send_prompt(st: AppState, text: String) {
         return;
     }
     st.notice.set(None);
-    st.messages.update(|m| {
-        m.push(ChatMessage { role: ChatRole::User, content: text.clone() });
-        m.push(ChatMessage { role: ChatRole::Assistant, content: String::new() });
-    });
+    st.push_message(ChatRole::User, text.clone());
+    st.push_message(ChatRole::Assistant, String::new());
     st.generating.set(true);
     let system = Some(st.system.get_untracked()).filter(|s| !s.trim().is_empty());
     worker_client::send(&Request::Chat { message: text, system, sampling: st.sampling.get_untracked() }, &[]);
@@ -184,16 +182,16 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
     let margins_attr =
         move || st.last_margins.get().iter().map(|m| format!("{m:.3}")).collect::<Vec<String>>().join(",");
     let memory_attr = move || st.stats.get().map(|x| x.memory_bytes.to_string());
-    let items = move || st.messages.get().into_iter().enumerate().collect::<Vec<(usize, ChatMessage)>>();
+    let items = move || st.messages.get();
     view! {
         {status}
         <div class="messages" aria-live="polite" data-testid="messages">
-            <For each=items key=|(i, m)| (*i, m.content.len()) children=move |(_, m)| {
+            <For each=items key=|m| m.id children=move |m| {
                 let user = m.role == ChatRole::User;
                 view! {
                     <div class=if user { "msg user" } else { "msg assistant" }>
                         <span class="who">{if user { "You" } else { "Model" }}</span>
-                        <p>{m.content}</p>
+                        <p>{move || m.content.get()}</p>
                     </div>
                 }
             }/>

@@ -2,7 +2,7 @@
 
 use fineprint_license::discover::Role;
 use fineprint_license::{Report, UseProfile};
-use fineprint_protocol::{ChatMessage, ModelInfo, Phase, Role as ChatRole, Sampling, Stats};
+use fineprint_protocol::{ModelInfo, Phase, Role as ChatRole, Sampling, Stats};
 use leptos::prelude::*;
 
 use crate::folder::Entry;
@@ -28,6 +28,14 @@ impl Checked {
     }
 }
 
+/// One chat message as the page holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    pub id: usize,
+    pub role: ChatRole,
+    pub content: RwSignal<String>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum ModelState {
     Idle,
@@ -46,7 +54,9 @@ pub struct AppState {
     pub viewer: RwSignal<Option<(String, usize, usize)>>,
     pub acked: RwSignal<bool>,
     pub model: RwSignal<ModelState>,
-    pub messages: RwSignal<Vec<ChatMessage>>,
+    /// The conversation; each message's text is its own signal, so a streamed
+    /// token updates one text node instead of re-creating the message.
+    pub messages: RwSignal<Vec<Message>>,
     pub generating: RwSignal<bool>,
     pub stats: RwSignal<Option<Stats>>,
     pub sampling: RwSignal<Sampling>,
@@ -85,10 +95,18 @@ impl AppState {
     }
 
     pub fn append_reply(&self, text: &str) {
-        self.messages.update(|m| {
-            if let Some(last) = m.last_mut().filter(|l| l.role == ChatRole::Assistant) {
-                last.content.push_str(text);
+        self.messages.with_untracked(|m| {
+            if let Some(last) = m.last().filter(|l| l.role == ChatRole::Assistant) {
+                last.content.update(|c| c.push_str(text));
             }
+        });
+    }
+
+    /// Adds a message with the next id.
+    pub fn push_message(&self, role: ChatRole, content: String) {
+        self.messages.update(|m| {
+            let id = m.last().map_or(0, |l| l.id + 1);
+            m.push(Message { id, role, content: RwSignal::new(content) });
         });
     }
 }

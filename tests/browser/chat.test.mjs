@@ -44,7 +44,11 @@ test("greedy generation in the worker matches the golden tokens, and the acknowl
   await page.click("#send");
   // Tokens stream in before generation ends.
   await page.waitForFunction(() => (document.querySelector(".msg.assistant p")?.textContent || "").length > 0, null, { timeout: 120000 });
+  // The streaming reply is one node updated in place, not re-created per token.
+  const replyNode = await page.$(".msg.assistant p");
   await page.waitForFunction(() => document.querySelector("[data-testid=stats]")?.dataset.ids, null, { timeout: 300000 });
+  assert.ok(await replyNode.evaluate((n) => n.isConnected), "the reply's node was replaced while streaming");
+  assert.match(await replyNode.textContent(), /^A relaxing and enjoyable plan/);
   const ids = (await page.getAttribute("[data-testid=stats]", "data-ids")).split(",").map(Number);
   assert.deepEqual(ids.slice(0, 32), golden.first_generated_ids.slice(0, 32));
   const stats = await page.textContent("[data-testid=stats]");
