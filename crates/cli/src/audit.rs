@@ -13,7 +13,7 @@ use fineprint_license::sbom::{self, Model};
 use fineprint_license::{Answer, InputFile, Report};
 use serde::Serialize;
 
-use crate::{folder, gate, timestamp, UseArgs, VERSION};
+use crate::{folder, gate, report, timestamp, UseArgs, VERSION};
 
 #[derive(clap::Args)]
 pub struct AuditArgs {
@@ -258,11 +258,7 @@ pub fn audit(args: AuditArgs) -> ExitCode {
                 continue;
             }
         };
-        let report = match &profile {
-            Some(p) => fineprint_license::check_for_use(&files, p),
-            None => fineprint_license::check(&files),
-        };
-        checked.push((t, report));
+        checked.push((t, report(&files, profile.as_ref())));
         if progress && (i % 25 == 0 || i + 1 == all.len()) {
             eprint!("\rchecked {}/{} models", i + 1, all.len());
         }
@@ -305,11 +301,12 @@ pub fn audit(args: AuditArgs) -> ExitCode {
                 .iter()
                 .map(|(t, r)| Model { name: &t.name, version: t.version.as_deref(), report: r })
                 .collect();
+            let now = timestamp();
             let doc = if format == "cyclonedx" {
-                sbom::cyclonedx(&models, VERSION, &timestamp())
+                sbom::cyclonedx(&models, VERSION, &now)
             } else {
-                let ns = format!("https://fineprint.invalid/spdx/audit-{}", timestamp().replace([':', '-'], ""));
-                sbom::spdx(&models, "fineprint audit", &ns, VERSION, &timestamp())
+                let ns = format!("https://fineprint.invalid/spdx/audit-{}", now.replace([':', '-'], ""));
+                sbom::spdx(&models, "fineprint audit", &ns, VERSION, &now)
             };
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }

@@ -118,6 +118,14 @@ pub fn gate(reports: &[&Report], strict: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The report on one folder's files, for the stated use where there is one.
+pub fn report(files: &[fineprint_license::InputFile], profile: Option<&UseProfile>) -> Report {
+    match profile {
+        Some(p) => fineprint_license::check_for_use(files, p),
+        None => fineprint_license::check(files),
+    }
+}
+
 /// Now, as RFC 3339 UTC (what CycloneDX and SPDX want).
 pub fn timestamp() -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -156,10 +164,7 @@ fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = match &profile {
-        Some(p) => fineprint_license::check_for_use(&files, p),
-        None => fineprint_license::check(&files),
-    };
+    let report = report(&files, profile.as_ref());
     let format = match (args.format.as_deref(), args.json && !args.markdown) {
         (Some(f), _) => f.to_lowercase(),
         (None, true) => "json".into(),
@@ -170,17 +175,15 @@ fn check(args: CheckArgs) -> ExitCode {
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| args.dir.display().to_string());
     let model = [Model { name: &name, version: None, report: &report }];
+    let now = timestamp();
     let out = match format.as_str() {
         "markdown" => Ok(report.to_markdown()),
         "json" => serde_json::to_string_pretty(&report).map(|s| s + "\n"),
-        "cyclonedx" => serde_json::to_string_pretty(&sbom::cyclonedx(&model, VERSION, &timestamp())).map(|s| s + "\n"),
+        "cyclonedx" => serde_json::to_string_pretty(&sbom::cyclonedx(&model, VERSION, &now)).map(|s| s + "\n"),
         "spdx" => {
-            let ns = format!(
-                "https://fineprint.invalid/spdx/{}-{}",
-                name.replace(' ', "-"),
-                timestamp().replace([':', '-'], "")
-            );
-            serde_json::to_string_pretty(&sbom::spdx(&model, &name, &ns, VERSION, &timestamp())).map(|s| s + "\n")
+            let ns =
+                format!("https://fineprint.invalid/spdx/{}-{}", name.replace(' ', "-"), now.replace([':', '-'], ""));
+            serde_json::to_string_pretty(&sbom::spdx(&model, &name, &ns, VERSION, &now)).map(|s| s + "\n")
         }
         other => {
             eprintln!("fineprint: unknown --format {other:?}; use markdown, json, cyclonedx or spdx");

@@ -602,6 +602,20 @@ mod tests {
         (bytes, q.dequantize(&Device::Cpu).unwrap())
     }
 
+    /// Every type with a kernel here, and one (Q3_K) that goes through candle.
+    const EVERY_TYPE: [GgmlDType; 10] = [
+        GgmlDType::Q4_0,
+        GgmlDType::Q4_1,
+        GgmlDType::Q5_0,
+        GgmlDType::Q5_1,
+        GgmlDType::Q8_0,
+        GgmlDType::Q4K,
+        GgmlDType::Q5K,
+        GgmlDType::Q6K,
+        GgmlDType::F16,
+        GgmlDType::Q3K,
+    ];
+
     /// Against candle's own quantized product (same 8-bit activations, same
     /// f16 scales: only the float summation order differs) and, loosely,
     /// against the f32 product of the dequantized weights. Run natively (the
@@ -610,18 +624,7 @@ mod tests {
     fn kernels_agree_with_candle() {
         // Six rows: one tile of four and two left over; 512 columns: two K-quant super-blocks.
         let (rows, m, cols) = (24, 6, 512);
-        for dtype in [
-            GgmlDType::Q4_0,
-            GgmlDType::Q4_1,
-            GgmlDType::Q5_0,
-            GgmlDType::Q5_1,
-            GgmlDType::Q8_0,
-            GgmlDType::Q4K,
-            GgmlDType::Q5K,
-            GgmlDType::Q6K,
-            GgmlDType::F16,
-            GgmlDType::Q3K,
-        ] {
+        for dtype in EVERY_TYPE {
             let (bytes, deq) = quantized(dtype, rows, cols, 7);
             let x = noise(m * cols, 99);
             let xt = Tensor::from_slice(&x, (m, cols), &Device::Cpu).unwrap();
@@ -761,18 +764,7 @@ mod tests {
 
     #[test]
     fn rows_are_the_dequantized_rows() {
-        for dtype in [
-            GgmlDType::Q4_0,
-            GgmlDType::Q4_1,
-            GgmlDType::Q5_0,
-            GgmlDType::Q5_1,
-            GgmlDType::Q8_0,
-            GgmlDType::Q4K,
-            GgmlDType::Q5K,
-            GgmlDType::Q6K,
-            GgmlDType::F16,
-            GgmlDType::Q3K,
-        ] {
+        for dtype in EVERY_TYPE {
             let (bytes, deq) = quantized(dtype, 5, 256, 3);
             let w = Weight::from_gguf_bytes(dtype, 5, 256, bytes).unwrap();
             let mut row = vec![0f32; 256];
