@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use fineprint_inference::{Engine, LoadInput, Step};
+use fineprint_kernels::parallel;
 use fineprint_protocol::Sampling;
 
 #[derive(clap::Args)]
@@ -45,6 +46,9 @@ pub struct RunArgs {
     /// Print one JSON object instead of streaming text.
     #[arg(long)]
     pub json: bool,
+    /// Threads for the matrix products and attention (default: every CPU).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 fn peak_rss_bytes() -> u64 {
@@ -61,6 +65,14 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 }
 
 pub fn run(args: RunArgs) -> ExitCode {
+    if let Some(n) = args.threads {
+        if n == 0 {
+            return fail("--threads must be at least 1");
+        }
+        if let Err(e) = parallel::use_threads(n) {
+            return fail(format!("cannot start {n} threads: {e}"));
+        }
+    }
     let start = Instant::now();
     let now = || start.elapsed().as_secs_f64() * 1000.0;
     let name =
@@ -157,6 +169,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             "load_ms": load_ms,
             "stop_reason": reason,
             "peak_rss_bytes": peak_rss_bytes(),
+            "threads": parallel::threads(),
             "model": engine.info,
         });
         println!("{report}");

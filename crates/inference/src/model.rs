@@ -56,7 +56,7 @@ impl Model {
         let candle_input = || Tensor::new(ids, &device).and_then(|t| t.unsqueeze(0));
         let logits = match self {
             Model::Decoder(d) => {
-                let l = d.forward(ids, pos)?;
+                let l = fineprint_kernels::parallel::within_pool(|| d.forward(ids, pos))?;
                 let n = l.len();
                 return Tensor::from_vec(l, n, &device);
             }

@@ -13,10 +13,12 @@
 //! ggml calls Q8_0 / Q8_1) or 256 (Q8_K), so the inner loops are integer dot
 //! products, exact whatever their order; only the per-block scaling is floating point.
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 pub mod float16;
 mod kquant;
+pub mod parallel;
 
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul};
 use candle_core::{Device, Module, Tensor};
@@ -156,6 +158,25 @@ impl Weight {
         Ok(())
     }
 
+    /// Bytes of the matrix as stored.
+    fn bytes(&self) -> usize {
+        match &self.store {
+            Store::Blocks(_, b) | Store::Super(_, b) | Store::F16(b) => b.len(),
+            Store::Candle(_) => self.rows * self.cols * 4,
+        }
+    }
+
+    /// Rows `js` of the product with `x` (quantized in `a` as the store
+    /// needs) into `out`, `m × js.len()`; nothing for candle's stores.
+    fn band(&self, x: &[f32], m: usize, a: &Activations, js: Range<usize>, out: &mut [f32]) {
+        match &self.store {
+            Store::Blocks(kind, w) => blocks_band(*kind, w, self.cols, a, m, js, out),
+            Store::Super(kind, w) => super_band(*kind, w, self.cols, &a.k, m, js, out),
+            Store::F16(w) => f16_band(w, self.cols, x, m, js, out),
+            Store::Candle(_) => {}
+        }
+    }
+
     /// `out[i][j] = Σ_k x[i][k] · self[j][k]` for the `m` rows of `x`.
     pub fn matmul(&self, x: &[f32], m: usize, out: &mut [f32], scratch: &mut Activations) -> candle_core::Result<()> {
         matmul_shared(x, m, &mut [(self, out)], scratch)
@@ -164,16 +185,17 @@ impl Weight {
 
 /// Multiplies one `m`-row input by several matrices of the same width (a
 /// layer's query, key and value projections; its gate and up projections),
-/// quantizing the input once for all of them.
+/// quantizing the input once for all of them and, with threads, sharing all
+/// of them out at once (one hand-over instead of one per matrix).
 pub fn matmul_shared(
     x: &[f32],
     m: usize,
     products: &mut [(&Weight, &mut [f32])],
     scratch: &mut Activations,
 ) -> candle_core::Result<()> {
-    let (mut quantized, mut quantized_k) = (false, false);
-    for (w, out) in products.iter_mut() {
-        if x.len() != m * w.cols || out.len() != m * w.rows {
+    let mut cols = None;
+    for (w, out) in products.iter() {
+        if x.len() != m * w.cols || out.len() != m * w.rows || cols.is_some_and(|c| c != w.cols) {
             candle_core::bail!(
                 "a {}×{} matrix cannot take {} inputs into {} outputs",
                 w.rows,
@@ -182,27 +204,24 @@ pub fn matmul_shared(
                 out.len()
             );
         }
-        match &w.store {
-            Store::Blocks(kind, bytes) => {
-                if !quantized {
-                    scratch.quantize(x, m, w.cols);
-                    quantized = true;
-                }
-                matmul_blocks(*kind, bytes, w.rows, w.cols, scratch, m, out);
-            }
-            Store::Super(kind, bytes) => {
-                if !quantized_k {
-                    scratch.k.quantize(x, m, w.cols);
-                    quantized_k = true;
-                }
-                matmul_super(*kind, bytes, w.rows, w.cols, &scratch.k, m, out);
-            }
-            Store::F16(bytes) => matmul_f16(bytes, w.rows, w.cols, x, m, &mut scratch.wide, out),
-            Store::Candle(mm) => {
-                let xs = Tensor::from_slice(x, (m, w.cols), &Device::Cpu)?;
-                let ys = mm.forward(&xs)?.flatten_all()?.to_vec1::<f32>()?;
-                out.copy_from_slice(&ys);
-            }
+        cols = Some(w.cols);
+    }
+    let Some(cols) = cols else { return Ok(()) };
+    if products.iter().any(|(w, _)| matches!(w.store, Store::Blocks(..))) {
+        scratch.quantize(x, m, cols);
+    }
+    if products.iter().any(|(w, _)| matches!(w.store, Store::Super(..))) {
+        scratch.k.quantize(x, m, cols);
+    }
+    let acts = &*scratch;
+    let (own, candle): (Vec<_>, Vec<_>) = products.iter_mut().partition(|(w, _)| w.has_own_kernel());
+    let own = own.into_iter().map(|(w, out)| (*w, w.rows, w.bytes() * m, &mut **out)).collect();
+    parallel::bands_many(m, own, |w: &Weight, js, out| w.band(x, m, acts, js, out));
+    for (w, out) in candle {
+        if let Store::Candle(mm) = &w.store {
+            let xs = Tensor::from_slice(x, (m, w.cols), &Device::Cpu)?;
+            let ys = mm.forward(&xs)?.flatten_all()?.to_vec1::<f32>()?;
+            out.copy_from_slice(&ys);
         }
     }
     Ok(())
@@ -217,8 +236,6 @@ pub struct Activations {
     s: Vec<f32>,
     /// The same rows quantized for K-quant weights.
     k: kquant::Act8K,
-    /// One F16 weight row widened to f32.
-    wide: Vec<f32>,
 }
 
 impl Activations {
@@ -318,7 +335,12 @@ fn block_values(kind: Blocks, t: &[f32], blk: &[u8]) -> ([i16; 32], f32) {
     (v, min)
 }
 
-fn matmul_blocks(kind: Blocks, w: &[u8], rows: usize, cols: usize, a: &Activations, m: usize, out: &mut [f32]) {
+/// Rows `js` of a block-quantized product into `out` (`m × js.len()`).
+/// Weight rows outside, activation rows inside: a weight row is read from
+/// memory once and stays in cache while every activation row meets it; in a
+/// prompt, each weight block is unpacked once for four activation rows.
+#[allow(clippy::too_many_arguments)]
+fn blocks_band(kind: Blocks, w: &[u8], cols: usize, a: &Activations, m: usize, js: Range<usize>, out: &mut [f32]) {
     let t = f16_table();
     let nb = cols / BLOCK;
     let row_bytes = nb * kind.bytes();
@@ -327,49 +349,61 @@ fn matmul_blocks(kind: Blocks, w: &[u8], rows: usize, cols: usize, a: &Activatio
         d: &a.d[i * nb..(i + 1) * nb],
         s: &a.s[i * nb..(i + 1) * nb],
     };
-    // Weight rows outside, activation rows inside: a weight row is read from
-    // memory once and stays in cache while every activation row meets it; in
-    // a prompt, each weight block is unpacked once for four activation rows.
-    for (j, wr) in w.chunks_exact(row_bytes).enumerate().take(rows) {
+    let n = js.len();
+    for (j, wr) in w[js.start * row_bytes..js.end * row_bytes].chunks_exact(row_bytes).enumerate() {
         let mut i = 0;
         while i + TILE <= m {
             let sums = dot_tile(kind, t, wr, [act(i), act(i + 1), act(i + 2), act(i + 3)]);
             for (r, v) in sums.into_iter().enumerate() {
-                out[(i + r) * rows + j] = v;
+                out[(i + r) * n + j] = v;
             }
             i += TILE;
         }
         for i in i..m {
-            out[i * rows + j] = dot_tile(kind, t, wr, [act(i)])[0];
+            out[i * n + j] = dot_tile(kind, t, wr, [act(i)])[0];
         }
     }
 }
 
-fn matmul_super(kind: kquant::Kind, w: &[u8], rows: usize, cols: usize, a: &kquant::Act8K, m: usize, out: &mut [f32]) {
+/// Rows `js` of a K-quant product into `out` (`m × js.len()`), as `blocks_band`.
+#[allow(clippy::too_many_arguments)]
+fn super_band(
+    kind: kquant::Kind,
+    w: &[u8],
+    cols: usize,
+    a: &kquant::Act8K,
+    m: usize,
+    js: Range<usize>,
+    out: &mut [f32],
+) {
     let t = f16_table();
     let row_bytes = cols / kquant::SUPER * kind.bytes();
     let act = |i: usize| a.row(i, cols);
-    for (j, wr) in w.chunks_exact(row_bytes).enumerate().take(rows) {
+    let n = js.len();
+    for (j, wr) in w[js.start * row_bytes..js.end * row_bytes].chunks_exact(row_bytes).enumerate() {
         let mut i = 0;
         while i + TILE <= m {
             let sums = kquant::dot_tile(kind, t, wr, [act(i), act(i + 1), act(i + 2), act(i + 3)]);
             for (r, v) in sums.into_iter().enumerate() {
-                out[(i + r) * rows + j] = v;
+                out[(i + r) * n + j] = v;
             }
             i += TILE;
         }
         for i in i..m {
-            out[i * rows + j] = kquant::dot_tile(kind, t, wr, [act(i)])[0];
+            out[i * n + j] = kquant::dot_tile(kind, t, wr, [act(i)])[0];
         }
     }
 }
 
-fn matmul_f16(w: &[u8], rows: usize, cols: usize, x: &[f32], m: usize, wide: &mut Vec<f32>, out: &mut [f32]) {
-    wide.resize(cols, 0.0);
-    for (j, wr) in w.chunks_exact(2 * cols).enumerate().take(rows) {
-        float16::widen_row(wr, wide);
+/// Rows `js` of an F16 product into `out` (`m × js.len()`): each weight row
+/// widened once, then met by every activation row.
+fn f16_band(w: &[u8], cols: usize, x: &[f32], m: usize, js: Range<usize>, out: &mut [f32]) {
+    let n = js.len();
+    let mut wide = vec![0.0; cols];
+    for (j, wr) in w[js.start * 2 * cols..js.end * 2 * cols].chunks_exact(2 * cols).enumerate() {
+        float16::widen_row(wr, &mut wide);
         for (i, xr) in x.chunks_exact(cols).enumerate().take(m) {
-            out[i * rows + j] = float16::dot(wide, xr);
+            out[i * n + j] = float16::dot(&wide, xr);
         }
     }
 }
@@ -615,6 +649,38 @@ mod tests {
         GgmlDType::F16,
         GgmlDType::Q3K,
     ];
+
+    /// Split across threads, every product (one token or a prompt, one matrix
+    /// or several sharing the input) is bit-for-bit the one-thread product.
+    #[cfg(feature = "parallel")]
+    #[test]
+    fn threads_give_the_one_thread_products() {
+        let pool = |n| rayon::ThreadPoolBuilder::new().num_threads(n).build().unwrap();
+        let (one, four) = (pool(1), pool(4));
+        let (rows, cols) = (1536, 576);
+        for dtype in EVERY_TYPE {
+            let cols = if dtype.block_size() == 256 { 768 } else { cols };
+            let (bytes, _) = quantized(dtype, rows, cols, 7);
+            let (bytes2, _) = quantized(dtype, rows / 3, cols, 8);
+            let w = Weight::from_gguf_bytes(dtype, rows, cols, bytes).unwrap();
+            let w2 = Weight::from_gguf_bytes(dtype, rows / 3, cols, bytes2).unwrap();
+            for m in [1, 5] {
+                let x = noise(m * cols, 9);
+                let run = |pool: &rayon::ThreadPool| {
+                    pool.install(|| {
+                        let (mut a, mut b) = (vec![0.0; m * rows], vec![0.0; m * rows / 3]);
+                        matmul_shared(&x, m, &mut [(&w, &mut a), (&w2, &mut b)], &mut Activations::default()).unwrap();
+                        (a, b)
+                    })
+                };
+                let (a1, b1) = run(&one);
+                let (a4, b4) = run(&four);
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&a1), bits(&a4), "{dtype:?} m {m}");
+                assert_eq!(bits(&b1), bits(&b4), "{dtype:?} m {m}");
+            }
+        }
+    }
 
     /// Against candle's own quantized product (same 8-bit activations, same
     /// f16 scales: only the float summation order differs) and, loosely,

@@ -1,7 +1,7 @@
 //! The layers every family shares: RMS norm, rotary position embedding,
 //! grouped-query attention over the cache, the feed-forward activations.
 
-use fineprint_kernels::float16;
+use fineprint_kernels::{float16, parallel};
 
 use super::Config;
 
@@ -53,6 +53,8 @@ pub(super) fn append(cache: &mut Vec<u16>, keep: usize, rows: &[f32], row_len: u
     float16::narrow(rows, cache);
 }
 
+/// Causal attention of `m` query rows at positions `pos..pos + m` over the
+/// f16 cache; each (row, head) is one task (see `fineprint_kernels::parallel`).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn attention(
     c: &Config,
@@ -63,43 +65,43 @@ pub(super) fn attention(
     m: usize,
     window: Option<usize>,
     out: &mut [f32],
-    scores: &mut Vec<f32>,
 ) {
     let hd = c.head_dim;
     let (q_dim, kv_dim) = (c.n_head * hd, c.n_kv_head * hd);
     let group = c.n_head / c.n_kv_head;
     let scale = c.query_scale;
-    for i in 0..m {
+    debug_assert_eq!(out.len(), m * q_dim);
+    // Bytes of cache read: every head reads its keys and values (f16).
+    let work = m * c.n_head * (pos + m) * hd * 4;
+    parallel::chunks(out, hd, work, Vec::new, |scores: &mut Vec<f32>, at, o| {
+        let (i, h) = (at / c.n_head, at % c.n_head);
         // Causal: position pos + i sees keys 0..=pos + i; a sliding-window layer
         // only the last `window` of them.
         let seen = pos + i + 1;
         let first = window.map_or(0, |w| seen.saturating_sub(w));
         scores.resize(seen - first, 0.0);
-        for h in 0..c.n_head {
-            let kv = (h / group) * hd;
-            let qh = &q[i * q_dim + h * hd..][..hd];
-            let mut max = f32::NEG_INFINITY;
-            for (j, sc) in scores.iter_mut().enumerate() {
-                let t = first + j;
-                *sc = float16::dot_f16(qh, &k[t * kv_dim + kv..][..hd]) * scale;
-                if let Some(cap) = c.attn_softcap {
-                    *sc = cap * (*sc / cap).tanh();
-                }
-                max = max.max(*sc);
+        let kv = (h / group) * hd;
+        let qh = &q[i * q_dim + h * hd..][..hd];
+        let mut max = f32::NEG_INFINITY;
+        for (j, sc) in scores.iter_mut().enumerate() {
+            let t = first + j;
+            *sc = float16::dot_f16(qh, &k[t * kv_dim + kv..][..hd]) * scale;
+            if let Some(cap) = c.attn_softcap {
+                *sc = cap * (*sc / cap).tanh();
             }
-            let mut sum = 0.0;
-            for sc in scores.iter_mut() {
-                *sc = (*sc - max).exp();
-                sum += *sc;
-            }
-            let o = &mut out[i * q_dim + h * hd..][..hd];
-            o.fill(0.0);
-            for (j, sc) in scores.iter().enumerate() {
-                let t = first + j;
-                float16::axpy_f16(o, sc / sum, &v[t * kv_dim + kv..][..hd]);
-            }
+            max = max.max(*sc);
         }
-    }
+        let mut sum = 0.0;
+        for sc in scores.iter_mut() {
+            *sc = (*sc - max).exp();
+            sum += *sc;
+        }
+        o.fill(0.0);
+        for (j, sc) in scores.iter().enumerate() {
+            let t = first + j;
+            float16::axpy_f16(o, sc / sum, &v[t * kv_dim + kv..][..hd]);
+        }
+    });
 }
 
 /// GELU with the tanh approximation, as Gemma's `gelu_pytorch_tanh`.

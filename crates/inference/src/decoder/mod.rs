@@ -211,7 +211,6 @@ struct Scratch {
     proj: Vec<f32>,
     gate: Vec<f32>,
     up: Vec<f32>,
-    scores: Vec<f32>,
     acts: Activations,
 }
 
@@ -406,7 +405,7 @@ impl Decoder {
             append(&mut layer.v_cache, pos * kv_dim, &s.v, kv_dim);
             s.att.resize(m * q_dim, 0.0);
             let window = if layer.local { c.sliding_window } else { None };
-            attention(c, &s.q, &layer.k_cache, &layer.v_cache, pos, m, window, &mut s.att, &mut s.scores);
+            attention(c, &s.q, &layer.k_cache, &layer.v_cache, pos, m, window, &mut s.att);
             s.proj.resize(m * dim, 0.0);
             layer.o.matmul(&s.att, m, &mut s.proj, &mut s.acts)?;
             if let Some([post_attn, _]) = &layer.post_norms {
