@@ -17,12 +17,24 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+// Most static hosts cannot set headers; the page's own responses get the two
+// that make it cross-origin isolated, which is what lets the model worker share
+// memory between threads. The page requests nothing from other origins, so
+// requiring CORP of them costs nothing.
+function isolated(response) {
+  if (!response || response.type === "opaque" || response.type === "opaqueredirect") return response;
+  const headers = new Headers(response.headers);
+  headers.set("Cross-Origin-Opener-Policy", "same-origin");
+  headers.set("Cross-Origin-Embedder-Policy", "require-corp");
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
   // The sample model is large and optional: straight to the network.
   if (url.pathname.includes("/sample/")) return;
   event.respondWith(
-    caches.match(event.request, { ignoreSearch: true }).then((hit) => hit || fetch(event.request)),
+    caches.match(event.request, { ignoreSearch: true }).then((hit) => hit || fetch(event.request)).then(isolated),
   );
 });

@@ -1,4 +1,5 @@
-// Inference benchmark: Fine Print's worker and wllama (llama.cpp in wasm, 1 thread,
+// Inference benchmark: Fine Print's worker (the plain build, 1 thread, and the
+// threaded build on a cross-origin-isolated page) and wllama (llama.cpp in wasm, 1 thread,
 // and 2 threads on a cross-origin-isolated page) in the same Chromium run, and
 // native llama.cpp (the xllamacpp wheel, 1 and 2 threads) on the same file, the
 // same prompt text, greedy, 128 new tokens. Prints each result and the per-round
@@ -6,8 +7,9 @@
 // MODEL=path.gguf benchmarks another GGUF (sample/gemma-3-270m/gemma-3-270m-q4_k_m.gguf, or
 // the sample requantized by `cargo run --release -p fineprint-kernels --example requantize`);
 // the prompt text is the same for every model, each tokenizes it its own way.
+// ONLY=fineprint-worker,fineprint-worker-mt runs just the named systems (while tuning).
 import { execSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, symlinkSync, rmSync, mkdtempSync, copyFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, symlinkSync, rmSync, mkdtempSync, copyFileSync, cpSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
@@ -22,13 +24,16 @@ if (!existsSync(join(tools, "node_modules/@wllama/wllama/esm/index.js"))) {
 }
 const { chromium } = createRequire(join(root, "tests/browser/package.json"))("playwright-core");
 const model = resolve(process.env.MODEL || join(root, "sample/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf"));
-if (!existsSync(join(root, "dist/worker_bg.wasm")) || !existsSync(model)) throw new Error("run scripts/serve.sh (or trunk build + scripts/sample.sh) first");
+if (!existsSync(join(root, "dist/worker_bg.wasm")) || !existsSync(join(root, "dist/worker-mt_bg.wasm")) || !existsSync(model)) throw new Error("run scripts/serve.sh (or trunk build + scripts/sample.sh) first");
 
 // One folder served twice: plain, and with COOP/COEP for wasm threads.
 const site = join(tools, "site");
 rmSync(site, { recursive: true, force: true });
 mkdirSync(site, { recursive: true });
-for (const f of ["worker_loader.js", "worker.js", "worker_bg.wasm"]) copyFileSync(join(root, "dist", f), join(site, f));
+for (const f of ["worker_loader.js", "worker.js", "worker_bg.wasm", "worker-mt-loader.js", "worker-mt.js", "worker-mt_bg.wasm"]) {
+  copyFileSync(join(root, "dist", f), join(site, f));
+}
+cpSync(join(root, "dist/snippets"), join(site, "snippets"), { recursive: true });
 for (const f of ["wllama.html", "candle.html"]) copyFileSync(join(root, "scripts/bench", f), join(site, f));
 symlinkSync(join(tools, "node_modules/@wllama/wllama"), join(site, "wllama"));
 symlinkSync(model, join(site, "model.gguf"));
@@ -64,33 +69,44 @@ async function run(url) {
 
 const systems = {
   "fineprint-worker": "http://127.0.0.1:18701/candle.html?n=128",
+  "fineprint-worker-mt": "http://127.0.0.1:18702/candle.html?n=128&mt=1",
   "wllama-1t": "http://127.0.0.1:18701/wllama.html?threads=1&n=128",
   "wllama-2t-coi": "http://127.0.0.1:18702/wllama.html?threads=2&n=128",
 };
+const only = process.env.ONLY?.split(",");
 const ratios = [];
-const OTHERS = ["wllama-1t", "wllama-2t-coi", "llama.cpp-native-1t", "llama.cpp-native-2t"];
+// Each build of the worker against the others, same thread counts first; the
+// threaded build also against the plain one.
+const OURS = {
+  "fineprint-worker": ["wllama-1t", "llama.cpp-native-1t", "wllama-2t-coi", "llama.cpp-native-2t"],
+  "fineprint-worker-mt": ["wllama-2t-coi", "llama.cpp-native-2t", "fineprint-worker"],
+};
 try {
   for (let r = 1; r <= rounds; r++) {
     const res = {};
-    for (const [name, url] of Object.entries(systems)) {
+    for (const [name, url] of Object.entries(systems).filter(([n]) => !only || only.includes(n))) {
       res[name] = await run(url);
       console.log(JSON.stringify({ round: r, system: name, ...res[name] }));
     }
-    for (const t of [1, 2]) {
+    for (const t of [1, 2].filter((t) => !only || only.includes(`llama.cpp-native-${t}t`))) {
       res[`llama.cpp-native-${t}t`] = native(t);
       console.log(JSON.stringify({ round: r, system: `llama.cpp-native-${t}t`, ...res[`llama.cpp-native-${t}t`] }));
     }
-    const ours = res["fineprint-worker"];
-    for (const other of OTHERS) {
-      if (ours.error || res[other].error) continue;
-      const row = { round: r, vs: other, prompt: ours.prompt_tok_s / res[other].prompt_tok_s, decode: ours.decode_tok_s / res[other].decode_tok_s };
-      ratios.push(row);
-      console.log(`round ${r}: fineprint-worker / ${other}: prompt x${row.prompt.toFixed(2)}, decode x${row.decode.toFixed(2)}`);
+    for (const [name, others] of Object.entries(OURS)) {
+      const ours = res[name];
+      for (const other of others) {
+        if (!ours || !res[other] || ours.error || res[other].error) continue;
+        const row = { round: r, ours: name, vs: other, prompt: ours.prompt_tok_s / res[other].prompt_tok_s, decode: ours.decode_tok_s / res[other].decode_tok_s };
+        ratios.push(row);
+        console.log(`round ${r}: ${name} / ${other}: prompt x${row.prompt.toFixed(2)}, decode x${row.decode.toFixed(2)}`);
+      }
     }
   }
 } finally { for (const s of servers) s.kill(); }
 const med = (a) => { const s = [...a].sort((x, y) => x - y), h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
-for (const other of OTHERS) {
-  const rs = ratios.filter((x) => x.vs === other);
-  if (rs.length) console.log(`median over ${rs.length} rounds, fineprint-worker / ${other}: prompt x${med(rs.map((x) => x.prompt)).toFixed(2)}, decode x${med(rs.map((x) => x.decode)).toFixed(2)}`);
+for (const [name, others] of Object.entries(OURS)) {
+  for (const other of others) {
+    const rs = ratios.filter((x) => x.ours === name && x.vs === other);
+    if (rs.length) console.log(`median over ${rs.length} rounds, ${name} / ${other}: prompt x${med(rs.map((x) => x.prompt)).toFixed(2)}, decode x${med(rs.map((x) => x.decode)).toFixed(2)}`);
+  }
 }

@@ -27,6 +27,15 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbg\$"; then
   cargo install wasm-bindgen-cli --version "$wbg"
 fi
 
+# The threaded worker rebuilds std with wasm atomics: the nightly pinned in
+# worker/nightly-toolchain.txt, with its sources, for that one build.
+nightly=$(tr -d '[:space:]' < "$root/worker/nightly-toolchain.txt")
+if ! rustup run "$nightly" rustc --version >/dev/null 2>&1 \
+  || ! rustup component list --toolchain "$nightly" --installed 2>/dev/null | grep -q '^rust-src' \
+  || ! rustup target list --toolchain "$nightly" --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  say "installing $nightly with rust-src (for the threaded worker)"
+  rustup toolchain install "$nightly" --profile minimal --component rust-src --target wasm32-unknown-unknown
+fi
 # trunk 0.22 needs a newer rustc than this machine's 1.95.
 if ! trunk --version 2>/dev/null | grep -q "0.21.14"; then
   say "installing trunk 0.21.14 (about 10 minutes on 2 cores)"

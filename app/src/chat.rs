@@ -4,9 +4,9 @@ use fineprint_license::discover::Role;
 use fineprint_protocol::{Event, Phase, Request, Role as ChatRole, StopReason};
 use leptos::prelude::*;
 
+use crate::error::PageError;
 use crate::folder::human_size;
 use crate::state::{AppState, ModelState};
-use crate::worker_client;
 
 fn today() -> String {
     let d = js_sys::Date::new_0();
@@ -16,7 +16,7 @@ fn today() -> String {
 
 pub fn on_event(st: AppState, e: Event) {
     match e {
-        Event::Ready => {}
+        Event::Ready { threads } => st.threads.set(Some(threads)),
         Event::Progress { phase, done, total } => st.model.set(ModelState::Loading { phase, done, total }),
         Event::Loaded { info, load_ms, memory_bytes } => {
             st.stats.update(|s| {
@@ -48,7 +48,7 @@ pub fn on_event(st: AppState, e: Event) {
         Event::Error { message, fatal } => {
             st.generating.set(false);
             if fatal {
-                st.model.set(ModelState::Failed(message));
+                st.model.set(ModelState::Failed(PageError::Model(message)));
             } else {
                 st.notice.set(Some(message));
             }
@@ -62,11 +62,11 @@ fn load_model(st: AppState) {
     let Some(gguf) =
         files.iter().filter(|e| fineprint_license::discover::role(&e.path) == Role::Gguf).max_by_key(|e| e.size)
     else {
-        st.model.set(ModelState::Failed("The folder has no .gguf file to run.".into()));
+        st.model.set(ModelState::Failed(PageError::NoGguf));
         return;
     };
     let find = |name: &str| files.iter().find(|e| e.path.rsplit('/').next() == Some(name));
-    if let Err(e) = worker_client::ensure(move |ev| on_event(st, ev)) {
+    if let Err(e) = st.worker().ensure(move |ev| on_event(st, ev)) {
         st.model.set(ModelState::Failed(e));
         return;
     }
@@ -82,7 +82,7 @@ fn load_model(st: AppState) {
     if let Some(c) = cfg {
         att.push(("tokenizer_config", &c.blob));
     }
-    worker_client::send(&req, &att);
+    st.worker().send(&req, &att);
 }
 
 fn send_prompt(st: AppState, text: String) {
@@ -94,7 +94,7 @@ fn send_prompt(st: AppState, text: String) {
     st.push_message(ChatRole::Assistant, String::new());
     st.generating.set(true);
     let system = Some(st.system.get_untracked()).filter(|s| !s.trim().is_empty());
-    worker_client::send(&Request::Chat { message: text, system, sampling: st.sampling.get_untracked() }, &[]);
+    st.worker().send(&Request::Chat { message: text, system, sampling: st.sampling.get_untracked() }, &[]);
 }
 
 fn phase_label(p: Phase) -> &'static str {
@@ -142,8 +142,9 @@ pub fn Chat() -> impl IntoView {
 #[component]
 fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
     let st = expect_context::<AppState>();
-    let status = move || {
-        match st.model.get() {
+    // A failed load is an error for the boundary below; the other states are views.
+    let status = move || -> Result<AnyView, PageError> {
+        Ok(match st.model.get() {
         ModelState::Idle => view! {
             <div><button class="button" id="load-model" on:click=move |_| load_model(st)>"Load the model"</button></div>
         }.into_any(),
@@ -156,19 +157,14 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
                 </div>
             }.into_any()
         }
-        ModelState::Failed(msg) => view! {
-            <div class="error" role="alert" data-testid="model-error">
-                <p>{msg}</p>
-                <button class="button secondary" on:click=move |_| load_model(st)>"Try again"</button>
-            </div>
-        }.into_any(),
+        ModelState::Failed(e) => return Err(e),
         ModelState::Ready(info) => view! {
             <p class="muted" data-testid="model-ready" data-estimated=info.estimated_bytes.to_string()>
                 {format!("Loaded {} · {} · {} · tokenizer from {} · memory estimated {} plus {} per 1,000 tokens of conversation", info.name, info.architecture, info.quantization, info.tokenizer_source, human_size(info.estimated_bytes), human_size(info.kv_bytes_per_token * 1000))}
                 {info.notes.iter().map(|n| format!(" · {n}")).collect::<String>()}
             </p>
         }.into_any(),
-    }
+        })
     };
     let ready = move || matches!(st.model.get(), ModelState::Ready(_));
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -183,8 +179,27 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
         move || st.last_margins.get().iter().map(|m| format!("{m:.3}")).collect::<Vec<String>>().join(",");
     let memory_attr = move || st.stats.get().map(|x| x.memory_bytes.to_string());
     let items = move || st.messages.get();
+    let engine = move || {
+        st.threads.get().map(|n| {
+            let text = match (n, crate::worker_client::isolated()) {
+                (1, false) => "Engine: 1 thread (this page is not cross-origin isolated yet; after a reload, once it works offline, it can use every core)".to_string(),
+                (1, true) => "Engine: 1 thread".to_string(),
+                (n, _) => format!("Engine: {n} threads (cross-origin isolated page, shared memory)"),
+            };
+            view! { <p class="muted engine" data-testid="engine" data-threads=n.to_string()>{text}</p> }
+        })
+    };
+    let failed = move |errors: ArcRwSignal<Errors>| {
+        view! {
+            <div class="error" role="alert" data-testid="model-error">
+                {move || errors.get().into_iter().map(|(_, e)| view! { <p>{e.to_string()}</p> }).collect_view()}
+                <button class="button secondary" on:click=move |_| load_model(st)>"Try again"</button>
+            </div>
+        }
+    };
     view! {
-        {status}
+        <ErrorBoundary fallback=failed>{status}</ErrorBoundary>
+        {engine}
         <div class="messages" aria-live="polite" data-testid="messages">
             <For each=items key=|m| m.id children=move |m| {
                 let user = m.role == ChatRole::User;
@@ -212,9 +227,9 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
             <div class="buttons">
                 <button class="button" type="submit" id="send" disabled=move || !ready() || st.generating.get()>"Send"</button>
                 <button class="button secondary" type="button" id="stop" disabled=move || !st.generating.get()
-                    on:click=move |_| worker_client::send(&Request::Stop, &[])>"Stop"</button>
+                    on:click=move |_| st.worker().send(&Request::Stop, &[])>"Stop"</button>
                 <button class="button secondary" type="button" id="new-chat" disabled=move || st.generating.get()
-                    on:click=move |_| { worker_client::send(&Request::Reset, &[]); st.messages.set(Vec::new()); st.notice.set(None); }>"New chat"</button>
+                    on:click=move |_| { st.worker().send(&Request::Reset, &[]); st.messages.set(Vec::new()); st.notice.set(None); }>"New chat"</button>
             </div>
         </form>
         <p class="stats" data-testid="stats" data-ids=ids_attr data-margins=margins_attr data-memory=memory_attr>{move || st.stats.get().map(|x| format!(

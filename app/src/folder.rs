@@ -8,6 +8,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
+use crate::error::{js_detail, PageError};
+
 #[wasm_bindgen(inline_js = r#"
 // Directory entries only offer callbacks; this walks them into [{path, file}].
 function entryFiles(entry, prefix, out, depth) {
@@ -81,8 +83,8 @@ fn from_pairs(arr: Array) -> Vec<Entry> {
         .collect()
 }
 
-pub async fn from_drop(dt: &web_sys::DataTransfer) -> Result<(Option<String>, Vec<Entry>), String> {
-    let v = JsFuture::from(files_from_drop(dt)).await.map_err(|e| format!("the folder could not be read: {e:?}"))?;
+pub async fn from_drop(dt: &web_sys::DataTransfer) -> Result<(Option<String>, Vec<Entry>), PageError> {
+    let v = JsFuture::from(files_from_drop(dt)).await.map_err(|e| PageError::DropRead(js_detail(&e)))?;
     Ok(strip_common_root(from_pairs(v.unchecked_into())))
 }
 
@@ -90,24 +92,25 @@ pub fn from_input(input: &web_sys::HtmlInputElement) -> (Option<String>, Vec<Ent
     strip_common_root(from_pairs(files_from_input(input)))
 }
 
-async fn fetch_blob(url: &str) -> Result<Blob, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let resp = JsFuture::from(window.fetch_with_str(url)).await.map_err(|e| format!("{url}: {e:?}"))?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response")?;
+async fn fetch_blob(url: &str) -> Result<Blob, PageError> {
+    let failed = |detail: String| PageError::Fetch { url: url.to_owned(), detail };
+    let window = web_sys::window().ok_or_else(|| failed("no window".into()))?;
+    let resp = JsFuture::from(window.fetch_with_str(url)).await.map_err(|e| failed(js_detail(&e)))?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| failed("not a response".into()))?;
     if !resp.ok() {
-        return Err(format!("{url}: HTTP {}", resp.status()));
+        return Err(failed(format!("HTTP {}", resp.status())));
     }
-    let blob = JsFuture::from(resp.blob().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
-    blob.dyn_into().map_err(|_| "not a blob".to_string())
+    let blob =
+        JsFuture::from(resp.blob().map_err(|e| failed(js_detail(&e)))?).await.map_err(|e| failed(js_detail(&e)))?;
+    blob.dyn_into().map_err(|_| failed("not a blob".into()))
 }
 
 /// The sample folder the set-up placed beside the page (`sample/index.json` lists it).
-pub async fn sample() -> Result<(Option<String>, Vec<Entry>), String> {
-    let index = fetch_blob("sample/index.json")
-        .await
-        .map_err(|e| format!("the sample model is not installed here ({e}); run the README's first command"))?;
-    let text = JsFuture::from(index.text()).await.map_err(|e| format!("{e:?}"))?.as_string().unwrap_or_default();
-    let idx: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("sample/index.json: {e}"))?;
+pub async fn sample() -> Result<(Option<String>, Vec<Entry>), PageError> {
+    let index = fetch_blob("sample/index.json").await.map_err(|e| PageError::SampleMissing(e.to_string()))?;
+    let missing = |detail: String| PageError::SampleMissing(format!("sample/index.json: {detail}"));
+    let text = JsFuture::from(index.text()).await.map_err(|e| missing(js_detail(&e)))?.as_string().unwrap_or_default();
+    let idx: serde_json::Value = serde_json::from_str(&text).map_err(|e| missing(e.to_string()))?;
     let folder = idx.get("folder").and_then(|f| f.as_str()).unwrap_or("").to_owned();
     let mut out = Vec::new();
     for name in idx.get("files").and_then(|f| f.as_array()).into_iter().flatten().filter_map(|n| n.as_str()) {
@@ -117,9 +120,10 @@ pub async fn sample() -> Result<(Option<String>, Vec<Entry>), String> {
     Ok((Some(folder), out))
 }
 
-pub async fn read_bytes(blob: &Blob, n: u64) -> Result<Vec<u8>, String> {
-    let part = blob.slice_with_f64_and_f64(0.0, n.min(blob.size() as u64) as f64).map_err(|e| format!("{e:?}"))?;
-    let ab = JsFuture::from(part.array_buffer()).await.map_err(|e| format!("{e:?}"))?;
+pub async fn read_bytes(blob: &Blob, n: u64) -> Result<Vec<u8>, PageError> {
+    let failed = |e: JsValue| PageError::FileRead(js_detail(&e));
+    let part = blob.slice_with_f64_and_f64(0.0, n.min(blob.size() as u64) as f64).map_err(failed)?;
+    let ab = JsFuture::from(part.array_buffer()).await.map_err(failed)?;
     Ok(Uint8Array::new(&ab).to_vec())
 }
 
@@ -136,7 +140,7 @@ pub async fn license_inputs(entries: &[Entry]) -> (Vec<InputFile>, Vec<(String, 
             match read_bytes(&e.blob, want).await {
                 Ok(b) => b,
                 Err(err) => {
-                    errors.push((e.path.clone(), format!("could not be read: {err}")));
+                    errors.push((e.path.clone(), err.to_string()));
                     Vec::new()
                 }
             }

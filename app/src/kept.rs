@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::prelude::*;
 
+use crate::error::{js_detail, PageError};
 use crate::folder::{human_size, Entry};
 use crate::state::AppState;
 use crate::{check_folder, Slot};
@@ -105,14 +106,11 @@ pub struct Storage {
     pub persisted: bool,
 }
 
-fn js_error(e: JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_else(|| format!("{e:?}"))
-}
-
-async fn storage() -> Result<Storage, String> {
-    let v = js_list().await.map_err(js_error)?;
-    let json = js_sys::JSON::stringify(&v).map_err(js_error)?;
-    serde_json::from_str(&String::from(json)).map_err(|e| e.to_string())
+async fn storage() -> Result<Storage, PageError> {
+    let failed = |e: JsValue| PageError::Storage(js_detail(&e));
+    let v = js_list().await.map_err(failed)?;
+    let json = js_sys::JSON::stringify(&v).map_err(failed)?;
+    serde_json::from_str(&String::from(json)).map_err(|e| PageError::Storage(e.to_string()))
 }
 
 /// A kept folder's name: the dropped folder's, else the model file's.
@@ -128,12 +126,13 @@ fn folder_name(name: Option<String>, entries: &[Entry]) -> String {
 pub fn KeptModels() -> impl IntoView {
     let st = expect_context::<AppState>();
     let store = RwSignal::new(Storage::default());
-    let status = RwSignal::new(None::<String>);
+    // What the last action did, or why it failed (for the boundary below).
+    let status = RwSignal::new(None::<Result<String, PageError>>);
     let refresh = move || {
         spawn_local(async move {
             match storage().await {
                 Ok(s) => store.set(s),
-                Err(e) => status.set(Some(e)),
+                Err(e) => status.set(Some(Err(e))),
             }
         })
     };
@@ -143,7 +142,7 @@ pub fn KeptModels() -> impl IntoView {
         let entries = st.files.get_value();
         let name = folder_name(checked.name.clone(), &entries);
         let total: u64 = entries.iter().map(|e| e.size).sum();
-        status.set(Some(format!("Keeping {name} ({}) on this device…", human_size(total))));
+        status.set(Some(Ok(format!("Keeping {name} ({}) on this device…", human_size(total)))));
         spawn_local(async move {
             let arr = js_sys::Array::new();
             for e in &entries {
@@ -153,18 +152,15 @@ pub fn KeptModels() -> impl IntoView {
                 arr.push(&o);
             }
             match js_keep(&name, arr).await {
-                Ok(persisted) => status.set(Some(format!(
+                Ok(persisted) => status.set(Some(Ok(format!(
                     "Kept {name} on this device{}.",
                     if persisted.as_bool() == Some(true) {
                         " (persistent storage granted)"
                     } else {
                         "; the browser may clear it when space runs low"
                     }
-                ))),
-                Err(e) => status.set(Some(format!(
-                    "{name} could not be kept: {} — the folder you dropped is untouched.",
-                    js_error(e)
-                ))),
+                )))),
+                Err(e) => status.set(Some(Err(PageError::Keep { name, detail: js_detail(&e) }))),
             }
             refresh();
         });
@@ -184,17 +180,16 @@ pub fn KeptModels() -> impl IntoView {
                         .collect();
                     check_folder(st, Slot::Primary, Some(name), entries);
                 }
-                Err(e) => status.set(Some(format!("{name} could not be opened: {}", js_error(e)))),
+                Err(e) => status.set(Some(Err(PageError::KeptOpen { name, detail: js_detail(&e) }))),
             }
         });
     };
     let remove = move |name: String| {
         spawn_local(async move {
-            if let Err(e) = js_remove(&name).await {
-                status.set(Some(format!("{name} could not be removed: {}", js_error(e))));
-            } else {
-                status.set(Some(format!("Removed {name} from this device.")));
-            }
+            status.set(Some(match js_remove(&name).await {
+                Ok(_) => Ok(format!("Removed {name} from this device.")),
+                Err(e) => Err(PageError::KeptRemove { name, detail: js_detail(&e) }),
+            }));
             refresh();
         });
     };
@@ -224,7 +219,13 @@ pub fn KeptModels() -> impl IntoView {
             <button class="button secondary" id="keep" disabled=move || !can_keep() on:click=keep>
                 "Keep the checked model on this device"
             </button>
-            {move || status.get().map(|s| view! { <p class="muted" role="status" data-testid="kept-status">{s}</p> })}
+            <ErrorBoundary fallback=|errors| view! {
+                <p class="error" role="alert" data-testid="kept-status">
+                    {move || errors.get().into_iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>().join(" ")}
+                </p>
+            }>
+                {move || status.get().transpose().map(|s| s.map(|s| view! { <p class="muted" role="status" data-testid="kept-status">{s}</p> }))}
+            </ErrorBoundary>
         </section>
     }
 }

@@ -3,6 +3,7 @@
 //! fast), the model runs in the worker.
 
 mod chat;
+mod error;
 mod folder;
 mod kept;
 mod report_view;
@@ -15,6 +16,7 @@ use fineprint_license::text;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use error::PageError;
 use folder::{human_size, Entry};
 use state::{AppState, Checked};
 
@@ -28,8 +30,7 @@ pub enum Slot {
 pub fn check_folder(st: AppState, slot: Slot, name: Option<String>, entries: Vec<Entry>) {
     st.error.set(None);
     if entries.is_empty() {
-        st.error
-            .set(Some("The drop held no files. Drop the model's folder (or pick it with \"Choose a folder\").".into()));
+        st.error.set(Some(PageError::EmptyDrop));
         return;
     }
     st.busy.set(Some(format!("Reading {} files…", entries.len())));
@@ -60,13 +61,23 @@ pub fn check_folder(st: AppState, slot: Slot, name: Option<String>, entries: Vec
                 st.messages.set(Vec::new());
                 st.stats.set(None);
                 st.model.set(state::ModelState::Idle);
-                worker_client::send(&fineprint_protocol::Request::Unload, &[]);
+                st.worker().send(&fineprint_protocol::Request::Unload, &[]);
                 st.primary.set(Some(checked));
             }
             Slot::Compare => st.compare.set(Some(checked)),
         }
         st.busy.set(None);
     });
+}
+
+/// What an `ErrorBoundary` caught, as the page's alert.
+#[component]
+fn ErrorList(errors: ArcRwSignal<Errors>) -> impl IntoView {
+    view! {
+        <div class="error" role="alert" data-testid="error">
+            {move || errors.get().into_iter().map(|(_, e)| view! { <p>{e.to_string()}</p> }).collect_view()}
+        </div>
+    }
 }
 
 #[component]
@@ -217,7 +228,7 @@ pub fn App() -> impl IntoView {
     provide_context(st);
     // Start the worker with the page, so every static asset is fetched at load
     // and nothing at all is requested while a folder is checked or a model runs.
-    if let Err(e) = worker_client::ensure(move |ev| chat::on_event(st, ev)) {
+    if let Err(e) = st.worker().ensure(move |ev| chat::on_event(st, ev)) {
         st.error.set(Some(e));
     }
     view! {
@@ -231,7 +242,9 @@ pub fn App() -> impl IntoView {
         <main>
             <DropZone target=Slot::Primary title="Check a model folder" with_sample=true/>
             {move || st.busy.get().map(|b| view! { <p class="busy" role="status">{b}</p> })}
-            {move || st.error.get().map(|e| view! { <p class="error" role="alert" data-testid="error">{e}</p> })}
+            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
+                {move || st.error.get().map_or(Ok(()), Err)}
+            </ErrorBoundary>
             <FileList/>
             <report_view::Report/>
             <report_view::UseForm/>

@@ -5,7 +5,9 @@ use fineprint_license::{Report, UseProfile};
 use fineprint_protocol::{ModelInfo, Phase, Role as ChatRole, Sampling, Stats};
 use leptos::prelude::*;
 
+use crate::error::PageError;
 use crate::folder::Entry;
+use crate::worker_client::WorkerClient;
 
 /// A checked folder as the page shows it.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,13 +43,13 @@ pub enum ModelState {
     Idle,
     Loading { phase: Phase, done: u64, total: u64 },
     Ready(ModelInfo),
-    Failed(String),
+    Failed(PageError),
 }
 
 #[derive(Clone, Copy)]
 pub struct AppState {
     pub busy: RwSignal<Option<String>>,
-    pub error: RwSignal<Option<String>>,
+    pub error: RwSignal<Option<PageError>>,
     pub primary: RwSignal<Option<Checked>>,
     pub compare: RwSignal<Option<Checked>>,
     pub profile: RwSignal<UseProfile>,
@@ -69,6 +71,10 @@ pub struct AppState {
     /// The checked folder's files themselves: browser handles (not `Send`), not
     /// reactive data, so a local stored value rather than a signal.
     pub files: StoredValue<Vec<Entry>, LocalStorage>,
+    /// The inference worker (a browser handle, so local too).
+    pub worker: StoredValue<WorkerClient, LocalStorage>,
+    /// Threads the worker runs on, once it is ready.
+    pub threads: RwSignal<Option<usize>>,
 }
 
 impl AppState {
@@ -91,7 +97,13 @@ impl AppState {
             last_ids: RwSignal::new(Vec::new()),
             last_margins: RwSignal::new(Vec::new()),
             files: StoredValue::new_local(Vec::new()),
+            worker: StoredValue::new_local(WorkerClient::default()),
+            threads: RwSignal::new(None),
         }
+    }
+
+    pub fn worker(&self) -> WorkerClient {
+        self.worker.get_value()
     }
 
     pub fn append_reply(&self, text: &str) {

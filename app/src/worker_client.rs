@@ -1,96 +1,189 @@
 //! The page's side of the inference worker: start it, queue messages until it
 //! says Ready, replace it when it dies.
+//!
+//! Two builds of the worker exist. A cross-origin-isolated page (the service
+//! worker adds COOP/COEP to the page's own responses, so from the second visit
+//! on) gets the threaded one: wasm shared memory and a pool of helper workers.
+//! Any other page, or a threaded worker that fails before it is ready, gets
+//! the plain single-threaded build.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
 
 use fineprint_protocol::{Event, Request};
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Blob, ErrorEvent, MessageEvent, Worker};
+use web_sys::{Blob, ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
-thread_local! {
-    static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
-    static READY: Cell<bool> = const { Cell::new(false) };
-    static PENDING: RefCell<Vec<JsValue>> = const { RefCell::new(Vec::new()) };
+use crate::error::PageError;
+
+/// Which build of the worker runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// Single-threaded; trunk's loader shim uses importScripts, so a classic worker.
+    Plain,
+    /// Atomics and shared memory; wasm-bindgen's `--target web` glue, a module worker.
+    Threaded,
 }
 
-/// Starts the worker if none is running; `on_event` gets every event.
-pub fn ensure(on_event: impl Fn(Event) + 'static) -> Result<(), String> {
-    if WORKER.with(|w| w.borrow().is_some()) {
-        return Ok(());
+impl Build {
+    fn start(self) -> Result<Worker, JsValue> {
+        match self {
+            Build::Plain => Worker::new("./worker_loader.js"),
+            Build::Threaded => {
+                let opts = WorkerOptions::new();
+                opts.set_type(WorkerType::Module);
+                Worker::new_with_options("./worker-mt-loader.js", &opts)
+            }
+        }
     }
-    // trunk's loader shim uses importScripts, so this must be a classic worker.
-    let worker = Worker::new("./worker_loader.js").map_err(|e| format!("the model worker could not start: {e:?}"))?;
-    let on_event = std::rc::Rc::new(on_event);
-    let handler = on_event.clone();
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-        let Some(text) = ev.data().as_string() else { return };
-        match Event::from_json(&text) {
-            Ok(Event::Ready) => {
-                READY.with(|r| r.set(true));
-                let queued = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
-                WORKER.with(|w| {
-                    if let Some(w) = w.borrow().as_ref() {
-                        for m in queued {
-                            let _ = w.post_message(&m);
+}
+
+/// Whether this page may share memory between threads.
+pub fn isolated() -> bool {
+    let global = js_sys::global();
+    let flag = Reflect::get(&global, &"crossOriginIsolated".into()).ok().and_then(|v| v.as_bool()).unwrap_or(false);
+    flag && Reflect::has(&global, &"SharedArrayBuffer".into()).unwrap_or(false)
+}
+
+struct Running {
+    worker: Worker,
+    build: Build,
+    ready: bool,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
+        self.worker.terminate();
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    running: Option<Running>,
+    /// Requests sent before Ready, delivered in order when it comes.
+    pending: Vec<JsValue>,
+    /// The threaded build failed to start here once: use the plain one.
+    threads_failed: bool,
+}
+
+/// A handle on the worker (cheap to clone; clones share it).
+#[derive(Clone, Default)]
+pub struct WorkerClient {
+    inner: Rc<RefCell<Inner>>,
+}
+
+/// Takes a retired worker's closures out of the way of the callback that
+/// retired it: they are dropped once that callback has returned.
+fn retire(running: Option<Running>) {
+    if let Some(r) = running {
+        wasm_bindgen_futures::spawn_local(async move { drop(r) });
+    }
+}
+
+impl WorkerClient {
+    /// Starts the worker if none is running; `on_event` gets every event.
+    pub fn ensure(&self, on_event: impl Fn(Event) + 'static) -> Result<(), PageError> {
+        if self.inner.borrow().running.is_some() {
+            return Ok(());
+        }
+        let threaded = isolated() && !self.inner.borrow().threads_failed;
+        self.start(if threaded { Build::Threaded } else { Build::Plain }, Rc::new(on_event))
+    }
+
+    fn start(&self, build: Build, on_event: Rc<dyn Fn(Event)>) -> Result<(), PageError> {
+        let worker = build.start().map_err(|e| PageError::WorkerStart(format!("{e:?}")))?;
+        let weak: Weak<RefCell<Inner>> = Rc::downgrade(&self.inner);
+        let handler = on_event.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            let Some(text) = ev.data().as_string() else { return };
+            match Event::from_json(&text) {
+                Ok(e @ Event::Ready { .. }) => {
+                    if let Some(inner) = weak.upgrade() {
+                        let mut inner = inner.borrow_mut();
+                        let queued = std::mem::take(&mut inner.pending);
+                        if let Some(r) = inner.running.as_mut() {
+                            r.ready = true;
+                            for m in queued {
+                                let _ = r.worker.post_message(&m);
+                            }
                         }
                     }
-                });
-                handler(Event::Ready);
-            }
-            Ok(e) => handler(e),
-            Err(e) => {
-                handler(Event::Error { message: format!("unreadable message from the worker: {e}"), fatal: false })
-            }
-        }
-    });
-    let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |ev: ErrorEvent| {
-        // A worker that panics or runs out of memory is gone: drop it so the
-        // next load starts a fresh one.
-        terminate();
-        on_event(Event::Error {
-            message: format!(
-                "the model worker stopped ({}); it will be restarted on the next load. If this was a large model, the browser may have run out of memory",
-                ev.message()
-            ),
-            fatal: true,
-        });
-    });
-    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    on_message.forget();
-    on_error.forget();
-    READY.with(|r| r.set(false));
-    WORKER.with(|w| *w.borrow_mut() = Some(worker));
-    Ok(())
-}
-
-/// Sends a request, with `File`s beside it (they are handles, not copies).
-pub fn send(req: &Request, attachments: &[(&str, &Blob)]) {
-    let msg = Object::new();
-    let _ = Reflect::set(&msg, &"json".into(), &JsValue::from_str(&req.to_json()));
-    for (k, b) in attachments {
-        let _ = Reflect::set(&msg, &JsValue::from_str(k), b);
-    }
-    let msg: JsValue = msg.into();
-    if READY.with(Cell::get) {
-        WORKER.with(|w| {
-            if let Some(w) = w.borrow().as_ref() {
-                let _ = w.post_message(&msg);
+                    handler(e);
+                }
+                Ok(e) => handler(e),
+                Err(e) => {
+                    handler(Event::Error { message: PageError::WorkerMessage(e.to_string()).to_string(), fatal: false })
+                }
             }
         });
-    } else {
-        PENDING.with(|p| p.borrow_mut().push(msg));
+        let weak = Rc::downgrade(&self.inner);
+        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |ev: ErrorEvent| {
+            let Some(inner) = weak.upgrade() else { return };
+            let client = WorkerClient { inner };
+            // A worker that panics or runs out of memory is gone: drop it so the
+            // next load starts a fresh one. A threaded worker that fails before
+            // it is ready (a browser without nested module workers, say) gives
+            // way to the plain build, with the queued requests kept.
+            let (build, ready) = {
+                let inner = client.inner.borrow();
+                inner.running.as_ref().map_or((Build::Plain, true), |r| (r.build, r.ready))
+            };
+            if build == Build::Threaded && !ready {
+                let running = {
+                    let mut inner = client.inner.borrow_mut();
+                    inner.threads_failed = true;
+                    inner.running.take()
+                };
+                retire(running);
+                if client.start(Build::Plain, on_event.clone()).is_ok() {
+                    return;
+                }
+            }
+            client.terminate();
+            on_event(Event::Error { message: PageError::WorkerStopped(ev.message()).to_string(), fatal: true });
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        let running = Running { worker, build, ready: false, _on_message: on_message, _on_error: on_error };
+        let old = self.inner.borrow_mut().running.replace(running);
+        retire(old);
+        Ok(())
     }
-}
 
-pub fn terminate() {
-    WORKER.with(|w| {
-        if let Some(w) = w.borrow_mut().take() {
-            w.terminate();
+    /// Sends a request, with `File`s beside it (they are handles, not copies).
+    pub fn send(&self, req: &Request, attachments: &[(&str, &Blob)]) {
+        let msg = Object::new();
+        let _ = Reflect::set(&msg, &"json".into(), &JsValue::from_str(&req.to_json()));
+        for (k, b) in attachments {
+            let _ = Reflect::set(&msg, &JsValue::from_str(k), b);
         }
-    });
-    READY.with(|r| r.set(false));
-    PENDING.with(|p| p.borrow_mut().clear());
+        let msg: JsValue = msg.into();
+        let mut inner = self.inner.borrow_mut();
+        match inner.running.as_ref().filter(|r| r.ready) {
+            Some(r) => {
+                let _ = r.worker.post_message(&msg);
+            }
+            None => inner.pending.push(msg),
+        }
+    }
+
+    /// Which build runs, if any.
+    pub fn build(&self) -> Option<Build> {
+        self.inner.borrow().running.as_ref().map(|r| r.build)
+    }
+
+    pub fn terminate(&self) {
+        let running = {
+            let mut inner = self.inner.borrow_mut();
+            inner.pending.clear();
+            inner.running.take()
+        };
+        retire(running);
+    }
 }

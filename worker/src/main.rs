@@ -81,11 +81,14 @@ fn now() -> f64 {
 }
 
 fn memory_bytes() -> u64 {
+    // An ArrayBuffer, or a SharedArrayBuffer in the threaded build: both have
+    // `byteLength`.
     wasm_bindgen::memory()
         .dyn_into::<js_sys::WebAssembly::Memory>()
         .ok()
-        .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
-        .map_or(0, |b| b.byte_length() as u64)
+        .and_then(|m| Reflect::get(&m.buffer(), &JsValue::from_str("byteLength")).ok())
+        .and_then(|n| n.as_f64())
+        .map_or(0, |n| n as u64)
 }
 
 fn blob_field(data: &JsValue, key: &str) -> Option<Blob> {
@@ -259,10 +262,31 @@ fn handle(ev: MessageEvent) {
     }
 }
 
+/// Threads for the pool: the CPUs the browser reports, at most 8 (a small
+/// model's products are too short to share among more).
+#[cfg(feature = "threads")]
+fn pool_size() -> usize {
+    let cpus = scope().navigator().hardware_concurrency();
+    (cpus as usize).clamp(1, 8)
+}
+
 fn main() {
     console_error_panic_hook::set_once();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(handle);
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
-    post(&Event::Ready);
+    #[cfg(not(feature = "threads"))]
+    post(&Event::Ready { threads: 1 });
+    // The pool's workers start asynchronously; the page holds its messages
+    // until Ready, so nothing reaches rayon before the pool exists.
+    #[cfg(feature = "threads")]
+    wasm_bindgen_futures::spawn_local(async {
+        let threads = pool_size();
+        match wasm_bindgen_futures::JsFuture::from(wasm_bindgen_rayon::init_thread_pool(threads)).await {
+            Ok(_) => post(&Event::Ready { threads }),
+            Err(e) => {
+                post(&Event::Error { message: format!("the worker's thread pool did not start: {e:?}"), fatal: true })
+            }
+        }
+    });
 }

@@ -133,8 +133,12 @@ pub enum StopReason {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    /// The worker's wasm is initialised; messages sent before this are lost.
-    Ready,
+    /// The worker's wasm is initialised (and its thread pool, in the threaded
+    /// build); messages sent before this are lost.
+    Ready {
+        /// Threads the products run on: 1 in the plain build.
+        threads: usize,
+    },
     Progress {
         phase: Phase,
         done: u64,
