@@ -47,6 +47,13 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
+# The page's component tests run through wasm-bindgen-test-runner, which drives
+# Chromium over WebDriver: Debian's chromedriver, built with the same Chromium.
+if [ ! -x /usr/bin/chromedriver ]; then
+  say "installing chromium-driver from Debian (the component tests' WebDriver)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-driver >/dev/null
+fi
+
 if [ ! -x /usr/bin/firefox-esr ]; then
   say "installing Firefox ESR from Debian (the browser tests' second browser)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq firefox-esr >/dev/null

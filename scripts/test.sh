@@ -2,7 +2,8 @@
 # Installs what is missing and runs every test: formatting and lints, the
 # native cargo tests of the cores (license engine, inference engine with the
 # sample model, protocol, CLI), the license corpus score, the wasm build of the
-# page and the worker, and the browser tests in headless Chromium.
+# page and the worker (plain and threaded), the page's components, and the
+# browser tests in headless Chromium and Firefox.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -26,7 +27,10 @@ CARGO_TARGET_WASM32_WASIP1_RUNNER="node --no-warnings $root/scripts/wasi-runner.
   CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128" \
   cargo test -p fineprint-kernels --target wasm32-wasip1
 
-stamp "wasm build (trunk)"
+stamp "page components in headless Chromium (wasm-bindgen-test)"
+CHROMEDRIVER=/usr/bin/chromedriver cargo test -p fineprint-app --target wasm32-unknown-unknown --test components
+
+stamp "wasm build (trunk, and the threaded worker with the pinned nightly)"
 trunk build
 
 stamp "browser tests (headless Chromium)"

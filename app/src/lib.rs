@@ -3,11 +3,11 @@
 //! fast), the model runs in the worker.
 
 mod chat;
-mod error;
-mod folder;
+pub mod error;
+pub mod folder;
 mod kept;
-mod report_view;
-mod state;
+pub mod report_view;
+pub mod state;
 mod storage;
 mod worker_client;
 
@@ -80,8 +80,20 @@ fn ErrorList(errors: ArcRwSignal<Errors>) -> impl IntoView {
     }
 }
 
+/// The page's own errors (a drop that could not be read, the sample missing,
+/// the worker not starting), through an `ErrorBoundary`.
 #[component]
-fn DropZone(target: Slot, title: &'static str, #[prop(optional)] with_sample: bool) -> impl IntoView {
+pub fn PageErrors() -> impl IntoView {
+    let st = expect_context::<AppState>();
+    view! {
+        <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
+            {move || st.error.get().map_or(Ok(()), Err)}
+        </ErrorBoundary>
+    }
+}
+
+#[component]
+pub fn DropZone(target: Slot, title: &'static str, #[prop(optional)] with_sample: bool) -> impl IntoView {
     let slot = target;
     let st = expect_context::<AppState>();
     let over = RwSignal::new(false);
@@ -150,7 +162,7 @@ fn DropZone(target: Slot, title: &'static str, #[prop(optional)] with_sample: bo
 }
 
 #[component]
-fn FileList() -> impl IntoView {
+pub fn FileList() -> impl IntoView {
     let st = expect_context::<AppState>();
     move || {
         st.primary.get().map(|c| {
@@ -242,9 +254,7 @@ pub fn App() -> impl IntoView {
         <main>
             <DropZone target=Slot::Primary title="Check a model folder" with_sample=true/>
             {move || st.busy.get().map(|b| view! { <p class="busy" role="status">{b}</p> })}
-            <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                {move || st.error.get().map_or(Ok(()), Err)}
-            </ErrorBoundary>
+            <PageErrors/>
             <FileList/>
             <report_view::Report/>
             <report_view::UseForm/>

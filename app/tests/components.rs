@@ -1,0 +1,87 @@
+//! The page's components mounted alone in headless Chromium: the drop zone,
+//! the page's error boundary, the file list and the report, fed a folder made
+//! of in-memory files through the same `check_folder` a drop calls.
+#![cfg(target_arch = "wasm32")]
+
+use fineprint_app::error::PageError;
+use fineprint_app::folder::Entry;
+use fineprint_app::report_view::Report;
+use fineprint_app::state::AppState;
+use fineprint_app::{check_folder, DropZone, FileList, PageErrors, Slot};
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Mounts `f` with a fresh app state in its own element; returns both.
+fn mount<V: IntoView + 'static>(f: impl FnOnce() -> V + 'static) -> (web_sys::HtmlElement, AppState) {
+    let doc = web_sys::window().and_then(|w| w.document()).expect("a document");
+    let host: web_sys::HtmlElement = doc.create_element("div").expect("a div").unchecked_into();
+    doc.body().expect("a body").append_child(&host).expect("appended");
+    let st = AppState::new();
+    leptos::mount::mount_to(host.clone(), move || {
+        provide_context(st);
+        f()
+    })
+    .forget();
+    (host, st)
+}
+
+fn file(path: &str, text: &str) -> Entry {
+    let parts = js_sys::Array::of1(&text.into());
+    let blob = web_sys::Blob::new_with_str_sequence(&parts).expect("a blob");
+    Entry { path: path.into(), size: blob.size() as u64, blob }
+}
+
+/// Waits (up to 5 s) for `cond`, letting the page's tasks run.
+async fn until(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..500 {
+        if cond() {
+            return;
+        }
+        gloo_timers::future::TimeoutFuture::new(10).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn text(host: &web_sys::HtmlElement, selector: &str) -> Option<String> {
+    host.query_selector(selector).ok().flatten().and_then(|e| e.text_content())
+}
+
+#[wasm_bindgen_test]
+fn the_drop_zone_offers_a_folder_a_file_and_the_sample() {
+    let (host, _) = mount(|| view! { <DropZone target=Slot::Primary title="Check a model folder" with_sample=true/> });
+    assert_eq!(text(&host, "h2").as_deref(), Some("Check a model folder"));
+    let dir = host.query_selector("[data-testid=drop-primary-dir]").unwrap().expect("a folder input");
+    assert!(dir.has_attribute("multiple"));
+    assert!(host.query_selector("#try-sample").unwrap().is_some(), "the sample button");
+    assert!(host.query_selector("section.dropzone").unwrap().is_some());
+}
+
+#[wasm_bindgen_test]
+async fn an_empty_drop_is_an_error_in_the_boundary_and_a_good_folder_clears_it() {
+    let (host, st) = mount(|| view! { <PageErrors/><FileList/><Report/> });
+    check_folder(st, Slot::Primary, None, Vec::new());
+    until("the error", || text(&host, "[data-testid=error]").is_some()).await;
+    assert_eq!(st.error.get_untracked(), Some(PageError::EmptyDrop));
+    assert!(text(&host, "[data-testid=error]").unwrap().contains("The drop held no files"));
+    assert_eq!(
+        host.query_selector("[data-testid=error]").unwrap().unwrap().get_attribute("role").as_deref(),
+        Some("alert")
+    );
+
+    let card = "---\nlicense: mit\n---\n# A model\n";
+    let mit = "MIT License\n\nCopyright (c) 2024 Someone\n\nPermission is hereby granted, free of charge, to any person obtaining a copy of this software and associated documentation files (the \"Software\"), to deal in the Software without restriction, including without limitation the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the Software is furnished to do so, subject to the following conditions:\n\nThe above copyright notice and this permission notice shall be included in all copies or substantial portions of the Software.\n\nTHE SOFTWARE IS PROVIDED \"AS IS\", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.\n";
+    check_folder(st, Slot::Primary, Some("tiny".into()), vec![file("README.md", card), file("LICENSE", mit)]);
+    until("the report", || st.primary.with_untracked(Option::is_some)).await;
+    until("the error to clear", || text(&host, "[data-testid=error]").is_none()).await;
+    let files = text(&host, "[data-testid=file-list]").expect("the file list");
+    assert!(files.contains("LICENSE") && files.contains("README.md"), "{files}");
+    let summary = st.primary.get_untracked().unwrap().report.summary;
+    // The id as the Hugging Face hub spells it, and the SPDX one.
+    assert_eq!(summary.license_id.as_deref(), Some("mit"));
+    assert_eq!(summary.spdx.as_deref(), Some("MIT"));
+    assert!(summary.osi_approved);
+    assert!(host.text_content().unwrap_or_default().contains("MIT"), "the report names the license");
+}
