@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, launch, openPage, chooseFolder, ROOT, SHARED } from "./harness.mjs";
+import { startServer, launch, openPage, chooseFolder, greedyReply, ROOT, SHARED } from "./harness.mjs";
 
 const set = JSON.parse(readFileSync(join(ROOT, "tests/golden/requantized.json"), "utf8"));
 const promptFile = join(SHARED, "fixtures/golden/prompt.txt");
@@ -51,17 +51,8 @@ for (const v of set.variants.filter((v) => v.file.startsWith("sample/requantized
     const loaded = Number(await page.getAttribute("[data-testid=stats]", "data-memory"));
     const off = loaded / estimated - 1;
     assert.ok(Math.abs(off) <= 0.15, `loaded worker memory ${loaded} vs estimate ${estimated} (${(off * 100).toFixed(1)}%)`);
-    await page.evaluate(() => { document.querySelector("details.settings").open = true; });
-    for (const [id, value] of [["#temperature", 0], ["#repeat-penalty", 1], ["#max-tokens", 16]]) {
-      await page.fill(id, String(value));
-      await page.press(id, "Tab");
-    }
-    await page.fill("#prompt", userMessage);
-    await page.click("#send");
-    await page.waitForFunction(() => document.querySelector("[data-testid=stats]")?.dataset.ids, null, { timeout: 300000 });
-    const ids = (await page.getAttribute("[data-testid=stats]", "data-ids")).split(",").map(Number);
+    const { ids, margins } = await greedyReply(page, userMessage, 16);
     assert.match(await page.textContent("[data-testid=stats]"), /prompt 110 tokens/);
-    const margins = (await page.getAttribute("[data-testid=stats]", "data-margins")).split(",").map(Number);
     assert.equal(ids.length, 16);
     assert.equal(margins.length, 16);
     // The first step at which two greedy runs part must be a near-tie for both.

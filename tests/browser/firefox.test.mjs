@@ -1,8 +1,9 @@
 // The core paths in Firefox (Debian's firefox-esr, driven over WebDriver BiDi
 // by puppeteer-core; never a downloaded browser build): the sample's report,
 // greedy generation in the worker with the golden tokens, every request from
-// the page's own origin, keeping the model in the private file system, and the page working again with its server gone
-// (the service worker's cache).
+// the page's own origin, keeping the model in the private file system, the
+// threaded worker once the page is isolated, and the page working again with
+// its server gone (the service worker's cache).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -34,6 +35,19 @@ async function setValue(page, sel, value) {
   }, String(value));
 }
 
+/** Waits for the loaded model, then its greedy 32-token reply to the golden message; the ids. */
+async function greedyReply(page) {
+  await page.waitForSelector("[data-testid=model-ready]", { timeout: 180000 });
+  await page.$eval("details.settings", (d) => { d.open = true; });
+  await setValue(page, "#temperature", 0);
+  await setValue(page, "#repeat-penalty", 1);
+  await setValue(page, "#max-tokens", 32);
+  await setValue(page, "#prompt", userMessage);
+  await page.click("#send");
+  await page.waitForFunction(() => document.querySelector("[data-testid=stats]")?.dataset.ids, { timeout: 300000 });
+  return (await page.$eval("[data-testid=stats]", (e) => e.dataset.ids)).split(",").map(Number);
+}
+
 test("Firefox: report, golden tokens in the worker, own-origin requests only, then offline", async () => {
   const page = await browser.newPage();
   const requests = [];
@@ -49,15 +63,7 @@ test("Firefox: report, golden tokens in the worker, own-origin requests only, th
   await page.waitForSelector("#ack");
   await page.click("#ack");
   await page.click("#load-model");
-  await page.waitForSelector("[data-testid=model-ready]", { timeout: 180000 });
-  await page.$eval("details.settings", (d) => { d.open = true; });
-  await setValue(page, "#temperature", 0);
-  await setValue(page, "#repeat-penalty", 1);
-  await setValue(page, "#max-tokens", 32);
-  await setValue(page, "#prompt", userMessage);
-  await page.click("#send");
-  await page.waitForFunction(() => document.querySelector("[data-testid=stats]")?.dataset.ids, { timeout: 300000 });
-  const ids = (await page.$eval("[data-testid=stats]", (e) => e.dataset.ids)).split(",").map(Number);
+  const ids = await greedyReply(page);
   assert.deepEqual(ids.slice(0, 32), golden.first_generated_ids.slice(0, 32));
   for (const url of requests) assert.ok(url.startsWith(srv.url) || url.startsWith("blob:") || url.startsWith("data:"), `off-site: ${url}`);
   assert.deepEqual(errors, []);
@@ -69,6 +75,18 @@ test("Firefox: report, golden tokens in the worker, own-origin requests only, th
   await page.reload({ waitUntil: "load" });
   await page.waitForSelector("[data-testid=kept-model]", { timeout: 30000 });
   assert.match(await text(page, "[data-testid=kept-model]"), /3 files/);
+
+  // The reload came through the service worker with COOP/COEP: the page is
+  // cross-origin isolated and runs the threaded worker, with the same tokens.
+  assert.equal(await page.evaluate(() => crossOriginIsolated), true, "the service worker's headers isolate the page in Firefox");
+  await page.click("#try-sample");
+  await page.waitForSelector("#load-model", { timeout: 60000 });
+  await page.click("#load-model");
+  const threaded = await greedyReply(page);
+  assert.deepEqual(threaded.slice(0, 32), golden.first_generated_ids.slice(0, 32), "the threaded build's tokens in Firefox");
+  const threads = Number(await page.$eval("[data-testid=engine]", (e) => e.dataset.threads));
+  assert.ok(threads >= 2, `Firefox ran ${threads} thread(s) on the isolated page`);
+  assert.deepEqual(errors, []);
 
   // The service worker has cached the page: with the server gone it loads and
   // checks a dropped folder's documents again (a real drop event).

@@ -2,7 +2,7 @@
 // scripts/serve.py, Debian's Chromium driven by playwright-core (never a
 // downloaded browser), and fixtures written by the tests themselves.
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname, resolve, basename } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -99,4 +99,25 @@ export async function openPage(context, url) {
   await page.goto(url);
   await page.waitForSelector("#try-sample");
   return { page, errors };
+}
+
+/** The sample's golden reply: llama.cpp's first greedy ids, and the user message its prompt wraps. */
+export function goldenSample() {
+  const golden = JSON.parse(readFileSync(join(SHARED, "fixtures/golden/smollm2-135m-q4_1.json"), "utf8"));
+  const prompt = readFileSync(join(SHARED, "fixtures/golden/prompt.txt"), "utf8");
+  return { ids: golden.first_generated_ids, userMessage: prompt.split("<|im_start|>user\n")[1].split("<|im_end|>")[0] };
+}
+
+/** Sends `message` for a greedy reply of `maxTokens` to the loaded model; its ids, margins and the worker's memory. */
+export async function greedyReply(page, message, maxTokens) {
+  await page.evaluate(() => { document.querySelector("details.settings").open = true; });
+  for (const [id, value] of [["#temperature", 0], ["#repeat-penalty", 1], ["#max-tokens", maxTokens]]) {
+    await page.fill(id, String(value));
+    await page.press(id, "Tab");
+  }
+  await page.fill("#prompt", message);
+  await page.click("#send");
+  await page.waitForFunction(() => document.querySelector("[data-testid=stats]")?.dataset.ids, null, { timeout: 300000 });
+  const list = async (attr) => (await page.getAttribute("[data-testid=stats]", attr)).split(",").map(Number);
+  return { ids: await list("data-ids"), margins: await list("data-margins"), memory: Number(await page.getAttribute("[data-testid=stats]", "data-memory")) };
 }

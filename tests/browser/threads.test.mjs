@@ -4,40 +4,25 @@
 // threaded build. Both produce the golden tokens.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, launch, openPage, shot, SHARED, requireSample, chooseFolder, SAMPLE } from "./harness.mjs";
+import { startServer, launch, openPage, shot, requireSample, chooseFolder, greedyReply, goldenSample, SAMPLE } from "./harness.mjs";
 
 let srv, browser;
 before(async () => { requireSample(); srv = await startServer(); browser = await launch(); });
 after(async () => { await browser?.close(); srv?.stop(); });
 
-const golden = JSON.parse(readFileSync(join(SHARED, "fixtures/golden/smollm2-135m-q4_1.json"), "utf8"));
-const promptText = readFileSync(join(SHARED, "fixtures/golden/prompt.txt"), "utf8");
-const userMessage = promptText.split("<|im_start|>user\n")[1].split("<|im_end|>")[0];
+const golden = goldenSample();
 
-async function engineThreads(page) {
-  await page.waitForSelector("[data-testid=engine]", { timeout: 60000 });
-  return Number(await page.getAttribute("[data-testid=engine]", "data-threads"));
-}
-
+/** Checks the sample, loads it and returns the greedy reply with the engine's thread count. */
 async function goldenReply(page) {
   await chooseFolder(page, SAMPLE);
   await page.check("#ack");
   await page.click("#load-model");
   await page.waitForSelector("[data-testid=model-ready]", { timeout: 120000 });
-  await page.evaluate(() => { document.querySelector("details.settings").open = true; });
-  for (const [sel, v] of [["#temperature", 0], ["#repeat-penalty", 1], ["#max-tokens", 32]]) {
-    await page.fill(sel, String(v));
-    await page.press(sel, "Tab");
-  }
-  await page.fill("#prompt", userMessage);
-  await page.click("#send");
-  await page.waitForFunction(() => document.querySelector("[data-testid=stats]")?.dataset.ids, null, { timeout: 300000 });
-  const ids = (await page.getAttribute("[data-testid=stats]", "data-ids")).split(",").map(Number);
-  const memory = Number(await page.getAttribute("[data-testid=stats]", "data-memory"));
-  const threads = await engineThreads(page);
-  return { ids, memory, threads };
+  const reply = await greedyReply(page, golden.userMessage, 32);
+  await page.waitForSelector("[data-testid=engine]", { timeout: 60000 });
+  return { ...reply, threads: Number(await page.getAttribute("[data-testid=engine]", "data-threads")) };
 }
 
 test("the plain page runs one thread, the isolated page every core, with the same golden tokens", async () => {
@@ -46,7 +31,7 @@ test("the plain page runs one thread, the isolated page every core, with the sam
   assert.equal(await page.evaluate(() => crossOriginIsolated), false, "a first visit has no service worker to isolate it");
   const plain = await goldenReply(page);
   assert.equal(plain.threads, 1);
-  assert.deepEqual(plain.ids, golden.first_generated_ids.slice(0, 32));
+  assert.deepEqual(plain.ids, golden.ids.slice(0, 32));
 
   // The service worker now controls the origin: the reload comes with COOP/COEP.
   await page.evaluate(() => navigator.serviceWorker.ready);
@@ -58,7 +43,7 @@ test("the plain page runs one thread, the isolated page every core, with the sam
   assert.equal(threaded.threads, Math.min(Math.max(cores, 1), 8));
   assert.ok(threaded.threads >= 2, `this machine reports ${cores} cores: the threaded build cannot be told from the plain one`);
   assert.match(await page.textContent("[data-testid=engine]"), /threads/);
-  assert.deepEqual(threaded.ids, golden.first_generated_ids.slice(0, 32), "the threaded build's greedy tokens");
+  assert.deepEqual(threaded.ids, golden.ids.slice(0, 32), "the threaded build's greedy tokens");
   const gguf = statSync(join(SAMPLE, "SmolLM2-135M-Instruct.Q4_1.gguf")).size;
   assert.ok(threaded.memory > gguf && threaded.memory <= 1.3 * gguf,
     `threaded worker memory ${threaded.memory} for a ${gguf}-byte model (${(threaded.memory / gguf).toFixed(2)}x)`);

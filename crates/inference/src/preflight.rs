@@ -211,14 +211,24 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
     // The KV cache grows with the conversation: f16 in our decoder, f32 in
     // candle-transformers' models. Saturating, as every factor comes from the header.
     let kv_value = if crate::arch::uses_candle_model(arch, content) { 4 } else { 2 };
-    let kv_per_token = n_layer.saturating_mul(2).saturating_mul(n_kv).saturating_mul(head_dim).saturating_mul(kv_value);
+    let layer_kv = 2u64.saturating_mul(n_kv).saturating_mul(head_dim).saturating_mul(kv_value);
+    // Sliding-window layers keep a ring of positions: a fixed size, so only
+    // the other layers' caches grow with the conversation.
+    let (ring_layers, ring) = if crate::arch::uses_candle_model(arch, content) {
+        (0, 0)
+    } else {
+        crate::decoder::ring_layers(arch, md).map_or((0, 0), |(n, r)| (n as u64, r as u64))
+    };
+    let kv_per_token = n_layer.saturating_sub(ring_layers).saturating_mul(layer_kv);
+    let rings = ring_layers.saturating_mul(ring).saturating_mul(layer_kv);
     // What loading holds: the tensors as the file stores them, the tokenizer,
     // and the RoPE tables and working buffers (measured by tests/memory.rs).
     let fixed = tensor_bytes
         .saturating_add(largest_f32_embedding)
         .saturating_add(tokenizer_bytes(md))
         .saturating_add((crate::MAX_CONTEXT as u64).saturating_mul(head_dim).saturating_mul(8))
-        .saturating_add(RUNTIME_BYTES);
+        .saturating_add(RUNTIME_BYTES)
+        .saturating_add(rings);
     let wanted = context_length.clamp(1, crate::MAX_CONTEXT);
     let mut context = wanted;
     if let Some(limit) = memory_limit {

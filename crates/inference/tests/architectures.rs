@@ -325,6 +325,34 @@ fn gemma3_local_layers_see_only_their_window() {
     assert!(rel_diff(&run(5, 64), &run(150, 64)) > 1e-4);
 }
 
+/// A local layer keeps its window in a ring (window + one prompt chunk of
+/// positions): far past the ring's size, a token run one at a time and the same
+/// tokens run as one prompt give the same logits, tokens older than the two
+/// local layers' reach change nothing, and going back behind the ring is an error.
+#[test]
+fn gemma3_local_layers_keep_a_ring_of_their_window() {
+    let bytes = random_candle_model("gemma3");
+    let load = || {
+        let (mut c, mut r) = content(&bytes);
+        c.metadata.insert("gemma3.attention.sliding_window".into(), Value::U32(4));
+        Decoder::load(Arch::Gemma3, &c, &mut r, 1024).expect("decoder")
+    };
+    // 400 positions: the ring (4 + 128) wraps three times.
+    let ids =
+        |first: u32| -> Vec<u32> { (0..400).map(|i| if i < 300 { first + i % 7 } else { 10 + i % 11 }).collect() };
+    let whole = load().forward(&ids(20), 0).expect("prompt");
+    let mut d = load();
+    d.forward(&ids(20)[..250], 0).expect("prompt");
+    let mut stepped = Vec::new();
+    for (i, &id) in ids(20).iter().enumerate().skip(250) {
+        stepped = d.forward(&[id], i).expect("step");
+    }
+    assert!(rel_diff(&whole, &stepped) < 1e-3, "stepped vs whole: {}", rel_diff(&whole, &stepped));
+    assert_eq!(load().forward(&ids(20), 0).expect("prompt"), load().forward(&ids(60), 0).expect("prompt"));
+    assert!(d.forward(&[1], 100).is_err(), "position 100 was overwritten in the ring");
+    assert!(d.forward(&[1], 0).is_ok(), "starting over is always possible");
+}
+
 #[test]
 fn phi3_runs_through_candle_transformers() {
     for (name, arch) in [("phi3", Arch::Phi3)] {

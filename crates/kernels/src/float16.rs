@@ -23,6 +23,13 @@ pub fn narrow(src: &[f32], out: &mut Vec<u16>) {
     out.extend(src.iter().map(|&v| half::f16::from_f32(v).to_bits()));
 }
 
+/// f32 values rounded to f16 bits, written over `out` (as long as `src`).
+pub fn narrow_into(src: &[f32], out: &mut [u16]) {
+    for (o, &v) in out.iter_mut().zip(src) {
+        *o = half::f16::from_f32(v).to_bits();
+    }
+}
+
 /// `Σ a·widen(b)` over f16 bits `b`.
 pub fn dot_f16(a: &[f32], b: &[u16]) -> f32 {
     #[cfg(target_feature = "simd128")]

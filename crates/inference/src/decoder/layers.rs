@@ -41,16 +41,35 @@ pub(super) fn rotate(x: &mut [f32], cos: &[f32], sin: &[f32], neox: bool, rope_d
     }
 }
 
-/// Keeps the first `keep` values and appends `rows` as f16, growing the
-/// buffer by whole chunks so a long chat does not double its cache at the wrong moment.
-pub(super) fn append(cache: &mut Vec<u16>, keep: usize, rows: &[f32], row_len: usize) {
-    cache.truncate(keep);
-    let need = cache.len() + rows.len();
-    if need > cache.capacity() {
-        let chunk = 256 * row_len;
-        cache.reserve_exact(need.div_ceil(chunk) * chunk - cache.len());
+/// Stores `rows` (`row_len` values each) as f16 at positions `pos..`, after
+/// dropping what lies at `pos` and beyond. A linear cache grows by whole
+/// chunks so a long chat does not double it at the wrong moment; a ring of
+/// `ring` positions grows to that and then overwrites its oldest slots.
+pub(super) fn append(cache: &mut Vec<u16>, pos: usize, rows: &[f32], row_len: usize, ring: Option<usize>) {
+    let m = rows.len() / row_len;
+    match ring {
+        Some(ring) if pos + m > ring => {
+            for (r, row) in rows.chunks_exact(row_len).enumerate() {
+                let at = (pos + r) % ring * row_len;
+                if at < cache.len() {
+                    float16::narrow_into(row, &mut cache[at..at + row_len]);
+                } else {
+                    float16::narrow(row, cache);
+                }
+            }
+        }
+        _ => {
+            cache.truncate(pos * row_len);
+            let need = cache.len() + rows.len();
+            if need > cache.capacity() {
+                let chunk = 256 * row_len;
+                let cap = need.div_ceil(chunk) * chunk;
+                let cap = ring.map_or(cap, |r| cap.min(r * row_len));
+                cache.reserve_exact(cap - cache.len());
+            }
+            float16::narrow(rows, cache);
+        }
     }
-    float16::narrow(rows, cache);
 }
 
 /// Causal attention of `m` query rows at positions `pos..pos + m` over the
@@ -64,8 +83,10 @@ pub(super) fn attention(
     pos: usize,
     m: usize,
     window: Option<usize>,
+    ring: Option<usize>,
     out: &mut [f32],
 ) {
+    let ring = ring.unwrap_or(usize::MAX);
     let hd = c.head_dim;
     let (q_dim, kv_dim) = (c.n_head * hd, c.n_kv_head * hd);
     let group = c.n_head / c.n_kv_head;
@@ -85,7 +106,7 @@ pub(super) fn attention(
         let mut max = f32::NEG_INFINITY;
         for (j, sc) in scores.iter_mut().enumerate() {
             let t = first + j;
-            *sc = float16::dot_f16(qh, &k[t * kv_dim + kv..][..hd]) * scale;
+            *sc = float16::dot_f16(qh, &k[t % ring * kv_dim + kv..][..hd]) * scale;
             if let Some(cap) = c.attn_softcap {
                 *sc = cap * (*sc / cap).tanh();
             }
@@ -99,7 +120,7 @@ pub(super) fn attention(
         o.fill(0.0);
         for (j, sc) in scores.iter().enumerate() {
             let t = first + j;
-            float16::axpy_f16(o, sc / sum, &v[t * kv_dim + kv..][..hd]);
+            float16::axpy_f16(o, sc / sum, &v[t % ring * kv_dim + kv..][..hd]);
         }
     });
 }

@@ -42,6 +42,25 @@ pub(super) struct Header<'a> {
     prefix: &'static str,
 }
 
+/// Whether layer `i` slides its window under a pattern of `p` (gemma3: five
+/// local layers, then one global).
+fn is_local(i: usize, p: usize) -> bool {
+    i % p < p - 1
+}
+
+/// The sliding-window layers' caches, which stop growing at a ring's size:
+/// (how many such layers, positions each keeps). For the pre-flight estimate.
+pub(crate) fn ring_layers(arch: Arch, md: &HashMap<String, Value>) -> Option<(usize, usize)> {
+    if arch != Arch::Gemma3 {
+        return None;
+    }
+    let h = Header::new(arch, md);
+    let (cfg, rope) = gemma3::config(&h).ok()?;
+    let p = rope.local_pattern?;
+    let n_layer = h.get("block_count").ok()?;
+    Some(((0..n_layer).filter(|&i| is_local(i, p)).count(), cfg.sliding_window? + PROMPT_CHUNK))
+}
+
 impl<'a> Header<'a> {
     fn new(arch: Arch, md: &'a HashMap<String, Value>) -> Self {
         let prefix = match arch {
@@ -183,6 +202,13 @@ struct Layer {
     /// as f16 (as llama.cpp keeps them): half the memory of a long chat.
     k_cache: Vec<u16>,
     v_cache: Vec<u16>,
+    /// Positions in the cache.
+    len: usize,
+    /// A sliding-window layer keeps only its window (and one prompt chunk,
+    /// which is appended before it is attended to) in a ring of this many
+    /// positions, position `t` at slot `t % ring`: Gemma 3's local layers are
+    /// five in six, so a long chat's cache stays a fraction of its length.
+    ring: Option<usize>,
 }
 
 pub struct Decoder {
@@ -230,7 +256,7 @@ impl Decoder {
         let (dim, n_head, n_kv_head, head_dim, rope_dim) =
             (cfg.dim, cfg.n_head, cfg.n_kv_head, cfg.head_dim, cfg.rope_dim);
         let n_layer = h.get("block_count")?;
-        let is_local = |i: usize| rope.local_pattern.is_some_and(|p| i % p < p - 1);
+        let is_local = |i: usize| rope.local_pattern.is_some_and(|p| is_local(i, p));
 
         // Every tensor the decoder will take, so that they can be read in file order.
         let mut names: Vec<String> = vec!["token_embd.weight".into(), "output_norm.weight".into()];
@@ -307,6 +333,8 @@ impl Decoder {
                 ffn_norm: t.vector(&n("ffn_norm.weight"), dim)?,
                 post_norms,
                 local: is_local(i),
+                ring: cfg.sliding_window.filter(|_| is_local(i)).map(|w| w + PROMPT_CHUNK),
+                len: 0,
                 gate: t.matrix(&n("ffn_gate.weight"), Some(ffn), dim)?,
                 up: t.matrix(&n("ffn_up.weight"), Some(ffn), dim)?,
                 down: t.matrix(&n("ffn_down.weight"), Some(dim), ffn)?,
@@ -325,16 +353,24 @@ impl Decoder {
         for l in &mut self.layers {
             l.k_cache.clear();
             l.v_cache.clear();
+            l.len = 0;
         }
     }
 
     /// Runs `ids` at positions `pos..`, keeping their keys and values, and
     /// returns the logits of the last one. Cached positions from `pos` on are
-    /// dropped first, so a caller may rewind.
+    /// dropped first, so a caller may rewind, except into what a
+    /// sliding-window layer's ring has already overwritten.
     pub fn forward(&mut self, ids: &[u32], pos: usize) -> candle_core::Result<Vec<f32>> {
         let m = ids.len();
         if m == 0 {
             candle_core::bail!("nothing to run");
+        }
+        if let Some(l) = self.layers.iter().find(|l| pos < l.len && pos > 0 && l.ring.is_some_and(|r| l.len > r)) {
+            candle_core::bail!(
+                "cannot go back to position {pos}: the sliding-window cache holds positions from {} on",
+                l.len - l.ring.unwrap_or(0)
+            );
         }
         if pos + m > self.context {
             candle_core::bail!("positions {pos}..{} are past the context of {}", pos + m, self.context);
@@ -401,11 +437,12 @@ impl Decoder {
                     rotate(head, cos, sin, c.neox, c.rope_dim);
                 }
             }
-            append(&mut layer.k_cache, pos * kv_dim, &s.k, kv_dim);
-            append(&mut layer.v_cache, pos * kv_dim, &s.v, kv_dim);
+            append(&mut layer.k_cache, pos, &s.k, kv_dim, layer.ring);
+            append(&mut layer.v_cache, pos, &s.v, kv_dim, layer.ring);
+            layer.len = pos + m;
             s.att.resize(m * q_dim, 0.0);
             let window = if layer.local { c.sliding_window } else { None };
-            attention(c, &s.q, &layer.k_cache, &layer.v_cache, pos, m, window, &mut s.att);
+            attention(c, &s.q, &layer.k_cache, &layer.v_cache, pos, m, window, layer.ring, &mut s.att);
             s.proj.resize(m * dim, 0.0);
             layer.o.matmul(&s.att, m, &mut s.proj, &mut s.acts)?;
             if let Some([post_attn, _]) = &layer.post_norms {
