@@ -151,7 +151,7 @@ where
     {
         use rayon::prelude::*;
         let threads = rayon::current_num_threads();
-        let work: usize = items.iter().map(|i| i.2).sum();
+        let work = items.iter().fold(0usize, |w, i| w.saturating_add(i.2));
         if threads > 1 && work >= MIN_WORK {
             if m == 1 {
                 let total: usize = items.iter().map(|i| i.1).sum();
