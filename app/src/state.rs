@@ -77,6 +77,12 @@ pub struct AppState {
     pub threads: RwSignal<Option<usize>>,
 }
 
+impl Default for AppState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl AppState {
     pub fn new() -> Self {
         Self {

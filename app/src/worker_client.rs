@@ -53,7 +53,13 @@ struct Running {
     ready: bool,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(ErrorEvent)>,
+    /// A threaded worker not ready by then gives way to the plain build.
+    _deadline: Option<gloo_timers::callback::Timeout>,
 }
+
+/// How long a threaded worker may take to start its pool: a few hundred
+/// milliseconds normally; seen hanging now and then in Firefox.
+const THREADS_DEADLINE_MS: u32 = 15_000;
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -122,6 +128,7 @@ impl WorkerClient {
                 }
             }
         });
+        let for_deadline = on_event.clone();
         let weak = Rc::downgrade(&self.inner);
         let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |ev: ErrorEvent| {
             let Some(inner) = weak.upgrade() else { return };
@@ -130,30 +137,44 @@ impl WorkerClient {
             // next load starts a fresh one. A threaded worker that fails before
             // it is ready (a browser without nested module workers, say) gives
             // way to the plain build, with the queued requests kept.
-            let (build, ready) = {
-                let inner = client.inner.borrow();
-                inner.running.as_ref().map_or((Build::Plain, true), |r| (r.build, r.ready))
-            };
-            if build == Build::Threaded && !ready {
-                let running = {
-                    let mut inner = client.inner.borrow_mut();
-                    inner.threads_failed = true;
-                    inner.running.take()
-                };
-                retire(running);
-                if client.start(Build::Plain, on_event.clone()).is_ok() {
-                    return;
-                }
+            if client.fall_back(on_event.clone()) {
+                return;
             }
             client.terminate();
             on_event(Event::Error { message: PageError::WorkerStopped(ev.message()).to_string(), fatal: true });
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        let running = Running { worker, build, ready: false, _on_message: on_message, _on_error: on_error };
+        let deadline = (build == Build::Threaded).then(|| {
+            let weak = Rc::downgrade(&self.inner);
+            gloo_timers::callback::Timeout::new(THREADS_DEADLINE_MS, move || {
+                if let Some(inner) = weak.upgrade() {
+                    WorkerClient { inner }.fall_back(for_deadline);
+                }
+            })
+        });
+        let running =
+            Running { worker, build, ready: false, _on_message: on_message, _on_error: on_error, _deadline: deadline };
         let old = self.inner.borrow_mut().running.replace(running);
         retire(old);
         Ok(())
+    }
+
+    /// Replaces a threaded worker that is not ready (failed, or stuck starting
+    /// its pool) by the plain build for the rest of the visit, keeping the
+    /// queued requests. False if there was none to replace.
+    fn fall_back(&self, on_event: Rc<dyn Fn(Event)>) -> bool {
+        let stuck = self.inner.borrow().running.as_ref().is_some_and(|r| r.build == Build::Threaded && !r.ready);
+        if !stuck {
+            return false;
+        }
+        let running = {
+            let mut inner = self.inner.borrow_mut();
+            inner.threads_failed = true;
+            inner.running.take()
+        };
+        retire(running);
+        self.start(Build::Plain, on_event).is_ok()
     }
 
     /// Sends a request, with `File`s beside it (they are handles, not copies).
@@ -171,11 +192,6 @@ impl WorkerClient {
             }
             None => inner.pending.push(msg),
         }
-    }
-
-    /// Which build runs, if any.
-    pub fn build(&self) -> Option<Build> {
-        self.inner.borrow().running.as_ref().map(|r| r.build)
     }
 
     pub fn terminate(&self) {

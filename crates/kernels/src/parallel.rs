@@ -60,6 +60,10 @@ pub fn within_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     f()
 }
 
+/// Empty polls of rayon's queue before a helper naps (see `awake`).
+#[cfg(feature = "parallel")]
+const SPINS: u32 = 4096;
+
 #[cfg(feature = "parallel")]
 fn awake<R>(f: impl FnOnce() -> R) -> R {
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -81,9 +85,19 @@ fn awake<R>(f: impl FnOnce() -> R) -> R {
         if Some(ctx.index()) == me {
             return;
         }
+        // Spin while bands keep coming; past a few thousand empty polls (a
+        // long stretch of one-thread work, or fewer free cores than threads)
+        // nap 50 µs at a time, so that a starved core goes to the thread
+        // doing the work.
+        let mut idle = 0u32;
         while !flag.load(Ordering::Acquire) {
-            if rayon::yield_now() != Some(rayon::Yield::Executed) {
+            if rayon::yield_now() == Some(rayon::Yield::Executed) {
+                idle = 0;
+            } else if idle < SPINS {
+                idle += 1;
                 std::hint::spin_loop();
+            } else {
+                std::thread::sleep(std::time::Duration::from_micros(50));
             }
         }
     });
