@@ -191,10 +191,9 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
     };
     let failed = move |errors: ArcRwSignal<Errors>| {
         view! {
-            <div class="error" role="alert" data-testid="model-error">
-                {move || errors.get().into_iter().map(|(_, e)| view! { <p>{e.to_string()}</p> }).collect_view()}
+            <crate::ErrorList errors testid="model-error">
                 <button class="button secondary" on:click=move |_| load_model(st)>"Try again"</button>
-            </div>
+            </crate::ErrorList>
         }
     };
     view! {

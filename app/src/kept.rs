@@ -219,11 +219,7 @@ pub fn KeptModels() -> impl IntoView {
             <button class="button secondary" id="keep" disabled=move || !can_keep() on:click=keep>
                 "Keep the checked model on this device"
             </button>
-            <ErrorBoundary fallback=|errors| view! {
-                <p class="error" role="alert" data-testid="kept-status">
-                    {move || errors.get().into_iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>().join(" ")}
-                </p>
-            }>
+            <ErrorBoundary fallback=|errors| view! { <crate::ErrorList errors testid="kept-status"/> }>
                 {move || status.get().transpose().map(|s| s.map(|s| view! { <p class="muted" role="status" data-testid="kept-status">{s}</p> }))}
             </ErrorBoundary>
         </section>

@@ -70,12 +70,18 @@ pub fn check_folder(st: AppState, slot: Slot, name: Option<String>, entries: Vec
     });
 }
 
-/// What an `ErrorBoundary` caught, as the page's alert.
+/// What an `ErrorBoundary` caught, as an alert (with what the person can do
+/// about it, if anything, as children).
 #[component]
-fn ErrorList(errors: ArcRwSignal<Errors>) -> impl IntoView {
+pub(crate) fn ErrorList(
+    errors: ArcRwSignal<Errors>,
+    testid: &'static str,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
     view! {
-        <div class="error" role="alert" data-testid="error">
+        <div class="error" role="alert" data-testid=testid>
             {move || errors.get().into_iter().map(|(_, e)| view! { <p>{e.to_string()}</p> }).collect_view()}
+            {children.map(|c| c())}
         </div>
     }
 }
@@ -86,7 +92,7 @@ fn ErrorList(errors: ArcRwSignal<Errors>) -> impl IntoView {
 pub fn PageErrors() -> impl IntoView {
     let st = expect_context::<AppState>();
     view! {
-        <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
+        <ErrorBoundary fallback=|errors| view! { <ErrorList errors testid="error"/> }>
             {move || st.error.get().map_or(Ok(()), Err)}
         </ErrorBoundary>
     }

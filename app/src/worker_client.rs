@@ -48,6 +48,8 @@ pub fn isolated() -> bool {
 }
 
 struct Running {
+    /// Which start this is: a retired worker's late events are ignored.
+    id: u32,
     worker: Worker,
     build: Build,
     ready: bool,
@@ -76,6 +78,8 @@ struct Inner {
     pending: Vec<JsValue>,
     /// The threaded build failed to start here once: use the plain one.
     threads_failed: bool,
+    /// Workers started so far.
+    started: u32,
 }
 
 /// A handle on the worker (cheap to clone; clones share it).
@@ -104,24 +108,33 @@ impl WorkerClient {
 
     fn start(&self, build: Build, on_event: Rc<dyn Fn(Event)>) -> Result<(), PageError> {
         let worker = build.start().map_err(|e| PageError::WorkerStart(format!("{e:?}")))?;
-        let weak: Weak<RefCell<Inner>> = Rc::downgrade(&self.inner);
+        let id = {
+            let mut inner = self.inner.borrow_mut();
+            inner.started += 1;
+            inner.started
+        };
+        // Each callback acts only while its worker is the running one.
+        let current = {
+            let weak: Weak<RefCell<Inner>> = Rc::downgrade(&self.inner);
+            move || {
+                let inner = weak.upgrade()?;
+                let is = inner.borrow().running.as_ref().is_some_and(|r| r.id == id);
+                is.then_some(WorkerClient { inner })
+            }
+        };
+        let (on_ready, on_fail, on_late) = (current.clone(), current.clone(), current);
         let handler = on_event.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            let Some(client) = on_ready() else { return };
             let Some(text) = ev.data().as_string() else { return };
             match Event::from_json(&text) {
                 Ok(e @ Event::Ready { .. }) => {
-                    if let Some(inner) = weak.upgrade() {
-                        let mut inner = inner.borrow_mut();
-                        let queued = std::mem::take(&mut inner.pending);
-                        if let Some(r) = inner.running.as_mut() {
-                            r.ready = true;
-                            for m in queued {
-                                let _ = r.worker.post_message(&m);
-                            }
-                        }
-                    }
+                    client.ready();
                     handler(e);
                 }
+                // A threaded worker that reports a failure before it is ready
+                // (its pool did not start) gives way to the plain build.
+                Ok(Event::Error { .. }) if client.fall_back(id, handler.clone()) => {}
                 Ok(e) => handler(e),
                 Err(e) => {
                     handler(Event::Error { message: PageError::WorkerMessage(e.to_string()).to_string(), fatal: false })
@@ -129,15 +142,13 @@ impl WorkerClient {
             }
         });
         let for_deadline = on_event.clone();
-        let weak = Rc::downgrade(&self.inner);
         let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |ev: ErrorEvent| {
-            let Some(inner) = weak.upgrade() else { return };
-            let client = WorkerClient { inner };
+            let Some(client) = on_fail() else { return };
             // A worker that panics or runs out of memory is gone: drop it so the
             // next load starts a fresh one. A threaded worker that fails before
             // it is ready (a browser without nested module workers, say) gives
             // way to the plain build, with the queued requests kept.
-            if client.fall_back(on_event.clone()) {
+            if client.fall_back(id, on_event.clone()) {
                 return;
             }
             client.terminate();
@@ -146,25 +157,44 @@ impl WorkerClient {
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         let deadline = (build == Build::Threaded).then(|| {
-            let weak = Rc::downgrade(&self.inner);
             gloo_timers::callback::Timeout::new(THREADS_DEADLINE_MS, move || {
-                if let Some(inner) = weak.upgrade() {
-                    WorkerClient { inner }.fall_back(for_deadline);
+                if let Some(client) = on_late() {
+                    client.fall_back(id, for_deadline);
                 }
             })
         });
-        let running =
-            Running { worker, build, ready: false, _on_message: on_message, _on_error: on_error, _deadline: deadline };
+        let running = Running {
+            id,
+            worker,
+            build,
+            ready: false,
+            _on_message: on_message,
+            _on_error: on_error,
+            _deadline: deadline,
+        };
         let old = self.inner.borrow_mut().running.replace(running);
         retire(old);
         Ok(())
     }
 
-    /// Replaces a threaded worker that is not ready (failed, or stuck starting
-    /// its pool) by the plain build for the rest of the visit, keeping the
-    /// queued requests. False if there was none to replace.
-    fn fall_back(&self, on_event: Rc<dyn Fn(Event)>) -> bool {
-        let stuck = self.inner.borrow().running.as_ref().is_some_and(|r| r.build == Build::Threaded && !r.ready);
+    /// The running worker said Ready: deliver what was queued for it.
+    fn ready(&self) {
+        let mut inner = self.inner.borrow_mut();
+        let queued = std::mem::take(&mut inner.pending);
+        if let Some(r) = inner.running.as_mut() {
+            r.ready = true;
+            for m in queued {
+                let _ = r.worker.post_message(&m);
+            }
+        }
+    }
+
+    /// Replaces worker `id`, if it is running, threaded and not ready (failed,
+    /// or stuck starting its pool), by the plain build for the rest of the
+    /// visit, keeping the queued requests. False if there was none to replace.
+    fn fall_back(&self, id: u32, on_event: Rc<dyn Fn(Event)>) -> bool {
+        let stuck =
+            self.inner.borrow().running.as_ref().is_some_and(|r| r.id == id && r.build == Build::Threaded && !r.ready);
         if !stuck {
             return false;
         }
