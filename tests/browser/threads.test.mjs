@@ -28,6 +28,8 @@ async function goldenReply(page) {
 test("the plain page runs one thread, the isolated page every core, with the same golden tokens", async () => {
   // A fresh profile (launch() makes one per file): no service worker yet.
   const { page, errors } = await openPage(browser.context, srv.url);
+  const requests = [];
+  page.on("request", (r) => requests.push(r.url()));
   assert.equal(await page.evaluate(() => crossOriginIsolated), false, "a first visit has no service worker to isolate it");
   const plain = await goldenReply(page);
   assert.equal(plain.threads, 1);
@@ -47,6 +49,9 @@ test("the plain page runs one thread, the isolated page every core, with the sam
   const gguf = statSync(join(SAMPLE, "SmolLM2-135M-Instruct.Q4_1.gguf")).size;
   assert.ok(threaded.memory > gguf && threaded.memory <= 1.3 * gguf,
     `threaded worker memory ${threaded.memory} for a ${gguf}-byte model (${(threaded.memory / gguf).toFixed(2)}x)`);
+  // The threaded worker and its helpers fetch only from the page's origin.
+  assert.ok(requests.some((u) => u.includes("worker-mt")), "the threaded worker's files were requested");
+  for (const url of requests) assert.ok(url.startsWith(srv.origin) || url.startsWith("blob:") || url.startsWith("data:"), `off-site: ${url}`);
   await shot(page, "50-threads");
   assert.deepEqual(errors, []);
   await page.close();
