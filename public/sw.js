@@ -2,8 +2,13 @@
 // works offline after one visit. It never touches requests to other origins
 // (the page makes none) and never caches dropped files (they are not requests).
 const VERSION = "__VERSION__";
-const PRECACHE = __PRECACHE__;
 const CACHE = `fineprint-${VERSION}`;
+// The worker is built with and without relaxed SIMD; this engine only ever
+// loads one of each pair (the loaders run the same probe), so only those are
+// kept for offline use.
+importScripts("./simd-probe.js");
+const unused = self.relaxedSimd ? /^worker(-mt)?(_bg\.wasm|\.js)$/ : /^worker(-mt)?-relaxed(_bg\.wasm|\.js)$/;
+const PRECACHE = __PRECACHE__.filter((f) => !unused.test(f));
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((c) => c.addAll(PRECACHE)).then(() => self.skipWaiting()));

@@ -1,10 +1,16 @@
-// The threaded worker's entry, a module worker. wasm-bindgen's `--target web`
+// The threaded worker's entry, a module worker: the build with relaxed SIMD
+// where the engine has it, else the simd128 one. wasm-bindgen's `--target web`
 // glue needs an explicit init; the worker's main() then starts its pool of
-// helper workers and posts Ready (or an error event) to the page.
-import init from "./worker-mt.js";
+// helper workers (which load the same glue) and posts Ready (or an error
+// event) to the page.
+import "./simd-probe.js";
 
-init({ module_or_path: new URL("./worker-mt_bg.wasm", import.meta.url) }).catch((e) => {
+const build = self.relaxedSimd ? "worker-mt-relaxed" : "worker-mt";
+try {
+  const { default: init } = await import(`./${build}.js`);
+  await init({ module_or_path: new URL(`./${build}_bg.wasm`, import.meta.url) });
+} catch (e) {
   self.postMessage(JSON.stringify({ type: "error", message: `the threaded model worker did not start: ${e}`, fatal: true }));
   // Let the page fall back to the plain build.
   throw e;
-});
+}

@@ -1,5 +1,6 @@
 // Inference benchmark: Fine Print's worker (the plain build, 1 thread, and the
-// threaded build on a cross-origin-isolated page) and wllama (llama.cpp in wasm, 1 thread,
+// threaded build on a cross-origin-isolated page, each with relaxed SIMD as
+// the page loads it in Chromium and with simd128 only) and wllama (llama.cpp in wasm, 1 thread,
 // and 2 threads on a cross-origin-isolated page) in the same Chromium run, and
 // native llama.cpp (the xllamacpp wheel, 1 and 2 threads) on the same file, the
 // same prompt text, greedy, 128 new tokens. Prints each result and the per-round
@@ -9,7 +10,7 @@
 // the prompt text is the same for every model, each tokenizes it its own way.
 // ONLY=fineprint-worker,fineprint-worker-mt runs just the named systems (while tuning).
 import { execSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, symlinkSync, rmSync, mkdtempSync, copyFileSync, cpSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, symlinkSync, rmSync, mkdtempSync, copyFileSync, cpSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
@@ -24,14 +25,20 @@ if (!existsSync(join(tools, "node_modules/@wllama/wllama/esm/index.js"))) {
 }
 const { chromium } = createRequire(join(root, "tests/browser/package.json"))("playwright-core");
 const model = resolve(process.env.MODEL || join(root, "sample/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf"));
-if (!existsSync(join(root, "dist/worker_bg.wasm")) || !existsSync(join(root, "dist/worker-mt_bg.wasm")) || !existsSync(model)) throw new Error("run scripts/serve.sh (or trunk build + scripts/sample.sh) first");
+const builds = ["worker", "worker-relaxed", "worker-mt", "worker-mt-relaxed"];
+if (builds.some((b) => !existsSync(join(root, `dist/${b}_bg.wasm`))) || !existsSync(model)) throw new Error("run scripts/serve.sh (or trunk build + scripts/sample.sh) first");
 
 // One folder served twice: plain, and with COOP/COEP for wasm threads.
 const site = join(tools, "site");
 rmSync(site, { recursive: true, force: true });
 mkdirSync(site, { recursive: true });
-for (const f of ["worker_loader.js", "worker.js", "worker_bg.wasm", "worker-mt-loader.js", "worker-mt.js", "worker-mt_bg.wasm"]) {
+for (const f of ["simd-probe.js", "worker-loader.js", "worker-mt-loader.js", ...builds.flatMap((b) => [`${b}.js`, `${b}_bg.wasm`])]) {
   copyFileSync(join(root, "dist", f), join(site, f));
+}
+// The simd128 builds as an engine without relaxed SIMD gets them: the page's
+// loaders with the probe's answer replaced.
+for (const f of ["worker-loader.js", "worker-mt-loader.js"]) {
+  writeFileSync(join(site, f.replace("worker", "simd128-worker")), readFileSync(join(root, "dist", f), "utf8").replaceAll("self.relaxedSimd", "false"));
 }
 cpSync(join(root, "dist/snippets"), join(site, "snippets"), { recursive: true });
 for (const f of ["wllama.html", "candle.html"]) copyFileSync(join(root, "scripts/bench", f), join(site, f));
@@ -69,7 +76,9 @@ async function run(url) {
 
 const systems = {
   "fineprint-worker": "http://127.0.0.1:18701/candle.html?n=128",
+  "fineprint-worker-simd128": "http://127.0.0.1:18701/candle.html?n=128&simd128=1",
   "fineprint-worker-mt": "http://127.0.0.1:18702/candle.html?n=128&mt=1",
+  "fineprint-worker-mt-simd128": "http://127.0.0.1:18702/candle.html?n=128&mt=1&simd128=1",
   "wllama-1t": "http://127.0.0.1:18701/wllama.html?threads=1&n=128",
   "wllama-2t-coi": "http://127.0.0.1:18702/wllama.html?threads=2&n=128",
 };
@@ -80,6 +89,8 @@ const ratios = [];
 const OURS = {
   "fineprint-worker": ["wllama-1t", "llama.cpp-native-1t", "wllama-2t-coi", "llama.cpp-native-2t"],
   "fineprint-worker-mt": ["wllama-2t-coi", "llama.cpp-native-2t", "fineprint-worker"],
+  "fineprint-worker-simd128": ["llama.cpp-native-1t", "fineprint-worker"],
+  "fineprint-worker-mt-simd128": ["llama.cpp-native-2t", "fineprint-worker-mt"],
 };
 try {
   for (let r = 1; r <= rounds; r++) {

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""trunk post-build step: pin the inline loader script in the CSP by hash, and
-build the threaded worker, write the service worker's precache list (every built file, with a version
+"""trunk post-build step: build the worker's other variants, pin the inline
+loader script in the CSP by hash, and write the service worker's precache list (every built file, with a version
 that changes whenever any of them does)."""
 import base64, hashlib, json, os, pathlib, re, subprocess, sys
 
 dist = pathlib.Path(os.environ.get("TRUNK_STAGING_DIR") or (sys.argv[1] if len(sys.argv) > 1 else "dist"))
 
-# The threaded worker: built outside trunk (its own toolchain and flags), beside
-# the plain one, before the precache list is made.
-subprocess.run([str(pathlib.Path(__file__).with_name("build-worker-threads.sh")), str(dist)], check=True)
+# The worker's other builds (relaxed SIMD; threaded, with its own toolchain and
+# flags), beside trunk's plain one, before the precache list is made.
+subprocess.run([str(pathlib.Path(__file__).with_name("build-workers.sh")), str(dist)], check=True)
 index = dist / "index.html"
 html = index.read_text()
 

@@ -22,10 +22,13 @@ cargo clippy --all-targets -q -- -D warnings
 stamp "cargo test (native)"
 cargo test --all-targets
 
-stamp "kernels with wasm simd128 (wasm32-wasip1 under Node's WASI)"
+stamp "kernels with wasm simd128 (wasm32-wasip1 under Node's WASI), and with relaxed SIMD (in headless Chromium)"
 CARGO_TARGET_WASM32_WASIP1_RUNNER="node --no-warnings $root/scripts/wasi-runner.mjs" \
   CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128" \
   cargo test -p fineprint-kernels --target wasm32-wasip1
+CARGO_TARGET_WASM32_WASIP1_RUNNER="node --no-warnings $root/scripts/wasi-chromium.mjs" \
+  CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128" \
+  cargo test -p fineprint-kernels --target wasm32-wasip1 --features relaxed-simd
 
 stamp "page components in headless Chromium (wasm-bindgen-test)"
 CHROMEDRIVER=/usr/bin/chromedriver cargo test -p fineprint-app --target wasm32-unknown-unknown --test components

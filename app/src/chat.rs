@@ -1,7 +1,7 @@
 //! Trying the model: acknowledge its license, load it in the worker, chat.
 
 use fineprint_license::discover::Role;
-use fineprint_protocol::{Event, Phase, Request, Role as ChatRole, StopReason};
+use fineprint_protocol::{Event, Phase, Request, Role as ChatRole, Simd, StopReason};
 use leptos::prelude::*;
 
 use crate::error::PageError;
@@ -16,7 +16,7 @@ fn today() -> String {
 
 pub fn on_event(st: AppState, e: Event) {
     match e {
-        Event::Ready { threads } => st.threads.set(Some(threads)),
+        Event::Ready { threads, simd } => st.engine.set(Some((threads, simd))),
         Event::Progress { phase, done, total } => st.model.set(ModelState::Loading { phase, done, total }),
         Event::Loaded { info, load_ms, memory_bytes } => {
             st.stats.update(|s| {
@@ -180,13 +180,21 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
     let memory_attr = move || st.stats.get().map(|x| x.memory_bytes.to_string());
     let items = move || st.messages.get();
     let engine = move || {
-        st.threads.get().map(|n| {
-            let text = match (n, crate::worker_client::isolated()) {
-                (1, false) => "Engine: 1 thread (this page is not cross-origin isolated yet; after a reload, once it works offline, it can use every core)".to_string(),
-                (1, true) => "Engine: 1 thread".to_string(),
-                (n, _) => format!("Engine: {n} threads (cross-origin isolated page, shared memory)"),
+        st.engine.get().map(|(n, simd)| {
+            let threads = match (n, crate::worker_client::isolated()) {
+                (1, false) => "1 thread (this page is not cross-origin isolated yet; after a reload, once it works offline, it can use every core)".to_string(),
+                (1, true) => "1 thread".to_string(),
+                (n, _) => format!("{n} threads (cross-origin isolated page, shared memory)"),
             };
-            view! { <p class="muted engine" data-testid="engine" data-threads=n.to_string()>{text}</p> }
+            let (simd_attr, simd_text) = match simd {
+                Simd::Relaxed => ("relaxed", "relaxed SIMD"),
+                Simd::Simd128 => ("simd128", "SIMD"),
+            };
+            view! {
+                <p class="muted engine" data-testid="engine" data-threads=n.to_string() data-simd=simd_attr>
+                    {format!("Engine: {threads}; {simd_text}")}
+                </p>
+            }
         })
     };
     let failed = move |errors: ArcRwSignal<Errors>| {

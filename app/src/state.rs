@@ -2,7 +2,7 @@
 
 use fineprint_license::discover::Role;
 use fineprint_license::{Report, UseProfile};
-use fineprint_protocol::{ModelInfo, Phase, Role as ChatRole, Sampling, Stats};
+use fineprint_protocol::{ModelInfo, Phase, Role as ChatRole, Sampling, Simd, Stats};
 use leptos::prelude::*;
 
 use crate::error::PageError;
@@ -73,8 +73,8 @@ pub struct AppState {
     pub files: StoredValue<Vec<Entry>, LocalStorage>,
     /// The inference worker (a browser handle, so local too).
     pub worker: StoredValue<WorkerClient, LocalStorage>,
-    /// Threads the worker runs on, once it is ready.
-    pub threads: RwSignal<Option<usize>>,
+    /// Threads the worker runs on and its kernels' instructions, once it is ready.
+    pub engine: RwSignal<Option<(usize, Simd)>>,
 }
 
 impl Default for AppState {
@@ -104,7 +104,7 @@ impl AppState {
             last_margins: RwSignal::new(Vec::new()),
             files: StoredValue::new_local(Vec::new()),
             worker: StoredValue::new_local(WorkerClient::default()),
-            threads: RwSignal::new(None),
+            engine: RwSignal::new(None),
         }
     }
 

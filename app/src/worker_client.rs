@@ -21,7 +21,7 @@ use crate::error::PageError;
 /// Which build of the worker runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Build {
-    /// Single-threaded; trunk's loader shim uses importScripts, so a classic worker.
+    /// Single-threaded; wasm-bindgen's no-modules glue, so a classic worker.
     Plain,
     /// Atomics and shared memory; wasm-bindgen's `--target web` glue, a module worker.
     Threaded,
@@ -30,7 +30,7 @@ pub enum Build {
 impl Build {
     fn start(self) -> Result<Worker, JsValue> {
         match self {
-            Build::Plain => Worker::new("./worker_loader.js"),
+            Build::Plain => Worker::new("./worker-loader.js"),
             Build::Threaded => {
                 let opts = WorkerOptions::new();
                 opts.set_type(WorkerType::Module);

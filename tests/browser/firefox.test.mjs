@@ -3,7 +3,9 @@
 // greedy generation in the worker with the golden tokens, every request from
 // the page's own origin, keeping the model in the private file system, the
 // threaded worker once the page is isolated, and the page working again with
-// its server gone (the service worker's cache).
+// its server gone (the service worker's cache). Firefox runs as an engine
+// without relaxed SIMD (its pref off), so the workers' simd128 builds, plain
+// and threaded, are the ones checked here; Chromium checks the relaxed ones.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -21,7 +23,10 @@ before(async () => {
   requireSample();
   if (!existsSync(FIREFOX)) throw new Error("firefox-esr is missing: run scripts/setup.sh");
   srv = await startServer();
-  browser = await puppeteer.launch({ browser: "firefox", executablePath: FIREFOX, headless: true });
+  browser = await puppeteer.launch({
+    browser: "firefox", executablePath: FIREFOX, headless: true,
+    extraPrefsFirefox: { "javascript.options.wasm_relaxed_simd": false },
+  });
 });
 after(async () => { await browser?.close(); srv?.stop(); });
 
@@ -65,6 +70,7 @@ test("Firefox: report, golden tokens in the worker, own-origin requests only, th
   await page.click("#load-model");
   const ids = await greedyReply(page);
   assert.deepEqual(ids.slice(0, 32), golden.first_generated_ids.slice(0, 32));
+  assert.equal(await page.$eval("[data-testid=engine]", (e) => e.dataset.simd), "simd128", "the probe chose the simd128 build");
   for (const url of requests) assert.ok(url.startsWith(srv.url) || url.startsWith("blob:") || url.startsWith("data:"), `off-site: ${url}`);
   assert.deepEqual(errors, []);
 
@@ -85,6 +91,7 @@ test("Firefox: report, golden tokens in the worker, own-origin requests only, th
   await page.click("#load-model");
   const threaded = await greedyReply(page);
   assert.deepEqual(threaded.slice(0, 32), golden.first_generated_ids.slice(0, 32), "the threaded build's tokens in Firefox");
+  assert.equal(await page.$eval("[data-testid=engine]", (e) => e.dataset.simd), "simd128");
   const threads = Number(await page.$eval("[data-testid=engine]", (e) => e.dataset.threads));
   console.log(`Firefox on the isolated page: ${threads} thread(s)`);
   assert.deepEqual(errors, []);

@@ -22,7 +22,11 @@ async function goldenReply(page) {
   await page.waitForSelector("[data-testid=model-ready]", { timeout: 120000 });
   const reply = await greedyReply(page, golden.userMessage, 32);
   await page.waitForSelector("[data-testid=engine]", { timeout: 60000 });
-  return { ...reply, threads: Number(await page.getAttribute("[data-testid=engine]", "data-threads")) };
+  return {
+    ...reply,
+    threads: Number(await page.getAttribute("[data-testid=engine]", "data-threads")),
+    simd: await page.getAttribute("[data-testid=engine]", "data-simd"),
+  };
 }
 
 test("the plain page runs one thread, the isolated page every core, with the same golden tokens", async () => {
@@ -33,7 +37,10 @@ test("the plain page runs one thread, the isolated page every core, with the sam
   assert.equal(await page.evaluate(() => crossOriginIsolated), false, "a first visit has no service worker to isolate it");
   const plain = await goldenReply(page);
   assert.equal(plain.threads, 1);
-  assert.deepEqual(plain.ids, golden.ids.slice(0, 32));
+  // Chromium has shipped relaxed SIMD since 114: the loaders' probe picks the
+  // relaxed builds (firefox.test.mjs logs what Firefox gets).
+  assert.equal(plain.simd, "relaxed");
+  assert.deepEqual(plain.ids, golden.ids.slice(0, 32), "the plain relaxed-SIMD build's greedy tokens");
 
   // The service worker now controls the origin: the reload comes with COOP/COEP.
   await page.evaluate(() => navigator.serviceWorker.ready);
@@ -45,12 +52,15 @@ test("the plain page runs one thread, the isolated page every core, with the sam
   assert.equal(threaded.threads, Math.min(Math.max(cores, 1), 8));
   assert.ok(threaded.threads >= 2, `this machine reports ${cores} cores: the threaded build cannot be told from the plain one`);
   assert.match(await page.textContent("[data-testid=engine]"), /threads/);
+  assert.equal(threaded.simd, "relaxed");
   assert.deepEqual(threaded.ids, golden.ids.slice(0, 32), "the threaded build's greedy tokens");
   const gguf = statSync(join(SAMPLE, "SmolLM2-135M-Instruct.Q4_1.gguf")).size;
   assert.ok(threaded.memory > gguf && threaded.memory <= 1.3 * gguf,
     `threaded worker memory ${threaded.memory} for a ${gguf}-byte model (${(threaded.memory / gguf).toFixed(2)}x)`);
   // The threaded worker and its helpers fetch only from the page's origin.
-  assert.ok(requests.some((u) => u.includes("worker-mt")), "the threaded worker's files were requested");
+  const workerFiles = requests.map((u) => new URL(u).pathname.split("/").pop()).filter((f) => /^worker.*wasm$/.test(f));
+  assert.ok(workerFiles.includes("worker-mt-relaxed_bg.wasm"), "the threaded relaxed build was fetched");
+  assert.ok(workerFiles.every((f) => f.includes("-relaxed")), `only relaxed builds were fetched: ${workerFiles}`);
   for (const url of requests) assert.ok(url.startsWith(srv.origin) || url.startsWith("blob:") || url.startsWith("data:"), `off-site: ${url}`);
   await shot(page, "50-threads");
   assert.deepEqual(errors, []);

@@ -10,7 +10,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::rc::Rc;
 
 use fineprint_inference::{preflight::WASM_MEMORY_LIMIT, Engine, Generation, LoadInput, Step};
-use fineprint_protocol::{Event, Request, StopReason};
+use fineprint_protocol::{Event, Request, Simd, StopReason};
 use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -270,20 +270,23 @@ fn pool_size() -> usize {
     (cpus as usize).clamp(1, 8)
 }
 
+/// Which kernels this build has (its loader chose it by probing the engine).
+const SIMD: Simd = if cfg!(feature = "relaxed-simd") { Simd::Relaxed } else { Simd::Simd128 };
+
 fn main() {
     console_error_panic_hook::set_once();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(handle);
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     #[cfg(not(feature = "threads"))]
-    post(&Event::Ready { threads: 1 });
+    post(&Event::Ready { threads: 1, simd: SIMD });
     // The pool's workers start asynchronously; the page holds its messages
     // until Ready, so nothing reaches rayon before the pool exists.
     #[cfg(feature = "threads")]
     wasm_bindgen_futures::spawn_local(async {
         let threads = pool_size();
         match wasm_bindgen_futures::JsFuture::from(wasm_bindgen_rayon::init_thread_pool(threads)).await {
-            Ok(_) => post(&Event::Ready { threads }),
+            Ok(_) => post(&Event::Ready { threads, simd: SIMD }),
             Err(e) => {
                 post(&Event::Error { message: format!("the worker's thread pool did not start: {e:?}"), fatal: true })
             }

@@ -202,7 +202,15 @@ fn min_sum(mins: &[i32; 8], bsums: &[i32]) -> i32 {
 /// super-block unpacked once for all of them.
 #[inline(always)]
 pub(crate) fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: [Row<'_>; R]) -> [f32; R] {
-    #[cfg(target_feature = "simd128")]
+    #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+    {
+        // SAFETY: whole rows are passed (`w` holds `d.len()` super-blocks of
+        // this kind, each `qs` 256 values per super-block); simd128 is enabled
+        // at compile time, and the page loads a relaxed-SIMD build only where
+        // the engine validates its dot product.
+        unsafe { simd::dot_tile_relaxed(kind, t, w, acts) }
+    }
+    #[cfg(all(target_feature = "simd128", not(feature = "relaxed-simd")))]
     {
         // SAFETY: whole rows are passed (`w` holds `d.len()` super-blocks of
         // this kind, each `qs` 256 values per super-block); simd128 is enabled at compile time.
@@ -220,6 +228,17 @@ pub(crate) fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: [R
     {
         portable::dot_tile(kind, t, w, acts)
     }
+}
+
+/// One row's product through each wasm kernel (the relaxed-SIMD test).
+#[cfg(all(test, feature = "relaxed-simd", target_feature = "simd128"))]
+pub(crate) unsafe fn simd_dot(kind: Kind, t: &[f32], w: &[u8], a: Row<'_>) -> f32 {
+    simd::dot_tile(kind, t, w, [a])[0]
+}
+
+#[cfg(all(test, feature = "relaxed-simd", target_feature = "simd128"))]
+pub(crate) unsafe fn relaxed_dot(kind: Kind, t: &[f32], w: &[u8], a: Row<'_>) -> f32 {
+    simd::dot_tile_relaxed(kind, t, w, [a])[0]
 }
 
 #[cfg_attr(target_feature = "simd128", allow(dead_code))]
@@ -275,9 +294,10 @@ mod simd {
     use super::{min_sum, scales_k4, Kind, Row, GROUPS, SUPER};
     use crate::f16_at;
 
-    /// The 256 values of a super-block as 16 vectors of 16 signed bytes.
+    /// The 256 values of a super-block as 16 vectors of 16 bytes; Q6_K's
+    /// centred (signed) only if `CENTRED`.
     #[inline(always)]
-    unsafe fn unpack(kind: Kind, blk: *const u8) -> [v128; GROUPS] {
+    unsafe fn unpack<const CENTRED: bool>(kind: Kind, blk: *const u8) -> [v128; GROUPS] {
         let mut v = [i8x16_splat(0); GROUPS];
         let low = u8x16_splat(0x0F);
         match kind {
@@ -328,7 +348,7 @@ mod simd {
                         v128_or(u8x16_shr(l[3], 4), hb(h1, 6)),
                     ];
                     for (g, q) in q.into_iter().enumerate() {
-                        v[8 * n + g] = i8x16_sub(q, centre);
+                        v[8 * n + g] = if CENTRED { i8x16_sub(q, centre) } else { q };
                     }
                 }
             }
@@ -344,17 +364,50 @@ mod simd {
             + i32x4_extract_lane::<3>(v)
     }
 
+    #[cfg_attr(feature = "relaxed-simd", allow(dead_code))]
     pub unsafe fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: [Row<'_>; R]) -> [f32; R] {
         match kind {
-            Kind::Q4K => tile::<0, R>(t, w, acts),
-            Kind::Q5K => tile::<1, R>(t, w, acts),
-            Kind::Q6K => tile::<2, R>(t, w, acts),
+            Kind::Q4K => tile::<0, R, false>(t, w, acts),
+            Kind::Q5K => tile::<1, R, false>(t, w, acts),
+            Kind::Q6K => tile::<2, R, false>(t, w, acts),
         }
+    }
+
+    /// As `dot_tile`, with relaxed SIMD's 8-bit dot product; the weights are
+    /// its 7-bit operand (Q6_K's taken as stored, 0..=63, and its offset of 32
+    /// taken off through the activations' run sums). The integer sums are
+    /// exact either way, so the results are `dot_tile`'s bit for bit.
+    #[cfg(feature = "relaxed-simd")]
+    #[target_feature(enable = "relaxed-simd")]
+    pub unsafe fn dot_tile_relaxed<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: [Row<'_>; R]) -> [f32; R] {
+        match kind {
+            Kind::Q4K => tile::<0, R, true>(t, w, acts),
+            Kind::Q5K => tile::<1, R, true>(t, w, acts),
+            Kind::Q6K => tile::<2, R, true>(t, w, acts),
+        }
+    }
+
+    /// Σ over one run of 16 of `v · x`, as four i32 partial sums.
+    #[inline(always)]
+    unsafe fn run_dot<const RELAXED: bool>(v: v128, x: v128) -> v128 {
+        if !RELAXED {
+            return i32x4_extadd_pairwise_i16x8(i16x8_add(i16x8_extmul_low_i8x16(v, x), i16x8_extmul_high_i8x16(v, x)));
+        }
+        #[cfg(feature = "relaxed-simd")]
+        {
+            i32x4_relaxed_dot_i8x16_i7x16_add(x, v, i32x4_splat(0))
+        }
+        #[cfg(not(feature = "relaxed-simd"))]
+        unreachable!("relaxed SIMD is not compiled in")
     }
 
     /// One monomorphised loop per type (K: 0 Q4_K, 1 Q5_K, 2 Q6_K).
     #[inline(always)]
-    unsafe fn tile<const K: u8, const R: usize>(t: &[f32], w: &[u8], acts: [Row<'_>; R]) -> [f32; R] {
+    unsafe fn tile<const K: u8, const R: usize, const RELAXED: bool>(
+        t: &[f32],
+        w: &[u8],
+        acts: [Row<'_>; R],
+    ) -> [f32; R] {
         let kind = [Kind::Q4K, Kind::Q5K, Kind::Q6K][K as usize];
         let size = kind.bytes();
         let nb = acts[0].d.len();
@@ -362,7 +415,7 @@ mod simd {
         for b in 0..nb {
             let off = b * size;
             let blk = w.as_ptr().add(off);
-            let v = unpack(kind, blk);
+            let v = if RELAXED { unpack::<false>(kind, blk) } else { unpack::<true>(kind, blk) };
             let (scales, mins, d, dmin) = if kind == Kind::Q6K {
                 let sc = std::slice::from_raw_parts(blk.add(192), 16);
                 (std::array::from_fn(|g| i32::from(sc[g] as i8)), [0; 8], f16_at(t, w, off + 208), 0.0)
@@ -374,17 +427,21 @@ mod simd {
             for r in 0..R {
                 let a = acts.get_unchecked(r);
                 let ap = a.qs.as_ptr().add(b * SUPER);
+                let bsums = a.bsums.get_unchecked(b * GROUPS..(b + 1) * GROUPS);
                 let mut acc = i32x4_splat(0);
                 for g in 0..GROUPS {
                     let x = v128_load(ap.add(16 * g) as *const v128);
-                    let p = i16x8_add(i16x8_extmul_low_i8x16(v[g], x), i16x8_extmul_high_i8x16(v[g], x));
-                    acc = i32x4_add(acc, i32x4_mul(i32x4_extadd_pairwise_i16x8(p), sc[g]));
+                    acc = i32x4_add(acc, i32x4_mul(run_dot::<RELAXED>(v[g], x), sc[g]));
+                }
+                let mut sumi = hsum_i32(acc);
+                if RELAXED && kind == Kind::Q6K {
+                    sumi -= 32 * (0..GROUPS).map(|g| scales[g] * bsums[g]).sum::<i32>();
                 }
                 let da = *a.d.get_unchecked(b);
                 let o = out.get_unchecked_mut(r);
-                *o += d * da * hsum_i32(acc) as f32;
+                *o += d * da * sumi as f32;
                 if kind != Kind::Q6K {
-                    *o -= dmin * da * min_sum(&mins, a.bsums.get_unchecked(b * GROUPS..(b + 1) * GROUPS)) as f32;
+                    *o -= dmin * da * min_sum(&mins, bsums) as f32;
                 }
             }
         }

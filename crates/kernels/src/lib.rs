@@ -227,6 +227,10 @@ pub fn matmul_shared(
     Ok(())
 }
 
+/// Whether the relaxed-SIMD kernels are compiled in (the browser builds for
+/// engines that validate `i32x4.relaxed_dot_i8x16_i7x16_add_s`).
+const RELAXED: bool = cfg!(all(feature = "relaxed-simd", target_feature = "simd128"));
+
 /// Activations quantized to 8 bits in blocks of 32: values, scale, and
 /// scale × sum (what a block with a minimum, Q4_1, needs).
 #[derive(Default)]
@@ -234,6 +238,16 @@ pub struct Activations {
     qs: Vec<i8>,
     d: Vec<f32>,
     s: Vec<f32>,
+    /// Relaxed-SIMD builds only. The dot product's 7-bit operand must not be
+    /// negative, so weights stored with an offset (Q4_0, Q5_0) are multiplied
+    /// as stored and the offset taken off afterwards: per block, minus the sum
+    /// of the eight activations each i32 lane of the product covers.
+    lanes: Vec<i32>,
+    /// Relaxed-SIMD builds only: Q8_0's weights take every signed byte, so the
+    /// activations are the 7-bit operand, split into their positive and
+    /// negative parts (`a = pos − neg`, both within 0..=127).
+    pos: Vec<i8>,
+    neg: Vec<i8>,
     /// The same rows quantized for K-quant weights.
     k: kquant::Act8K,
 }
@@ -263,6 +277,21 @@ impl Activations {
             let dh = half::f16::from_f32(scale);
             *d = dh.to_f32();
             *s = (half::f16::from_f32(sum as f32) * dh).to_f32();
+        }
+        if RELAXED {
+            self.lanes.resize(m * nb * 4, 0);
+            for (qs, lanes) in self.qs.chunks_exact(BLOCK).zip(self.lanes.chunks_exact_mut(4)) {
+                // Lane k of a 16-byte dot product sums bytes 4k..4k+4 of each half.
+                for (k, lane) in lanes.iter_mut().enumerate() {
+                    let half =
+                        |h: usize| qs[16 * h + 4 * k..16 * h + 4 * k + 4].iter().map(|&q| i32::from(q)).sum::<i32>();
+                    *lane = -(half(0) + half(1));
+                }
+            }
+            self.pos.clear();
+            self.pos.extend(self.qs.iter().map(|&q| q.max(0)));
+            self.neg.clear();
+            self.neg.extend(self.qs.iter().map(|&q| (-q).max(0)));
         }
     }
 }
@@ -344,10 +373,21 @@ fn blocks_band(kind: Blocks, w: &[u8], cols: usize, a: &Activations, m: usize, j
     let t = f16_table();
     let nb = cols / BLOCK;
     let row_bytes = nb * kind.bytes();
+    /// Row `i` of a relaxed-SIMD-only array (empty in other builds).
+    fn relaxed_row<T>(v: &[T], i: usize, n: usize) -> &[T] {
+        if RELAXED {
+            &v[i * n..(i + 1) * n]
+        } else {
+            &[]
+        }
+    }
     let act = |i: usize| Act {
         qs: &a.qs[i * cols..(i + 1) * cols],
         d: &a.d[i * nb..(i + 1) * nb],
         s: &a.s[i * nb..(i + 1) * nb],
+        lanes: relaxed_row(&a.lanes, i, nb * 4),
+        pos: relaxed_row(&a.pos, i, cols),
+        neg: relaxed_row(&a.neg, i, cols),
     };
     let n = js.len();
     for (j, wr) in w[js.start * row_bytes..js.end * row_bytes].chunks_exact(row_bytes).enumerate() {
@@ -411,17 +451,32 @@ fn f16_band(w: &[u8], cols: usize, x: &[f32], m: usize, js: Range<usize>, out: &
 /// Activation rows per weight-block unpack in a prompt.
 const TILE: usize = 4;
 
-/// One activation row, quantized: values, scales, scale × sum per block.
+/// One activation row, quantized: values, scales, scale × sum per block (and
+/// what the relaxed-SIMD kernels need besides, empty in other builds).
 #[derive(Clone, Copy)]
 struct Act<'a> {
     qs: &'a [i8],
     d: &'a [f32],
     s: &'a [f32],
+    #[cfg_attr(not(all(feature = "relaxed-simd", target_feature = "simd128")), allow(dead_code))]
+    lanes: &'a [i32],
+    #[cfg_attr(not(all(feature = "relaxed-simd", target_feature = "simd128")), allow(dead_code))]
+    pos: &'a [i8],
+    #[cfg_attr(not(all(feature = "relaxed-simd", target_feature = "simd128")), allow(dead_code))]
+    neg: &'a [i8],
 }
 
 #[inline(always)]
 fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: [Act<'_>; R]) -> [f32; R] {
-    #[cfg(target_feature = "simd128")]
+    #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+    {
+        // SAFETY: the caller passes whole rows: `w` holds `d.len()` blocks of
+        // this kind, each `qs`, `pos` and `neg` 32 values and `lanes` 4 sums
+        // per block; simd128 is enabled at compile time, and the page loads a
+        // relaxed-SIMD build only where the engine validates its dot product.
+        unsafe { simd::dot_tile_relaxed(kind, t, w, acts) }
+    }
+    #[cfg(all(target_feature = "simd128", not(feature = "relaxed-simd")))]
     {
         // SAFETY: the caller passes whole rows: `w` holds `d.len()` blocks of
         // this kind and each `qs` 32 values per block; simd128 is enabled at
@@ -532,14 +587,31 @@ mod simd {
     const Q5_1: u8 = 3;
     const Q8_0: u8 = 4;
 
+    #[cfg_attr(feature = "relaxed-simd", allow(dead_code))]
     pub unsafe fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: [Act<'_>; R]) -> [f32; R] {
         // One monomorphised loop per block type: no branch on the type inside it.
         match kind {
-            Blocks::Q4_0 => tile::<Q4_0, R>(t, w, acts),
-            Blocks::Q4_1 => tile::<Q4_1, R>(t, w, acts),
-            Blocks::Q5_0 => tile::<Q5_0, R>(t, w, acts),
-            Blocks::Q5_1 => tile::<Q5_1, R>(t, w, acts),
-            Blocks::Q8_0 => tile::<Q8_0, R>(t, w, acts),
+            Blocks::Q4_0 => tile::<Q4_0, R, false>(t, w, acts),
+            Blocks::Q4_1 => tile::<Q4_1, R, false>(t, w, acts),
+            Blocks::Q5_0 => tile::<Q5_0, R, false>(t, w, acts),
+            Blocks::Q5_1 => tile::<Q5_1, R, false>(t, w, acts),
+            Blocks::Q8_0 => tile::<Q8_0, R, false>(t, w, acts),
+        }
+    }
+
+    /// As `dot_tile`, with relaxed SIMD's 8-bit dot product (one instruction
+    /// on CPUs with VNNI, three without, where simd128 takes a dozen). The
+    /// integer sums are the same; the f32 lanes they are added in are not, so
+    /// results differ from `dot_tile`'s in the last bits.
+    #[cfg(feature = "relaxed-simd")]
+    #[target_feature(enable = "relaxed-simd")]
+    pub unsafe fn dot_tile_relaxed<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: [Act<'_>; R]) -> [f32; R] {
+        match kind {
+            Blocks::Q4_0 => tile::<Q4_0, R, true>(t, w, acts),
+            Blocks::Q4_1 => tile::<Q4_1, R, true>(t, w, acts),
+            Blocks::Q5_0 => tile::<Q5_0, R, true>(t, w, acts),
+            Blocks::Q5_1 => tile::<Q5_1, R, true>(t, w, acts),
+            Blocks::Q8_0 => tile::<Q8_0, R, true>(t, w, acts),
         }
     }
 
@@ -555,46 +627,88 @@ mod simd {
         }
     }
 
+    /// A block's 32 values as two vectors (values 0..16, 16..32): signed bytes
+    /// for Q8_0; for the others, small integers, centred only if `CENTRED`.
     #[inline(always)]
-    unsafe fn tile<const K: u8, const R: usize>(t: &[f32], w: &[u8], acts: [Act<'_>; R]) -> [f32; R] {
-        let (size, quants) = layout(K);
+    unsafe fn unpack<const K: u8, const CENTRED: bool>(blk: *const u8) -> (v128, v128) {
+        let (_, quants) = layout(K);
+        if K == Q8_0 {
+            return (v128_load(blk.add(2) as *const v128), v128_load(blk.add(18) as *const v128));
+        }
+        let q = v128_load(blk.add(quants) as *const v128);
+        let (mut lo, mut hi) = (v128_and(q, u8x16_splat(0x0F)), u8x16_shr(q, 4));
+        if K == Q5_0 || K == Q5_1 {
+            let fifth = u8x16_splat(0x10);
+            // Lane j of the low half takes bit j of qh, lane j of the high half bit j + 16.
+            let pick_lo = i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+            let pick_hi = i8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+            let bits = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
+            let qh = u32x4_splat(u32::from_le_bytes(*(blk.add(quants - 4) as *const [u8; 4])));
+            lo = v128_or(lo, v128_and(i8x16_eq(v128_and(i8x16_swizzle(qh, pick_lo), bits), bits), fifth));
+            hi = v128_or(hi, v128_and(i8x16_eq(v128_and(i8x16_swizzle(qh, pick_hi), bits), bits), fifth));
+        }
+        if CENTRED && (K == Q4_0 || K == Q5_0) {
+            let centre = i8x16_splat(if K == Q5_0 { 16 } else { 8 });
+            (i8x16_sub(lo, centre), i8x16_sub(hi, centre))
+        } else {
+            (lo, hi)
+        }
+    }
+
+    /// Block `b` of one activation row against the block's values `(v0, v1)`:
+    /// four i32 partial sums. `RELAXED` takes the values as stored (not
+    /// centred) and relaxed SIMD's dot product.
+    #[inline(always)]
+    unsafe fn block_dot<const K: u8, const RELAXED: bool>(v0: v128, v1: v128, a: &Act<'_>, b: usize) -> v128 {
+        let load = |p: *const i8| (v128_load(p as *const v128), v128_load(p.add(16) as *const v128));
+        let (a0, a1) = load(a.qs.as_ptr().add(b * BLOCK));
+        if !RELAXED {
+            return if K == Q8_0 { dot_bytes(v0, v1, a0, a1) } else { dot_nibbles(v0, v1, a0, a1) };
+        }
+        #[cfg(feature = "relaxed-simd")]
+        {
+            let dot = i32x4_relaxed_dot_i8x16_i7x16_add;
+            if K == Q8_0 {
+                // The weights are the signed operand, the activations' two
+                // halves the 7-bit one.
+                let (p0, p1) = load(a.pos.as_ptr().add(b * BLOCK));
+                let (n0, n1) = load(a.neg.as_ptr().add(b * BLOCK));
+                let zero = i32x4_splat(0);
+                return i32x4_sub(dot(v0, p0, dot(v1, p1, zero)), dot(v0, n0, dot(v1, n1, zero)));
+            }
+            // The offset comes off the lanes: Σ (q − c)·a = Σ q·a − c·Σ a.
+            let start = if K == Q4_0 || K == Q5_0 {
+                let minus_sums = v128_load(a.lanes.as_ptr().add(4 * b) as *const v128);
+                i32x4_shl(minus_sums, if K == Q5_0 { 4 } else { 3 })
+            } else {
+                i32x4_splat(0)
+            };
+            dot(a0, v0, dot(a1, v1, start))
+        }
+        #[cfg(not(feature = "relaxed-simd"))]
+        unreachable!("relaxed SIMD is not compiled in")
+    }
+
+    #[inline(always)]
+    unsafe fn tile<const K: u8, const R: usize, const RELAXED: bool>(
+        t: &[f32],
+        w: &[u8],
+        acts: [Act<'_>; R],
+    ) -> [f32; R] {
+        let (size, _) = layout(K);
         let has_min = K == Q4_1 || K == Q5_1;
         let nb = acts[0].d.len();
         let wp = w.as_ptr();
-        let low = u8x16_splat(0x0F);
-        let fifth = u8x16_splat(0x10);
-        let centre = i8x16_splat(if K == Q5_0 { 16 } else { 8 });
-        // Lane j of the low half takes bit j of qh, lane j of the high half bit j + 16.
-        let pick_lo = i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-        let pick_hi = i8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-        let bits = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
         let mut acc = [f32x4_splat(0.0); R];
         let mut mins = [0f32; R];
         for b in 0..nb {
-            let blk = wp.add(b * size);
-            let (v0, v1) = if K == Q8_0 {
-                (v128_load(blk.add(2) as *const v128), v128_load(blk.add(18) as *const v128))
-            } else {
-                let q = v128_load(blk.add(quants) as *const v128);
-                let (mut lo, mut hi) = (v128_and(q, low), u8x16_shr(q, 4));
-                if K == Q5_0 || K == Q5_1 {
-                    let qh = u32x4_splat(u32::from_le_bytes(*(blk.add(quants - 4) as *const [u8; 4])));
-                    lo = v128_or(lo, v128_and(i8x16_eq(v128_and(i8x16_swizzle(qh, pick_lo), bits), bits), fifth));
-                    hi = v128_or(hi, v128_and(i8x16_eq(v128_and(i8x16_swizzle(qh, pick_hi), bits), bits), fifth));
-                }
-                if K == Q4_0 || K == Q5_0 {
-                    (i8x16_sub(lo, centre), i8x16_sub(hi, centre))
-                } else {
-                    (lo, hi)
-                }
-            };
+            let (v0, v1) =
+                if RELAXED { unpack::<K, false>(wp.add(b * size)) } else { unpack::<K, true>(wp.add(b * size)) };
             let dw = f16_at(t, w, b * size);
             let mw = if has_min { f16_at(t, w, b * size + 2) } else { 0.0 };
             for r in 0..R {
                 let a = acts.get_unchecked(r);
-                let ap = a.qs.as_ptr().add(b * BLOCK);
-                let (a0, a1) = (v128_load(ap as *const v128), v128_load(ap.add(16) as *const v128));
-                let si = if K == Q8_0 { dot_bytes(v0, v1, a0, a1) } else { dot_nibbles(v0, v1, a0, a1) };
+                let si = block_dot::<K, RELAXED>(v0, v1, a, b);
                 let scale = f32x4_splat(dw * *a.d.get_unchecked(b));
                 let acc_r = acc.get_unchecked_mut(r);
                 *acc_r = f32x4_add(*acc_r, f32x4_mul(f32x4_convert_i32x4(si), scale));
@@ -826,6 +940,81 @@ mod tests {
     #[test]
     fn wasm_builds_use_simd128() {
         assert!(cfg!(target_feature = "simd128"), "build with -C target-feature=+simd128");
+        assert_eq!(RELAXED, cfg!(feature = "relaxed-simd"));
+    }
+
+    /// The relaxed-SIMD kernels against the simd128 ones in the same build, on
+    /// quantizer output and on arbitrary bytes (every weight value, Q8_0's
+    /// −128 included): K-quants bit for bit (their integer sums are exact
+    /// and scaled in the same order), blocks of 32 to f32 rounding (their
+    /// lanes are summed in another grouping).
+    #[cfg(all(feature = "relaxed-simd", target_feature = "simd128"))]
+    #[test]
+    fn relaxed_kernels_agree_with_simd128() {
+        assert!(RELAXED);
+        let (rows, m, cols) = (7, 5, 512);
+        for dtype in EVERY_TYPE.into_iter().filter(|d| Blocks::of(*d).is_some() || kquant::Kind::of(*d).is_some()) {
+            let size = dtype.type_size() * rows * cols / dtype.block_size();
+            let mut arbitrary: Vec<u8> = noise(size, 5).iter().map(|v| ((v + 1.0) * 127.9) as u8).collect();
+            // Small finite f16 scales: the bytes elsewhere are arbitrary.
+            let scale_at: &[usize] = match dtype {
+                GgmlDType::Q6K => &[208],
+                GgmlDType::Q4K | GgmlDType::Q5K | GgmlDType::Q4_1 | GgmlDType::Q5_1 => &[0, 2],
+                _ => &[0],
+            };
+            for blk in arbitrary.chunks_exact_mut(dtype.type_size()) {
+                for &at in scale_at {
+                    blk[at..at + 2].copy_from_slice(&half::f16::from_f32(0.01).to_le_bytes());
+                }
+            }
+            for bytes in [quantized(dtype, rows, cols, 3).0, arbitrary] {
+                let x = noise(m * cols, 4);
+                let mut a = Activations::default();
+                a.quantize(&x, m, cols);
+                a.k.quantize(&x, m, cols);
+                let t = f16_table();
+                let nb = cols / BLOCK;
+                let rb = bytes.len() / rows;
+                for j in 0..rows {
+                    let wr = &bytes[j * rb..(j + 1) * rb];
+                    for i in 0..m {
+                        // SAFETY: whole rows of weights and activations; the
+                        // engine running this test validated relaxed SIMD.
+                        let (simd, relaxed) = unsafe {
+                            match (Blocks::of(dtype), kquant::Kind::of(dtype)) {
+                                (Some(kind), _) => {
+                                    let act = Act {
+                                        qs: &a.qs[i * cols..(i + 1) * cols],
+                                        d: &a.d[i * nb..(i + 1) * nb],
+                                        s: &a.s[i * nb..(i + 1) * nb],
+                                        lanes: &a.lanes[i * nb * 4..(i + 1) * nb * 4],
+                                        pos: &a.pos[i * cols..(i + 1) * cols],
+                                        neg: &a.neg[i * cols..(i + 1) * cols],
+                                    };
+                                    (
+                                        simd::dot_tile(kind, t, wr, [act])[0],
+                                        simd::dot_tile_relaxed(kind, t, wr, [act])[0],
+                                    )
+                                }
+                                (_, Some(kind)) => {
+                                    let row = a.k.row(i, cols);
+                                    (kquant::simd_dot(kind, t, wr, row), kquant::relaxed_dot(kind, t, wr, row))
+                                }
+                                _ => unreachable!(),
+                            }
+                        };
+                        if Blocks::of(dtype).is_some() {
+                            assert!(
+                                (simd - relaxed).abs() <= 1e-5 * simd.abs().max(1.0),
+                                "{dtype:?} [{i},{j}] {simd} vs {relaxed}"
+                            );
+                        } else {
+                            assert_eq!(simd.to_bits(), relaxed.to_bits(), "{dtype:?} [{i},{j}] {simd} vs {relaxed}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -129,6 +129,16 @@ pub enum StopReason {
     ContextFull,
 }
 
+/// The wasm instructions the worker's integer kernels were built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Simd {
+    /// simd128, in every browser that runs wasm workers.
+    Simd128,
+    /// Relaxed SIMD's 8-bit dot product besides, where the engine validates it.
+    Relaxed,
+}
+
 /// What the worker tells the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -138,6 +148,8 @@ pub enum Event {
     Ready {
         /// Threads the products run on: 1 in the plain build.
         threads: usize,
+        /// The instructions its integer kernels use.
+        simd: Simd,
     },
     Progress {
         phase: Phase,
