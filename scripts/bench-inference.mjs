@@ -65,7 +65,7 @@ await new Promise((r) => setTimeout(r, 1000));
 async function run(url) {
   const udd = mkdtempSync(join(tmpdir(), "fineprint-bench-"));
   const ctx = await chromium.launchPersistentContext(udd, { executablePath: "/usr/bin/chromium", headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", ...(process.env.JS_FLAGS ? [`--js-flags=${process.env.JS_FLAGS}`] : [])] });
   try {
     const page = await ctx.newPage();
     await page.goto(url);

@@ -401,6 +401,24 @@ mod simd {
         unreachable!("relaxed SIMD is not compiled in")
     }
 
+    /// Σ over two runs of 16 of `v · x`, as four i32 partial sums; the values
+    /// are at most 5 bits (Q4_K, Q5_K), so simd128's i16 sums of four
+    /// products (4 × 31 × 128) cannot overflow.
+    #[inline(always)]
+    unsafe fn pair_dot<const RELAXED: bool>(v0: v128, v1: v128, x0: v128, x1: v128) -> v128 {
+        if !RELAXED {
+            let p0 = i16x8_add(i16x8_extmul_low_i8x16(v0, x0), i16x8_extmul_high_i8x16(v0, x0));
+            let p1 = i16x8_add(i16x8_extmul_low_i8x16(v1, x1), i16x8_extmul_high_i8x16(v1, x1));
+            return i32x4_extadd_pairwise_i16x8(i16x8_add(p0, p1));
+        }
+        #[cfg(feature = "relaxed-simd")]
+        {
+            i32x4_relaxed_dot_i8x16_i7x16_add(x0, v0, i32x4_relaxed_dot_i8x16_i7x16_add(x1, v1, i32x4_splat(0)))
+        }
+        #[cfg(not(feature = "relaxed-simd"))]
+        unreachable!("relaxed SIMD is not compiled in")
+    }
+
     /// One monomorphised loop per type (K: 0 Q4_K, 1 Q5_K, 2 Q6_K).
     #[inline(always)]
     unsafe fn tile<const K: u8, const R: usize, const RELAXED: bool>(
@@ -429,9 +447,19 @@ mod simd {
                 let ap = a.qs.as_ptr().add(b * SUPER);
                 let bsums = a.bsums.get_unchecked(b * GROUPS..(b + 1) * GROUPS);
                 let mut acc = i32x4_splat(0);
-                for g in 0..GROUPS {
-                    let x = v128_load(ap.add(16 * g) as *const v128);
-                    acc = i32x4_add(acc, i32x4_mul(run_dot::<RELAXED>(v[g], x), sc[g]));
+                if kind == Kind::Q6K {
+                    for g in 0..GROUPS {
+                        let x = v128_load(ap.add(16 * g) as *const v128);
+                        acc = i32x4_add(acc, i32x4_mul(run_dot::<RELAXED>(v[g], x), sc[g]));
+                    }
+                } else {
+                    // Q4_K's and Q5_K's runs share their scale in pairs: one
+                    // multiply per pair.
+                    for g in (0..GROUPS).step_by(2) {
+                        let x0 = v128_load(ap.add(16 * g) as *const v128);
+                        let x1 = v128_load(ap.add(16 * g + 16) as *const v128);
+                        acc = i32x4_add(acc, i32x4_mul(pair_dot::<RELAXED>(v[g], v[g + 1], x0, x1), sc[g]));
+                    }
                 }
                 let mut sumi = hsum_i32(acc);
                 if RELAXED && kind == Kind::Q6K {
