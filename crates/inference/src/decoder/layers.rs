@@ -104,9 +104,8 @@ pub(super) fn attention(
         let kv = (h / group) * hd;
         let qh = &q[i * q_dim + h * hd..][..hd];
         let mut max = f32::NEG_INFINITY;
-        for (j, sc) in scores.iter_mut().enumerate() {
-            let t = first + j;
-            *sc = float16::dot_f16(qh, &k[t % ring * kv_dim + kv..][..hd]) * scale;
+        for (sc, slot) in scores.iter_mut().zip(slots(first, ring)) {
+            *sc = float16::dot_f16(qh, &k[slot * kv_dim + kv..][..hd]) * scale;
             if let Some(cap) = c.attn_softcap {
                 *sc = cap * (*sc / cap).tanh();
             }
@@ -118,11 +117,17 @@ pub(super) fn attention(
             sum += *sc;
         }
         o.fill(0.0);
-        for (j, sc) in scores.iter().enumerate() {
-            let t = first + j;
-            float16::axpy_f16(o, sc / sum, &v[t % ring * kv_dim + kv..][..hd]);
+        for (sc, slot) in scores.iter().zip(slots(first, ring)) {
+            float16::axpy_f16(o, sc / sum, &v[slot * kv_dim + kv..][..hd]);
         }
     });
+}
+
+/// The cache slots of positions `first, first + 1, …` in a ring of `ring`
+/// (`usize::MAX` for a cache that does not wrap): counted, not divided, as
+/// this runs once per key and head.
+fn slots(first: usize, ring: usize) -> impl Iterator<Item = usize> {
+    std::iter::successors(Some(first % ring), move |&s| Some(if s + 1 == ring { 0 } else { s + 1 }))
 }
 
 /// GELU with the tanh approximation, as Gemma's `gelu_pytorch_tanh`.
