@@ -1,7 +1,8 @@
 // The second real model, as a person downloads it: Gemma 3 270M Q4_K_M with
 // its model card and the Gemma Terms of Use as an HTML page (set-up puts the
 // folder in sample/gemma-3-270m). Report, acknowledgement, load, a streamed
-// answer, Stop, and the worker's memory.
+// answer, Stop, and the worker's memory: after loading, and through a
+// 2,000-token chat (≤ 1.3× the file).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, statSync } from "node:fs";
@@ -19,7 +20,7 @@ before(async () => {
 });
 after(async () => { await browser?.close(); srv?.stop(); });
 
-test("the Gemma folder: HTML terms identified and quoted, a streamed answer, Stop, memory", async () => {
+test("the Gemma folder: HTML terms identified and quoted, a streamed answer, Stop, memory through a long chat", async () => {
   const { page, errors } = await openPage(browser.context, srv.url);
   await chooseFolder(page, GEMMA);
   await page.waitForSelector("[data-testid=report]");
@@ -73,6 +74,28 @@ test("the Gemma folder: HTML terms identified and quoted, a streamed answer, Sto
   await page.click("#stop");
   await page.waitForSelector("[data-testid=notice]", { timeout: 10000 });
   assert.match(await page.textContent("[data-testid=notice]"), /Stopped/);
+
+  // A long chat: the same conversation on to past 2,000 tokens (a greedy
+  // list the model does not end), which wraps the sliding-window layers'
+  // rings. The worker's wasm memory never shrinks, so it is the peak.
+  await page.waitForSelector("#send:not([disabled])", { timeout: 60000 });
+  await page.fill("#temperature", "0");
+  await page.press("#temperature", "Tab");
+  await page.fill("#repeat-penalty", "1");
+  await page.press("#repeat-penalty", "Tab");
+  await page.fill("#max-tokens", "1950");
+  await page.press("#max-tokens", "Tab");
+  await page.fill("#prompt", "Write the numbers from 1 to 3000 in words, one per line.");
+  await page.click("#send");
+  await page.waitForFunction(() => document.querySelectorAll(".msg.assistant").length === 3
+    && /new tokens/.test(document.querySelector("[data-testid=stats]")?.textContent || "")
+    && !document.querySelector("#stop:not([disabled])"), null, { timeout: 900000, polling: 1000 });
+  const stats = await page.textContent("[data-testid=stats]");
+  const generated = Number(stats.match(/(\d+) new tokens/)[1]);
+  assert.ok(generated >= 1900, `the long turn ended after ${generated} tokens: ${stats}`);
+  const long = Number(await page.getAttribute("[data-testid=stats]", "data-memory"));
+  console.log(`gemma worker memory after ${generated} more tokens: ${long} (${(long / size).toFixed(2)}x the file)`);
+  assert.ok(long <= 1.3 * size, `worker memory ${long} through a 2,000-token chat for a ${size}-byte model (${(long / size).toFixed(2)}x)`);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -44,7 +44,9 @@ pub(super) fn rotate(x: &mut [f32], cos: &[f32], sin: &[f32], neox: bool, rope_d
 /// Stores `rows` (`row_len` values each) as f16 at positions `pos..`, after
 /// dropping what lies at `pos` and beyond. A linear cache grows by whole
 /// chunks so a long chat does not double it at the wrong moment; a ring of
-/// `ring` positions grows to that and then overwrites its oldest slots.
+/// `ring` positions is allocated whole at its first use (growing it in steps
+/// left the smaller blocks behind in the worker's memory, which never
+/// shrinks) and then overwrites its oldest slots.
 pub(super) fn append(cache: &mut Vec<u16>, pos: usize, rows: &[f32], row_len: usize, ring: Option<usize>) {
     let m = rows.len() / row_len;
     match ring {
@@ -63,9 +65,8 @@ pub(super) fn append(cache: &mut Vec<u16>, pos: usize, rows: &[f32], row_len: us
             let need = cache.len() + rows.len();
             if need > cache.capacity() {
                 let chunk = 256 * row_len;
-                let cap = need.div_ceil(chunk) * chunk;
-                let cap = ring.map_or(cap, |r| cap.min(r * row_len));
-                cache.reserve_exact(cap - cache.len());
+                let cap = ring.map_or(need.div_ceil(chunk) * chunk, |r| r * row_len);
+                cache.reserve_exact(cap.max(need) - cache.len());
             }
             float16::narrow(rows, cache);
         }
