@@ -4,7 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, launch, openPage, shot, SHARED, requireSample, chooseFolder, SAMPLE } from "./harness.mjs";
+import { startServer, launch, openPage, shot, SHARED, requireSample, chooseFolder, setSampling, SAMPLE } from "./harness.mjs";
 
 let srv, browser;
 before(async () => { requireSample(); srv = await startServer(); browser = await launch(); });
@@ -25,21 +25,11 @@ async function loadSample(page) {
   await page.waitForSelector("[data-testid=model-ready]", { timeout: 120000 });
 }
 
-async function settings(page, { temperature, repeat, max }) {
-  await page.evaluate(() => { document.querySelector("details.settings").open = true; });
-  await page.fill("#temperature", String(temperature));
-  await page.press("#temperature", "Tab");
-  await page.fill("#repeat-penalty", String(repeat));
-  await page.press("#repeat-penalty", "Tab");
-  await page.fill("#max-tokens", String(max));
-  await page.press("#max-tokens", "Tab");
-}
-
 test("greedy generation in the worker matches the golden tokens, and the acknowledgement is remembered", async () => {
   const { page, errors } = await openPage(browser.context, srv.url);
   await loadSample(page);
   assert.match(await page.textContent("[data-testid=model-ready]"), /llama/);
-  await settings(page, { temperature: 0, repeat: 1, max: 32 });
+  await setSampling(page, { "#temperature": 0, "#repeat-penalty": 1, "#max-tokens": 32 });
   await page.fill("#prompt", userMessage);
   await page.click("#send");
   // Tokens stream in before generation ends.
@@ -75,7 +65,7 @@ test("Stop ends generation at once and the chat stays usable", async () => {
   if (!(await page.isChecked("#ack"))) await page.check("#ack");
   await page.click("#load-model");
   await page.waitForSelector("[data-testid=model-ready]", { timeout: 120000 });
-  await settings(page, { temperature: 0.8, repeat: 1.1, max: 400 });
+  await setSampling(page, { "#temperature": 0.8, "#repeat-penalty": 1.1, "#max-tokens": 400 });
   await page.fill("#prompt", "Write a long story about a lighthouse keeper.");
   await page.click("#send");
   await page.waitForFunction(() => (document.querySelector(".msg.assistant p")?.textContent || "").split(" ").length > 5, null, { timeout: 120000 });
@@ -88,7 +78,7 @@ test("Stop ends generation at once and the chat stays usable", async () => {
   await page.waitForTimeout(1500);
   assert.equal(await page.textContent(".msg.assistant p"), text, "no token arrives after Stop");
   // The conversation continues with the cached context.
-  await settings(page, { temperature: 0, repeat: 1, max: 8 });
+  await setSampling(page, { "#temperature": 0, "#repeat-penalty": 1, "#max-tokens": 8 });
   await page.fill("#prompt", "Thanks!");
   await page.click("#send");
   await page.waitForFunction(() => document.querySelectorAll(".msg.assistant").length === 2 && !document.querySelector("#stop:not([disabled])"), null, { timeout: 120000 });

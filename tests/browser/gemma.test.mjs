@@ -7,7 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, launch, openPage, shot, chooseFolder, ROOT } from "./harness.mjs";
+import { startServer, launch, openPage, shot, chooseFolder, setSampling, ROOT } from "./harness.mjs";
 
 const GEMMA = join(ROOT, "sample/gemma-3-270m");
 const GGUF = join(GEMMA, "gemma-3-270m-q4_k_m.gguf");
@@ -44,11 +44,7 @@ test("the Gemma folder: HTML terms identified and quoted, a streamed answer, Sto
   console.log(`gemma: loaded worker memory ${loaded}, estimated ${estimated} (${((loaded / estimated - 1) * 100).toFixed(1)}%)`);
   assert.ok(Math.abs(loaded / estimated - 1) <= 0.15, `loaded ${loaded} vs estimated ${estimated}`);
 
-  await page.evaluate(() => { document.querySelector("details.settings").open = true; });
-  await page.fill("#temperature", "0");
-  await page.press("#temperature", "Tab");
-  await page.fill("#max-tokens", "24");
-  await page.press("#max-tokens", "Tab");
+  await setSampling(page, { "#temperature": 0, "#max-tokens": 24 });
   await page.fill("#prompt", "What is the capital of France?");
   await page.click("#send");
   await page.waitForFunction(() => !document.querySelector("#stop:not([disabled])")
@@ -63,10 +59,7 @@ test("the Gemma folder: HTML terms identified and quoted, a streamed answer, Sto
   await shot(page, "21-gemma-answer");
 
   // Stop during a long answer.
-  await page.fill("#temperature", "0.8");
-  await page.press("#temperature", "Tab");
-  await page.fill("#max-tokens", "400");
-  await page.press("#max-tokens", "Tab");
+  await setSampling(page, { "#temperature": 0.8, "#max-tokens": 400 });
   await page.fill("#prompt", "Write a long story about a lighthouse keeper.");
   await page.click("#send");
   await page.waitForFunction(() => document.querySelectorAll(".msg.assistant").length === 2
@@ -79,12 +72,7 @@ test("the Gemma folder: HTML terms identified and quoted, a streamed answer, Sto
   // list the model does not end), which wraps the sliding-window layers'
   // rings. The worker's wasm memory never shrinks, so it is the peak.
   await page.waitForSelector("#send:not([disabled])", { timeout: 60000 });
-  await page.fill("#temperature", "0");
-  await page.press("#temperature", "Tab");
-  await page.fill("#repeat-penalty", "1");
-  await page.press("#repeat-penalty", "Tab");
-  await page.fill("#max-tokens", "1950");
-  await page.press("#max-tokens", "Tab");
+  await setSampling(page, { "#temperature": 0, "#repeat-penalty": 1, "#max-tokens": 1950 });
   await page.fill("#prompt", "Write the numbers from 1 to 3000 in words, one per line.");
   await page.click("#send");
   await page.waitForFunction(() => document.querySelectorAll(".msg.assistant").length === 3

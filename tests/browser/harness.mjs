@@ -109,12 +109,17 @@ export function goldenSample() {
 }
 
 /** Sends `message` for a greedy reply of `maxTokens` to the loaded model; its ids, margins and the worker's memory. */
-export async function greedyReply(page, message, maxTokens) {
+/** Sets the chat's sampling settings: { "#temperature": 0, "#max-tokens": 32, … }. */
+export async function setSampling(page, settings) {
   await page.evaluate(() => { document.querySelector("details.settings").open = true; });
-  for (const [id, value] of [["#temperature", 0], ["#repeat-penalty", 1], ["#max-tokens", maxTokens]]) {
+  for (const [id, value] of Object.entries(settings)) {
     await page.fill(id, String(value));
     await page.press(id, "Tab");
   }
+}
+
+export async function greedyReply(page, message, maxTokens) {
+  await setSampling(page, { "#temperature": 0, "#repeat-penalty": 1, "#max-tokens": maxTokens });
   await page.fill("#prompt", message);
   await page.click("#send");
   await page.waitForFunction(() => document.querySelector("[data-testid=stats]")?.dataset.ids, null, { timeout: 300000 });

@@ -222,11 +222,10 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
     let kv_per_token = n_layer.saturating_sub(ring_layers).saturating_mul(layer_kv);
     let rings = ring_layers.saturating_mul(ring).saturating_mul(layer_kv);
     // What loading holds: the tensors as the file stores them, the tokenizer,
-    // and the RoPE tables and working buffers (measured by tests/memory.rs).
+    // and working buffers (measured by tests/memory.rs).
     let fixed = tensor_bytes
         .saturating_add(largest_f32_embedding)
         .saturating_add(tokenizer_bytes(md))
-        .saturating_add((crate::MAX_CONTEXT as u64).saturating_mul(head_dim).saturating_mul(8))
         .saturating_add(RUNTIME_BYTES)
         .saturating_add(rings);
     let wanted = context_length.clamp(1, crate::MAX_CONTEXT);

@@ -2,7 +2,10 @@
 //! 110-token prompt: `cargo run --release -p fineprint-kernels --example throughput`,
 //! or as wasm under Node (what the worker's kernels do in V8):
 //! `CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128" cargo build --release -p fineprint-kernels --example throughput --target wasm32-wasip1`
-//! then `node scripts/wasi-runner.mjs target/wasm32-wasip1/release/examples/throughput.wasm`.
+//! then `node scripts/wasi-runner.mjs target/wasm32-wasip1/release/examples/throughput.wasm`;
+//! or, built with `--features relaxed-simd` too, `node scripts/wasi-chromium.mjs …/throughput.wasm`
+//! in headless Chromium (whose V8 runs relaxed SIMD, as the page's worker does). Chromium tiers
+//! functions up while they run: the first lines are the least steady, compare the per-byte ones.
 
 use std::time::Instant;
 

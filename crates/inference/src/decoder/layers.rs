@@ -5,30 +5,38 @@ use fineprint_kernels::{float16, parallel};
 
 use super::Config;
 
-pub(super) fn rope_tables(
-    context: usize,
-    rope_dim: usize,
-    base: f32,
-    linear_scale: f32,
-    factors: Option<&[f32]>,
-) -> (Vec<f32>, Vec<f32>) {
-    let half = rope_dim / 2;
-    let freqs: Vec<f32> = (0..half)
-        .map(|j| {
-            let f = 1.0 / base.powf((2 * j) as f32 / rope_dim as f32) / linear_scale;
-            f / factors.map_or(1.0, |fs| fs[j])
-        })
-        .collect();
-    let mut cos = Vec::with_capacity(context * half);
-    let mut sin = Vec::with_capacity(context * half);
-    for p in 0..context {
-        for f in &freqs {
-            let a = p as f32 * f;
-            cos.push(a.cos());
-            sin.push(a.sin());
+/// A rotary embedding's frequencies. The cosines and sines are made for the
+/// positions a forward pass runs, not kept for the whole context: a table for
+/// 4,096 positions is 8 MB for a 256-wide head (Gemma 3 keeps two), and a
+/// pass needs a few rows of it.
+pub(super) struct Rotation {
+    freqs: Vec<f32>,
+}
+
+impl Rotation {
+    pub(super) fn new(rope_dim: usize, base: f32, linear_scale: f32, factors: Option<&[f32]>) -> Self {
+        let freqs = (0..rope_dim / 2)
+            .map(|j| {
+                let f = 1.0 / base.powf((2 * j) as f32 / rope_dim as f32) / linear_scale;
+                f / factors.map_or(1.0, |fs| fs[j])
+            })
+            .collect();
+        Self { freqs }
+    }
+
+    /// The cosines and sines of positions `pos..pos + m`, a row of
+    /// `rope_dim / 2` each.
+    pub(super) fn rows(&self, pos: usize, m: usize, cos: &mut Vec<f32>, sin: &mut Vec<f32>) {
+        cos.clear();
+        sin.clear();
+        for p in pos..pos + m {
+            for f in &self.freqs {
+                let a = p as f32 * f;
+                cos.push(a.cos());
+                sin.push(a.sin());
+            }
         }
     }
-    (cos, sin)
 }
 
 pub(super) fn rotate(x: &mut [f32], cos: &[f32], sin: &[f32], neox: bool, rope_dim: usize) {

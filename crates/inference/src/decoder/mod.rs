@@ -29,7 +29,7 @@ mod llama;
 mod qwen;
 mod tensors;
 
-use layers::{add, add_rows, append, attention, gelu_tanh, rms_norm, rms_norm_in_place, rope_tables, rotate};
+use layers::{add, add_rows, append, attention, gelu_tanh, rms_norm, rms_norm_in_place, rotate, Rotation};
 use tensors::Tensors;
 
 /// Prompt rows run at once: enough to unpack each weight block for many rows,
@@ -218,10 +218,9 @@ pub struct Decoder {
     output: Option<Weight>,
     out_norm: Vec<f32>,
     layers: Vec<Layer>,
-    cos: Vec<f32>,
-    sin: Vec<f32>,
-    /// Rotation tables of the local layers, where their base differs.
-    local_rope: Option<(Vec<f32>, Vec<f32>)>,
+    rotation: Rotation,
+    /// The local layers' rotation, where its base differs.
+    local_rotation: Option<Rotation>,
     context: usize,
     scratch: Scratch,
 }
@@ -238,6 +237,12 @@ struct Scratch {
     gate: Vec<f32>,
     up: Vec<f32>,
     acts: Activations,
+    /// The rotary embedding's rows for the positions being run (global and,
+    /// for gemma3's sliding-window layers, local).
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    local_cos: Vec<f32>,
+    local_sin: Vec<f32>,
 }
 
 impl Decoder {
@@ -293,8 +298,8 @@ impl Decoder {
         // Llama 3.1+ scales some rotation frequencies; the factors ship as a tensor.
         let factors =
             if t.has("rope_freqs.weight") { Some(t.vector("rope_freqs.weight", rope_dim / 2)?) } else { None };
-        let (cos, sin) = rope_tables(context, rope_dim, rope.base, rope.linear_scale, factors.as_deref());
-        let local_rope = (0..n_layer).any(is_local).then(|| rope_tables(context, rope_dim, rope.local_base, 1.0, None));
+        let rotation = Rotation::new(rope_dim, rope.base, rope.linear_scale, factors.as_deref());
+        let local_rotation = (0..n_layer).any(is_local).then(|| Rotation::new(rope_dim, rope.local_base, 1.0, None));
         let out_norm = t.vector("output_norm.weight", dim)?;
         let output = if t.has("output.weight") { Some(t.matrix("output.weight", Some(vocab), dim)?) } else { None };
         let (q_dim, kv_dim) = (n_head * head_dim, n_kv_head * head_dim);
@@ -342,7 +347,7 @@ impl Decoder {
                 v_cache: Vec::new(),
             });
         }
-        Ok(Self { cfg, embd, output, out_norm, layers, cos, sin, local_rope, context, scratch: Scratch::default() })
+        Ok(Self { cfg, embd, output, out_norm, layers, rotation, local_rotation, context, scratch: Scratch::default() })
     }
 
     pub fn vocab_size(&self) -> usize {
@@ -401,6 +406,10 @@ impl Decoder {
                 row.iter_mut().for_each(|v| *v *= c.embed_scale);
             }
         }
+        self.rotation.rows(pos, m, &mut s.cos, &mut s.sin);
+        if let Some(local) = &self.local_rotation {
+            local.rows(pos, m, &mut s.local_cos, &mut s.local_sin);
+        }
         for layer in &mut self.layers {
             // Attention.
             rms_norm(&s.x, &layer.attn_norm, c.eps, &mut s.h);
@@ -423,12 +432,13 @@ impl Decoder {
                 rms_norm_in_place(&mut s.k, nk, c.eps);
             }
             let half = c.rope_dim / 2;
-            let (cos_t, sin_t) = match (&self.local_rope, layer.local) {
-                (Some((cos, sin)), true) => (cos, sin),
-                _ => (&self.cos, &self.sin),
+            let (cos_t, sin_t) = if layer.local && self.local_rotation.is_some() {
+                (&s.local_cos, &s.local_sin)
+            } else {
+                (&s.cos, &s.sin)
             };
             for i in 0..m {
-                let at = (pos + i) * half;
+                let at = i * half;
                 let (cos, sin) = (&cos_t[at..at + half], &sin_t[at..at + half]);
                 for head in s.q[i * q_dim..(i + 1) * q_dim].chunks_exact_mut(hd) {
                     rotate(head, cos, sin, c.neox, c.rope_dim);
