@@ -207,8 +207,12 @@ pub fn matmul_shared(
         cols = Some(w.cols);
     }
     let Some(cols) = cols else { return Ok(()) };
-    if products.iter().any(|(w, _)| matches!(w.store, Store::Blocks(..))) {
-        scratch.quantize(x, m, cols);
+    let kinds = products.iter().filter_map(|(w, _)| match w.store {
+        Store::Blocks(kind, _) => Some(kind),
+        _ => None,
+    });
+    if let Some(needs) = kinds.map(Extras::of).reduce(Extras::or) {
+        scratch.quantize(x, m, cols, needs);
     }
     if products.iter().any(|(w, _)| matches!(w.store, Store::Super(..))) {
         scratch.k.quantize(x, m, cols);
@@ -230,6 +234,30 @@ pub fn matmul_shared(
 /// Whether the relaxed-SIMD kernels are compiled in (the browser builds for
 /// engines that validate `i32x4.relaxed_dot_i8x16_i7x16_add_s`).
 const RELAXED: bool = cfg!(all(feature = "relaxed-simd", target_feature = "simd128"));
+
+/// What the relaxed-SIMD kernels need beside the quantized values, by the
+/// block types a product meets (nothing in other builds).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Extras {
+    /// Per-lane activation sums, for the types stored with an offset.
+    lanes: bool,
+    /// Positive and negative parts, for Q8_0.
+    split: bool,
+}
+
+impl Extras {
+    /// Everything this build's kernels may read (the tests).
+    #[cfg(test)]
+    const ALL: Extras = Extras { lanes: RELAXED, split: RELAXED };
+
+    fn of(kind: Blocks) -> Self {
+        Extras { lanes: RELAXED && matches!(kind, Blocks::Q4_0 | Blocks::Q5_0), split: RELAXED && kind == Blocks::Q8_0 }
+    }
+
+    fn or(self, other: Self) -> Self {
+        Extras { lanes: self.lanes || other.lanes, split: self.split || other.split }
+    }
+}
 
 /// Activations quantized to 8 bits in blocks of 32: values, scale, and
 /// scale × sum (what a block with a minimum, Q4_1, needs).
@@ -253,7 +281,7 @@ pub struct Activations {
 }
 
 impl Activations {
-    fn quantize(&mut self, x: &[f32], m: usize, cols: usize) {
+    fn quantize(&mut self, x: &[f32], m: usize, cols: usize, extras: Extras) {
         let nb = cols / BLOCK;
         self.qs.resize(m * cols, 0);
         self.d.resize(m * nb, 0.0);
@@ -278,7 +306,7 @@ impl Activations {
             *d = dh.to_f32();
             *s = (half::f16::from_f32(sum as f32) * dh).to_f32();
         }
-        if RELAXED {
+        if extras.lanes {
             self.lanes.resize(m * nb * 4, 0);
             for (qs, lanes) in self.qs.chunks_exact(BLOCK).zip(self.lanes.chunks_exact_mut(4)) {
                 // Lane k of a 16-byte dot product sums bytes 4k..4k+4 of each half.
@@ -288,6 +316,8 @@ impl Activations {
                     *lane = -(half(0) + half(1));
                 }
             }
+        }
+        if extras.split {
             self.pos.clear();
             self.pos.extend(self.qs.iter().map(|&q| q.max(0)));
             self.neg.clear();
@@ -373,9 +403,10 @@ fn blocks_band(kind: Blocks, w: &[u8], cols: usize, a: &Activations, m: usize, j
     let t = f16_table();
     let nb = cols / BLOCK;
     let row_bytes = nb * kind.bytes();
-    /// Row `i` of a relaxed-SIMD-only array (empty in other builds).
-    fn relaxed_row<T>(v: &[T], i: usize, n: usize) -> &[T] {
-        if RELAXED {
+    let extras = Extras::of(kind);
+    /// Row `i` of an array the relaxed-SIMD kernel of this type reads (empty otherwise).
+    fn row_if<T>(needed: bool, v: &[T], i: usize, n: usize) -> &[T] {
+        if needed {
             &v[i * n..(i + 1) * n]
         } else {
             &[]
@@ -385,9 +416,9 @@ fn blocks_band(kind: Blocks, w: &[u8], cols: usize, a: &Activations, m: usize, j
         qs: &a.qs[i * cols..(i + 1) * cols],
         d: &a.d[i * nb..(i + 1) * nb],
         s: &a.s[i * nb..(i + 1) * nb],
-        lanes: relaxed_row(&a.lanes, i, nb * 4),
-        pos: relaxed_row(&a.pos, i, cols),
-        neg: relaxed_row(&a.neg, i, cols),
+        lanes: row_if(extras.lanes, &a.lanes, i, nb * 4),
+        pos: row_if(extras.split, &a.pos, i, cols),
+        neg: row_if(extras.split, &a.neg, i, cols),
     };
     let n = js.len();
     for (j, wr) in w[js.start * row_bytes..js.end * row_bytes].chunks_exact(row_bytes).enumerate() {
@@ -884,7 +915,7 @@ mod tests {
                 match &w.store {
                     Store::Blocks(kind, bytes) => {
                         let mut a = Activations::default();
-                        a.quantize(&x, m, cols);
+                        a.quantize(&x, m, cols, Extras::ALL);
                         let (nb, rb) = (cols / BLOCK, cols / BLOCK * kind.bytes());
                         Some(portable::dot(
                             *kind,
@@ -1033,7 +1064,7 @@ mod tests {
             for bytes in [quantized(dtype, rows, cols, 3).0, arbitrary] {
                 let x = noise(m * cols, 4);
                 let mut a = Activations::default();
-                a.quantize(&x, m, cols);
+                a.quantize(&x, m, cols, Extras::ALL);
                 a.k.quantize(&x, m, cols);
                 let t = f16_table();
                 let nb = cols / BLOCK;
@@ -1108,7 +1139,7 @@ mod tests {
     #[test]
     fn activations_of_zeros_do_not_divide_by_zero() {
         let mut a = Activations::default();
-        a.quantize(&[0.0; 64], 1, 64);
+        a.quantize(&[0.0; 64], 1, 64, Extras::ALL);
         assert!(a.qs.iter().all(|&q| q == 0) && a.d.iter().all(|d| *d == 0.0));
     }
 }
