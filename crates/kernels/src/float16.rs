@@ -1,6 +1,6 @@
 //! Half floats: F16 matrices kept as f16 (candle widens them to f32 on load,
 //! twice the file's size in memory), multiplied by f32 activations; and the
-//! f16 KV cache's narrowing, dot product and weighted sum.
+//! f16 KV cache's narrowing and widening.
 //!
 //! Each weight row is widened once per product into a scratch row, then met
 //! by every activation row. The widening is a bit move and one multiply
@@ -30,40 +30,27 @@ pub fn narrow_into(src: &[f32], out: &mut [u16]) {
     }
 }
 
-/// `Σ a·widen(b)` over f16 bits `b`.
-pub fn dot_f16(a: &[f32], b: &[u16]) -> f32 {
+/// f16 bits widened to f32 (a cache row, before several queries meet it).
+pub fn widen_into(src: &[u16], out: &mut [f32]) {
     #[cfg(target_feature = "simd128")]
     {
-        // SAFETY: simd128 is enabled at compile time; the loops stay within both slices.
-        unsafe { simd::dot_f16(a, b) }
+        let n = out.len().min(src.len());
+        // SAFETY: simd128 is enabled at compile time; `src` holds `n` values.
+        unsafe { simd::widen(src.as_ptr(), &mut out[..n]) }
     }
     #[cfg(not(target_feature = "simd128"))]
     {
-        let (ac, ar) = a.as_chunks::<8>();
-        let (bc, br) = b.as_chunks::<8>();
-        let mut acc = [0f32; 8];
-        for (x, y) in ac.iter().zip(bc) {
-            for k in 0..8 {
-                acc[k] += x[k] * widen(y[k]);
-            }
+        for (o, &h) in out.iter_mut().zip(src) {
+            *o = widen(h);
         }
-        let tail: f32 = ar.iter().zip(br).map(|(x, y)| x * widen(*y)).sum();
-        acc.iter().sum::<f32>() + tail
     }
 }
 
-/// `out += w · widen(v)` over f16 bits `v`.
-pub fn axpy_f16(out: &mut [f32], w: f32, v: &[u16]) {
-    #[cfg(target_feature = "simd128")]
-    {
-        // SAFETY: simd128 is enabled at compile time; the loops stay within both slices.
-        unsafe { simd::axpy_f16(out, w, v) }
-    }
-    #[cfg(not(target_feature = "simd128"))]
-    {
-        for (o, h) in out.iter_mut().zip(v) {
-            *o += w * widen(*h);
-        }
+/// `out += w · v` (a weighted value row into an attention output; the
+/// compiler vectorises it).
+pub fn axpy(out: &mut [f32], w: f32, v: &[f32]) {
+    for (o, x) in out.iter_mut().zip(v) {
+        *o += w * x;
     }
 }
 
@@ -71,8 +58,10 @@ pub fn axpy_f16(out: &mut [f32], w: f32, v: &[u16]) {
 pub(crate) fn widen_row(bytes: &[u8], out: &mut [f32]) {
     #[cfg(target_feature = "simd128")]
     {
-        // SAFETY: simd128 is enabled at compile time; the loop stays within both slices.
-        unsafe { simd::widen_row(bytes, out) }
+        let n = out.len().min(bytes.len() / 2);
+        // SAFETY: simd128 is enabled at compile time; `bytes` holds `n` f16
+        // values, read without alignment.
+        unsafe { simd::widen(bytes.as_ptr().cast(), &mut out[..n]) }
     }
     #[cfg(not(target_feature = "simd128"))]
     {
@@ -85,7 +74,7 @@ pub(crate) fn widen_row(bytes: &[u8], out: &mut [f32]) {
 
 /// `Σ a·b` with eight running sums (a shape compilers vectorise).
 #[inline(always)]
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     #[cfg(target_feature = "simd128")]
     {
         // SAFETY: simd128 is enabled at compile time; both slices have the same length.
@@ -107,80 +96,40 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 #[cfg(target_feature = "simd128")]
-mod simd {
+pub(crate) mod simd {
     use std::arch::wasm32::*;
 
-    use super::{widen, REBIAS};
-
-    pub unsafe fn widen_row(bytes: &[u8], out: &mut [f32]) {
-        let n = out.len().min(bytes.len() / 2);
-        let (mag_mask, sign_mask) = (u32x4_splat(0x7FFF), u32x4_splat(0x8000));
-        let rebias = f32x4_splat(REBIAS);
-        let mut i = 0;
-        while i + 8 <= n {
-            let h = v128_load(bytes.as_ptr().add(2 * i) as *const v128);
-            for (half, wide) in [(0, u32x4_extend_low_u16x8(h)), (4, u32x4_extend_high_u16x8(h))] {
-                let magnitude = f32x4_mul(u32x4_shl(v128_and(wide, mag_mask), 13), rebias);
-                let sign = u32x4_shl(v128_and(wide, sign_mask), 16);
-                v128_store(out.as_mut_ptr().add(i + half) as *mut v128, v128_or(magnitude, sign));
-            }
-            i += 8;
-        }
-        for k in i..n {
-            out[k] = widen(u16::from_le_bytes([bytes[2 * k], bytes[2 * k + 1]]));
-        }
-    }
+    use super::REBIAS;
 
     /// Eight f16 values at `p` as two f32x4.
     #[inline(always)]
     unsafe fn widen8(p: *const u16) -> (v128, v128) {
         let h = v128_load(p as *const v128);
-        let (mag_mask, sign_mask) = (u32x4_splat(0x7FFF), u32x4_splat(0x8000));
-        let rebias = f32x4_splat(REBIAS);
-        let one = |wide: v128| {
-            let magnitude = f32x4_mul(u32x4_shl(v128_and(wide, mag_mask), 13), rebias);
-            v128_or(magnitude, u32x4_shl(v128_and(wide, sign_mask), 16))
-        };
-        (one(u32x4_extend_low_u16x8(h)), one(u32x4_extend_high_u16x8(h)))
+        (widen4(u32x4_extend_low_u16x8(h)), widen4(u32x4_extend_high_u16x8(h)))
     }
 
-    pub unsafe fn dot_f16(a: &[f32], b: &[u16]) -> f32 {
-        let n = a.len().min(b.len());
-        let (pa, pb) = (a.as_ptr(), b.as_ptr());
-        let (mut s0, mut s1) = (f32x4_splat(0.0), f32x4_splat(0.0));
-        let mut i = 0;
-        while i + 8 <= n {
-            let (w0, w1) = widen8(pb.add(i));
-            s0 = f32x4_add(s0, f32x4_mul(v128_load(pa.add(i) as *const v128), w0));
-            s1 = f32x4_add(s1, f32x4_mul(v128_load(pa.add(i + 4) as *const v128), w1));
-            i += 8;
-        }
-        let v = f32x4_add(s0, s1);
-        let mut sum = f32x4_extract_lane::<0>(v)
-            + f32x4_extract_lane::<1>(v)
-            + f32x4_extract_lane::<2>(v)
-            + f32x4_extract_lane::<3>(v);
-        for k in i..n {
-            sum += a[k] * widen(b[k]);
-        }
-        sum
+    /// Four f16 values, one in the low half of each u32 lane, as f32 lanes.
+    #[inline(always)]
+    pub(crate) fn widen4(wide: v128) -> v128 {
+        let magnitude = f32x4_mul(u32x4_shl(v128_and(wide, u32x4_splat(0x7FFF)), 13), f32x4_splat(REBIAS));
+        v128_or(magnitude, u32x4_shl(v128_and(wide, u32x4_splat(0x8000)), 16))
     }
 
-    pub unsafe fn axpy_f16(out: &mut [f32], w: f32, v: &[u16]) {
-        let n = out.len().min(v.len());
-        let (po, pv) = (out.as_mut_ptr(), v.as_ptr());
-        let ws = f32x4_splat(w);
+    /// `out.len()` f16 values from `p` widened into `out`; `p` needs no
+    /// alignment (wasm loads have none), so a GGUF's bytes serve as well as
+    /// the cache's `u16`s.
+    pub unsafe fn widen(p: *const u16, out: &mut [f32]) {
+        let n = out.len();
+        let po = out.as_mut_ptr();
         let mut i = 0;
         while i + 8 <= n {
-            let (v0, v1) = widen8(pv.add(i));
-            let o0 = po.add(i) as *mut v128;
-            let o1 = po.add(i + 4) as *mut v128;
-            v128_store(o0, f32x4_add(v128_load(o0), f32x4_mul(ws, v0)));
-            v128_store(o1, f32x4_add(v128_load(o1), f32x4_mul(ws, v1)));
+            let (w0, w1) = widen8(p.add(i));
+            v128_store(po.add(i) as *mut v128, w0);
+            v128_store(po.add(i + 4) as *mut v128, w1);
             i += 8;
         }
-        for k in i..n {
-            out[k] += w * widen(v[k]);
+        for (k, o) in out.iter_mut().enumerate().skip(i) {
+            *o = super::widen(p.add(k).read_unaligned());
         }
     }
 
@@ -221,10 +170,13 @@ mod tests {
         let mut h = Vec::new();
         narrow(&b, &mut h);
         let wide: Vec<f32> = h.iter().map(|&x| half::f16::from_bits(x).to_f32()).collect();
+        let mut widened = vec![0f32; h.len()];
+        widen_into(&h, &mut widened);
+        assert_eq!(widened, wide);
         let want: f32 = a.iter().zip(&wide).map(|(x, y)| x * y).sum();
-        assert!((dot_f16(&a, &h) - want).abs() <= 1e-4 * want.abs().max(1.0));
+        assert!((dot(&a, &widened) - want).abs() <= 1e-4 * want.abs().max(1.0));
         let mut out = a.clone();
-        axpy_f16(&mut out, 0.5, &h);
+        axpy(&mut out, 0.5, &widened);
         for ((o, x), y) in out.iter().zip(&a).zip(&wide) {
             assert!((o - (x + 0.5 * y)).abs() <= 1e-6 * (x + 0.5 * y).abs().max(1.0));
         }

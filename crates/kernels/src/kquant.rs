@@ -67,23 +67,17 @@ impl Act8K {
             .zip(self.qs.chunks_exact_mut(SUPER))
             .zip(self.d.iter_mut().zip(self.bsums.chunks_exact_mut(GROUPS)))
         {
-            let (mut max, mut amax) = (0f32, 0f32);
-            for &v in xs {
-                if amax < v.abs() {
-                    amax = v.abs();
-                    max = v;
-                }
-            }
-            if amax == 0.0 {
+            let amax = crate::quantize::abs_max(xs);
+            // ggml takes the sign of the first value of largest magnitude; either
+            // sign gives the same products (d and every q flip together).
+            let Some(&max) = xs.iter().find(|v| v.abs() == amax).filter(|_| amax != 0.0) else {
                 qs.fill(0);
                 bsums.fill(0);
                 *d = 0.0;
                 continue;
-            }
+            };
             let iscale = -127.0 / max;
-            for (q, &v) in qs.iter_mut().zip(xs) {
-                *q = (iscale * v).round().clamp(-128.0, 127.0) as i8;
-            }
+            crate::quantize::round_scaled(xs, iscale, -128.0, qs);
             for (s, run) in bsums.iter_mut().zip(qs.chunks_exact(16)) {
                 *s = run.iter().map(|&q| i32::from(q)).sum();
             }
@@ -201,7 +195,7 @@ fn min_sum(mins: &[i32; 8], bsums: &[i32]) -> i32 {
 /// `Σ_k w[k] · a[k]` for one weight row against `R` activation rows, each
 /// super-block unpacked once for all of them.
 #[inline(always)]
-pub(crate) fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: [Row<'_>; R]) -> [f32; R] {
+pub(crate) fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
     #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
     {
         // SAFETY: whole rows are passed (`w` holds `d.len()` super-blocks of
@@ -233,12 +227,12 @@ pub(crate) fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: [R
 /// One row's product through each wasm kernel (the relaxed-SIMD test).
 #[cfg(all(test, feature = "relaxed-simd", target_feature = "simd128"))]
 pub(crate) unsafe fn simd_dot(kind: Kind, t: &[f32], w: &[u8], a: Row<'_>) -> f32 {
-    simd::dot_tile(kind, t, w, [a])[0]
+    simd::dot_tile(kind, t, w, &[a])[0]
 }
 
 #[cfg(all(test, feature = "relaxed-simd", target_feature = "simd128"))]
 pub(crate) unsafe fn relaxed_dot(kind: Kind, t: &[f32], w: &[u8], a: Row<'_>) -> f32 {
-    simd::dot_tile_relaxed(kind, t, w, [a])[0]
+    simd::dot_tile_relaxed(kind, t, w, &[a])[0]
 }
 
 #[cfg_attr(target_feature = "simd128", allow(dead_code))]
@@ -247,7 +241,7 @@ pub(crate) mod portable {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    pub unsafe fn dot_tile_avx2<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: [Row<'_>; R]) -> [f32; R] {
+    pub unsafe fn dot_tile_avx2<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
         dot_tile(kind, t, w, acts)
     }
 
@@ -270,11 +264,11 @@ pub(crate) mod portable {
     }
 
     #[inline(always)]
-    pub fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: [Row<'_>; R]) -> [f32; R] {
+    pub fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
         let mut out = [0f32; R];
         for (b, blk) in w.chunks_exact(kind.bytes()).enumerate() {
             let u = unpack(kind, t, blk);
-            for (o, a) in out.iter_mut().zip(&acts) {
+            for (o, a) in out.iter_mut().zip(acts) {
                 let da = a.d[b];
                 let sumi = dot_groups(&u.q, &a.qs[b * SUPER..(b + 1) * SUPER], &u.scales);
                 *o += u.d * da * sumi as f32;
@@ -365,7 +359,7 @@ mod simd {
     }
 
     #[cfg_attr(feature = "relaxed-simd", allow(dead_code))]
-    pub unsafe fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: [Row<'_>; R]) -> [f32; R] {
+    pub unsafe fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
         match kind {
             Kind::Q4K => tile::<0, R, false>(t, w, acts),
             Kind::Q5K => tile::<1, R, false>(t, w, acts),
@@ -379,7 +373,7 @@ mod simd {
     /// exact either way, so the results are `dot_tile`'s bit for bit.
     #[cfg(feature = "relaxed-simd")]
     #[target_feature(enable = "relaxed-simd")]
-    pub unsafe fn dot_tile_relaxed<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: [Row<'_>; R]) -> [f32; R] {
+    pub unsafe fn dot_tile_relaxed<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
         match kind {
             Kind::Q4K => tile::<0, R, true>(t, w, acts),
             Kind::Q5K => tile::<1, R, true>(t, w, acts),
@@ -424,7 +418,7 @@ mod simd {
     unsafe fn tile<const K: u8, const R: usize, const RELAXED: bool>(
         t: &[f32],
         w: &[u8],
-        acts: [Row<'_>; R],
+        acts: &[Row<'_>; R],
     ) -> [f32; R] {
         let kind = [Kind::Q4K, Kind::Q5K, Kind::Q6K][K as usize];
         let size = kind.bytes();

@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 pub mod float16;
 mod kquant;
 pub mod parallel;
+mod quantize;
 
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul};
 use candle_core::{Device, Module, Tensor};
@@ -170,8 +171,14 @@ impl Weight {
     /// needs) into `out`, `m × js.len()`; nothing for candle's stores.
     fn band(&self, x: &[f32], m: usize, a: &Activations, js: Range<usize>, out: &mut [f32]) {
         match &self.store {
-            Store::Blocks(kind, w) => blocks_band(*kind, w, self.cols, a, m, js, out),
-            Store::Super(kind, w) => super_band(*kind, w, self.cols, &a.k, m, js, out),
+            Store::Blocks(kind, w) => {
+                let k = Blocks32 { kind: *kind, t: f16_table(), a, cols: self.cols, extras: Extras::of(*kind) };
+                band(&k, w, self.cols / BLOCK * kind.bytes(), m, js, out)
+            }
+            Store::Super(kind, w) => {
+                let k = Super256 { kind: *kind, t: f16_table(), a: &a.k, cols: self.cols };
+                band(&k, w, self.cols / kquant::SUPER * kind.bytes(), m, js, out)
+            }
             Store::F16(w) => f16_band(w, self.cols, x, m, js, out),
             Store::Candle(_) => {}
         }
@@ -289,16 +296,10 @@ impl Activations {
         for ((xs, qs), (d, s)) in
             x.chunks_exact(BLOCK).zip(self.qs.chunks_exact_mut(BLOCK)).zip(self.d.iter_mut().zip(self.s.iter_mut()))
         {
-            let amax = xs.iter().fold(0f32, |a, &v| a.max(v.abs()));
-            let scale = amax / 127.0;
+            let scale = quantize::abs_max(xs) / 127.0;
             let inv = if scale != 0.0 { 1.0 / scale } else { 0.0 };
-            let mut sum = 0i32;
-            for (q, &v) in qs.iter_mut().zip(xs) {
-                // Within ±127 (the simd128 Q8_0 product relies on it).
-                let r = (v * inv).round().clamp(-127.0, 127.0) as i8;
-                *q = r;
-                sum += i32::from(r);
-            }
+            // Within ±127 (the simd128 Q8_0 product relies on it).
+            let sum = quantize::round_scaled(xs, inv, -127.0, qs);
             // Scales rounded to f16 as ggml and candle store them: greedy
             // decoding is sensitive enough that the exact f32 scale changes
             // SmolLM2's fifth token against every reference implementation.
@@ -394,74 +395,99 @@ fn block_values(kind: Blocks, t: &[f32], blk: &[u8]) -> ([i16; 32], f32) {
     (v, min)
 }
 
-/// Rows `js` of a block-quantized product into `out` (`m × js.len()`).
-/// Weight rows outside, activation rows inside: a weight row is read from
-/// memory once and stays in cache while every activation row meets it; in a
-/// prompt, each weight block is unpacked once for four activation rows.
-#[allow(clippy::too_many_arguments)]
-fn blocks_band(kind: Blocks, w: &[u8], cols: usize, a: &Activations, m: usize, js: Range<usize>, out: &mut [f32]) {
-    let t = f16_table();
-    let nb = cols / BLOCK;
-    let row_bytes = nb * kind.bytes();
-    let extras = Extras::of(kind);
-    /// Row `i` of an array the relaxed-SIMD kernel of this type reads (empty otherwise).
-    fn row_if<T>(needed: bool, v: &[T], i: usize, n: usize) -> &[T] {
-        if needed {
-            &v[i * n..(i + 1) * n]
-        } else {
-            &[]
+/// A product the integer kernels run: activation row `i` as its kernel takes
+/// it, and one weight row against `R` of them.
+trait Kernel<'a> {
+    type Act: Copy;
+    fn act(&self, i: usize) -> Self::Act;
+    fn dot<const R: usize>(&self, w: &[u8], acts: &[Self::Act; R]) -> [f32; R];
+}
+
+/// Blocks of 32 against activations quantized in blocks of 32.
+struct Blocks32<'a> {
+    kind: Blocks,
+    t: &'a [f32],
+    a: &'a Activations,
+    cols: usize,
+    extras: Extras,
+}
+
+impl<'a> Kernel<'a> for Blocks32<'a> {
+    type Act = Act<'a>;
+
+    fn act(&self, i: usize) -> Act<'a> {
+        let (a, cols, nb) = (self.a, self.cols, self.cols / BLOCK);
+        /// Row `i` of an array the relaxed-SIMD kernel of this type reads (empty otherwise).
+        fn row_if<T>(needed: bool, v: &[T], i: usize, n: usize) -> &[T] {
+            if needed {
+                &v[i * n..(i + 1) * n]
+            } else {
+                &[]
+            }
+        }
+        Act {
+            qs: &a.qs[i * cols..(i + 1) * cols],
+            d: &a.d[i * nb..(i + 1) * nb],
+            s: &a.s[i * nb..(i + 1) * nb],
+            lanes: row_if(self.extras.lanes, &a.lanes, i, nb * 4),
+            pos: row_if(self.extras.split, &a.pos, i, cols),
+            neg: row_if(self.extras.split, &a.neg, i, cols),
         }
     }
-    let act = |i: usize| Act {
-        qs: &a.qs[i * cols..(i + 1) * cols],
-        d: &a.d[i * nb..(i + 1) * nb],
-        s: &a.s[i * nb..(i + 1) * nb],
-        lanes: row_if(extras.lanes, &a.lanes, i, nb * 4),
-        pos: row_if(extras.split, &a.pos, i, cols),
-        neg: row_if(extras.split, &a.neg, i, cols),
-    };
-    let n = js.len();
-    for (j, wr) in w[js.start * row_bytes..js.end * row_bytes].chunks_exact(row_bytes).enumerate() {
-        let mut i = 0;
-        while i + TILE <= m {
-            let sums = dot_tile(kind, t, wr, [act(i), act(i + 1), act(i + 2), act(i + 3)]);
-            for (r, v) in sums.into_iter().enumerate() {
-                out[(i + r) * n + j] = v;
-            }
-            i += TILE;
-        }
-        for i in i..m {
-            out[i * n + j] = dot_tile(kind, t, wr, [act(i)])[0];
-        }
+
+    fn dot<const R: usize>(&self, w: &[u8], acts: &[Act<'a>; R]) -> [f32; R] {
+        dot_tile(self.kind, self.t, w, acts)
     }
 }
 
-/// Rows `js` of a K-quant product into `out` (`m × js.len()`), as `blocks_band`.
-#[allow(clippy::too_many_arguments)]
-fn super_band(
+/// K-quant super-blocks against activations quantized as Q8_K.
+struct Super256<'a> {
     kind: kquant::Kind,
-    w: &[u8],
+    t: &'a [f32],
+    a: &'a kquant::Act8K,
     cols: usize,
-    a: &kquant::Act8K,
-    m: usize,
-    js: Range<usize>,
-    out: &mut [f32],
-) {
-    let t = f16_table();
-    let row_bytes = cols / kquant::SUPER * kind.bytes();
-    let act = |i: usize| a.row(i, cols);
+}
+
+impl<'a> Kernel<'a> for Super256<'a> {
+    type Act = kquant::Row<'a>;
+
+    fn act(&self, i: usize) -> kquant::Row<'a> {
+        self.a.row(i, self.cols)
+    }
+
+    fn dot<const R: usize>(&self, w: &[u8], acts: &[kquant::Row<'a>; R]) -> [f32; R] {
+        kquant::dot_tile(self.kind, self.t, w, acts)
+    }
+}
+
+/// Weight rows per chunk of a band: a chunk's bytes (a few tens of KB) stay
+/// in cache while every group of `TILE` activation rows meets them.
+const CHUNK: usize = 64;
+
+/// Rows `js` of an integer product into `out` (`m × js.len()`). In a prompt,
+/// each weight block is unpacked once for `TILE` activation rows, and a
+/// group's rows are looked up once for a chunk of weight rows, not once per
+/// weight row (that took a tenth of a prompt).
+fn band<'a, K: Kernel<'a>>(k: &K, w: &[u8], row_bytes: usize, m: usize, js: Range<usize>, out: &mut [f32]) {
     let n = js.len();
-    for (j, wr) in w[js.start * row_bytes..js.end * row_bytes].chunks_exact(row_bytes).enumerate() {
+    let rows = &w[js.start * row_bytes..js.end * row_bytes];
+    for (c, chunk) in rows.chunks(CHUNK * row_bytes).enumerate() {
+        let j0 = c * CHUNK;
         let mut i = 0;
         while i + TILE <= m {
-            let sums = kquant::dot_tile(kind, t, wr, [act(i), act(i + 1), act(i + 2), act(i + 3)]);
-            for (r, v) in sums.into_iter().enumerate() {
-                out[(i + r) * n + j] = v;
+            let acts = [k.act(i), k.act(i + 1), k.act(i + 2), k.act(i + 3)];
+            for (j, wr) in chunk.chunks_exact(row_bytes).enumerate() {
+                for (r, v) in k.dot(wr, &acts).into_iter().enumerate() {
+                    out[(i + r) * n + j0 + j] = v;
+                }
             }
             i += TILE;
         }
         for i in i..m {
-            out[i * n + j] = kquant::dot_tile(kind, t, wr, [act(i)])[0];
+            let acts = [k.act(i)];
+            for (j, wr) in chunk.chunks_exact(row_bytes).enumerate() {
+                out[i * n + j0 + j] = k.dot(wr, &acts)[0];
+            }
         }
     }
 }
@@ -498,7 +524,7 @@ struct Act<'a> {
 }
 
 #[inline(always)]
-fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: [Act<'_>; R]) -> [f32; R] {
+fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: &[Act<'_>; R]) -> [f32; R] {
     #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
     {
         // SAFETY: the caller passes whole rows: `w` holds `d.len()` blocks of
@@ -518,13 +544,15 @@ fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: [Act<'_>; R
     {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2 (checked just above; the result is cached).
-            return acts.map(|a| unsafe { portable::dot_avx2(kind, t, w, a.qs, a.d, a.s) });
+            return std::array::from_fn(|r| unsafe {
+                portable::dot_avx2(kind, t, w, acts[r].qs, acts[r].d, acts[r].s)
+            });
         }
-        acts.map(|a| portable::dot(kind, t, w, a.qs, a.d, a.s))
+        std::array::from_fn(|r| portable::dot(kind, t, w, acts[r].qs, acts[r].d, acts[r].s))
     }
     #[cfg(not(any(target_arch = "x86_64", target_feature = "simd128")))]
     {
-        acts.map(|a| portable::dot(kind, t, w, a.qs, a.d, a.s))
+        std::array::from_fn(|r| portable::dot(kind, t, w, acts[r].qs, acts[r].d, acts[r].s))
     }
 }
 
@@ -584,6 +612,7 @@ mod simd {
     use std::arch::wasm32::*;
 
     use super::{f16_at, Act, Blocks, BLOCK};
+    use crate::float16::simd::widen4;
 
     /// Σ over 32 lanes of `w · a` as four i32 sums; `w` holds values of at most
     /// 5 bits (signed or not), so the i16 partial sums (4 × 31 × 128) cannot overflow.
@@ -619,7 +648,7 @@ mod simd {
     const Q8_0: u8 = 4;
 
     #[cfg_attr(feature = "relaxed-simd", allow(dead_code))]
-    pub unsafe fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: [Act<'_>; R]) -> [f32; R] {
+    pub unsafe fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: &[Act<'_>; R]) -> [f32; R] {
         // One monomorphised loop per block type: no branch on the type inside it.
         match kind {
             Blocks::Q4_0 => tile::<Q4_0, R, false>(t, w, acts),
@@ -636,7 +665,7 @@ mod simd {
     /// results differ from `dot_tile`'s in the last bits.
     #[cfg(feature = "relaxed-simd")]
     #[target_feature(enable = "relaxed-simd")]
-    pub unsafe fn dot_tile_relaxed<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: [Act<'_>; R]) -> [f32; R] {
+    pub unsafe fn dot_tile_relaxed<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: &[Act<'_>; R]) -> [f32; R] {
         match kind {
             Blocks::Q4_0 => tile::<Q4_0, R, true>(t, w, acts),
             Blocks::Q4_1 => tile::<Q4_1, R, true>(t, w, acts),
@@ -724,7 +753,7 @@ mod simd {
     unsafe fn tile<const K: u8, const R: usize, const RELAXED: bool>(
         t: &[f32],
         w: &[u8],
-        acts: [Act<'_>; R],
+        acts: &[Act<'_>; R],
     ) -> [f32; R] {
         let (size, _) = layout(K);
         let has_min = K == Q4_1 || K == Q5_1;
@@ -743,8 +772,7 @@ mod simd {
             let (v10, v11) = values::<K, RELAXED>(p.add(size));
             let (v20, v21) = values::<K, RELAXED>(p.add(2 * size));
             let (v30, v31) = values::<K, RELAXED>(p.add(3 * size));
-            let dw = scales4(t, p, size, 0);
-            let mw = if has_min { scales4(t, p, size, 2) } else { f32x4_splat(0.0) };
+            let (dw, mw) = scales4(p, size, has_min);
             for r in 0..R {
                 let a = acts.get_unchecked(r);
                 let sums = gather4(
@@ -799,11 +827,30 @@ mod simd {
         }
     }
 
-    /// The f16 at offset `at` of four consecutive blocks, as f32 lanes.
+    /// The scales of four consecutive blocks (their first f16) as f32 lanes,
+    /// and for the types with a minimum (the f16 after it) their minimums,
+    /// widened in vectors: eight table lookups and lane inserts cost about as
+    /// much as the four blocks' dot products.
     #[inline(always)]
-    unsafe fn scales4(t: &[f32], p: *const u8, size: usize, at: usize) -> v128 {
-        let f = |i: usize| *t.get_unchecked(usize::from(u16::from_le_bytes(*(p.add(i * size + at) as *const [u8; 2]))));
-        f32x4(f(0), f(1), f(2), f(3))
+    unsafe fn scales4(p: *const u8, size: usize, min: bool) -> (v128, v128) {
+        if min {
+            // Each u32 lane holds a block's scale (low half) and minimum.
+            let mut v = u32x4_splat(0);
+            v = v128_load32_lane::<0>(v, p as *const u32);
+            v = v128_load32_lane::<1>(v, p.add(size) as *const u32);
+            v = v128_load32_lane::<2>(v, p.add(2 * size) as *const u32);
+            v = v128_load32_lane::<3>(v, p.add(3 * size) as *const u32);
+            let lo = widen4(u32x4_extend_low_u16x8(v));
+            let hi = widen4(u32x4_extend_high_u16x8(v));
+            (i32x4_shuffle::<0, 2, 4, 6>(lo, hi), i32x4_shuffle::<1, 3, 5, 7>(lo, hi))
+        } else {
+            let mut v = u32x4_splat(0);
+            v = v128_load16_lane::<0>(v, p as *const u16);
+            v = v128_load16_lane::<2>(v, p.add(size) as *const u16);
+            v = v128_load16_lane::<4>(v, p.add(2 * size) as *const u16);
+            v = v128_load16_lane::<6>(v, p.add(3 * size) as *const u16);
+            (widen4(v), f32x4_splat(0.0))
+        }
     }
 
     /// Four vectors' lane totals as one vector: lane i is the sum of `s_i`'s lanes.
@@ -931,7 +978,7 @@ mod tests {
                         a.quantize(&x, m, cols);
                         let rb = cols / kquant::SUPER * kind.bytes();
                         let wr = &bytes[j * rb..(j + 1) * rb];
-                        Some(kquant::portable::dot_tile(*kind, f16_table(), wr, [a.row(i, cols)])[0])
+                        Some(kquant::portable::dot_tile(*kind, f16_table(), wr, &[a.row(i, cols)])[0])
                     }
                     _ => None,
                 }
@@ -1086,8 +1133,8 @@ mod tests {
                                         neg: &a.neg[i * cols..(i + 1) * cols],
                                     };
                                     (
-                                        simd::dot_tile(kind, t, wr, [act])[0],
-                                        simd::dot_tile_relaxed(kind, t, wr, [act])[0],
+                                        simd::dot_tile(kind, t, wr, &[act])[0],
+                                        simd::dot_tile_relaxed(kind, t, wr, &[act])[0],
                                     )
                                 }
                                 (_, Some(kind)) => {

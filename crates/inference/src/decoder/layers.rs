@@ -81,8 +81,17 @@ pub(super) fn append(cache: &mut Vec<u16>, pos: usize, rows: &[f32], row_len: us
     }
 }
 
+/// Query rows per attention task in a prompt.
+const ROWS: usize = 4;
+
 /// Causal attention of `m` query rows at positions `pos..pos + m` over the
-/// f16 cache; each (row, head) is one task (see `fineprint_kernels::parallel`).
+/// f16 cache. A task (see `fineprint_kernels::parallel`) takes up to `ROWS`
+/// rows and the query heads that share one key/value head, so each cached
+/// key and value row is widened to f32 once for all of them: the widening
+/// costs more than the dot product, and every query head of the group (three
+/// in SmolLM2, four in Gemma 3 270M) and the nearby rows of a prompt read
+/// the same rows. The tasks write `grouped`, laid out by group, then row;
+/// `out` gets it back row by row.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn attention(
     c: &Config,
@@ -93,43 +102,92 @@ pub(super) fn attention(
     m: usize,
     window: Option<usize>,
     ring: Option<usize>,
+    grouped: &mut Vec<f32>,
     out: &mut [f32],
 ) {
     let ring = ring.unwrap_or(usize::MAX);
     let hd = c.head_dim;
     let (q_dim, kv_dim) = (c.n_head * hd, c.n_kv_head * hd);
     let group = c.n_head / c.n_kv_head;
-    let scale = c.query_scale;
+    let width = group * hd;
+    let blocks = m.div_ceil(ROWS);
     debug_assert_eq!(out.len(), m * q_dim);
+    grouped.clear();
+    grouped.resize(c.n_kv_head * blocks * ROWS * width, 0.0);
+    // Positions `first(i)..seen(i)` are what row i attends to: causal, and
+    // for a sliding-window layer only the last `window` of them.
+    let seen = |i: usize| pos + i + 1;
+    let first = |i: usize| window.map_or(0, |w| seen(i).saturating_sub(w));
     // Bytes of cache read: every head reads its keys and values (f16).
     let work = m * c.n_head * (pos + m) * hd * 4;
-    parallel::chunks(out, hd, work, Vec::new, |scores: &mut Vec<f32>, at, o| {
-        let (i, h) = (at / c.n_head, at % c.n_head);
-        // Causal: position pos + i sees keys 0..=pos + i; a sliding-window layer
-        // only the last `window` of them.
-        let seen = pos + i + 1;
-        let first = window.map_or(0, |w| seen.saturating_sub(w));
-        scores.resize(seen - first, 0.0);
-        let kv = (h / group) * hd;
-        let qh = &q[i * q_dim + h * hd..][..hd];
-        let mut max = f32::NEG_INFINITY;
-        for (sc, slot) in scores.iter_mut().zip(slots(first, ring)) {
-            *sc = float16::dot_f16(qh, &k[slot * kv_dim + kv..][..hd]) * scale;
-            if let Some(cap) = c.attn_softcap {
-                *sc = cap * (*sc / cap).tanh();
+    parallel::chunks(grouped, ROWS * width, work, Task::default, |t: &mut Task, at, o| {
+        let (kvh, rows) = (at / blocks, (at % blocks) * ROWS..((at % blocks + 1) * ROWS).min(m));
+        let (lo, hi) = (first(rows.start), seen(rows.end - 1));
+        let n = hi - lo;
+        // Scores of (row r, head h) at `(r · group + h) · n`, over keys `lo..hi`.
+        t.scores.clear();
+        t.scores.resize(rows.len() * group * n, 0.0);
+        t.row.resize(hd, 0.0);
+        let heads = |r: usize| (rows.start + r, r * group..(r + 1) * group);
+        for (key, slot) in (lo..hi).zip(slots(lo, ring)) {
+            float16::widen_into(&k[slot * kv_dim + kvh * hd..][..hd], &mut t.row);
+            for r in 0..rows.len() {
+                let (i, hs) = heads(r);
+                if key < first(i) || key >= seen(i) {
+                    continue;
+                }
+                for h in hs {
+                    let qh = &q[i * q_dim + (kvh * group + h % group) * hd..][..hd];
+                    let mut sc = float16::dot(qh, &t.row) * c.query_scale;
+                    if let Some(cap) = c.attn_softcap {
+                        sc = cap * (sc / cap).tanh();
+                    }
+                    t.scores[h * n + key - lo] = sc;
+                }
             }
-            max = max.max(*sc);
         }
-        let mut sum = 0.0;
-        for sc in scores.iter_mut() {
-            *sc = (*sc - max).exp();
-            sum += *sc;
+        // Softmax per (row, head) over the keys it sees; the weights are left
+        // divided by their sum.
+        for r in 0..rows.len() {
+            let (i, hs) = heads(r);
+            for h in hs {
+                let sc = &mut t.scores[h * n..][first(i) - lo..seen(i) - lo];
+                let max = sc.iter().fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+                let mut sum = 0.0;
+                for s in sc.iter_mut() {
+                    *s = (*s - max).exp();
+                    sum += *s;
+                }
+                sc.iter_mut().for_each(|s| *s /= sum);
+            }
         }
         o.fill(0.0);
-        for (sc, slot) in scores.iter().zip(slots(first, ring)) {
-            float16::axpy_f16(o, sc / sum, &v[slot * kv_dim + kv..][..hd]);
+        for (key, slot) in (lo..hi).zip(slots(lo, ring)) {
+            float16::widen_into(&v[slot * kv_dim + kvh * hd..][..hd], &mut t.row);
+            for r in 0..rows.len() {
+                let (i, hs) = heads(r);
+                if key < first(i) || key >= seen(i) {
+                    continue;
+                }
+                for h in hs {
+                    float16::axpy(&mut o[h * hd..][..hd], t.scores[h * n + key - lo], &t.row);
+                }
+            }
         }
     });
+    for (at, block) in grouped.chunks_exact(ROWS * width).enumerate() {
+        let (kvh, start) = (at / blocks, (at % blocks) * ROWS);
+        for (i, src) in (start..m).zip(block.chunks_exact(width)) {
+            out[i * q_dim + kvh * width..][..width].copy_from_slice(src);
+        }
+    }
+}
+
+/// A task's scratch: its scores and one widened cache row.
+#[derive(Default)]
+struct Task {
+    scores: Vec<f32>,
+    row: Vec<f32>,
 }
 
 /// The cache slots of positions `first, first + 1, …` in a ring of `ring`

@@ -233,6 +233,8 @@ struct Scratch {
     k: Vec<f32>,
     v: Vec<f32>,
     att: Vec<f32>,
+    /// The attention output laid out by key/value head (see `attention`).
+    att_grouped: Vec<f32>,
     proj: Vec<f32>,
     gate: Vec<f32>,
     up: Vec<f32>,
@@ -452,7 +454,18 @@ impl Decoder {
             layer.len = pos + m;
             s.att.resize(m * q_dim, 0.0);
             let window = if layer.local { c.sliding_window } else { None };
-            attention(c, &s.q, &layer.k_cache, &layer.v_cache, pos, m, window, layer.ring, &mut s.att);
+            attention(
+                c,
+                &s.q,
+                &layer.k_cache,
+                &layer.v_cache,
+                pos,
+                m,
+                window,
+                layer.ring,
+                &mut s.att_grouped,
+                &mut s.att,
+            );
             s.proj.resize(m * dim, 0.0);
             layer.o.matmul(&s.att, m, &mut s.proj, &mut s.acts)?;
             if let Some([post_attn, _]) = &layer.post_norms {
