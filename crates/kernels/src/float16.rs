@@ -72,13 +72,17 @@ pub(crate) fn widen_row(bytes: &[u8], out: &mut [f32]) {
     }
 }
 
-/// `Σ a·b` with eight running sums (a shape compilers vectorise).
+/// `Σ a·b`: in wasm with `SUMS` running f32x4 sums (2 or 4), natively with
+/// eight scalar ones (a shape compilers vectorise). The order of the
+/// additions, so the last bits of the result, depend on `SUMS`: attention
+/// keeps two, the order its scores have always had (Gemma 3's first answer
+/// token is a near-tie that four sums flipped), F16 weight rows take four.
 #[inline(always)]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub fn dot<const SUMS: usize>(a: &[f32], b: &[f32]) -> f32 {
     #[cfg(target_feature = "simd128")]
     {
         // SAFETY: simd128 is enabled at compile time; both slices have the same length.
-        unsafe { simd::dot(a, b) }
+        unsafe { simd::dot::<SUMS>(a, b) }
     }
     #[cfg(not(target_feature = "simd128"))]
     {
@@ -133,20 +137,21 @@ pub(crate) mod simd {
         }
     }
 
-    pub unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+    pub unsafe fn dot<const SUMS: usize>(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
-        let mut acc = [f32x4_splat(0.0); 4];
+        let mut acc = [f32x4_splat(0.0); SUMS];
         let mut i = 0;
-        while i + 16 <= n {
+        while i + 4 * SUMS <= n {
             for (k, acc) in acc.iter_mut().enumerate() {
                 let x = v128_load(pa.add(i + 4 * k) as *const v128);
                 let y = v128_load(pb.add(i + 4 * k) as *const v128);
                 *acc = f32x4_add(*acc, f32x4_mul(x, y));
             }
-            i += 16;
+            i += 4 * SUMS;
         }
-        let v = f32x4_add(f32x4_add(acc[0], acc[1]), f32x4_add(acc[2], acc[3]));
+        // Added in pairs, then the pairs: (s0 + s1) + (s2 + s3).
+        let v = acc.chunks(2).map(|p| f32x4_add(p[0], p[1])).reduce(|x, y| f32x4_add(x, y)).unwrap_or(f32x4_splat(0.0));
         let mut sum = f32x4_extract_lane::<0>(v)
             + f32x4_extract_lane::<1>(v)
             + f32x4_extract_lane::<2>(v)
@@ -174,7 +179,9 @@ mod tests {
         widen_into(&h, &mut widened);
         assert_eq!(widened, wide);
         let want: f32 = a.iter().zip(&wide).map(|(x, y)| x * y).sum();
-        assert!((dot(&a, &widened) - want).abs() <= 1e-4 * want.abs().max(1.0));
+        for got in [dot::<2>(&a, &widened), dot::<4>(&a, &widened)] {
+            assert!((got - want).abs() <= 1e-4 * want.abs().max(1.0));
+        }
         let mut out = a.clone();
         axpy(&mut out, 0.5, &widened);
         for ((o, x), y) in out.iter().zip(&a).zip(&wide) {

@@ -500,7 +500,7 @@ fn f16_band(w: &[u8], cols: usize, x: &[f32], m: usize, js: Range<usize>, out: &
     for (j, wr) in w[js.start * 2 * cols..js.end * 2 * cols].chunks_exact(2 * cols).enumerate() {
         float16::widen_row(wr, &mut wide);
         for (i, xr) in x.chunks_exact(cols).enumerate().take(m) {
-            out[i * n + j] = float16::dot(&wide, xr);
+            out[i * n + j] = float16::dot::<4>(&wide, xr);
         }
     }
 }

@@ -138,7 +138,7 @@ pub(super) fn attention(
                 }
                 for h in hs {
                     let qh = &q[i * q_dim + (kvh * group + h % group) * hd..][..hd];
-                    let mut sc = float16::dot(qh, &t.row) * c.query_scale;
+                    let mut sc = float16::dot::<2>(qh, &t.row) * c.query_scale;
                     if let Some(cap) = c.attn_softcap {
                         sc = cap * (sc / cap).tanh();
                     }
