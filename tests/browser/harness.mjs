@@ -25,9 +25,10 @@ export async function startServer(prefix = "/") {
   return { url: `http://127.0.0.1:${port}${prefix}`, origin: `http://127.0.0.1:${port}`, stop: () => proc.kill() };
 }
 
-export async function launch() {
+export async function launch(options = {}) {
   const userDataDir = mkdtempSync(join(tmpdir(), "fineprint-chrome-"));
   const context = await chromium.launchPersistentContext(userDataDir, {
+    ...options,
     executablePath: "/usr/bin/chromium",
     headless: true,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
