@@ -60,33 +60,26 @@ const code = await page.evaluate(async ({ argv, env, files }) => {
   const argBytes = argv.map((a) => enc.encode(a + "\0"));
   const envBytes = env.map((a) => enc.encode(a + "\0"));
   class Exit { constructor(code) { this.code = code; } }
+  // WASI's string lists (arguments, environment): a count and a size, then
+  // the pointers and the NUL-terminated bytes.
+  const sizes = (list, n, size) => {
+    view().setUint32(n, list.length, true);
+    view().setUint32(size, list.reduce((s, a) => s + a.length, 0), true);
+    return 0;
+  };
+  const strings = (list, ptrs, buf) => {
+    for (const [i, a] of list.entries()) {
+      view().setUint32(ptrs + 4 * i, buf, true);
+      u8().set(a, buf);
+      buf += a.length;
+    }
+    return 0;
+  };
   const wasi = {
-    args_sizes_get(n, size) {
-      view().setUint32(n, argBytes.length, true);
-      view().setUint32(size, argBytes.reduce((s, a) => s + a.length, 0), true);
-      return 0;
-    },
-    args_get(ptrs, buf) {
-      for (const [i, a] of argBytes.entries()) {
-        view().setUint32(ptrs + 4 * i, buf, true);
-        u8().set(a, buf);
-        buf += a.length;
-      }
-      return 0;
-    },
-    environ_sizes_get(n, size) {
-      view().setUint32(n, envBytes.length, true);
-      view().setUint32(size, envBytes.reduce((s, a) => s + a.length, 0), true);
-      return 0;
-    },
-    environ_get(ptrs, buf) {
-      for (const [i, a] of envBytes.entries()) {
-        view().setUint32(ptrs + 4 * i, buf, true);
-        u8().set(a, buf);
-        buf += a.length;
-      }
-      return 0;
-    },
+    args_sizes_get(n, size) { return sizes(argBytes, n, size); },
+    args_get(ptrs, buf) { return strings(argBytes, ptrs, buf); },
+    environ_sizes_get(n, size) { return sizes(envBytes, n, size); },
+    environ_get(ptrs, buf) { return strings(envBytes, ptrs, buf); },
     fd_write(fd, iovs, count, written) {
       let text = "", total = 0;
       for (let i = 0; i < count; i++) {

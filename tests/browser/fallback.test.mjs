@@ -4,7 +4,7 @@
 // request reaches the network and the route below.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launch, openPage, requireSample, chooseFolder, greedyReply, goldenSample, SAMPLE } from "./harness.mjs";
+import { startServer, launch, openPage, requireSample, sampleReply, goldenSample } from "./harness.mjs";
 
 let srv, browser;
 before(async () => { requireSample(); srv = await startServer(); browser = await launch({ serviceWorkers: "block" }); });
@@ -19,14 +19,9 @@ test("a relaxed-SIMD build that does not load gives way to the simd128 build, wi
     return route.fulfill({ status: 404, body: "not here" });
   });
   const { page } = await openPage(browser.context, srv.url);
-  await chooseFolder(page, SAMPLE);
-  await page.check("#ack");
-  await page.click("#load-model");
-  await page.waitForSelector("[data-testid=model-ready]", { timeout: 120000 });
-  const reply = await greedyReply(page, golden.userMessage, 32);
-  await page.waitForSelector("[data-testid=engine]", { timeout: 60000 });
+  const reply = await sampleReply(page, golden.userMessage, 32);
   assert.ok(refused.some((p) => p.endsWith("/worker-relaxed_bg.wasm")), `the relaxed build was asked for first: ${refused}`);
-  assert.equal(await page.getAttribute("[data-testid=engine]", "data-simd"), "simd128");
+  assert.equal(reply.simd, "simd128");
   assert.deepEqual(reply.ids, golden.ids.slice(0, 32), "the simd128 build's greedy tokens");
   assert.equal(await page.locator("[data-testid=error]").count(), 0, "no error is shown");
   await page.close();

@@ -109,6 +109,21 @@ export function goldenSample() {
   return { ids: golden.first_generated_ids, userMessage: prompt.split("<|im_start|>user\n")[1].split("<|im_end|>")[0] };
 }
 
+/** Checks the sample folder, loads its model and returns the greedy reply of `maxTokens` to `message`, with the engine's thread count and SIMD flavour. */
+export async function sampleReply(page, message, maxTokens) {
+  await chooseFolder(page, SAMPLE);
+  await page.check("#ack");
+  await page.click("#load-model");
+  await page.waitForSelector("[data-testid=model-ready]", { timeout: 120000 });
+  const reply = await greedyReply(page, message, maxTokens);
+  await page.waitForSelector("[data-testid=engine]", { timeout: 60000 });
+  return {
+    ...reply,
+    threads: Number(await page.getAttribute("[data-testid=engine]", "data-threads")),
+    simd: await page.getAttribute("[data-testid=engine]", "data-simd"),
+  };
+}
+
 /** Sends `message` for a greedy reply of `maxTokens` to the loaded model; its ids, margins and the worker's memory. */
 /** Sets the chat's sampling settings: { "#temperature": 0, "#max-tokens": 32, … }. */
 export async function setSampling(page, settings) {

@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, launch, openPage, shot, requireSample, chooseFolder, greedyReply, goldenSample, SAMPLE } from "./harness.mjs";
+import { startServer, launch, openPage, shot, requireSample, sampleReply, goldenSample, SAMPLE } from "./harness.mjs";
 
 let srv, browser;
 before(async () => { requireSample(); srv = await startServer(); browser = await launch(); });
@@ -14,28 +14,13 @@ after(async () => { await browser?.close(); srv?.stop(); });
 
 const golden = goldenSample();
 
-/** Checks the sample, loads it and returns the greedy reply with the engine's thread count. */
-async function goldenReply(page) {
-  await chooseFolder(page, SAMPLE);
-  await page.check("#ack");
-  await page.click("#load-model");
-  await page.waitForSelector("[data-testid=model-ready]", { timeout: 120000 });
-  const reply = await greedyReply(page, golden.userMessage, 32);
-  await page.waitForSelector("[data-testid=engine]", { timeout: 60000 });
-  return {
-    ...reply,
-    threads: Number(await page.getAttribute("[data-testid=engine]", "data-threads")),
-    simd: await page.getAttribute("[data-testid=engine]", "data-simd"),
-  };
-}
-
 test("the plain page runs one thread, the isolated page every core, with the same golden tokens", async () => {
   // A fresh profile (launch() makes one per file): no service worker yet.
   const { page, errors } = await openPage(browser.context, srv.url);
   const requests = [];
   page.on("request", (r) => requests.push(r.url()));
   assert.equal(await page.evaluate(() => crossOriginIsolated), false, "a first visit has no service worker to isolate it");
-  const plain = await goldenReply(page);
+  const plain = await sampleReply(page, golden.userMessage, 32);
   assert.equal(plain.threads, 1);
   // Chromium has shipped relaxed SIMD since 114: the loaders' probe picks the
   // relaxed builds (firefox.test.mjs logs what Firefox gets).
@@ -48,7 +33,7 @@ test("the plain page runs one thread, the isolated page every core, with the sam
   await page.waitForSelector("#try-sample");
   assert.equal(await page.evaluate(() => crossOriginIsolated), true, "the service worker's headers isolate the page");
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-  const threaded = await goldenReply(page);
+  const threaded = await sampleReply(page, golden.userMessage, 32);
   assert.equal(threaded.threads, Math.min(Math.max(cores, 1), 8));
   assert.ok(threaded.threads >= 2, `this machine reports ${cores} cores: the threaded build cannot be told from the plain one`);
   assert.match(await page.textContent("[data-testid=engine]"), /threads/);
