@@ -475,7 +475,7 @@ fn band<'a, K: Kernel<'a>>(k: &K, w: &[u8], row_bytes: usize, m: usize, js: Rang
         let j0 = c * CHUNK;
         let mut i = 0;
         while i + TILE <= m {
-            let acts = [k.act(i), k.act(i + 1), k.act(i + 2), k.act(i + 3)];
+            let acts: [K::Act; TILE] = std::array::from_fn(|r| k.act(i + r));
             for (j, wr) in chunk.chunks_exact(row_bytes).enumerate() {
                 for (r, v) in k.dot(wr, &acts).into_iter().enumerate() {
                     out[(i + r) * n + j0 + j] = v;
@@ -505,8 +505,11 @@ fn f16_band(w: &[u8], cols: usize, x: &[f32], m: usize, js: Range<usize>, out: &
     }
 }
 
-/// Activation rows per weight-block unpack in a prompt.
-const TILE: usize = 4;
+/// Activation rows per weight-block unpack in a prompt. Eight, not four:
+/// the prompt kernels ran 10–20 % faster in Chromium (Q5_0's unpacking, the
+/// dearest, gained most), one token unchanged; each row's arithmetic is the
+/// same whatever the tile, so the results are too.
+const TILE: usize = 8;
 
 /// One activation row, quantized: values, scales, scale × sum per block (and
 /// what the relaxed-SIMD kernels need besides, empty in other builds).
