@@ -918,7 +918,8 @@ mod tests {
             let (bytes2, _) = quantized(dtype, rows / 3, cols, 8);
             let w = Weight::from_gguf_bytes(dtype, rows, cols, bytes).unwrap();
             let w2 = Weight::from_gguf_bytes(dtype, rows / 3, cols, bytes2).unwrap();
-            for m in [1, 5] {
+            // One token, and a prompt of a tile and a row left over.
+            for m in [1, TILE + 1] {
                 let x = noise(m * cols, 9);
                 let run = |pool: &rayon::ThreadPool| {
                     pool.install(|| {
@@ -942,9 +943,10 @@ mod tests {
     /// portable kernel) and under wasm32-wasip1 with simd128 (scripts/test.sh).
     #[test]
     fn kernels_agree_with_candle() {
-        // Six rows: one tile of four and two left over. Columns: two K-quant
-        // super-blocks; 18 blocks of 32 (the kernels take four at a time, then the rest).
-        let (rows, m) = (24, 6);
+        // Activation rows: one tile and two left over. Weight rows: a chunk and
+        // part of another. Columns: two K-quant super-blocks; 18 blocks of 32
+        // (the kernels take four at a time, then the rest).
+        let (rows, m) = (CHUNK + 8, TILE + 2);
         for dtype in EVERY_TYPE {
             let cols = if dtype.block_size() == 256 { 512 } else { 576 };
             let (bytes, deq) = quantized(dtype, rows, cols, 7);
