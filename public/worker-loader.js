@@ -10,7 +10,14 @@ importScripts("./simd-probe.js");
 async function compile(build) {
   const response = await fetch(`./${build}_bg.wasm`);
   if (!response.ok) throw new Error(`${build}_bg.wasm: HTTP ${response.status}`);
-  return [build, await WebAssembly.compile(await response.arrayBuffer())];
+  // Compiled while it downloads, unless the host serves it without the
+  // application/wasm type (as wasm-bindgen's own loader falls back).
+  try {
+    return [build, await WebAssembly.compileStreaming(response.clone())];
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    return [build, await WebAssembly.compile(await response.arrayBuffer())];
+  }
 }
 
 const first = self.relaxedSimd ? "worker-relaxed" : "worker";

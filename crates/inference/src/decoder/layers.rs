@@ -112,7 +112,7 @@ pub(super) fn attention(
     let width = group * hd;
     let blocks = m.div_ceil(ROWS);
     debug_assert_eq!(out.len(), m * q_dim);
-    grouped.clear();
+    // Every task clears its own part: no need to zero the whole buffer first.
     grouped.resize(c.n_kv_head * blocks * ROWS * width, 0.0);
     // Positions `first(i)..seen(i)` are what row i attends to: causal, and
     // for a sliding-window layer only the last `window` of them.
