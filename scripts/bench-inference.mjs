@@ -4,7 +4,8 @@
 // and 2 threads on a cross-origin-isolated page) in the same Chromium run, and
 // native llama.cpp (the xllamacpp wheel, 1 and 2 threads) on the same file, the
 // same prompt text, greedy, 128 new tokens. Prints each result and the per-round
-// ratios.  Usage: node scripts/bench-inference.mjs [ROUNDS]
+// ratios; each browser system twice, on a fresh page and warm (see OURS).
+// Usage: node scripts/bench-inference.mjs [ROUNDS]
 // MODEL=path.gguf benchmarks another GGUF (sample/gemma-3-270m/gemma-3-270m-q4_k_m.gguf, or
 // the sample requantized by `cargo run --release -p fineprint-kernels --example requantize`);
 // the prompt text is the same for every model, each tokenizes it its own way.
@@ -86,18 +87,29 @@ const only = process.env.ONLY?.split(",");
 const ratios = [];
 // Each build of the worker against the others, same thread counts first; the
 // threaded build also against the plain one.
-const OURS = {
+const COLD = {
   "fineprint-worker": ["wllama-1t", "llama.cpp-native-1t", "wllama-2t-coi", "llama.cpp-native-2t"],
   "fineprint-worker-mt": ["wllama-2t-coi", "llama.cpp-native-2t", "fineprint-worker"],
   "fineprint-worker-simd128": ["llama.cpp-native-1t", "fineprint-worker"],
   "fineprint-worker-mt-simd128": ["llama.cpp-native-2t", "fineprint-worker-mt"],
 };
+// Each browser system also replies a second time on the same page, once V8
+// has compiled its hot functions with its optimizing tier ("-warm"): the
+// first reply measures a fresh page, the second what a conversation goes on
+// at. Native llama.cpp has no such warm-up, so it is compared with both.
+const warm = (s) => (s.startsWith("llama.cpp-native") ? s : `${s}-warm`);
+const OURS = { ...COLD, ...Object.fromEntries(Object.entries(COLD).map(([k, v]) => [warm(k), v.map(warm)])) };
 try {
   for (let r = 1; r <= rounds; r++) {
     const res = {};
     for (const [name, url] of Object.entries(systems).filter(([n]) => !only || only.includes(n))) {
-      res[name] = await run(url);
-      console.log(JSON.stringify({ round: r, system: name, ...res[name] }));
+      const { warm, ...cold } = await run(url);
+      res[name] = cold;
+      console.log(JSON.stringify({ round: r, system: name, ...cold }));
+      if (warm) {
+        res[`${name}-warm`] = warm;
+        console.log(JSON.stringify({ round: r, system: `${name}-warm`, ...warm }));
+      }
     }
     for (const t of [1, 2].filter((t) => !only || only.includes(`llama.cpp-native-${t}t`))) {
       res[`llama.cpp-native-${t}t`] = native(t);
