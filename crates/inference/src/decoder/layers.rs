@@ -197,10 +197,37 @@ fn slots(first: usize, ring: usize) -> impl Iterator<Item = usize> {
     std::iter::successors(Some(first % ring), move |&s| Some(if s + 1 == ring { 0 } else { s + 1 }))
 }
 
-/// GELU with the tanh approximation, as Gemma's `gelu_pytorch_tanh`.
-pub(super) fn gelu_tanh(x: f32) -> f32 {
+/// `gate[i] = gelu(gate[i]) · up[i]`, GELU with the tanh approximation
+/// (Gemma's `gelu_pytorch_tanh`), written as `x · σ(2u)`, which is
+/// `½x(1 + tanh u)` without the cancellation near `tanh u = −1`, on `exp`
+/// below: the loop compiles to vector code, where libm's `tanhf` (a call per
+/// value) took a twelfth of Gemma's prompt in the browser.
+pub(super) fn gelu_tanh_mul(gate: &mut [f32], up: &[f32]) {
     const SQRT_2_OVER_PI: f32 = 0.797_884_6;
-    0.5 * x * (1.0 + (SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)).tanh())
+    for (g, u) in gate.iter_mut().zip(up) {
+        let x = *g;
+        let two_u = 2.0 * SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x);
+        *g = x / (1.0 + exp(-two_u)) * u;
+    }
+}
+
+/// `eˣ` within two units in the last place (Cephes' `expf`: `x = n·ln 2 + r`,
+/// a polynomial in `r`, `2ⁿ` put in the exponent bits), in arithmetic only,
+/// so that loops over it vectorise. Clamped to the finite range: `eˣ` of −87
+/// is about 1.6·10⁻³⁸, of 88 about 1.7·10³⁸.
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    // Rounds to the nearest integer (ties to even) for |v| < 2²²: the sum
+    // has no bits below the units.
+    const ROUND: f32 = 12_582_912.0;
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1)
+        * r
+        + 5.000_000_1e-1;
+    let e = p * r * r + r + 1.0;
+    e * f32::from_bits(((n as i32 + 127) as u32) << 23)
 }
 
 pub(super) fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut Vec<f32>) {
@@ -228,5 +255,45 @@ pub(super) fn add_rows(x: &mut [f32], b: &[f32]) {
 pub(super) fn add(x: &mut [f32], y: &[f32]) {
     for (a, b) in x.iter_mut().zip(y) {
         *a += b;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vectorisable GELU against the formula in f64, over the range a
+    /// feed-forward layer gives and beyond: within a few f32 roundings of the
+    /// value, relative, times the size of `exp`'s argument (whose own rounding
+    /// `exp` magnifies: 71 at x = −9.3), or 10⁻³⁶ absolute where the value
+    /// vanishes below `exp`'s clamp. The reference is the sigmoid form too: in
+    /// the tanh form f64 itself cancels to 0 below −9.
+    #[test]
+    fn gelu_matches_the_tanh_formula() {
+        let xs: Vec<f32> = (-20_000..=20_000)
+            .map(|i| i as f32 * 0.001)
+            .chain([-90.0, -50.0, 50.0, 90.0, 1e-30, -1e-30, 0.0])
+            .collect();
+        let mut got = xs.clone();
+        gelu_tanh_mul(&mut got, &vec![1.0; xs.len()]);
+        for (&x, &g) in xs.iter().zip(&got) {
+            let x64 = x as f64;
+            let u = (2.0 / std::f64::consts::PI).sqrt() * (x64 + 0.044715 * x64 * x64 * x64);
+            let want = x64 / (1.0 + (-2.0 * u).exp());
+            let err = (g as f64 - want).abs();
+            let roundings = 4.0 + 4.0 * u.abs();
+            assert!(err <= roundings * 1.2e-7 * want.abs() || err <= 1e-36, "gelu({x}) = {g}, want {want}");
+        }
+    }
+
+    /// `exp` within two units in the last place of f64's over the range it serves.
+    #[test]
+    fn exp_is_within_two_ulp() {
+        for i in -86_999..=87_999 {
+            let x = i as f32 * 0.001;
+            let want = (x as f64).exp();
+            let ulp = (want as f32).abs() * f32::EPSILON;
+            assert!(((exp(x) as f64) - want).abs() <= 2.0 * ulp as f64, "exp({x}) = {}, want {want}", exp(x));
+        }
     }
 }

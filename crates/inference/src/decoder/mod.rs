@@ -29,7 +29,7 @@ mod llama;
 mod qwen;
 mod tensors;
 
-use layers::{add, add_rows, append, attention, gelu_tanh, rms_norm, rms_norm_in_place, rotate, Rotation};
+use layers::{add, add_rows, append, attention, gelu_tanh_mul, rms_norm, rms_norm_in_place, rotate, Rotation};
 use tensors::Tensors;
 
 /// The feed-forward activation's cost per value in `parallel`'s units (bytes
@@ -500,7 +500,7 @@ impl Decoder {
                 |_, k, gate| {
                     let up = &up[k * ACTIVATION_CHUNK..][..gate.len()];
                     if c.gelu {
-                        gate.iter_mut().zip(up).for_each(|(g, u)| *g = gelu_tanh(*g) * u);
+                        gelu_tanh_mul(gate, up);
                     } else {
                         gate.iter_mut().zip(up).for_each(|(g, u)| *g = *g / (1.0 + (-*g).exp()) * u);
                     }
