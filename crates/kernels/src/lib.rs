@@ -276,7 +276,9 @@ pub struct Activations {
     /// Relaxed-SIMD builds only. The dot product's 7-bit operand must not be
     /// negative, so weights stored with an offset (Q4_0, Q5_0) are multiplied
     /// as stored and the offset taken off afterwards: per block, minus the sum
-    /// of the eight activations each i32 lane of the product covers.
+    /// of the eight activations each i32 lane of the product covers, times
+    /// Q5_0's offset of 16 (Q4_0's 8 is half of it), so Q5_0's kernel adds it
+    /// as it is.
     lanes: Vec<i32>,
     /// Relaxed-SIMD builds only: Q8_0's weights take every signed byte, so the
     /// activations are the 7-bit operand, split into their positive and
@@ -314,7 +316,7 @@ impl Activations {
                 for (k, lane) in lanes.iter_mut().enumerate() {
                     let half =
                         |h: usize| qs[16 * h + 4 * k..16 * h + 4 * k + 4].iter().map(|&q| i32::from(q)).sum::<i32>();
-                    *lane = -(half(0) + half(1));
+                    *lane = -16 * (half(0) + half(1));
                 }
             }
         }
@@ -741,8 +743,12 @@ mod simd {
             }
             // The offset comes off the lanes: Σ (q − c)·a = Σ q·a − c·Σ a.
             let start = if K == Q4_0 || K == Q5_0 {
-                let minus_sums = v128_load(a.lanes.as_ptr().add(4 * b) as *const v128);
-                i32x4_shl(minus_sums, if K == Q5_0 { 4 } else { 3 })
+                let minus_16_sums = v128_load(a.lanes.as_ptr().add(4 * b) as *const v128);
+                if K == Q5_0 {
+                    minus_16_sums
+                } else {
+                    i32x4_shr(minus_16_sums, 1)
+                }
             } else {
                 i32x4_splat(0)
             };
