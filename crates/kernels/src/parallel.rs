@@ -504,36 +504,40 @@ mod tests {
         });
     }
 
+    /// Threads that ran a part of small jobs, run until `want` have (or a
+    /// hundred thousand jobs went by).
+    #[cfg(feature = "parallel")]
+    fn threads_taking_parts(want: usize) -> usize {
+        use std::collections::HashSet;
+        use std::sync::Mutex;
+        let seen = Mutex::new(HashSet::new());
+        for _ in 0..100_000 {
+            let mut out = vec![0.0; 64];
+            chunks(
+                &mut out,
+                8,
+                usize::MAX,
+                || (),
+                |_, _, _| {
+                    seen.lock().expect("not poisoned").insert(std::thread::current().id());
+                    std::hint::black_box((0..2000).sum::<u64>());
+                },
+            );
+            if seen.lock().expect("not poisoned").len() >= want {
+                break;
+            }
+        }
+        let n = seen.lock().expect("not poisoned").len();
+        n
+    }
+
     /// The helpers take parts: over a pass of small jobs, every thread of
     /// the pool runs some.
     #[cfg(feature = "parallel")]
     #[test]
     fn helpers_take_parts() {
-        use std::collections::HashSet;
-        use std::sync::Mutex;
         let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().expect("a pool of three");
-        let seen = Mutex::new(HashSet::new());
-        pool.install(|| {
-            team::lead(|| {
-                for _ in 0..100_000 {
-                    let mut out = vec![0.0; 64];
-                    chunks(
-                        &mut out,
-                        8,
-                        usize::MAX,
-                        || (),
-                        |_, _, _| {
-                            seen.lock().expect("not poisoned").insert(rayon::current_thread_index());
-                            std::hint::black_box((0..2000).sum::<u64>());
-                        },
-                    );
-                    if seen.lock().expect("not poisoned").len() == 3 {
-                        break;
-                    }
-                }
-            })
-        });
-        assert_eq!(seen.into_inner().expect("not poisoned").len(), 3, "threads that ran a part");
+        assert_eq!(pool.install(|| team::lead(|| threads_taking_parts(3))), 3, "threads that ran a part");
     }
 
     /// A pass led from outside the pool (the engine's own thread) is shared
@@ -541,33 +545,11 @@ mod tests {
     #[cfg(feature = "parallel")]
     #[test]
     fn a_pass_outside_the_pool_leads_a_team_of_its_size() {
-        use std::collections::HashSet;
-        use std::sync::Mutex;
         let size = rayon::current_num_threads();
-        let seen = Mutex::new(HashSet::new());
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                within_pool(|| {
-                    for _ in 0..100_000 {
-                        let mut out = vec![0.0; 64];
-                        chunks(
-                            &mut out,
-                            8,
-                            usize::MAX,
-                            || (),
-                            |_, _, _| {
-                                seen.lock().expect("not poisoned").insert(std::thread::current().id());
-                                std::hint::black_box((0..2000).sum::<u64>());
-                            },
-                        );
-                        if seen.lock().expect("not poisoned").len() >= size {
-                            break;
-                        }
-                    }
-                })
-            });
+        let ran = std::thread::scope(|scope| {
+            scope.spawn(|| within_pool(|| threads_taking_parts(size))).join().expect("the pass ran")
         });
-        assert_eq!(seen.into_inner().expect("not poisoned").len(), size, "threads that ran a part");
+        assert_eq!(ran, size, "threads that ran a part");
     }
 
     /// A part that panics on a helper reaches the leader as a panic, and the
