@@ -78,7 +78,7 @@ where
     F: Fn(&mut T, usize) + Sync + Send,
 {
     #[cfg(feature = "parallel")]
-    if split && n > 1 && rayon::current_num_threads() > 1 {
+    if split && n > 1 && threads() > 1 {
         use std::sync::atomic::{AtomicUsize, Ordering};
         // On a line of its own: it sits among the leader's locals, which the
         // other threads' increments would otherwise keep taking from its cache.
@@ -146,8 +146,9 @@ where
     F: Fn(Range<usize>, &mut [f32]) + Sync,
 {
     debug_assert_eq!(out.len(), m * rows);
-    let width = rows.div_ceil(threads() * BANDS_PER_THREAD).max(MIN_BAND);
-    if threads() == 1 || width >= rows || work < MIN_WORK {
+    let threads = threads();
+    let width = rows.div_ceil(threads * BANDS_PER_THREAD).max(MIN_BAND);
+    if threads == 1 || width >= rows || work < MIN_WORK {
         return band(0..rows, out);
     }
     let cols = |b: usize| b * width..((b + 1) * width).min(rows);
@@ -182,10 +183,10 @@ where
     T: Sync + ?Sized,
     F: Fn(&T, Range<usize>, &mut [f32]) + Sync,
 {
-    let work = items.iter().fold(0usize, |w, i| w.saturating_add(i.2));
-    if m == 1 && threads() > 1 && work >= MIN_WORK {
+    let (threads, work) = (threads(), items.iter().fold(0usize, |w, i| w.saturating_add(i.2)));
+    if m == 1 && threads > 1 && work >= MIN_WORK {
         let total: usize = items.iter().map(|i| i.1).sum();
-        let width = total.div_ceil(threads() * BANDS_PER_THREAD).max(MIN_BAND);
+        let width = total.div_ceil(threads * BANDS_PER_THREAD).max(MIN_BAND);
         let tasks: Vec<(&T, Range<usize>, Shared<f32>)> = items
             .into_iter()
             .flat_map(|(t, _, _, out)| {
@@ -283,6 +284,12 @@ mod team {
 
     /// Runs `f` on this thread as the leader of a team as large as the pool:
     /// this thread (a pool thread or not) and the first others of the pool.
+    ///
+    /// Led from outside the pool, the team leaves one pool thread out, and it
+    /// must: helpers serve only the team, so work that `f` hands to rayon
+    /// itself (candle's own kernels for the rare types without one here)
+    /// would wait for the pass to end, and the pass for it, were every pool
+    /// thread a helper.
     pub(super) fn lead<R>(f: impl FnOnce() -> R) -> R {
         let team = Arc::new(Team::default());
         let (size, me) = (rayon::current_num_threads(), rayon::current_thread_index());
@@ -550,6 +557,26 @@ mod tests {
             scope.spawn(|| within_pool(|| threads_taking_parts(size))).join().expect("the pass ran")
         });
         assert_eq!(ran, size, "threads that ran a part");
+    }
+
+    /// Work that a pass led from outside the pool hands to rayon itself (as
+    /// candle's kernels do) completes: a pool thread is left out of the team
+    /// for it. Run with a deadline, so that a deadlock fails the test.
+    #[cfg(feature = "parallel")]
+    #[test]
+    fn rayon_work_inside_a_pass_completes() {
+        use rayon::prelude::*;
+        let (sent, got) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let sum = within_pool(|| {
+                let mut out = vec![0.0; 64];
+                chunks(&mut out, 8, usize::MAX, || (), |_, k, o| o.fill(k as f32));
+                (0..10_000u64).into_par_iter().sum::<u64>() + out.iter().sum::<f32>() as u64
+            });
+            let _ = sent.send(sum);
+        });
+        let sum = got.recv_timeout(std::time::Duration::from_secs(60)).expect("the pass ended");
+        assert_eq!(sum, 49_995_000 + 8 * (0..8).sum::<u64>());
     }
 
     /// A part that panics on a helper reaches the leader as a panic, and the
