@@ -843,21 +843,21 @@ mod simd {
     #[inline(always)]
     unsafe fn scales4(p: *const u8, size: usize, min: bool) -> (v128, v128) {
         if min {
-            // Each u32 lane holds a block's scale (low half) and minimum.
+            // Each u32 lane holds a block's scale (low half) and minimum
+            // (high half, where `widen4` takes it).
             let mut v = u32x4_splat(0);
             v = v128_load32_lane::<0>(v, p as *const u32);
             v = v128_load32_lane::<1>(v, p.add(size) as *const u32);
             v = v128_load32_lane::<2>(v, p.add(2 * size) as *const u32);
             v = v128_load32_lane::<3>(v, p.add(3 * size) as *const u32);
-            let lo = widen4(u32x4_extend_low_u16x8(v));
-            let hi = widen4(u32x4_extend_high_u16x8(v));
-            (i32x4_shuffle::<0, 2, 4, 6>(lo, hi), i32x4_shuffle::<1, 3, 5, 7>(lo, hi))
+            (widen4(u32x4_shl(v, 16)), widen4(v))
         } else {
+            // Each scale into the high half of a u32 lane.
             let mut v = u32x4_splat(0);
-            v = v128_load16_lane::<0>(v, p as *const u16);
-            v = v128_load16_lane::<2>(v, p.add(size) as *const u16);
-            v = v128_load16_lane::<4>(v, p.add(2 * size) as *const u16);
-            v = v128_load16_lane::<6>(v, p.add(3 * size) as *const u16);
+            v = v128_load16_lane::<1>(v, p as *const u16);
+            v = v128_load16_lane::<3>(v, p.add(size) as *const u16);
+            v = v128_load16_lane::<5>(v, p.add(2 * size) as *const u16);
+            v = v128_load16_lane::<7>(v, p.add(3 * size) as *const u16);
             (widen4(v), f32x4_splat(0.0))
         }
     }
