@@ -34,12 +34,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let decode: usize = std::env::var("DECODE").ok().and_then(|p| p.parse().ok()).unwrap_or(0);
     if decode > 0 {
         let mut last = logits.clone();
+        let mut out = Vec::with_capacity(decode);
         let t0 = std::time::Instant::now();
         for n in 0..decode {
             let next = (0..last.len()).max_by(|&a, &b| last[a].total_cmp(&last[b])).unwrap_or(0);
+            out.push(next);
             last = d.forward(&[next as u32], ids.len() + n)?;
         }
         eprintln!("{decode} tokens decoded in {:.0} ms", t0.elapsed().as_secs_f64() * 1e3);
+        eprintln!("ids {out:?}");
     }
     let mut order: Vec<usize> = (0..logits.len()).collect();
     order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));

@@ -29,7 +29,9 @@ mod llama;
 mod qwen;
 mod tensors;
 
-use layers::{add, add_rows, append, attention, gelu_tanh_mul, rms_norm, rms_norm_in_place, rotate, Rotation};
+use layers::{
+    add, add_rows, append, attention, gelu_tanh_mul, rms_norm, rms_norm_in_place, rotate, silu_mul, Rotation,
+};
 use tensors::Tensors;
 
 /// The feed-forward activation's cost per value in `parallel`'s units (bytes
@@ -502,7 +504,7 @@ impl Decoder {
                     if c.gelu {
                         gelu_tanh_mul(gate, up);
                     } else {
-                        gate.iter_mut().zip(up).for_each(|(g, u)| *g = *g / (1.0 + (-*g).exp()) * u);
+                        silu_mul(gate, up);
                     }
                 },
             );
