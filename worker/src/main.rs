@@ -126,8 +126,9 @@ fn load(data: &JsValue, model_name: String, tokenizer_name: Option<String>) -> R
         tokenizer_config,
         memory_limit: Some(WASM_MEMORY_LIMIT),
     };
-    let engine = Engine::load(input, &mut |phase, done, total| post(&Event::Progress { phase, done, total }))
+    let mut engine = Engine::load(input, &mut |phase, done, total| post(&Event::Progress { phase, done, total }))
         .map_err(|e| e.to_string())?;
+    engine.warm_up().map_err(|e| e.to_string())?;
     post(&Event::Loaded { info: engine.info.clone(), load_ms: now() - t0, memory_bytes: memory_bytes() });
     STATE.with(|s| s.borrow_mut().engine = Some(engine));
     Ok(())

@@ -313,6 +313,24 @@ impl Engine {
         }
     }
 
+    /// Runs a short prompt and two tokens through the model and forgets them.
+    /// A browser's engine compiles a function with its optimizing tier only
+    /// once it has run a while, and a forward pass is one long call: without
+    /// this, the first reply ran partly on baseline code while the optimizing
+    /// compiles took the same cores.
+    pub fn warm_up(&mut self) -> Result<()> {
+        // Longer than one prompt tile, so that both the prompt and the
+        // one-token paths run.
+        let prompt = [0u32; 9];
+        let run = (|| {
+            self.forward(&prompt, 0)?;
+            self.forward(&[0], prompt.len())?;
+            self.forward(&[0], prompt.len() + 1)
+        })();
+        self.forget_cache();
+        run.map(drop)
+    }
+
     /// Forgets the conversation; the next prompt starts from an empty cache.
     pub fn reset(&mut self) {
         self.history.clear();

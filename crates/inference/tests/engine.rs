@@ -73,6 +73,8 @@ fn sample_model_reproduces_the_golden_prompt_ids_and_first_32_tokens() {
     let (path, (prompt, prompt_ids, first)) = (sample(), golden());
     let bytes = std::fs::read(path).expect("read sample");
     let mut engine = load(bytes, "SmolLM2-135M-Instruct.Q4_1.gguf", None, None).expect("loads");
+    // As the worker does after loading: it must leave nothing behind.
+    engine.warm_up().expect("warms up");
     let ids = engine.tokenize(&prompt).expect("tokenizes");
     assert_eq!(ids, prompt_ids, "the GGUF-rebuilt tokenizer must match llama.cpp's 110 ids");
     let mut g = engine.start(&ids, &Sampling::greedy(32), &clock).expect("starts");
