@@ -158,6 +158,9 @@ fn candle_err(file: &str) -> impl Fn(candle_core::Error) -> InferenceError + '_ 
     move |e| InferenceError::Model { file: file.to_owned(), reason: e.to_string() }
 }
 
+/// Tokens `Engine::warm_up` decodes after its prompt.
+const WARM_UP_TOKENS: usize = 2;
+
 impl Engine {
     /// Reads the header, checks the model can run, then loads the tensors.
     pub fn load<R: Read + Seek>(input: LoadInput<'_, R>, progress: &mut dyn FnMut(Phase, u64, u64)) -> Result<Self> {
@@ -313,22 +316,25 @@ impl Engine {
         }
     }
 
-    /// Runs a short prompt and two tokens through the model and forgets them.
+    /// Runs a short prompt and a few tokens through the model and forgets them.
     /// A browser's engine compiles a function with its optimizing tier only
     /// once it has run a while, and a forward pass is one long call: without
     /// this, the first reply ran partly on baseline code while the optimizing
     /// compiles took the same cores.
     pub fn warm_up(&mut self) -> Result<()> {
         // Longer than one prompt tile, so that both the prompt and the
-        // one-token paths run.
+        // one-token paths run. (Eight tokens instead of two made no
+        // difference to the first reply's decoding.)
         let prompt = [0u32; 9];
         let run = (|| {
             self.forward(&prompt, 0)?;
-            self.forward(&[0], prompt.len())?;
-            self.forward(&[0], prompt.len() + 1)
+            for pos in prompt.len()..prompt.len() + WARM_UP_TOKENS {
+                self.forward(&[0], pos)?;
+            }
+            Ok(())
         })();
         self.forget_cache();
-        run.map(drop)
+        run
     }
 
     /// Forgets the conversation; the next prompt starts from an empty cache.
