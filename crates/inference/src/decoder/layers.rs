@@ -367,19 +367,39 @@ mod tests {
     /// the tanh form f64 itself cancels to 0 below −9.
     #[test]
     fn gelu_matches_the_tanh_formula() {
+        let u = |x: f64| (2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x * x * x);
+        check_activation(
+            "gelu",
+            gelu_tanh_mul,
+            0.001,
+            &[-90.0, -50.0, 50.0, 90.0],
+            |x| x / (1.0 + (-2.0 * u(x)).exp()),
+            |x| 4.0 + 4.0 * u(x).abs(),
+        );
+    }
+
+    /// `act` (gate · up with up = 1) on x = k · `step` for |k| ≤ 20,000, on
+    /// `extra`, ±10⁻³⁰ and 0, against `want` in f64: within `roundings(x)`
+    /// f32 roundings, relative, or 10⁻³⁶ absolute.
+    fn check_activation(
+        name: &str,
+        act: fn(&mut [f32], &[f32]),
+        step: f32,
+        extra: &[f32],
+        want: impl Fn(f64) -> f64,
+        roundings: impl Fn(f64) -> f64,
+    ) {
         let xs: Vec<f32> = (-20_000..=20_000)
-            .map(|i| i as f32 * 0.001)
-            .chain([-90.0, -50.0, 50.0, 90.0, 1e-30, -1e-30, 0.0])
+            .map(|i| i as f32 * step)
+            .chain(extra.iter().copied())
+            .chain([1e-30, -1e-30, 0.0])
             .collect();
         let mut got = xs.clone();
-        gelu_tanh_mul(&mut got, &vec![1.0; xs.len()]);
+        act(&mut got, &vec![1.0; xs.len()]);
         for (&x, &g) in xs.iter().zip(&got) {
-            let x64 = x as f64;
-            let u = (2.0 / std::f64::consts::PI).sqrt() * (x64 + 0.044715 * x64 * x64 * x64);
-            let want = x64 / (1.0 + (-2.0 * u).exp());
+            let (x64, want) = (x as f64, want(x as f64));
             let err = (g as f64 - want).abs();
-            let roundings = 4.0 + 4.0 * u.abs();
-            assert!(err <= roundings * 1.2e-7 * want.abs() || err <= 1e-36, "gelu({x}) = {g}, want {want}");
+            assert!(err <= roundings(x64) * 1.2e-7 * want.abs() || err <= 1e-36, "{name}({x}) = {g}, want {want}");
         }
     }
 
@@ -484,19 +504,14 @@ mod tests {
     /// absolute where the value vanishes below `exp`'s clamp.
     #[test]
     fn silu_matches_the_formula() {
-        let xs: Vec<f32> = (-20_000..=20_000)
-            .map(|i| i as f32 * 0.005)
-            .chain([-90.0, -87.5, 88.5, 90.0, 1e-30, -1e-30, 0.0])
-            .collect();
-        let mut got = xs.clone();
-        silu_mul(&mut got, &vec![1.0; xs.len()]);
-        for (&x, &g) in xs.iter().zip(&got) {
-            let x64 = x as f64;
-            let want = x64 / (1.0 + (-x64).exp());
-            let err = (g as f64 - want).abs();
-            let roundings = 4.0 + 2.0 * x64.abs();
-            assert!(err <= roundings * 1.2e-7 * want.abs() || err <= 1e-36, "silu({x}) = {g}, want {want}");
-        }
+        check_activation(
+            "silu",
+            silu_mul,
+            0.005,
+            &[-90.0, -87.5, 88.5, 90.0],
+            |x| x / (1.0 + (-x).exp()),
+            |x| 4.0 + 2.0 * x.abs(),
+        );
     }
 
     /// `exp` within two units in the last place of f64's over the range it serves.
