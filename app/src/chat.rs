@@ -103,6 +103,7 @@ fn phase_label(p: Phase) -> &'static str {
         Phase::Parsing => "Checking architecture and memory",
         Phase::Tokenizer => "Building the tokenizer",
         Phase::Loading => "Loading weights",
+        Phase::WarmingUp => "Warming up: a few tokens through the model, so that the first reply runs at full speed",
     }
 }
 
@@ -152,7 +153,11 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
             let pct = if total > 0 { (done as f64 / total as f64 * 100.0).min(100.0) } else { 0.0 };
             view! {
                 <div class="progress" role="status" data-testid="progress">
-                    <span>{format!("{} — {} of {}", phase_label(phase), human_size(done), human_size(total))}</span>
+                    <span>{match phase {
+                        // Counted in tokens, not bytes: the label says it all.
+                        Phase::WarmingUp => phase_label(phase).to_string(),
+                        _ => format!("{} — {} of {}", phase_label(phase), human_size(done), human_size(total)),
+                    }}</span>
                     <div class="bar"><div class="fill" style:width=format!("{pct:.0}%")></div></div>
                 </div>
             }.into_any()

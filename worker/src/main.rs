@@ -10,7 +10,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::rc::Rc;
 
 use fineprint_inference::{preflight::WASM_MEMORY_LIMIT, Engine, Generation, LoadInput, Step};
-use fineprint_protocol::{Event, Request, Simd, StopReason};
+use fineprint_protocol::{Event, Phase, Request, Simd, StopReason};
 use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -128,6 +128,7 @@ fn load(data: &JsValue, model_name: String, tokenizer_name: Option<String>) -> R
     };
     let mut engine = Engine::load(input, &mut |phase, done, total| post(&Event::Progress { phase, done, total }))
         .map_err(|e| e.to_string())?;
+    post(&Event::Progress { phase: Phase::WarmingUp, done: 0, total: 1 });
     engine.warm_up().map_err(|e| e.to_string())?;
     post(&Event::Loaded { info: engine.info.clone(), load_ms: now() - t0, memory_bytes: memory_bytes() });
     STATE.with(|s| s.borrow_mut().engine = Some(engine));

@@ -158,7 +158,9 @@ fn candle_err(file: &str) -> impl Fn(candle_core::Error) -> InferenceError + '_ 
     move |e| InferenceError::Model { file: file.to_owned(), reason: e.to_string() }
 }
 
-/// Tokens `Engine::warm_up` decodes after its prompt.
+/// `Engine::warm_up`'s prompt (one more than the kernels' prompt tile of
+/// eight rows) and the tokens it decodes after.
+const WARM_UP_PROMPT: usize = 9;
 const WARM_UP_TOKENS: usize = 2;
 
 impl Engine {
@@ -323,12 +325,14 @@ impl Engine {
     /// compiles took the same cores.
     pub fn warm_up(&mut self) -> Result<()> {
         // Longer than one prompt tile, so that both the prompt and the
-        // one-token paths run. (Eight tokens instead of two made no
-        // difference to the first reply's decoding.)
-        let prompt = [0u32; 9];
+        // one-token paths run (eight tokens instead of two made no
+        // difference to the first reply's decoding); shorter where the
+        // model's context is, which a header may set as low as one position.
+        let prompt = vec![0u32; WARM_UP_PROMPT.min(self.context)];
+        let tokens = WARM_UP_TOKENS.min(self.context - prompt.len());
         let run = (|| {
             self.forward(&prompt, 0)?;
-            for pos in prompt.len()..prompt.len() + WARM_UP_TOKENS {
+            for pos in prompt.len()..prompt.len() + tokens {
                 self.forward(&[0], pos)?;
             }
             Ok(())

@@ -86,6 +86,24 @@ fn sample_model_reproduces_the_golden_prompt_ids_and_first_32_tokens() {
     assert_eq!(engine.chat_prompt(user, None, "1 Jan 2026").expect("renders"), prompt);
 }
 
+/// A header may give a context shorter than the warm-up: the model still
+/// loads, warms up within it, and generates.
+#[test]
+fn a_model_with_a_context_of_a_few_positions_warms_up_and_runs() {
+    let mut bytes = std::fs::read(sample()).expect("read sample");
+    let key = b"llama.context_length";
+    let at =
+        bytes.windows(key.len()).position(|w| w == key).expect("the sample's header gives its context") + key.len();
+    assert_eq!(bytes[at..at + 4], 4u32.to_le_bytes(), "the context is a u32");
+    bytes[at + 4..at + 8].copy_from_slice(&6u32.to_le_bytes());
+    let mut engine = load(bytes, "short-context.gguf", None, None).expect("loads");
+    engine.warm_up().expect("warms up within six positions");
+    let mut g = engine.start(&[1, 2, 3], &Sampling::greedy(2), &clock).expect("starts");
+    Engine::ignore_eos(&mut g);
+    while let Step::Token { .. } = engine.step(&mut g, &clock).expect("steps") {}
+    assert_eq!(g.generated.len(), 2);
+}
+
 #[test]
 fn truncated_model_is_refused_before_loading() {
     let path = sample();

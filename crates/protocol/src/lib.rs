@@ -82,6 +82,8 @@ pub enum Phase {
     Loading,
     /// Building the tokenizer and chat template.
     Tokenizer,
+    /// Running a few tokens through the loaded model (see `Engine::warm_up`).
+    WarmingUp,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

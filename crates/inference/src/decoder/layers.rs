@@ -91,7 +91,9 @@ const ROWS: usize = 4;
 /// costs more than the dot product, and every query head of the group (three
 /// in SmolLM2, four in Gemma 3 270M) and the nearby rows of a prompt read
 /// the same rows. The tasks write `grouped`, laid out by group, then row;
-/// `out` gets it back row by row.
+/// `out` gets it back row by row. One row (a token being decoded) goes to
+/// `attention_one`, which also splits by runs of keys and uses `grouped`
+/// as its scratch.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn attention(
     c: &Config,
