@@ -16,7 +16,7 @@ fn today() -> String {
 
 pub fn on_event(st: AppState, e: Event) {
     match e {
-        Event::Ready { threads, simd } => st.engine.set(Some((threads, simd))),
+        Event::Ready { threads, simd, dot_sums } => st.engine.set(Some((threads, simd, dot_sums))),
         Event::Progress { phase, done, total } => st.model.set(ModelState::Loading { phase, done, total }),
         Event::Loaded { info, load_ms, memory_bytes } => {
             st.stats.update(|s| {
@@ -185,7 +185,7 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
     let memory_attr = move || st.stats.get().map(|x| x.memory_bytes.to_string());
     let items = move || st.messages.get();
     let engine = move || {
-        st.engine.get().map(|(n, simd)| {
+        st.engine.get().map(|(n, simd, dot_sums)| {
             let threads = match (n, crate::worker_client::isolated()) {
                 (1, false) => "1 thread (this page is not cross-origin isolated yet; after a reload, once it works offline, it can use every core)".to_string(),
                 (1, true) => "1 thread".to_string(),
@@ -195,8 +195,23 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
                 Simd::Relaxed => ("relaxed", "relaxed SIMD"),
                 Simd::Simd128 => ("simd128", "SIMD"),
             };
+            // Which dot product the worker timed faster on this CPU: for
+            // whoever compares machines, not a choice the person makes.
+            let sums_attr = dot_sums.map(|d| if d.in_i16 { "i16" } else { "i32" });
+            let sums_title = dot_sums.map(|d| {
+                let (lanes, chosen, other) =
+                    if d.in_i16 { ("16-bit", d.i16_ms, d.i32_ms) } else { ("32-bit", d.i32_ms, d.i16_ms) };
+                format!("8-bit dot products summed in {lanes} lanes: {chosen:.1} ms against {other:.1} ms the other way, timed on this CPU")
+            });
             view! {
-                <p class="muted engine" data-testid="engine" data-threads=n.to_string() data-simd=simd_attr>
+                <p
+                    class="muted engine"
+                    data-testid="engine"
+                    data-threads=n.to_string()
+                    data-simd=simd_attr
+                    data-sums=sums_attr
+                    title=sums_title
+                >
                     {format!("Engine: {threads}; {simd_text}")}
                 </p>
             }

@@ -2,7 +2,7 @@
 
 use fineprint_license::discover::Role;
 use fineprint_license::{Report, UseProfile};
-use fineprint_protocol::{ModelInfo, Phase, Role as ChatRole, Sampling, Simd, Stats};
+use fineprint_protocol::{DotSums, ModelInfo, Phase, Role as ChatRole, Sampling, Simd, Stats};
 use leptos::prelude::*;
 
 use crate::error::PageError;
@@ -74,7 +74,7 @@ pub struct AppState {
     /// The inference worker (a browser handle, so local too).
     pub worker: StoredValue<WorkerClient, LocalStorage>,
     /// Threads the worker runs on and its kernels' instructions, once it is ready.
-    pub engine: RwSignal<Option<(usize, Simd)>>,
+    pub engine: RwSignal<Option<(usize, Simd, Option<DotSums>)>>,
 }
 
 impl Default for AppState {

@@ -3,6 +3,7 @@
 //! `cargo run --release -p fineprint-inference --example logits -- MODEL.gguf IDS_FILE`,
 //! or in headless Chromium with `scripts/wasi-chromium.mjs` (see there).
 use fineprint_inference::decoder::Decoder;
+use fineprint_inference::dot_sums::{self, DotSums};
 use fineprint_inference::preflight;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -18,6 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let content = preflight::read_content(model, &mut r)?;
     let plan = preflight::plan(model, &content, r.get_ref().len() as u64, None)?;
     let mut d = Decoder::load(plan.arch, &content, &mut r, 512)?;
+    choose_dot_sums();
     // Timed over several passes (PASSES, default 1): a wasm engine compiles hot
     // functions again while they run, so the later passes are the steady ones
     // (each overwrites the cache from position 0).
@@ -50,4 +52,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{i} {:.4}", logits[i]);
     }
     Ok(())
+}
+
+/// As the worker does, times relaxed SIMD's two dot products and keeps the
+/// faster; DOT=i32 or DOT=i16 sets one instead (to compare them in one build).
+pub fn choose_dot_sums() {
+    match std::env::var("DOT").as_deref() {
+        Ok("i32") => dot_sums::set(DotSums::I32),
+        Ok("i16") => dot_sums::set(DotSums::I16),
+        _ => {
+            let t0 = std::time::Instant::now();
+            if let Some(choice) = dot_sums::choose(&mut || t0.elapsed().as_secs_f64() * 1e3) {
+                eprintln!("{choice:?}");
+            }
+        }
+    }
+    eprintln!("dot sums: {:?}", dot_sums::current());
 }

@@ -22,6 +22,8 @@ use fineprint_protocol::{ModelInfo, Phase, Sampling, Stats, StopReason};
 use tokenizers::Tokenizer;
 
 pub use error::{InferenceError, Result};
+/// Relaxed SIMD's two dot products and the choice between them (the worker times them when it starts).
+pub use fineprint_kernels::dot_sums;
 use gguf::md_str;
 use model::Model;
 use preflight::Plan;

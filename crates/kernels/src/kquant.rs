@@ -361,53 +361,80 @@ mod simd {
     #[cfg_attr(feature = "relaxed-simd", allow(dead_code))]
     pub unsafe fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
         match kind {
-            Kind::Q4K => tile::<0, R, false>(t, w, acts),
-            Kind::Q5K => tile::<1, R, false>(t, w, acts),
-            Kind::Q6K => tile::<2, R, false>(t, w, acts),
+            Kind::Q4K => tile::<0, R, false, false>(t, w, acts),
+            Kind::Q5K => tile::<1, R, false, false>(t, w, acts),
+            Kind::Q6K => tile::<2, R, false, false>(t, w, acts),
         }
     }
 
-    /// As `dot_tile`, with relaxed SIMD's 8-bit dot product; the weights are
-    /// its 7-bit operand (Q6_K's taken as stored, 0..=63, and its offset of 32
-    /// taken off through the activations' run sums). The integer sums are
-    /// exact either way, so the results are `dot_tile`'s bit for bit.
+    /// As `dot_tile`, with relaxed SIMD's 8-bit dot product, summed as
+    /// `DotSums` says; the weights are its 7-bit operand (Q6_K's taken as
+    /// stored, 0..=63, and its offset of 32 taken off through the activations'
+    /// run sums). The integer sums are exact either way, so the results are
+    /// `dot_tile`'s bit for bit.
     #[cfg(feature = "relaxed-simd")]
     #[target_feature(enable = "relaxed-simd")]
     pub unsafe fn dot_tile_relaxed<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
-        match kind {
-            Kind::Q4K => tile::<0, R, true>(t, w, acts),
-            Kind::Q5K => tile::<1, R, true>(t, w, acts),
-            Kind::Q6K => tile::<2, R, true>(t, w, acts),
+        match (kind, crate::dot_sums::in_i16()) {
+            (Kind::Q4K, false) => tile::<0, R, true, false>(t, w, acts),
+            (Kind::Q5K, false) => tile::<1, R, true, false>(t, w, acts),
+            (Kind::Q6K, false) => tile::<2, R, true, false>(t, w, acts),
+            (Kind::Q4K, true) => tile::<0, R, true, true>(t, w, acts),
+            (Kind::Q5K, true) => tile::<1, R, true, true>(t, w, acts),
+            (Kind::Q6K, true) => tile::<2, R, true, true>(t, w, acts),
         }
     }
 
-    /// Σ over one run of 16 of `v · x`, as four i32 partial sums.
+    /// Σ over one run of 16 of `v · x` times the run's scale, as four i32
+    /// partial sums. With `I16` (relaxed SIMD only), the pairs' sums
+    /// (2 × 63 × 128 at most: Q6_K) are multiplied by the scale as they are
+    /// widened, one `i32x4.dot_i16x8_s` for a widening and an i32 multiply.
     #[inline(always)]
-    unsafe fn run_dot<const RELAXED: bool>(v: v128, x: v128) -> v128 {
+    #[cfg_attr(not(feature = "relaxed-simd"), allow(unused_variables))]
+    unsafe fn scaled_run<const RELAXED: bool, const I16: bool>(v: v128, x: v128, sc: v128, sc16: v128) -> v128 {
         if !RELAXED {
-            return i32x4_extadd_pairwise_i16x8(i16x8_add(i16x8_extmul_low_i8x16(v, x), i16x8_extmul_high_i8x16(v, x)));
+            let p = i16x8_add(i16x8_extmul_low_i8x16(v, x), i16x8_extmul_high_i8x16(v, x));
+            return i32x4_mul(i32x4_extadd_pairwise_i16x8(p), sc);
         }
         #[cfg(feature = "relaxed-simd")]
         {
-            i32x4_relaxed_dot_i8x16_i7x16_add(x, v, i32x4_splat(0))
+            if I16 {
+                i32x4_dot_i16x8(i16x8_relaxed_dot_i8x16_i7x16(x, v), sc16)
+            } else {
+                i32x4_mul(i32x4_relaxed_dot_i8x16_i7x16_add(x, v, i32x4_splat(0)), sc)
+            }
         }
         #[cfg(not(feature = "relaxed-simd"))]
         unreachable!("relaxed SIMD is not compiled in")
     }
 
-    /// Σ over two runs of 16 of `v · x`, as four i32 partial sums; the values
-    /// are at most 5 bits (Q4_K, Q5_K), so simd128's i16 sums of four
-    /// products (4 × 31 × 128) cannot overflow.
+    /// The same over two runs of 16 sharing a scale; the values are at most
+    /// 5 bits (Q4_K, Q5_K), so i16 sums of four products (4 × 31 × 128)
+    /// cannot overflow.
     #[inline(always)]
-    unsafe fn pair_dot<const RELAXED: bool>(v0: v128, v1: v128, x0: v128, x1: v128) -> v128 {
+    #[cfg_attr(not(feature = "relaxed-simd"), allow(unused_variables))]
+    unsafe fn scaled_pair<const RELAXED: bool, const I16: bool>(
+        v0: v128,
+        v1: v128,
+        x0: v128,
+        x1: v128,
+        sc: v128,
+        sc16: v128,
+    ) -> v128 {
         if !RELAXED {
             let p0 = i16x8_add(i16x8_extmul_low_i8x16(v0, x0), i16x8_extmul_high_i8x16(v0, x0));
             let p1 = i16x8_add(i16x8_extmul_low_i8x16(v1, x1), i16x8_extmul_high_i8x16(v1, x1));
-            return i32x4_extadd_pairwise_i16x8(i16x8_add(p0, p1));
+            return i32x4_mul(i32x4_extadd_pairwise_i16x8(i16x8_add(p0, p1)), sc);
         }
         #[cfg(feature = "relaxed-simd")]
         {
-            i32x4_relaxed_dot_i8x16_i7x16_add(x0, v0, i32x4_relaxed_dot_i8x16_i7x16_add(x1, v1, i32x4_splat(0)))
+            if I16 {
+                let dot16 = i16x8_relaxed_dot_i8x16_i7x16;
+                i32x4_dot_i16x8(i16x8_add(dot16(x0, v0), dot16(x1, v1)), sc16)
+            } else {
+                let dot = i32x4_relaxed_dot_i8x16_i7x16_add;
+                i32x4_mul(dot(x0, v0, dot(x1, v1, i32x4_splat(0))), sc)
+            }
         }
         #[cfg(not(feature = "relaxed-simd"))]
         unreachable!("relaxed SIMD is not compiled in")
@@ -415,7 +442,7 @@ mod simd {
 
     /// One monomorphised loop per type (K: 0 Q4_K, 1 Q5_K, 2 Q6_K).
     #[inline(always)]
-    unsafe fn tile<const K: u8, const R: usize, const RELAXED: bool>(
+    unsafe fn tile<const K: u8, const R: usize, const RELAXED: bool, const I16: bool>(
         t: &[f32],
         w: &[u8],
         acts: &[Row<'_>; R],
@@ -436,6 +463,8 @@ mod simd {
                 (s, m, f16_at(t, w, off), f16_at(t, w, off + 2))
             };
             let sc: [v128; GROUPS] = scales.map(|s| i32x4_splat(s));
+            // The same as i16 lanes, for `I16`'s widening multiply (a scale is 6 or 8 bits).
+            let sc16: [v128; GROUPS] = scales.map(|s| i16x8_splat(s as i16));
             // What the activations' run sums are multiplied by, four runs to a
             // vector: Q6_K's offset of 32 (relaxed SIMD takes the values as
             // stored) times each run's scale, or Q4_K's and Q5_K's minimum of
@@ -456,7 +485,7 @@ mod simd {
                 if kind == Kind::Q6K {
                     for g in 0..GROUPS {
                         let x = v128_load(ap.add(16 * g) as *const v128);
-                        acc = i32x4_add(acc, i32x4_mul(run_dot::<RELAXED>(v[g], x), sc[g]));
+                        acc = i32x4_add(acc, scaled_run::<RELAXED, I16>(v[g], x, sc[g], sc16[g]));
                     }
                 } else {
                     // Q4_K's and Q5_K's runs share their scale in pairs: one
@@ -464,7 +493,7 @@ mod simd {
                     for g in (0..GROUPS).step_by(2) {
                         let x0 = v128_load(ap.add(16 * g) as *const v128);
                         let x1 = v128_load(ap.add(16 * g + 16) as *const v128);
-                        acc = i32x4_add(acc, i32x4_mul(pair_dot::<RELAXED>(v[g], v[g + 1], x0, x1), sc[g]));
+                        acc = i32x4_add(acc, scaled_pair::<RELAXED, I16>(v[g], v[g + 1], x0, x1, sc[g], sc16[g]));
                     }
                 }
                 // Σ by_sum · run sums, in vectors (16 scalar multiplies and

@@ -16,6 +16,7 @@
 use std::ops::Range;
 use std::sync::OnceLock;
 
+pub mod dot_sums;
 pub mod float16;
 mod kquant;
 pub mod parallel;
@@ -656,27 +657,42 @@ mod simd {
     pub unsafe fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: &[Act<'_>; R]) -> [f32; R] {
         // One monomorphised loop per block type: no branch on the type inside it.
         match kind {
-            Blocks::Q4_0 => tile::<Q4_0, R, false>(t, w, acts),
-            Blocks::Q4_1 => tile::<Q4_1, R, false>(t, w, acts),
-            Blocks::Q5_0 => tile::<Q5_0, R, false>(t, w, acts),
-            Blocks::Q5_1 => tile::<Q5_1, R, false>(t, w, acts),
-            Blocks::Q8_0 => tile::<Q8_0, R, false>(t, w, acts),
+            Blocks::Q4_0 => tile::<Q4_0, R, false, false>(t, w, acts),
+            Blocks::Q4_1 => tile::<Q4_1, R, false, false>(t, w, acts),
+            Blocks::Q5_0 => tile::<Q5_0, R, false, false>(t, w, acts),
+            Blocks::Q5_1 => tile::<Q5_1, R, false, false>(t, w, acts),
+            Blocks::Q8_0 => tile::<Q8_0, R, false, false>(t, w, acts),
         }
     }
 
-    /// As `dot_tile`, with relaxed SIMD's 8-bit dot product (one instruction
-    /// on CPUs with VNNI, three without, where simd128 takes a dozen). The
-    /// integer sums are the same; the f32 lanes they are added in are not, so
-    /// results differ from `dot_tile`'s in the last bits.
+    /// As `dot_tile`, with relaxed SIMD's 8-bit dot product, summed as
+    /// `DotSums` says. The integer sums are the same; the f32 lanes they are
+    /// added in are not, so results differ from `dot_tile`'s in the last bits
+    /// (and are the same whichever `DotSums`).
     #[cfg(feature = "relaxed-simd")]
     #[target_feature(enable = "relaxed-simd")]
     pub unsafe fn dot_tile_relaxed<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: &[Act<'_>; R]) -> [f32; R] {
+        if crate::dot_sums::in_i16() {
+            relaxed::<R, true>(kind, t, w, acts)
+        } else {
+            relaxed::<R, false>(kind, t, w, acts)
+        }
+    }
+
+    #[cfg(feature = "relaxed-simd")]
+    #[inline(always)]
+    unsafe fn relaxed<const R: usize, const I16: bool>(
+        kind: Blocks,
+        t: &[f32],
+        w: &[u8],
+        acts: &[Act<'_>; R],
+    ) -> [f32; R] {
         match kind {
-            Blocks::Q4_0 => tile::<Q4_0, R, true>(t, w, acts),
-            Blocks::Q4_1 => tile::<Q4_1, R, true>(t, w, acts),
-            Blocks::Q5_0 => tile::<Q5_0, R, true>(t, w, acts),
-            Blocks::Q5_1 => tile::<Q5_1, R, true>(t, w, acts),
-            Blocks::Q8_0 => tile::<Q8_0, R, true>(t, w, acts),
+            Blocks::Q4_0 => tile::<Q4_0, R, true, I16>(t, w, acts),
+            Blocks::Q4_1 => tile::<Q4_1, R, true, I16>(t, w, acts),
+            Blocks::Q5_0 => tile::<Q5_0, R, true, I16>(t, w, acts),
+            Blocks::Q5_1 => tile::<Q5_1, R, true, I16>(t, w, acts),
+            Blocks::Q8_0 => tile::<Q8_0, R, true, I16>(t, w, acts),
         }
     }
 
@@ -722,9 +738,15 @@ mod simd {
 
     /// Block `b` of one activation row against the block's values `(v0, v1)`:
     /// four i32 partial sums. `RELAXED` takes the values as stored (not
-    /// centred) and relaxed SIMD's dot product.
+    /// centred) and relaxed SIMD's dot product, summing in i32 or, with
+    /// `I16`, in i16 (see `DotSums`); the sums are the same either way.
     #[inline(always)]
-    unsafe fn block_dot<const K: u8, const RELAXED: bool>(v0: v128, v1: v128, a: &Act<'_>, b: usize) -> v128 {
+    unsafe fn block_dot<const K: u8, const RELAXED: bool, const I16: bool>(
+        v0: v128,
+        v1: v128,
+        a: &Act<'_>,
+        b: usize,
+    ) -> v128 {
         let load = |p: *const i8| (v128_load(p as *const v128), v128_load(p.add(16) as *const v128));
         let (a0, a1) = load(a.qs.as_ptr().add(b * BLOCK));
         if !RELAXED {
@@ -733,11 +755,21 @@ mod simd {
         #[cfg(feature = "relaxed-simd")]
         {
             let dot = i32x4_relaxed_dot_i8x16_i7x16_add;
+            let dot16 = i16x8_relaxed_dot_i8x16_i7x16;
             if K == Q8_0 {
                 // The weights are the signed operand, the activations' two
                 // halves the 7-bit one.
                 let (p0, p1) = load(a.pos.as_ptr().add(b * BLOCK));
                 let (n0, n1) = load(a.neg.as_ptr().add(b * BLOCK));
+                if I16 {
+                    // A pair's product with one half is at most 2 × 128 × 127,
+                    // and only one half of each activation is not zero, so the
+                    // difference is the pair's exact sum: it fits i16. Two
+                    // halves' sums would not, so each is widened.
+                    let s0 = i16x8_sub(dot16(v0, p0), dot16(v0, n0));
+                    let s1 = i16x8_sub(dot16(v1, p1), dot16(v1, n1));
+                    return i32x4_add(i32x4_extadd_pairwise_i16x8(s0), i32x4_extadd_pairwise_i16x8(s1));
+                }
                 let zero = i32x4_splat(0);
                 return i32x4_sub(dot(v0, p0, dot(v1, p1, zero)), dot(v0, n0, dot(v1, n1, zero)));
             }
@@ -752,6 +784,12 @@ mod simd {
             } else {
                 i32x4_splat(0)
             };
+            if I16 {
+                // Values of at most 5 bits: four products (2 × 2 × 31 × 127)
+                // fit i16, so both halves are summed before one widening.
+                // Lane k is then bytes 4k..4k+4 of each half, as with `dot`.
+                return i32x4_add(start, i32x4_extadd_pairwise_i16x8(i16x8_add(dot16(a0, v0), dot16(a1, v1))));
+            }
             dot(a0, v0, dot(a1, v1, start))
         }
         #[cfg(not(feature = "relaxed-simd"))]
@@ -759,7 +797,7 @@ mod simd {
     }
 
     #[inline(always)]
-    unsafe fn tile<const K: u8, const R: usize, const RELAXED: bool>(
+    unsafe fn tile<const K: u8, const R: usize, const RELAXED: bool, const I16: bool>(
         t: &[f32],
         w: &[u8],
         acts: &[Act<'_>; R],
@@ -785,10 +823,10 @@ mod simd {
             for r in 0..R {
                 let a = acts.get_unchecked(r);
                 let sums = gather4(
-                    block_dot::<K, RELAXED>(v00, v01, a, b),
-                    block_dot::<K, RELAXED>(v10, v11, a, b + 1),
-                    block_dot::<K, RELAXED>(v20, v21, a, b + 2),
-                    block_dot::<K, RELAXED>(v30, v31, a, b + 3),
+                    block_dot::<K, RELAXED, I16>(v00, v01, a, b),
+                    block_dot::<K, RELAXED, I16>(v10, v11, a, b + 1),
+                    block_dot::<K, RELAXED, I16>(v20, v21, a, b + 2),
+                    block_dot::<K, RELAXED, I16>(v30, v31, a, b + 3),
                 );
                 let da = v128_load(a.d.as_ptr().add(b) as *const v128);
                 let acc_r = acc.get_unchecked_mut(r);
@@ -808,7 +846,7 @@ mod simd {
             let mw = if has_min { f16_at(t, w, b * size + 2) } else { 0.0 };
             for r in 0..R {
                 let a = acts.get_unchecked(r);
-                let si = block_dot::<K, RELAXED>(v0, v1, a, b);
+                let si = block_dot::<K, RELAXED, I16>(v0, v1, a, b);
                 let acc_r = acc.get_unchecked_mut(r);
                 *acc_r = f32x4_add(*acc_r, f32x4_mul(f32x4_convert_i32x4(si), f32x4_splat(dw * *a.d.get_unchecked(b))));
                 if has_min {
@@ -1094,13 +1132,15 @@ mod tests {
     }
 
     /// The relaxed-SIMD kernels against the simd128 ones in the same build, on
-    /// quantizer output and on arbitrary bytes (every weight value, Q8_0's
-    /// −128 included): K-quants bit for bit (their integer sums are exact
-    /// and scaled in the same order), blocks of 32 to f32 rounding (their
-    /// lanes are summed in another grouping).
+    /// quantizer output, on arbitrary bytes (every weight value, Q8_0's −128
+    /// included) and on every value at its largest against activations at
+    /// theirs: K-quants bit for bit (their integer sums are exact and scaled
+    /// in the same order), blocks of 32 to f32 rounding (their lanes are
+    /// summed in another grouping). Both `DotSums` give the same bits.
     #[cfg(all(feature = "relaxed-simd", target_feature = "simd128"))]
     #[test]
     fn relaxed_kernels_agree_with_simd128() {
+        use crate::dot_sums::{self, DotSums};
         assert!(RELAXED);
         let (rows, m) = (7, 5);
         for dtype in EVERY_TYPE.into_iter().filter(|d| Blocks::of(*d).is_some() || kquant::Kind::of(*d).is_some()) {
@@ -1119,8 +1159,19 @@ mod tests {
                     blk[at..at + 2].copy_from_slice(&half::f16::from_f32(0.01).to_le_bytes());
                 }
             }
-            for bytes in [quantized(dtype, rows, cols, 3).0, arbitrary] {
-                let x = noise(m * cols, 4);
+            // Every value at its largest (Q8_0: −128): the i16 sums' bound.
+            let mut extreme = vec![if dtype == GgmlDType::Q8_0 { 0x80 } else { 0xFF }; size];
+            for blk in extreme.chunks_exact_mut(dtype.type_size()) {
+                for &at in scale_at {
+                    blk[at..at + 2].copy_from_slice(&half::f16::from_f32(0.01).to_le_bytes());
+                }
+            }
+            for bytes in [quantized(dtype, rows, cols, 3).0, arbitrary, extreme] {
+                // Rows 0 and 1 at the activations' extremes (±127, and −128
+                // for the K-quants' Q8_K), the others noise.
+                let mut x = noise(m * cols, 4);
+                x[..cols].fill(1.0);
+                x[cols..2 * cols].fill(-1.0);
                 let mut a = Activations::default();
                 a.quantize(&x, m, cols, Extras::ALL);
                 a.k.quantize(&x, m, cols);
@@ -1132,7 +1183,8 @@ mod tests {
                     for i in 0..m {
                         // SAFETY: whole rows of weights and activations; the
                         // engine running this test validated relaxed SIMD.
-                        let (simd, relaxed) = unsafe {
+                        let run = |sums| unsafe {
+                            dot_sums::set(sums);
                             match (Blocks::of(dtype), kquant::Kind::of(dtype)) {
                                 (Some(kind), _) => {
                                     let act = Act {
@@ -1155,9 +1207,18 @@ mod tests {
                                 _ => unreachable!(),
                             }
                         };
-                        if Blocks::of(dtype).is_some() {
+                        let (simd, relaxed) = run(DotSums::I32);
+                        let (_, in_i16) = run(DotSums::I16);
+                        dot_sums::set(DotSums::I32);
+                        assert_eq!(relaxed.to_bits(), in_i16.to_bits(), "{dtype:?} [{i},{j}] {relaxed} vs {in_i16}");
+                        if let Some(kind) = Blocks::of(dtype) {
+                            // Summed in another order: to f32 rounding of the
+                            // terms' magnitudes, which may cancel.
+                            let mut w = vec![0.0; cols];
+                            dequantize_row(kind, wr, &mut w);
+                            let terms: f32 = w.iter().zip(&x[i * cols..]).map(|(w, x)| (w * x).abs()).sum();
                             assert!(
-                                (simd - relaxed).abs() <= 1e-5 * simd.abs().max(1.0),
+                                (simd - relaxed).abs() <= 1e-5 * terms.max(1.0),
                                 "{dtype:?} [{i},{j}] {simd} vs {relaxed}"
                             );
                         } else {

@@ -141,6 +141,19 @@ pub enum Simd {
     Relaxed,
 }
 
+/// Which of relaxed SIMD's two 8-bit dot products the worker's kernels use:
+/// it times both on this CPU when it starts (they give the same results) and
+/// keeps the faster.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DotSums {
+    /// Summed in i16 lanes (`i16x8.relaxed_dot_i8x16_i7x16_s`), else in i32
+    /// (`i32x4.relaxed_dot_i8x16_i7x16_add_s`).
+    pub in_i16: bool,
+    /// The fastest of its timings of each, in milliseconds.
+    pub i32_ms: f64,
+    pub i16_ms: f64,
+}
+
 /// What the worker tells the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -152,6 +165,8 @@ pub enum Event {
         threads: usize,
         /// The instructions its integer kernels use.
         simd: Simd,
+        /// The dot product they chose, with relaxed SIMD.
+        dot_sums: Option<DotSums>,
     },
     Progress {
         phase: Phase,
