@@ -468,31 +468,52 @@ impl<'a> Kernel<'a> for Super256<'a> {
 const CHUNK: usize = 64;
 
 /// Rows `js` of an integer product into `out` (`m × js.len()`). In a prompt,
-/// each weight block is unpacked once for `TILE` activation rows, and a
-/// group's rows are looked up once for a chunk of weight rows, not once per
-/// weight row (that took a tenth of a prompt).
+/// each weight block is unpacked once for `TILE` activation rows (the rows
+/// left over in fours, twos, then one at a time), and a group's rows are
+/// looked up once for a chunk of weight rows, not once per weight row (that
+/// took a tenth of a prompt).
 fn band<'a, K: Kernel<'a>>(k: &K, w: &[u8], row_bytes: usize, m: usize, js: Range<usize>, out: &mut [f32]) {
     let n = js.len();
     let rows = &w[js.start * row_bytes..js.end * row_bytes];
     for (c, chunk) in rows.chunks(CHUNK * row_bytes).enumerate() {
-        let j0 = c * CHUNK;
-        let mut i = 0;
-        while i + TILE <= m {
-            let acts: [K::Act; TILE] = std::array::from_fn(|r| k.act(i + r));
-            for (j, wr) in chunk.chunks_exact(row_bytes).enumerate() {
-                for (r, v) in k.dot(wr, &acts).into_iter().enumerate() {
-                    out[(i + r) * n + j0 + j] = v;
-                }
-            }
-            i += TILE;
-        }
-        for i in i..m {
-            let acts = [k.act(i)];
-            for (j, wr) in chunk.chunks_exact(row_bytes).enumerate() {
-                out[i * n + j0 + j] = k.dot(wr, &acts)[0];
-            }
-        }
+        let at = Columns { j0: c * CHUNK, n };
+        let i = rows_by::<K, TILE>(k, chunk, row_bytes, (0, m), at, out);
+        let i = rows_by::<K, 4>(k, chunk, row_bytes, (i, m), at, out);
+        let i = rows_by::<K, 2>(k, chunk, row_bytes, (i, m), at, out);
+        rows_by::<K, 1>(k, chunk, row_bytes, (i, m), at, out);
     }
+}
+
+/// Where a chunk's products go in a band's output: its first column, and the
+/// band's width.
+#[derive(Clone, Copy)]
+struct Columns {
+    j0: usize,
+    n: usize,
+}
+
+/// Activation rows `from..to`, `R` at a time while `R` are left, against every
+/// weight row of `chunk`; returns the first row it did not take.
+#[inline(always)]
+fn rows_by<'a, K: Kernel<'a>, const R: usize>(
+    k: &K,
+    chunk: &[u8],
+    row_bytes: usize,
+    (from, to): (usize, usize),
+    at: Columns,
+    out: &mut [f32],
+) -> usize {
+    let mut i = from;
+    while i + R <= to {
+        let acts: [K::Act; R] = std::array::from_fn(|r| k.act(i + r));
+        for (j, wr) in chunk.chunks_exact(row_bytes).enumerate() {
+            for (r, v) in k.dot(wr, &acts).into_iter().enumerate() {
+                out[(i + r) * at.n + at.j0 + j] = v;
+            }
+        }
+        i += R;
+    }
+    i
 }
 
 /// Rows `js` of an F16 product into `out` (`m × js.len()`): each weight row
@@ -1101,6 +1122,28 @@ mod tests {
         w.matmul(&x, 1, &mut out, &mut Activations::default()).unwrap();
         for o in out {
             assert!((o - want).abs() <= 1e-3 * want.abs(), "{o} vs {want}");
+        }
+    }
+
+    /// A prompt's rows, taken eight, four, two and one at a time, are each
+    /// the product of that row alone, bit for bit.
+    #[test]
+    fn a_prompts_rows_are_each_rows_own_product() {
+        let rows = 70;
+        let m = TILE + 4 + 2 + 1;
+        for dtype in EVERY_TYPE {
+            let cols = if dtype.block_size() == 256 { 512 } else { 576 };
+            let w = Weight::from_gguf_bytes(dtype, rows, cols, quantized(dtype, rows, cols, 11).0).unwrap();
+            let x = noise(m * cols, 12);
+            let mut acts = Activations::default();
+            let mut all = vec![0f32; m * rows];
+            w.matmul(&x, m, &mut all, &mut acts).unwrap();
+            for (i, (xr, want)) in x.chunks_exact(cols).zip(all.chunks_exact(rows)).enumerate() {
+                let mut one = vec![0f32; rows];
+                w.matmul(xr, 1, &mut one, &mut acts).unwrap();
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&one), bits(want), "{dtype:?} row {i} of {m}");
+            }
         }
     }
 
