@@ -2,7 +2,7 @@
 //! use, then try the model. UI only: the license engine runs here (it is
 //! fast), the model runs in the worker.
 
-mod chat;
+pub mod chat;
 pub mod error;
 pub mod folder;
 mod kept;

@@ -3,11 +3,13 @@
 //! of in-memory files through the same `check_folder` a drop calls.
 #![cfg(target_arch = "wasm32")]
 
+use fineprint_app::chat::{on_event, Chat};
 use fineprint_app::error::PageError;
 use fineprint_app::folder::Entry;
 use fineprint_app::report_view::Report;
 use fineprint_app::state::AppState;
 use fineprint_app::{check_folder, DropZone, FileList, PageErrors, Slot};
+use fineprint_protocol::{DotSums, Event, Phase, Simd};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -45,6 +47,8 @@ async fn until(what: &str, cond: impl Fn() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+const MIT: &str = "MIT License\n\nCopyright (c) 2024 Someone\n\nPermission is hereby granted, free of charge, to any person obtaining a copy of this software and associated documentation files (the \"Software\"), to deal in the Software without restriction, including without limitation the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the Software is furnished to do so, subject to the following conditions:\n\nThe above copyright notice and this permission notice shall be included in all copies or substantial portions of the Software.\n\nTHE SOFTWARE IS PROVIDED \"AS IS\", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.\n";
+
 fn text(host: &web_sys::HtmlElement, selector: &str) -> Option<String> {
     host.query_selector(selector).ok().flatten().and_then(|e| e.text_content())
 }
@@ -72,8 +76,7 @@ async fn an_empty_drop_is_an_error_in_the_boundary_and_a_good_folder_clears_it()
     );
 
     let card = "---\nlicense: mit\n---\n# A model\n";
-    let mit = "MIT License\n\nCopyright (c) 2024 Someone\n\nPermission is hereby granted, free of charge, to any person obtaining a copy of this software and associated documentation files (the \"Software\"), to deal in the Software without restriction, including without limitation the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of the Software, and to permit persons to whom the Software is furnished to do so, subject to the following conditions:\n\nThe above copyright notice and this permission notice shall be included in all copies or substantial portions of the Software.\n\nTHE SOFTWARE IS PROVIDED \"AS IS\", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.\n";
-    check_folder(st, Slot::Primary, Some("tiny".into()), vec![file("README.md", card), file("LICENSE", mit)]);
+    check_folder(st, Slot::Primary, Some("tiny".into()), vec![file("README.md", card), file("LICENSE", MIT)]);
     until("the report", || st.primary.with_untracked(Option::is_some)).await;
     until("the error to clear", || text(&host, "[data-testid=error]").is_none()).await;
     let files = text(&host, "[data-testid=file-list]").expect("the file list");
@@ -84,4 +87,40 @@ async fn an_empty_drop_is_an_error_in_the_boundary_and_a_good_folder_clears_it()
     assert_eq!(summary.spdx.as_deref(), Some("MIT"));
     assert!(summary.osi_approved);
     assert!(host.text_content().unwrap_or_default().contains("MIT"), "the report names the license");
+}
+
+/// The model panel as the worker's events set it: the warm-up is a loading
+/// step of its own (counted in tokens, so no sizes), and the engine line
+/// records which dot product the worker timed faster, with both timings.
+#[wasm_bindgen_test]
+async fn the_model_panel_shows_the_warm_up_and_the_workers_dot_product() {
+    let (host, st) = mount(|| view! { <Chat/> });
+    check_folder(st, Slot::Primary, Some("tiny".into()), vec![file("LICENSE", MIT), file("tiny.gguf", "GGUF")]);
+    until("the report", || st.primary.with_untracked(Option::is_some)).await;
+    st.acked.set(true);
+    on_event(st, Event::Progress { phase: Phase::Loading, done: 1 << 20, total: 2 << 20 });
+    until("the loading step", || text(&host, "[data-testid=progress]").is_some()).await;
+    let loading = text(&host, "[data-testid=progress]").unwrap();
+    assert!(loading.starts_with("Loading weights") && loading.contains(" of "), "{loading}");
+    on_event(st, Event::Progress { phase: Phase::WarmingUp, done: 0, total: 1 });
+    until("the warm-up step", || text(&host, "[data-testid=progress]").is_some_and(|t| t.starts_with("Warming up")))
+        .await;
+    assert!(!text(&host, "[data-testid=progress]").unwrap().contains(" of "), "no sizes for the warm-up");
+
+    let engine = || host.query_selector("[data-testid=engine]").unwrap();
+    let dot_sums = DotSums { in_i16: true, i32_ms: 5.6, i16_ms: 4.5 };
+    on_event(st, Event::Ready { threads: 1, simd: Simd::Relaxed, dot_sums: Some(dot_sums) });
+    until("the engine line", || engine().is_some()).await;
+    let line = engine().unwrap();
+    assert_eq!(line.get_attribute("data-simd").as_deref(), Some("relaxed"));
+    assert_eq!(line.get_attribute("data-sums").as_deref(), Some("i16"));
+    let title = line.get_attribute("title").unwrap_or_default();
+    assert!(title.contains("16-bit lanes: 4.5 ms against 5.6 ms"), "{title}");
+
+    on_event(st, Event::Ready { threads: 1, simd: Simd::Simd128, dot_sums: None });
+    until("the simd128 engine line", || {
+        engine().and_then(|e| e.get_attribute("data-simd")).as_deref() == Some("simd128")
+    })
+    .await;
+    assert_eq!(engine().unwrap().get_attribute("data-sums"), None, "no relaxed dot product to choose");
 }
