@@ -135,6 +135,33 @@ fn top_two_gap(logits: &[f32]) -> f32 {
     first - second
 }
 
+/// The index of the largest logit, the first of equals, as candle's `argmax`
+/// picks it (a NaN in front wins there too), over the slice the margin is
+/// read from anyway: candle's reduction over a 262,144-token vocabulary took
+/// about a millisecond a token in wasm.
+fn argmax(logits: &[f32]) -> u32 {
+    let (mut best, mut val) = (0, logits.first().copied().unwrap_or(f32::NAN));
+    for (i, &l) in logits.iter().enumerate() {
+        if val < l {
+            (best, val) = (i, l);
+        }
+    }
+    best as u32
+}
+
+/// One token from the last position's logits (the repeat penalty already
+/// applied): greedy where `sampling` says so, else drawn by candle's sampler;
+/// with the best logit's lead over the second best.
+pub fn choose_token(
+    sampler: &mut LogitsProcessor,
+    sampling: &Sampling,
+    logits: &Tensor,
+) -> candle_core::Result<(u32, f32)> {
+    let values = logits.to_vec1::<f32>()?;
+    let id = if matches!(to_sampler(sampling), Sampler::ArgMax) { argmax(&values) } else { sampler.sample(logits)? };
+    Ok((id, top_two_gap(&values)))
+}
+
 /// Where a template-less chat turn ends (see [`template::plain_prompt`]).
 const PLAIN_TURN_END: &str = "\nuser:";
 
@@ -455,12 +482,12 @@ impl Engine {
         } else {
             logits
         };
-        let id = g.sampler.sample(&logits).map_err(&err)?;
+        let (id, margin) = choose_token(&mut g.sampler, &g.sampling, &logits).map_err(&err)?;
         if !g.ignore_eos && self.eos.contains(&id) {
             return Ok(self.finish(g, StopReason::EndOfTurn));
         }
         g.generated.push(id);
-        g.margins.push(top_two_gap(&logits.to_vec1::<f32>().map_err(&err)?));
+        g.margins.push(margin);
         let text = g.stream.push(&self.tokenizer, id);
         let (text, turn_over) = match (g.stop, text) {
             (Some(stop), Some(t)) => hold_back(&mut g.held, &t, stop),
@@ -560,7 +587,8 @@ fn rate(n: usize, ms: f64) -> f64 {
     }
 }
 
-fn to_sampler(s: &Sampling) -> Sampler {
+/// candle's sampler for the page's settings.
+pub fn to_sampler(s: &Sampling) -> Sampler {
     if s.temperature <= 0.0 {
         return Sampler::ArgMax;
     }
@@ -576,6 +604,25 @@ fn to_sampler(s: &Sampling) -> Sampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Greedy decoding picks what candle's `argmax` picked before it: the
+    /// first of equal maxima, and a NaN in front as candle takes it.
+    #[test]
+    fn argmax_picks_as_candle_does() {
+        let cases: Vec<Vec<f32>> = vec![
+            vec![1.0, 3.0, 3.0, 2.0],
+            vec![f32::NAN, 5.0, 1.0],
+            vec![-1.0, f32::NAN, -0.5],
+            vec![f32::NEG_INFINITY, f32::NEG_INFINITY],
+            vec![0.0],
+            (0..5000).map(|i| ((i * 7919 % 997) as f32).sin()).collect(),
+        ];
+        for v in cases {
+            let t = Tensor::from_vec(v.clone(), v.len(), &candle_core::Device::Cpu).unwrap();
+            let want = t.argmax(0).unwrap().to_scalar::<u32>().unwrap();
+            assert_eq!(argmax(&v), want, "{v:?}");
+        }
+    }
 
     #[test]
     fn a_plain_turn_ends_before_the_next_user_line_and_never_shows_it() {
