@@ -18,8 +18,9 @@ fn main() -> candle_core::Result<()> {
         for (name, s) in [("greedy", Sampling::greedy(1)), ("page's default", Sampling::default())] {
             let mut sampler = LogitsProcessor::from_sampling(s.seed, to_sampler(&s));
             let recent = [1u32, 2, 3];
-            let reps = 20;
-            let mut ms = 0.0;
+            // The fastest of many: a browser runs the first on its baseline tier.
+            let reps = 100;
+            let mut ms = f64::INFINITY;
             for _ in 0..reps {
                 let owned = logits.clone();
                 let t0 = std::time::Instant::now();
@@ -28,9 +29,9 @@ fn main() -> candle_core::Result<()> {
                     t = candle_transformers::utils::apply_repeat_penalty(&t, s.repeat_penalty, &recent)?;
                 }
                 std::hint::black_box(choose_token(&mut sampler, &s, &t)?);
-                ms += t0.elapsed().as_secs_f64() * 1e3;
+                ms = ms.min(t0.elapsed().as_secs_f64() * 1e3);
             }
-            println!("vocabulary {vocab}, {name}: {:.2} ms a token", ms / reps as f64);
+            println!("vocabulary {vocab}, {name}: {ms:.2} ms a token (fastest of {reps})");
         }
     }
     Ok(())
