@@ -3,7 +3,7 @@
 //! `cargo run --release -p fineprint-inference --example logits -- MODEL.gguf IDS_FILE`,
 //! or in headless Chromium with `scripts/wasi-chromium.mjs` (see there).
 use fineprint_inference::decoder::Decoder;
-use fineprint_inference::dot_sums::{self, DotSums};
+use fineprint_inference::dot_sums;
 use fineprint_inference::preflight;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -57,15 +57,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// As the worker does, times relaxed SIMD's two dot products and keeps the
 /// faster; DOT=i32 or DOT=i16 sets one instead (to compare them in one build).
 pub fn choose_dot_sums() {
-    match std::env::var("DOT").as_deref() {
-        Ok("i32") => dot_sums::set(DotSums::I32),
-        Ok("i16") => dot_sums::set(DotSums::I16),
-        _ => {
-            let t0 = std::time::Instant::now();
-            if let Some(choice) = dot_sums::choose(&mut || t0.elapsed().as_secs_f64() * 1e3) {
-                eprintln!("{choice:?}");
-            }
-        }
+    let t0 = std::time::Instant::now();
+    if let Some(choice) =
+        dot_sums::set_or_choose(std::env::var("DOT").ok().as_deref(), &mut || t0.elapsed().as_secs_f64() * 1e3)
+    {
+        eprintln!("{choice:?}");
     }
     eprintln!("dot sums: {:?}", dot_sums::current());
 }

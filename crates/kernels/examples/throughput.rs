@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use fineprint_kernels::dot_sums::{self, DotSums};
+use fineprint_kernels::dot_sums;
 use fineprint_kernels::{Activations, Weight};
 
 fn weight(dtype: GgmlDType, rows: usize, cols: usize) -> Weight {
@@ -23,15 +23,11 @@ fn weight(dtype: GgmlDType, rows: usize, cols: usize) -> Weight {
 fn main() {
     // Relaxed SIMD's two dot products: DOT=i32 or DOT=i16 sets one, else the
     // faster is timed and kept, as the worker does.
-    match std::env::var("DOT").as_deref() {
-        Ok("i32") => dot_sums::set(DotSums::I32),
-        Ok("i16") => dot_sums::set(DotSums::I16),
-        _ => {
-            let t0 = Instant::now();
-            if let Some(choice) = dot_sums::choose(&mut || t0.elapsed().as_secs_f64() * 1e3) {
-                println!("{choice:?}");
-            }
-        }
+    let t0 = Instant::now();
+    if let Some(choice) =
+        dot_sums::set_or_choose(std::env::var("DOT").ok().as_deref(), &mut || t0.elapsed().as_secs_f64() * 1e3)
+    {
+        println!("{choice:?}");
     }
     // One layer's matrices (q, k, v, o, gate, up, down) and the tied output head.
     let layer = [(576, 576), (192, 576), (192, 576), (576, 576), (1536, 576), (1536, 576), (576, 1536)];

@@ -108,6 +108,18 @@ pub fn choose(clock: &mut dyn FnMut() -> f64) -> Option<Choice> {
     Some(Choice { sums, i32_ms: best[0], i16_ms: best[1] })
 }
 
+/// The form `wanted` names ("i32" or "i16": the benchmark examples' `DOT`,
+/// to compare both in one build), else `choose`'s; what `choose` measured, if
+/// it ran.
+pub fn set_or_choose(wanted: Option<&str>, clock: &mut dyn FnMut() -> f64) -> Option<Choice> {
+    match wanted {
+        Some("i32") => set(DotSums::I32),
+        Some("i16") => set(DotSums::I16),
+        _ => return choose(clock),
+    }
+    None
+}
+
 /// GGUF bytes of `n` values of `dtype`: arbitrary quants, and every f16 of a
 /// block's header 1.0 (a random one could be an infinity or a NaN, or make
 /// the sums subnormal, which some CPUs take far longer over).
@@ -142,6 +154,21 @@ mod tests {
             w.matmul(&vec![0.5; cols], 1, &mut out, &mut Activations::default()).unwrap();
             assert!(out.iter().all(|v| v.is_finite() && *v != 0.0), "{dtype:?}: {out:?}");
         }
+    }
+
+    #[test]
+    fn a_named_form_is_set_without_timing() {
+        let before = current();
+        let mut ticks = 0;
+        for (name, form) in [("i16", DotSums::I16), ("i32", DotSums::I32)] {
+            let choice = set_or_choose(Some(name), &mut || {
+                ticks += 1;
+                0.0
+            });
+            assert_eq!((choice, current()), (None, form));
+        }
+        assert_eq!(ticks, 0, "nothing timed");
+        set(before);
     }
 
     /// A clock that runs slower while `slow` is the kernels' form: `choose`
