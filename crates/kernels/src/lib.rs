@@ -738,23 +738,49 @@ mod simd {
             return (v128_load(blk.add(2) as *const v128), v128_load(blk.add(18) as *const v128));
         }
         let q = v128_load(blk.add(quants) as *const v128);
-        let (mut lo, mut hi) = (v128_and(q, u8x16_splat(0x0F)), u8x16_shr(q, 4));
+        let (lo, hi) = (v128_and(q, u8x16_splat(0x0F)), u8x16_shr(q, 4));
         if K == Q5_0 || K == Q5_1 {
-            let fifth = u8x16_splat(0x10);
-            // Lane j of the low half takes bit j of qh, lane j of the high half bit j + 16.
-            let pick_lo = i8x16(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-            let pick_hi = i8x16(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-            let bits = u8x16(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
-            let qh = u32x4_splat(u32::from_le_bytes(*(blk.add(quants - 4) as *const [u8; 4])));
-            lo = v128_or(lo, v128_and(i8x16_eq(v128_and(i8x16_swizzle(qh, pick_lo), bits), bits), fifth));
-            hi = v128_or(hi, v128_and(i8x16_eq(v128_and(i8x16_swizzle(qh, pick_hi), bits), bits), fifth));
+            // Lane j of the low half takes bit j of qh, lane j of the high
+            // half bit j + 16: each byte of qh looked up as its 8 lanes.
+            let centred = CENTRED && K == Q5_0;
+            let table = if centred { FIFTH_CENTRED.as_ptr() } else { FIFTH.as_ptr() };
+            let qh = blk.add(quants - 4);
+            let lanes = |k: usize, l: usize| {
+                let low = v128_load64_zero(table.add(*qh.add(k) as usize));
+                v128_load64_lane::<1>(low, table.add(*qh.add(l) as usize))
+            };
+            return (v128_or(lo, lanes(0, 1)), v128_or(hi, lanes(2, 3)));
         }
-        if CENTRED && (K == Q4_0 || K == Q5_0) {
-            let centre = i8x16_splat(if K == Q5_0 { 16 } else { 8 });
-            (i8x16_sub(lo, centre), i8x16_sub(hi, centre))
+        if CENTRED && K == Q4_0 {
+            (i8x16_sub(lo, i8x16_splat(8)), i8x16_sub(hi, i8x16_splat(8)))
         } else {
             (lo, hi)
         }
+    }
+
+    /// Q5's fifth bits, a byte of them at a time: byte j of entry `b` is 0x10
+    /// where bit j of `b` is set. Two lookups give a half block's 16 lanes,
+    /// where spreading the bits with swizzles, masks and compares took a dozen
+    /// vector instructions a block, as much as the dot products in a decoded token.
+    static FIFTH: [u64; 256] = fifth_bits(0x10, 0x00);
+
+    /// The same for centred values: a value without its fifth bit is its
+    /// nibble − 16, which is the nibble with 0xF0 set (as i8); with it, the nibble.
+    static FIFTH_CENTRED: [u64; 256] = fifth_bits(0x00, 0xF0);
+
+    const fn fifth_bits(set: u8, unset: u8) -> [u64; 256] {
+        let mut table = [0u64; 256];
+        let mut b = 0;
+        while b < 256 {
+            let mut j = 0;
+            while j < 8 {
+                let byte = if b >> j & 1 == 1 { set } else { unset };
+                table[b] |= (byte as u64) << (8 * j);
+                j += 1;
+            }
+            b += 1;
+        }
+        table
     }
 
     /// Block `b` of one activation row against the block's values `(v0, v1)`:
