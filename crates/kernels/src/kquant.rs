@@ -287,6 +287,7 @@ mod simd {
 
     use super::{scales_k4, Kind, Row, GROUPS, SUPER};
     use crate::f16_at;
+    use crate::simd::moved_bits;
 
     /// The 256 values of a super-block as 16 vectors of 16 bytes; Q6_K's
     /// centred (signed) only if `CENTRED`.
@@ -306,14 +307,15 @@ mod simd {
                 for j in 0..4 {
                     let a = v128_load(qs.add(32 * j) as *const v128);
                     let b = v128_load(qs.add(32 * j + 16) as *const v128);
-                    let mut q = [v128_and(a, low), v128_and(b, low), u8x16_shr(a, 4), u8x16_shr(b, 4)];
+                    let mut q =
+                        [v128_and(a, low), v128_and(b, low), moved_bits(a, 4, 0, low), moved_bits(b, 4, 0, low)];
                     if kind == Kind::Q5K {
-                        let (u1, u2) = (u8x16_splat(1 << (2 * j)), u8x16_splat(2 << (2 * j)));
-                        let bit = |h: v128, u: v128| v128_and(i8x16_eq(v128_and(h, u), u), fifth);
-                        q[0] = v128_or(q[0], bit(h0, u1));
-                        q[1] = v128_or(q[1], bit(h1, u1));
-                        q[2] = v128_or(q[2], bit(h0, u2));
-                        q[3] = v128_or(q[3], bit(h1, u2));
+                        // Group pair j's fifth bits are bits 2j and 2j + 1 of the high bytes.
+                        let bit = |h: v128, from: usize| moved_bits(h, from as u32, 4, fifth);
+                        q[0] = v128_or(q[0], bit(h0, 2 * j));
+                        q[1] = v128_or(q[1], bit(h1, 2 * j));
+                        q[2] = v128_or(q[2], bit(h0, 2 * j + 1));
+                        q[3] = v128_or(q[3], bit(h1, 2 * j + 1));
                     }
                     v[4 * j..4 * j + 4].copy_from_slice(&q);
                 }
@@ -327,19 +329,16 @@ mod simd {
                     let l = [0, 16, 32, 48].map(|o| v128_load(ql.add(o) as *const v128));
                     let (h0, h1) = (v128_load(qh as *const v128), v128_load(qh.add(16) as *const v128));
                     // Bits 2k, 2k+1 of the high byte, moved to bits 4 and 5.
-                    let hb = |h: v128, k: u32| {
-                        let moved = if k <= 4 { i8x16_shl(h, 4 - k) } else { u8x16_shr(h, k - 4) };
-                        v128_and(moved, pair)
-                    };
+                    let hb = |h: v128, k: u32| moved_bits(h, k, 4, pair);
                     let q = [
                         v128_or(v128_and(l[0], low), hb(h0, 0)),
                         v128_or(v128_and(l[1], low), hb(h1, 0)),
                         v128_or(v128_and(l[2], low), hb(h0, 2)),
                         v128_or(v128_and(l[3], low), hb(h1, 2)),
-                        v128_or(u8x16_shr(l[0], 4), hb(h0, 4)),
-                        v128_or(u8x16_shr(l[1], 4), hb(h1, 4)),
-                        v128_or(u8x16_shr(l[2], 4), hb(h0, 6)),
-                        v128_or(u8x16_shr(l[3], 4), hb(h1, 6)),
+                        v128_or(moved_bits(l[0], 4, 0, low), hb(h0, 4)),
+                        v128_or(moved_bits(l[1], 4, 0, low), hb(h1, 4)),
+                        v128_or(moved_bits(l[2], 4, 0, low), hb(h0, 6)),
+                        v128_or(moved_bits(l[3], 4, 0, low), hb(h1, 6)),
                     ];
                     for (g, q) in q.into_iter().enumerate() {
                         v[8 * n + g] = if CENTRED { i8x16_sub(q, centre) } else { q };
