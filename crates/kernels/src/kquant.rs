@@ -476,25 +476,33 @@ mod simd {
                     i32x4(mins[2 * i], mins[2 * i], mins[2 * i + 1], mins[2 * i + 1])
                 }
             });
-            for r in 0..R {
-                let a = acts.get_unchecked(r);
-                let ap = a.qs.as_ptr().add(b * SUPER);
-                let bsums = a.bsums.get_unchecked(b * GROUPS..(b + 1) * GROUPS);
-                let mut acc = i32x4_splat(0);
-                if kind == Kind::Q6K {
-                    for g in 0..GROUPS {
-                        let x = v128_load(ap.add(16 * g) as *const v128);
-                        acc = i32x4_add(acc, scaled_run::<RELAXED, I16>(v[g], x, sc[g], sc16[g]));
-                    }
-                } else {
-                    // Q4_K's and Q5_K's runs share their scale in pairs: one
-                    // multiply per pair.
-                    for g in (0..GROUPS).step_by(2) {
-                        let x0 = v128_load(ap.add(16 * g) as *const v128);
-                        let x1 = v128_load(ap.add(16 * g + 16) as *const v128);
-                        acc = i32x4_add(acc, scaled_pair::<RELAXED, I16>(v[g], v[g + 1], x0, x1, sc[g], sc16[g]));
+            // Group by group, each row's sum in its own accumulator: a
+            // group's values and scale stay in registers while every row meets
+            // them (all 16 groups' values and scales, held while one row
+            // after another ran, did not fit V8's 16 vector registers).
+            let mut acc = [i32x4_splat(0); R];
+            let at = |r: usize, g: usize| {
+                v128_load(acts.get_unchecked(r).qs.as_ptr().add(b * SUPER + 16 * g) as *const v128)
+            };
+            if kind == Kind::Q6K {
+                for g in 0..GROUPS {
+                    for (r, acc) in acc.iter_mut().enumerate() {
+                        *acc = i32x4_add(*acc, scaled_run::<RELAXED, I16>(v[g], at(r, g), sc[g], sc16[g]));
                     }
                 }
+            } else {
+                // Q4_K's and Q5_K's runs share their scale in pairs: one
+                // multiply per pair.
+                for g in (0..GROUPS).step_by(2) {
+                    for (r, acc) in acc.iter_mut().enumerate() {
+                        let pair = scaled_pair::<RELAXED, I16>(v[g], v[g + 1], at(r, g), at(r, g + 1), sc[g], sc16[g]);
+                        *acc = i32x4_add(*acc, pair);
+                    }
+                }
+            }
+            for (r, &acc) in acc.iter().enumerate() {
+                let a = acts.get_unchecked(r);
+                let bsums = a.bsums.get_unchecked(b * GROUPS..(b + 1) * GROUPS);
                 // Σ by_sum · run sums, in vectors (16 scalar multiplies and
                 // adds per row were a tenth of the tile).
                 let sums = (0..4).fold(i32x4_splat(0), |acc, i| {
