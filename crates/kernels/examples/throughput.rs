@@ -73,6 +73,19 @@ fn main() {
 /// "As fast per byte" compares these MB/s columns.
 fn per_byte() {
     let (rows, cols) = (2048, 2048);
+    // Gemma 3's tied output head, 262,144 × 640 in Q8_0 (178 MB): one
+    // token streams it from memory, not from cache.
+    let head = weight(GgmlDType::Q8_0, 262_144, 640);
+    let mut acts = Activations::default();
+    let mut logits = vec![0f32; 262_144];
+    let s = (0..5)
+        .map(|_| {
+            let t0 = Instant::now();
+            head.matmul(&[0.25f32; 640], 1, &mut logits, &mut acts).expect("head");
+            t0.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min);
+    println!("Q8_0 262144x640 (178.3 MB):  m=1: {:.0} MB/s of weights, {:.1} ms", 178.3e6 / s / 1e6, s * 1e3);
     let types = [
         GgmlDType::Q4_1,
         GgmlDType::Q5_0,
