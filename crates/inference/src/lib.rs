@@ -11,13 +11,13 @@ pub mod error;
 pub mod gguf;
 pub mod model;
 pub mod preflight;
+pub mod sampling;
 pub mod template;
 pub mod tokenizer;
 
 use std::io::{Read, Seek, SeekFrom};
 
 use candle_core::Tensor;
-use candle_transformers::generation::{LogitsProcessor, Sampling as Sampler};
 use fineprint_protocol::{ModelInfo, Phase, Sampling, Stats, StopReason};
 use tokenizers::Tokenizer;
 
@@ -27,6 +27,7 @@ pub use fineprint_kernels::dot_sums;
 use gguf::md_str;
 use model::Model;
 use preflight::Plan;
+use sampling::Chooser;
 use template::ChatTemplate;
 use tokenizer::TextStream;
 
@@ -102,7 +103,7 @@ pub struct Engine {
 
 /// A generation in progress.
 pub struct Generation {
-    sampler: LogitsProcessor,
+    chooser: Chooser,
     logits: Option<Tensor>,
     sampling: Sampling,
     pub generated: Vec<u32>,
@@ -119,47 +120,6 @@ pub struct Generation {
     /// "user:" line; text that may be the start of it is held back until it is not.
     stop: Option<&'static str>,
     held: String,
-}
-
-/// The best logit's lead over the second best.
-fn top_two_gap(logits: &[f32]) -> f32 {
-    let (mut first, mut second) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
-    for &l in logits {
-        if l > first {
-            second = first;
-            first = l;
-        } else if l > second {
-            second = l;
-        }
-    }
-    first - second
-}
-
-/// The index of the largest logit, the first of equals, as candle's `argmax`
-/// picks it (a NaN in front wins there too), over the slice the margin is
-/// read from anyway: candle's reduction over a 262,144-token vocabulary took
-/// about a millisecond a token in wasm.
-fn argmax(logits: &[f32]) -> u32 {
-    let (mut best, mut val) = (0, logits.first().copied().unwrap_or(f32::NAN));
-    for (i, &l) in logits.iter().enumerate() {
-        if val < l {
-            (best, val) = (i, l);
-        }
-    }
-    best as u32
-}
-
-/// One token from the last position's logits (the repeat penalty already
-/// applied): greedy where `sampling` says so, else drawn by candle's sampler;
-/// with the best logit's lead over the second best.
-pub fn choose_token(
-    sampler: &mut LogitsProcessor,
-    sampling: &Sampling,
-    logits: &Tensor,
-) -> candle_core::Result<(u32, f32)> {
-    let values = logits.to_vec1::<f32>()?;
-    let id = if matches!(to_sampler(sampling), Sampler::ArgMax) { argmax(&values) } else { sampler.sample(logits)? };
-    Ok((id, top_two_gap(&values)))
 }
 
 /// Where a template-less chat turn ends (see [`template::plain_prompt`]).
@@ -418,9 +378,8 @@ impl Engine {
         let logits = self.forward(new, self.cached.len()).inspect_err(|_| self.forget_cache())?;
         let prompt_ms = now() - t0;
         self.cached.extend_from_slice(new);
-        let sampler = LogitsProcessor::from_sampling(sampling.seed, to_sampler(sampling));
         Ok(Generation {
-            sampler,
+            chooser: Chooser::new(sampling),
             logits: Some(logits),
             sampling: sampling.clone(),
             generated: Vec::new(),
@@ -475,14 +434,12 @@ impl Engine {
         let t0 = now();
         let file = self.file.clone();
         let err = candle_err(&file);
-        let logits = if g.sampling.repeat_penalty != 1.0 && g.sampling.repeat_last_n > 0 {
+        let mut logits = logits.to_vec1::<f32>().map_err(&err)?;
+        if g.sampling.repeat_penalty != 1.0 && g.sampling.repeat_last_n > 0 {
             let start = g.generated.len().saturating_sub(g.sampling.repeat_last_n);
-            candle_transformers::utils::apply_repeat_penalty(&logits, g.sampling.repeat_penalty, &g.generated[start..])
-                .map_err(&err)?
-        } else {
-            logits
-        };
-        let (id, margin) = choose_token(&mut g.sampler, &g.sampling, &logits).map_err(&err)?;
+            sampling::penalise_repeats(&mut logits, g.sampling.repeat_penalty, &g.generated[start..]);
+        }
+        let (id, margin) = g.chooser.choose(&logits);
         if !g.ignore_eos && self.eos.contains(&id) {
             return Ok(self.finish(g, StopReason::EndOfTurn));
         }
@@ -587,42 +544,9 @@ fn rate(n: usize, ms: f64) -> f64 {
     }
 }
 
-/// candle's sampler for the page's settings.
-pub fn to_sampler(s: &Sampling) -> Sampler {
-    if s.temperature <= 0.0 {
-        return Sampler::ArgMax;
-    }
-    let temperature = s.temperature;
-    match (s.top_k, s.top_p) {
-        (Some(k), Some(p)) if k > 0 && p < 1.0 => Sampler::TopKThenTopP { k, p, temperature },
-        (Some(k), _) if k > 0 => Sampler::TopK { k, temperature },
-        (_, Some(p)) if p < 1.0 => Sampler::TopP { p, temperature },
-        _ => Sampler::All { temperature },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Greedy decoding picks what candle's `argmax` picked before it: the
-    /// first of equal maxima, and a NaN in front as candle takes it.
-    #[test]
-    fn argmax_picks_as_candle_does() {
-        let cases: Vec<Vec<f32>> = vec![
-            vec![1.0, 3.0, 3.0, 2.0],
-            vec![f32::NAN, 5.0, 1.0],
-            vec![-1.0, f32::NAN, -0.5],
-            vec![f32::NEG_INFINITY, f32::NEG_INFINITY],
-            vec![0.0],
-            (0..5000).map(|i| ((i * 7919 % 997) as f32).sin()).collect(),
-        ];
-        for v in cases {
-            let t = Tensor::from_vec(v.clone(), v.len(), &candle_core::Device::Cpu).unwrap();
-            let want = t.argmax(0).unwrap().to_scalar::<u32>().unwrap();
-            assert_eq!(argmax(&v), want, "{v:?}");
-        }
-    }
 
     #[test]
     fn a_plain_turn_ends_before_the_next_user_line_and_never_shows_it() {
