@@ -17,7 +17,6 @@ pub mod tokenizer;
 
 use std::io::{Read, Seek, SeekFrom};
 
-use candle_core::Tensor;
 use fineprint_protocol::{ModelInfo, Phase, Sampling, Stats, StopReason};
 use tokenizers::Tokenizer;
 
@@ -104,7 +103,7 @@ pub struct Engine {
 /// A generation in progress.
 pub struct Generation {
     chooser: Chooser,
-    logits: Option<Tensor>,
+    logits: Option<Vec<f32>>,
     sampling: Sampling,
     pub generated: Vec<u32>,
     /// For each generated token, how far the best logit led the second best
@@ -404,7 +403,7 @@ impl Engine {
         g.ignore_eos = true;
     }
 
-    fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Tensor> {
+    fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Vec<f32>> {
         self.model.forward(ids, pos).map_err(candle_err(&self.file))
     }
 
@@ -428,13 +427,10 @@ impl Engine {
     }
 
     fn try_step(&mut self, g: &mut Generation, now: &dyn Fn() -> f64) -> Result<Step> {
-        let Some(logits) = g.logits.take() else {
+        let Some(mut logits) = g.logits.take() else {
             return Ok(Step::Done { reason: StopReason::MaxTokens, text: None });
         };
         let t0 = now();
-        let file = self.file.clone();
-        let err = candle_err(&file);
-        let mut logits = logits.to_vec1::<f32>().map_err(&err)?;
         if g.sampling.repeat_penalty != 1.0 && g.sampling.repeat_last_n > 0 {
             let start = g.generated.len().saturating_sub(g.sampling.repeat_last_n);
             sampling::penalise_repeats(&mut logits, g.sampling.repeat_penalty, &g.generated[start..]);

@@ -50,20 +50,18 @@ impl Model {
         }
     }
 
-    /// Logits of the last position, for `ids` placed at `pos` in the sequence.
-    pub fn forward(&mut self, ids: &[u32], pos: usize) -> candle_core::Result<Tensor> {
+    /// Logits of the last position, for `ids` placed at `pos` in the sequence:
+    /// our decoder's own vector as it comes (not through a tensor, a copy of
+    /// a megabyte a token for Gemma 3's vocabulary).
+    pub fn forward(&mut self, ids: &[u32], pos: usize) -> candle_core::Result<Vec<f32>> {
         let device = Device::Cpu;
         let candle_input = || Tensor::new(ids, &device).and_then(|t| t.unsqueeze(0));
         let logits = match self {
-            Model::Decoder(d) => {
-                let l = fineprint_kernels::parallel::within_pool(|| d.forward(ids, pos))?;
-                let n = l.len();
-                return Tensor::from_vec(l, n, &device);
-            }
+            Model::Decoder(d) => return fineprint_kernels::parallel::within_pool(|| d.forward(ids, pos)),
             Model::Llama(m) => m.forward(&candle_input()?, pos)?,
             Model::Phi3(m) => m.forward(&candle_input()?, pos)?,
         };
-        logits.squeeze(0)?.to_dtype(candle_core::DType::F32)
+        logits.squeeze(0)?.to_dtype(candle_core::DType::F32)?.to_vec1()
     }
 
     /// Empties the KV cache. Phi-3 resets its own when fed at position 0.
