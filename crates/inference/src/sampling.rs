@@ -48,12 +48,20 @@ pub struct Chooser {
     rng: StdRng,
     /// (logit, token) of the candidates, most likely first where top-p needs it.
     candidates: Vec<(f32, u32)>,
+    /// All k, when top-p needs their total weight and looks among fewer.
+    top_k: Vec<(f32, u32)>,
     weights: Vec<f32>,
 }
 
 impl Chooser {
     pub fn new(s: &Sampling) -> Self {
-        Self { rule: Rule::of(s), rng: StdRng::seed_from_u64(s.seed), candidates: Vec::new(), weights: Vec::new() }
+        Self {
+            rule: Rule::of(s),
+            rng: StdRng::seed_from_u64(s.seed),
+            candidates: Vec::new(),
+            top_k: Vec::new(),
+            weights: Vec::new(),
+        }
     }
 
     pub fn rule(&self) -> Rule {
@@ -93,9 +101,8 @@ impl Chooser {
             } else if k == logits.len() {
                 logits.iter().filter(|l| !l.is_nan()).map(|&l| weight(l)).sum()
             } else {
-                let mut all_k = Vec::new();
-                largest(logits, k, false, &mut all_k);
-                all_k.iter().map(|&(l, _)| weight(l)).sum()
+                largest(logits, k, false, &mut self.top_k);
+                self.top_k.iter().map(|&(l, _)| weight(l)).sum()
             };
             loop {
                 let (mut sum, mut keep) = (0.0, 0);
@@ -156,7 +163,7 @@ fn largest(logits: &[f32], k: usize, sorted: bool, out: &mut Vec<(f32, u32)>) {
 }
 
 /// The best logit's lead over the second best.
-pub(crate) fn top_two_gap(logits: &[f32]) -> f32 {
+fn top_two_gap(logits: &[f32]) -> f32 {
     let (mut first, mut second) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
     for &l in logits {
         if l > first {
@@ -172,7 +179,7 @@ pub(crate) fn top_two_gap(logits: &[f32]) -> f32 {
 /// The index of the largest logit, the first of equals, as candle's `argmax`
 /// picks it (a NaN in front wins there too): candle's reduction over a
 /// 262,144-token vocabulary took about a millisecond a token in wasm.
-pub(crate) fn argmax(logits: &[f32]) -> u32 {
+fn argmax(logits: &[f32]) -> u32 {
     let (mut best, mut val) = (0, logits.first().copied().unwrap_or(f32::NAN));
     for (i, &l) in logits.iter().enumerate() {
         if val < l {
