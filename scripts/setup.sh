@@ -74,6 +74,7 @@ if [ ! -d .tools/python/spdx_tools ]; then
   python3 -m pip install --quiet --target .tools/python spdx-tools==0.8.5
 fi
 
+bash scripts/licensedb.sh
 bash scripts/sample.sh
 bash scripts/gemma.sh
 bash scripts/requantized.sh

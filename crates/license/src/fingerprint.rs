@@ -1,16 +1,26 @@
-//! Matching a text against the canonical standard licenses by word-trigram
-//! overlap (the idea behind askalono, on a precomputed index small enough to
-//! ship in the page).
+//! Matching a text against the license texts of ScanCode's LicenseDB by
+//! word-trigram overlap (the idea behind askalono), on an index that build.rs
+//! makes small enough to ship in the page: every trigram of the licenses with
+//! a data file, a bottom-k sketch of the other SPDX-listed ones.
 
 use std::sync::OnceLock;
 
+use crate::known::{Known, KNOWN};
 use crate::shingle;
 
 static BLOB: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fingerprints.bin"));
 
 struct Entry {
-    spdx: &'static str,
+    known: &'static Known,
+    /// Every trigram (`true`), or the smallest hashes only.
+    whole: bool,
+    /// How many distinct trigrams the text has.
+    total: usize,
     shingles: Vec<u32>,
+}
+
+fn u32_at(at: usize) -> u32 {
+    BLOB.get(at..at + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 fn index() -> &'static [Entry] {
@@ -18,31 +28,30 @@ fn index() -> &'static [Entry] {
     INDEX.get_or_init(|| {
         let mut out = Vec::new();
         let mut at = 0;
-        while at < BLOB.len() {
-            let n = usize::from(BLOB[at]);
-            at += 1;
-            let id = std::str::from_utf8(&BLOB[at..at + n]).unwrap_or("");
-            at += n;
-            let count = u32::from_le_bytes([BLOB[at], BLOB[at + 1], BLOB[at + 2], BLOB[at + 3]]) as usize;
-            at += 4;
-            let shingles = BLOB[at..at + 4 * count]
-                .chunks_exact(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
+        // The blob is build.rs's own output; a record index past the table would be its bug.
+        while at + 13 <= BLOB.len() {
+            let record = u32_at(at) as usize;
+            let whole = BLOB[at + 4] == 1;
+            let total = u32_at(at + 5) as usize;
+            let count = u32_at(at + 9) as usize;
+            at += 13;
+            let shingles = (0..count).map(|i| u32_at(at + 4 * i)).collect();
             at += 4 * count;
-            out.push(Entry { spdx: id, shingles });
+            if let Some(known) = KNOWN.get(record) {
+                out.push(Entry { known, whole, total, shingles });
+            }
         }
         out
     })
 }
 
-/// How a text compares with one canonical license.
-#[derive(Debug, Clone, PartialEq)]
+/// How a text compares with one license of the database.
+#[derive(Debug, Clone)]
 pub struct Match {
-    pub spdx: &'static str,
+    pub known: &'static Known,
     /// Dice coefficient of the two trigram sets (1.0 = same words in the same order).
     pub score: f32,
-    /// Share of the canonical text's trigrams found in the text.
+    /// Share of the license text's trigrams found in the text.
     pub coverage: f32,
 }
 
@@ -72,27 +81,32 @@ pub fn best(text: &str) -> Option<Match> {
     if sh.len() < 8 {
         return None;
     }
-    let mut best: Option<(f32, Match)> = None;
+    // Of the licenses the text resembles (as a whole, or holding most of one),
+    // the one that explains most of its trigrams: MIT over MIT-0 in an MIT
+    // text with a clause added, BSD-3-Clause over BSD-2-Clause.
+    let mut best: Option<(f32, f32, Match)> = None;
     for e in index() {
-        let common = overlap(&sh, &e.shingles) as f32;
-        let score = 2.0 * common / (sh.len() + e.shingles.len()) as f32;
-        let coverage = common / e.shingles.len().max(1) as f32;
-        // Coverage only speaks for a license embedded in a much longer text;
-        // otherwise it would favour a short license contained in a longer
-        // one (BSD-2-Clause inside BSD-3-Clause).
-        let embedded = sh.len() as f32 > 1.3 * e.shingles.len() as f32;
-        let rank = if embedded { score.max(coverage * 0.98) } else { score };
-        if best.as_ref().is_none_or(|(r, _)| rank > *r) {
-            best = Some((rank, Match { spdx: e.spdx, score, coverage }));
+        // A sketch's share of hashes found estimates the share of the whole text found.
+        let coverage = overlap(&sh, &e.shingles) as f32 / e.shingles.len().max(1) as f32;
+        let common = coverage * e.total as f32;
+        let score = 2.0 * common / (sh.len() + e.total) as f32;
+        if score < 0.55 && coverage < 0.8 {
+            continue;
+        }
+        // A sketch's estimate wavers: it wins only when it is clearly ahead.
+        let explained = if e.whole { common } else { 0.9 * common };
+        let better = best.as_ref().is_none_or(|(x, s, _)| explained > *x || (explained == *x && score > *s));
+        if better {
+            best = Some((explained, score, Match { known: e.known, score, coverage }));
         }
     }
-    best.map(|(_, m)| m).filter(|m| m.score >= 0.55 || m.coverage >= 0.8)
+    best.map(|(_, _, m)| m)
 }
 
 /// Paragraphs of `text` (as 0-based line ranges) that the canonical license
 /// does not contain: the clauses someone added to a standard license.
-pub fn added_paragraphs(text: &str, spdx: &str) -> Vec<(usize, usize)> {
-    let Some(entry) = index().iter().find(|e| e.spdx == spdx) else {
+pub fn added_paragraphs(text: &str, known: &Known) -> Vec<(usize, usize)> {
+    let Some(entry) = index().iter().find(|e| e.whole && std::ptr::eq(e.known, known)) else {
         return Vec::new();
     };
     let lines: Vec<&str> = text.lines().collect();
@@ -133,11 +147,11 @@ mod tests {
     #[test]
     fn identifies_mit_and_its_additions() {
         let m = best(MIT).expect("match");
-        assert_eq!(m.spdx, "MIT");
+        assert_eq!(m.known.spdx, Some("MIT"));
         assert!(m.score > 0.9, "{m:?}");
         let modified = format!("{MIT}\nThe Software may not be used for any commercial purpose whatsoever without a separate written agreement with the authors.\n");
-        assert_eq!(best(&modified).map(|m| m.spdx), Some("MIT"));
-        let added = added_paragraphs(&modified, "MIT");
+        assert_eq!(best(&modified).and_then(|m| m.known.spdx), Some("MIT"));
+        let added = added_paragraphs(&modified, m.known);
         assert_eq!(added.len(), 1);
     }
 

@@ -136,8 +136,8 @@ pub(crate) fn identify(doc: &Document, idx: usize) -> LicenseDoc {
         };
     }
     if let Some(m) = fingerprint::best(&doc.text) {
-        if let Some(k) = known::by_spdx(m.spdx) {
-            let added = fingerprint::added_paragraphs(&doc.text, m.spdx);
+        if let Some(k) = Some(m.known).filter(|k| k.is_standard()) {
+            let added = fingerprint::added_paragraphs(&doc.text, k);
             let all = clauses::read(doc);
             // Only what the added paragraphs say can change a standard license's terms.
             let added_terms = all.clone().within(&added, doc, false).changes_terms();

@@ -50,8 +50,8 @@ fn same_license(folder: &Folder, d: &Declared, basis: &Basis) -> bool {
                 || (a.family == b.family
                     && !a.is_standard()
                     && !b.is_standard()
-                    && a.license_name.is_some()
-                    && a.license_name == b.license_name)
+                    && a.hub_name.is_some()
+                    && a.hub_name == b.hub_name)
         }
         // "other" with a name this tool does not know: it matches any custom license.
         (None, Some(b)) => (d.value.starts_with("other") && !b.is_standard()) || by_title(),

@@ -188,7 +188,7 @@ pub(crate) fn settle(folder: &Folder, basis: &Basis) -> Settled {
     } else if modified {
         (Some("other".to_string()), None, known.map_or("other", |k| k.family).to_string(), None)
     } else if let Some(k) = known {
-        (Some(k.id.to_string()), k.spdx.map(str::to_string), k.family.to_string(), k.license_name.map(str::to_string))
+        (Some(k.id.to_string()), k.spdx.map(str::to_string), k.family.to_string(), k.hub_name.map(str::to_string))
     } else {
         (Some("other".to_string()), None, custom_family().to_string(), None)
     };
