@@ -413,6 +413,15 @@ fn main() {
         );
     }
     code.push_str("];\n");
+    // The brands of model licenses: a title that names one gives a custom or
+    // modified license its family ("FALCON 180B TII LICENSE" is falcon's).
+    let brands: BTreeSet<&str> =
+        records.iter().filter(|r| r.full && r.spdx.is_none()).map(|r| r.family.as_str()).collect();
+    let _ = writeln!(
+        code,
+        "pub static BRANDS: &[&str] = &[{}];",
+        brands.iter().map(|b| lit(b)).collect::<Vec<_>>().join(", ")
+    );
     let _ = writeln!(code, "pub static KEY_FILLER: &[&str] = {};", lits(&vocabulary.key_filler));
     let _ = writeln!(code, "pub static LICENSE_WORDS: &[&str] = {};", lits(&vocabulary.license_words));
     let _ = writeln!(

@@ -103,6 +103,23 @@ pub fn best(text: &str) -> Option<Match> {
     best.map(|(_, _, m)| m)
 }
 
+/// Whether `text` holds the license's own text rather than naming it: most
+/// of its published text where the database has it, else a text of a
+/// license's length.
+pub fn holds_text(text: &str, known: &Known) -> bool {
+    let sh = shingle::shingles(text);
+    let mut texts = index().iter().filter(|e| std::ptr::eq(e.known, known)).peekable();
+    if texts.peek().is_none() {
+        return sh.len() >= MIN_LICENSE_TRIGRAMS;
+    }
+    texts.any(|e| overlap(&sh, &e.shingles) as f32 >= 0.3 * e.shingles.len() as f32)
+}
+
+/// The fewest distinct word trigrams of a license text: the shortest
+/// licenses the database holds (ISC, MIT-0) have about a hundred; a file
+/// that names a license and links it has a few dozen.
+const MIN_LICENSE_TRIGRAMS: usize = 90;
+
 /// Paragraphs of `text` (as 0-based line ranges) that the canonical license
 /// does not contain: the clauses someone added to a standard license.
 pub fn added_paragraphs(text: &str, known: &Known) -> Vec<(usize, usize)> {

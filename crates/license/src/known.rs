@@ -141,6 +141,9 @@ pub fn family_of_custom(title_norm: &str, head_norm: &str) -> Option<&'static st
     if words(title) {
         return Some("rail");
     }
+    if let Some(b) = brand_in(title) {
+        return Some(b);
+    }
     // A name starts a word ("zhipuai.cn" is Zhipu's), but does not end inside one.
     let is_word_at = |s: &str, at: usize, _len: usize| s[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
     PUBLISHERS
@@ -156,6 +159,11 @@ pub fn family_of_custom(title_norm: &str, head_norm: &str) -> Option<&'static st
 }
 
 /// The known license whose text starts with one of its markers.
+/// The model-license brand a title names as a word ("falcon 180b tii license").
+pub fn brand_in(title_norm: &str) -> Option<&'static str> {
+    title_norm.split(|c: char| !c.is_alphanumeric()).find_map(|w| BRANDS.iter().find(|b| **b == w).copied())
+}
+
 /// Where markers overlap ("responsible ai license" stands in every RAIL
 /// variant's text), the longest one found names the most specific license.
 pub fn by_marker(title_norm: &str) -> Option<&'static Known> {

@@ -34,6 +34,8 @@ pub(crate) struct LicenseDoc {
     /// paragraphs that change its terms.
     pub modified: bool,
     pub where_named: Evidence,
+    /// The license's name as the document writes it.
+    pub named_as: String,
 }
 
 /// What the license of the weights rests on.
@@ -64,7 +66,7 @@ impl Basis<'_> {
 }
 
 /// Known licenses mentioned by name in a short text that is not itself a license.
-fn named_in(doc: &Document) -> Option<(&'static Known, Evidence)> {
+fn named_in(doc: &Document) -> Option<(&'static Known, Evidence, String)> {
     let mut best: Option<(usize, &'static Known, usize)> = None;
     for k in known::KNOWN {
         let names = std::iter::once(k.name).chain(k.aliases.iter().copied()).chain(k.markers.iter().copied());
@@ -80,7 +82,10 @@ fn named_in(doc: &Document) -> Option<(&'static Known, Evidence)> {
             }
         }
     }
-    best.map(|(at, k, len)| (k, doc.evidence(at..at + len)))
+    best.map(|(at, k, len)| {
+        let named = doc.text.get(doc.original(at..at + len)).unwrap_or_default().trim().to_owned();
+        (k, doc.evidence(at..at + len), named)
+    })
 }
 
 /// The license's title, normalised like `Document::norm`: the first short line
@@ -122,7 +127,21 @@ pub(crate) fn identify(doc: &Document, idx: usize) -> LicenseDoc {
     let head = text::cut(&doc.norm, 3000);
     let first = doc.text.find(|c: char| !c.is_whitespace()).unwrap_or(0);
     if let Some(k) = known::by_marker(head) {
-        let at = k.markers.iter().filter_map(|m| head.find(m)).min().unwrap_or(0);
+        let (at, len) = k.markers.iter().filter_map(|m| head.find(m).map(|at| (at, m.len()))).min().unwrap_or((0, 1));
+        // A file that names a license by its title without holding its text
+        // ("title: gemma terms of use", then a link) points at the license.
+        if !fingerprint::holds_text(&doc.text, k) {
+            return LicenseDoc {
+                doc: idx,
+                known: Some(k),
+                method: Method::Pointer,
+                added: Vec::new(),
+                clauses: Clauses::default(),
+                modified: false,
+                where_named: doc.evidence(at..at + len),
+                named_as: doc.text.get(doc.original(at..at + len)).unwrap_or_default().trim().to_owned(),
+            };
+        }
         let ev = doc.line_evidence(doc.original(at..at + 1).start);
         let clauses = if k.is_standard() { Clauses::default() } else { clauses::read(doc) };
         return LicenseDoc {
@@ -133,15 +152,32 @@ pub(crate) fn identify(doc: &Document, idx: usize) -> LicenseDoc {
             clauses,
             modified: false,
             where_named: ev,
+            named_as: String::new(),
         };
     }
-    if let Some(m) = fingerprint::best(&doc.text) {
+    let matched = fingerprint::best(&doc.text);
+    // A model license known by its text though its title is missing or another's.
+    if let Some(m) = matched.as_ref().filter(|m| !m.known.is_standard() && m.score >= 0.55) {
+        return LicenseDoc {
+            doc: idx,
+            known: Some(m.known),
+            method: Method::TextMatch { score: m.score },
+            added: Vec::new(),
+            clauses: clauses::read(doc),
+            modified: false,
+            where_named: doc.line_evidence(first),
+            named_as: String::new(),
+        };
+    }
+    if let Some(m) = matched {
         if let Some(k) = Some(m.known).filter(|k| k.is_standard()) {
             let added = fingerprint::added_paragraphs(&doc.text, k);
             let all = clauses::read(doc);
             // Only what the added paragraphs say can change a standard license's terms.
             let added_terms = all.clone().within(&added, doc, false).changes_terms();
-            let modified = added_terms || (retitled(doc, k) && (!added.is_empty() || m.score < 0.9));
+            // A title that calls the text modified is the author's own word for it.
+            let says_modified = title_line(doc).split(|c: char| !c.is_alphanumeric()).any(|w| w == "modified");
+            let modified = added_terms || says_modified || (retitled(doc, k) && (!added.is_empty() || m.score < 0.9));
             let clauses = all.within(&added, doc, true);
             return LicenseDoc {
                 doc: idx,
@@ -152,11 +188,12 @@ pub(crate) fn identify(doc: &Document, idx: usize) -> LicenseDoc {
                 modified,
                 // A title or copyright line is a fine place to point at for the whole text.
                 where_named: doc.line_evidence(first),
+                named_as: String::new(),
             };
         }
     }
     if doc.norm.len() < 4000 {
-        if let Some((k, ev)) = named_in(doc) {
+        if let Some((k, ev, named_as)) = named_in(doc) {
             return LicenseDoc {
                 doc: idx,
                 known: Some(k),
@@ -165,6 +202,7 @@ pub(crate) fn identify(doc: &Document, idx: usize) -> LicenseDoc {
                 clauses: Clauses::default(),
                 modified: false,
                 where_named: ev,
+                named_as,
             };
         }
     }
@@ -176,6 +214,7 @@ pub(crate) fn identify(doc: &Document, idx: usize) -> LicenseDoc {
         clauses: clauses::read(doc),
         modified: false,
         where_named: doc.line_evidence(first),
+        named_as: String::new(),
     }
 }
 

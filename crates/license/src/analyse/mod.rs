@@ -293,11 +293,21 @@ pub fn check(files: &[InputFile]) -> crate::Report {
     // Terms.
     let settled = terms::settle(&folder, &basis);
     // Declared against the text.
-    let declared = shown_declaration(&folder, &declarations, &basis);
-    let matches = match (declared, &basis) {
+    // A file that only names the license is itself a declaration of it.
+    let pointer_declared = match &basis {
+        Basis::Pointer(l) => {
+            Some(Declared { value: l.named_as.clone(), known: l.known, evidence: l.where_named.clone() })
+        }
+        _ => None,
+    };
+    let stated = shown_declaration(&folder, &declarations, &basis);
+    // A declaration is compared with the folder's license file, even one that only
+    // names the license; a pointer that is the only declaration has nothing to meet.
+    let matches = match (stated, &basis) {
         (Some(d), Basis::Text(_) | Basis::Pointer(_)) => Some(same_license(&folder, d, &basis)),
         _ => None,
     };
+    let declared = stated.or(pointer_declared.as_ref());
     // Summary and findings.
     let mut found = Vec::new();
     let training = training::disclosed(&folder, &mut found);

@@ -186,7 +186,9 @@ pub(crate) fn settle(folder: &Folder, basis: &Basis) -> Settled {
     let (license_id, spdx, family, license_name) = if no_license {
         (None, None, "none".to_string(), None)
     } else if modified {
-        (Some("other".to_string()), None, known.map_or("other", |k| k.family).to_string(), None)
+        // A modified standard text keeps its family unless its title gives it a brand.
+        let brand = gov.and_then(|l| known::brand_in(&identify::title_line(&folder.docs[l.doc].0)));
+        (Some("other".to_string()), None, brand.or(known.map(|k| k.family)).unwrap_or("other").to_string(), None)
     } else if let Some(k) = known {
         (Some(k.id.to_string()), k.spdx.map(str::to_string), k.family.to_string(), k.hub_name.map(str::to_string))
     } else {
