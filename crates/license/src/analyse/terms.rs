@@ -55,13 +55,7 @@ fn terms_from_name(name: &str) -> Option<(Category, Commercial)> {
 
 /// A card sentence that makes an acceptable-use policy binding.
 fn policy_required(doc: &crate::text::Document) -> Option<Evidence> {
-    use std::sync::OnceLock;
-    static R: OnceLock<regex::Regex> = OnceLock::new();
-    let re = R.get_or_init(|| {
-        regex::Regex::new(r"(?:adher|comply|complian|subject to|agree to|abide by|in accordance with|requires?)[^.]{0,80}(?:acceptable use|use policy|usage policy|prohibited use)")
-            .unwrap_or_else(|e| panic!("{e}"))
-    });
-    re.find(&doc.norm).map(|m| doc.evidence(m.range()))
+    clauses::rule("acceptable_use_required").find(&doc.norm).map(|m| doc.evidence(m.range()))
 }
 
 pub(crate) fn settle(folder: &Folder, basis: &Basis) -> Settled {
@@ -133,8 +127,8 @@ pub(crate) fn settle(folder: &Folder, basis: &Basis) -> Settled {
         // whatever else the text lets you distribute (its outputs, say).
         let weights_ban = c.get(Clause::NoDistribution).is_some_and(|e| {
             let q = e.quote.to_lowercase();
-            ["model", "weights", "parameters", "checkpoint"].iter().any(|w| q.contains(w))
-                && !["without", "unless", "provided that", "only if"].iter().any(|w| q.contains(w))
+            let r = clauses::rule("no_distribution_of_weights");
+            r.is_match(&q) && !r.lifted(&q)
         });
         t.redistribution = if weights_ban || (c.has(Clause::NoDistribution) && !c.has(Clause::DistributionGrant)) {
             Redistribution::Forbidden
