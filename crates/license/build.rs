@@ -41,7 +41,28 @@ struct LicenseFile {
     #[serde(default)]
     scancode: Vec<String>,
     terms: TermsFile,
+    /// The clause sheet: a field's name -> the sentence of the published text that settles it.
+    #[serde(default)]
+    sheet: BTreeMap<String, String>,
 }
+
+/// The fields a clause sheet may quote (`Field::of_license` in src/field.rs).
+const SHEET_FIELDS: &[&str] = &[
+    "license_id",
+    "spdx",
+    "family",
+    "osi_approved",
+    "category",
+    "commercial_use",
+    "user_threshold_mau",
+    "revenue_threshold_usd",
+    "use_restrictions",
+    "attribution_required",
+    "derivative_naming",
+    "output_training_restriction",
+    "share_alike",
+    "redistribution_allowed",
+];
 
 #[derive(Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
@@ -206,8 +227,13 @@ struct Record {
     urls: Vec<String>,
     scancode: Vec<String>,
     terms: TermsFile,
+    sheet: BTreeMap<String, String>,
     /// Whether the whole fingerprint is kept (a data file), else a sketch.
     full: bool,
+}
+
+fn camel(snake: &str) -> String {
+    snake.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect()
 }
 
 fn lit(s: &str) -> String {
@@ -252,6 +278,7 @@ struct ClauseRule {
 /// What `Document::norm` does to an example sentence, as far as the examples need.
 fn normalise(s: &str) -> String {
     let s = s.to_lowercase().replace(['\u{201c}', '\u{201d}'], "\"").replace(['\u{2018}', '\u{2019}'], "'");
+    let s = s.replace(['*', '`'], "");
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -388,6 +415,20 @@ fn main() {
             }
         }
         terms_code(&f.terms, &file);
+        // Every sentence of a sheet stands in the published text it quotes.
+        if !f.sheet.is_empty() && f.scancode.is_empty() {
+            fail(format!("{file}: a clause sheet needs the ScanCode text it quotes (scancode = [...])"));
+        }
+        let texts: Vec<String> = f.scancode.iter().map(|k| normalise(&scancode[k].text)).collect();
+        for (field, sentence) in &f.sheet {
+            if !SHEET_FIELDS.contains(&field.as_str()) {
+                fail(format!("{file}: [sheet] {field} is not a field a license settles ({SHEET_FIELDS:?})"));
+            }
+            let n = normalise(sentence);
+            if n.split(' ').count() < 8 || !texts.iter().any(|t| t.contains(&n)) {
+                fail(format!("{file}: [sheet] {field}: {sentence:?} is not a sentence of {:?}", f.scancode));
+            }
+        }
         records.push(Record {
             id: f.id,
             hub_name: f.hub_name,
@@ -399,6 +440,7 @@ fn main() {
             urls: f.urls,
             scancode: f.scancode,
             terms: f.terms,
+            sheet: f.sheet,
             full: true,
         });
     }
@@ -466,6 +508,7 @@ fn main() {
             urls: sc.urls.clone(),
             scancode: vec![sc.key.clone()],
             terms,
+            sheet: BTreeMap::new(),
             full: false,
         });
     }
@@ -476,7 +519,7 @@ fn main() {
     for r in &records {
         let _ = writeln!(
             code,
-            "    Known {{ id: {}, hub_name: {}, name: {}, spdx: {}, family: {}, aliases: {}, markers: {}, urls: {}, scancode: {}, terms: {} }},",
+            "    Known {{ id: {}, hub_name: {}, name: {}, spdx: {}, family: {}, aliases: {}, markers: {}, urls: {}, scancode: {}, terms: {}, sheet: &[{}] }},",
             lit(&r.id),
             opt(&r.hub_name),
             lit(&r.name),
@@ -487,6 +530,7 @@ fn main() {
             lits(&r.urls),
             lits(&r.scancode),
             terms_code(&r.terms, &r.name),
+            r.sheet.iter().map(|(f, t)| format!("(Field::{}, {})", camel(f), lit(t))).collect::<Vec<_>>().join(", "),
         );
     }
     code.push_str("];\n");

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::field::Field;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Category {
@@ -72,9 +74,16 @@ pub struct Known {
     /// The ScanCode LicenseDB keys of its texts (the fingerprints' source).
     pub scancode: &'static [&'static str],
     pub terms: Terms,
+    /// The clause sheet: for a field the license settles, the sentence of its
+    /// published text that says so (checked against the text by build.rs).
+    pub sheet: &'static [(Field, &'static str)],
 }
 
 impl Known {
+    /// The published sentence that settles a field, when the sheet has one.
+    pub fn sentence(&self, field: Field) -> Option<&'static str> {
+        self.sheet.iter().find(|(f, _)| *f == field).map(|(_, s)| *s)
+    }
     pub fn osi_approved(&self) -> bool {
         self.spdx.and_then(spdx::license_id).is_some_and(|l| l.is_osi_approved())
     }

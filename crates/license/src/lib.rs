@@ -6,6 +6,7 @@
 
 pub mod clauses;
 pub mod discover;
+pub mod field;
 pub mod fingerprint;
 pub mod frontmatter;
 pub mod gguf;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::discover::Role;
+use crate::field::Field;
 use crate::known::{Category, Commercial};
 use crate::text::Evidence;
 use crate::usage::UseAnswer;
@@ -56,6 +57,18 @@ pub struct Finding {
     /// Plain-words explanation for the person reading the report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The license's own sentence, when its text is not in the folder: the
+    /// finding then quotes the folder's pointer, and this the published text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Published>,
+}
+
+/// A sentence of a license's published text (its clause sheet), quoted for a
+/// folder that names the license without holding it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Published {
+    pub license: String,
+    pub sentence: String,
 }
 
 impl Finding {
@@ -67,7 +80,12 @@ impl Finding {
             line: ev.line,
             quote: ev.quote.clone(),
             note: None,
+            published: None,
         }
+    }
+    /// A finding on a summary field.
+    pub fn of(field: Field, value: impl Into<Value>, ev: &Evidence) -> Self {
+        Self::new(field.name(), value, ev)
     }
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
         self.note = Some(note.into());

@@ -167,6 +167,14 @@ impl Document {
         Evidence { file: self.path.clone(), line: self.line_of(a + lead), quote: quote.to_owned() }
     }
 
+    /// Exactly the original text behind a range of `norm` (a known sentence found in it).
+    pub fn exact(&self, r: Range<usize>) -> Evidence {
+        let o = self.original(r);
+        let raw = self.text.get(o.clone()).unwrap_or_default();
+        let lead = raw.len() - raw.trim_start().len();
+        Evidence { file: self.path.clone(), line: self.line_of(o.start + lead), quote: raw.trim().to_owned() }
+    }
+
     /// The whole original line holding a byte of `text` (for titles).
     pub fn line_evidence(&self, byte: usize) -> Evidence {
         let line = self.text_line(byte);

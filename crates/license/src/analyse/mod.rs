@@ -14,8 +14,9 @@ use serde_json::json;
 use crate::clauses::Clause;
 use crate::declared::Declared;
 use crate::discover;
+use crate::field::Field;
 use crate::known::{Category, Commercial, Known, Redistribution};
-use crate::report::{DocumentId, FileEntry, Finding, Report, Summary, TriWord, Tristate, Verdict};
+use crate::report::{DocumentId, FileEntry, Finding, Published, Report, Summary, TriWord, Tristate, Verdict};
 use crate::text::Evidence;
 use crate::InputFile;
 
@@ -149,6 +150,67 @@ fn summary(st: &Settled, training: Tristate, declared: Option<&Declared>, matche
     }
 }
 
+/// A summary field's value as the JSON summary writes it.
+fn summary_value(s: &Summary, field: Field) -> serde_json::Value {
+    serde_json::to_value(s).ok().and_then(|v| v.get(field.name()).cloned()).unwrap_or(serde_json::Value::Null)
+}
+
+/// Findings from the governing license's clause sheet, for the fields whose
+/// value is the license's own (a folder's policy or added text did not change
+/// it). With the text in the folder, the sheet's sentence is found there and
+/// quoted from it; with only a pointer or a declaration, the finding quotes
+/// that and carries the published sentence.
+fn sheet_findings(folder: &Folder, basis: &Basis, st: &Settled, s: &Summary, named: Option<&Evidence>) -> Vec<Finding> {
+    let Some(k) = basis.known().filter(|k| !k.sheet.is_empty()) else { return Vec::new() };
+    if st.modified || st.no_license {
+        return Vec::new();
+    }
+    let doc = basis.text().map(|l| &folder.docs[l.doc].0);
+    let mut out = Vec::new();
+    for (field, sentence) in k.sheet {
+        let value = summary_value(s, *field);
+        // A sheet sentence that no longer supports the value (a folder's use
+        // policy added restrictions, say) is not the evidence.
+        let unchanged = match field {
+            Field::UseRestrictions => s.use_restrictions == k.terms.use_restrictions,
+            Field::AttributionRequired => s.attribution_required == k.terms.attribution,
+            Field::OutputTrainingRestriction => s.output_training_restriction == k.terms.output_training,
+            Field::CommercialUse => s.commercial_use == k.terms.commercial,
+            Field::Category => s.category == k.terms.category,
+            _ => true,
+        };
+        if !unchanged || value.is_null() || value == json!(false) {
+            continue;
+        }
+        match doc {
+            Some(d) => {
+                if let Some(ev) = find_sentence(d, sentence) {
+                    out.push(Finding::of(*field, value, &ev));
+                }
+            }
+            None => {
+                let Some(ev) = named else { continue };
+                let mut f = Finding::of(*field, value, ev).with_note(format!(
+                    "From the published text of the {}, not in this folder: \"{sentence}\"",
+                    k.name
+                ));
+                f.published = Some(Published { license: k.name.to_owned(), sentence: (*sentence).to_owned() });
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+/// Where a sheet's sentence stands in a folder's copy of the license: the
+/// whole sentence, else its opening words (copies differ in small ways).
+fn find_sentence(doc: &crate::text::Document, sentence: &str) -> Option<Evidence> {
+    let norm = crate::text::Document::new("", sentence.to_owned()).norm;
+    let opening = crate::text::cut(&norm, 90);
+    let found = [norm.as_str(), opening].into_iter().find_map(|n| doc.norm.find(n).map(|at| at..at + n.len()));
+    found.map(|r| doc.exact(r))
+}
+
 /// Every summary field with the sentence that settles it.
 fn findings(
     folder: &Folder,
@@ -196,24 +258,29 @@ fn findings(
             }));
         }
     }
+    // Fields the license's clause sheet settles quote its sentence: in the
+    // folder's copy of the text, or from the published text beside the pointer.
+    let sheet = sheet_findings(folder, basis, st, s, named_ev.as_ref());
+    let settled_by_sheet = |f: Field| sheet.iter().any(|x| x.field == f.name());
     let fallback = named_ev.clone();
-    let mut push = |field: &str, value: serde_json::Value, ev: Option<&Evidence>| {
+    let mut pushed = Vec::new();
+    let mut push = |field: Field, ev: Option<&Evidence>| {
+        if settled_by_sheet(field) {
+            return;
+        }
         if let Some(e) = ev.or(fallback.as_ref()) {
-            out.push(Finding::new(field, value, e));
+            pushed.push(Finding::of(field, summary_value(s, field), e));
         }
     };
     if !st.no_license {
-        push("commercial_use", json!(s.commercial_use), st.commercial_ev.as_ref());
-        push("use_restrictions", json!(s.use_restrictions), c.get(Clause::UseRestrictions));
-        push("attribution_required", json!(s.attribution_required), c.get(Clause::Attribution));
-        push(
-            "redistribution_allowed",
-            json!(s.redistribution_allowed),
-            c.get(Clause::NoDistribution).or(c.get(Clause::DistributionGrant)),
-        );
+        push(Field::CommercialUse, st.commercial_ev.as_ref());
+        push(Field::UseRestrictions, c.get(Clause::UseRestrictions));
+        push(Field::AttributionRequired, c.get(Clause::Attribution));
+        push(Field::RedistributionAllowed, c.get(Clause::NoDistribution).or(c.get(Clause::DistributionGrant)));
     }
-    if let Some((n, e)) = &c.mau {
-        out.push(Finding::new("user_threshold_mau", *n, e));
+    out.extend(pushed);
+    if let Some((n, e)) = c.mau.as_ref().filter(|_| !settled_by_sheet(Field::UserThresholdMau)) {
+        out.push(Finding::of(Field::UserThresholdMau, *n, e));
     }
     if let Some((n, e)) = &c.dau {
         out.push(Finding::new("user_threshold_dau", *n, e).with_note("A daily-active-user cap."));
@@ -224,10 +291,12 @@ fn findings(
     }
     for (clause, e) in c.iter() {
         let Some(field) = clause.finding_field() else { continue };
-        if st.custom_text || clause == Clause::Termination {
+        let on_sheet = Field::parse(field).is_some_and(settled_by_sheet);
+        if (st.custom_text || clause == Clause::Termination) && !on_sheet {
             out.push(Finding::new(field, true, e));
         }
     }
+    out.extend(sheet);
     if let Some(e) = c.get(Clause::EuExcluded) {
         out.push(Finding::new("region", "EU excluded", e).with_note(
             "Rights are withheld from individuals domiciled in, or companies based in, the European Union.",

@@ -81,7 +81,7 @@ pub(crate) fn settle(folder: &Folder, basis: &Basis) -> Settled {
         c.fill(Clause::UseRestrictions, aup.as_ref());
     }
     let base: Option<Terms> = known.map(|k| k.terms);
-    let custom_text = gov.is_some() && !standard_unmodified;
+    let custom_text = gov.is_some_and(|l| l.known.is_none()) || modified;
     let mut t: Terms = match (base, custom_text) {
         (Some(b), false) => b,
         _ => UNSETTLED,
