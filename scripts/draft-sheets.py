@@ -2,7 +2,7 @@
 """Drafts the clause sheet of a model license: for each report field that
 its data file settles, the sentence of its published text (ScanCode's
 LicenseDB) that says so, found with the engine's own clause rules
-(crates/license/data/clauses.toml). A person reviews the draft before it
+(crates/license/data/rules/clauses.toml). A person reviews the draft before it
 goes into the license's file; build.rs then checks every sentence is in the
 text. Usage: draft-sheets.py data/licenses/FILE.toml [...] (prints TOML)."""
 import re
@@ -13,9 +13,9 @@ from pathlib import Path
 root = Path(__file__).resolve().parent.parent
 data = root / "crates/license/data"
 db = root / ".tools/licensedb/licenses"
-rules = tomllib.loads((data / "clauses.toml").read_text())
+rules = tomllib.loads((data / "rules" / "clauses.toml").read_text())
 macros = {f"{{{k}}}": v for k, v in rules.pop("macros").items()}
-SKIP = {"says", "not", "unless"}
+SKIP = {"says", "not", "unless", "over"}
 
 
 def compiled(name):

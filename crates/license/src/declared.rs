@@ -1,10 +1,7 @@
 //! What a model card or GGUF file *declares* the license to be, for comparison
 //! with what the license text says.
 
-use std::sync::OnceLock;
-
-use regex::Regex;
-
+use crate::clauses::rule;
 use crate::known::{self, Known};
 use crate::text::{Document, Evidence};
 
@@ -18,37 +15,14 @@ pub struct Declared {
     pub evidence: Evidence,
 }
 
-fn prose_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    R.get_or_init(|| {
-        Regex::new(r"(?:licensed|released|distributed|made available|available|provided|published) under (?:the )?(?:terms of (?:the )?)?\[?([a-z0-9][a-z0-9 .+-]{1,50}?)(?:\]| license| licence|\(|,|;|\. |\.$| and | for | as |$)")
-            .unwrap_or_else(|e| panic!("{e}"))
-    })
-}
-
-fn line_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    // "- License: MPL 2.0", "* **License:** Research-Only RAIL License. See …", "License: [CC-BY-NC](…), requires …"
-    R.get_or_init(|| {
-        Regex::new(r"(?im)^[ \t]*(?:[-*+][ \t]+)?\**[ \t]*(?:model |weights? )?licen[sc]e[ \t]*\**[ \t]*:[ \t]*\**[ \t]*\[?([^\n\]\(,;]{2,80})")
-            .unwrap_or_else(|e| panic!("{e}"))
-    })
-}
-
-fn bold_re() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    R.get_or_init(|| {
-        Regex::new(r"(?im)^[ \t]*(?:[-*+][ \t]+)?\*\*([^*\n]{2,60}?)[ \t]+licen[sc]e[^*\n]{0,3}\*\*")
-            .unwrap_or_else(|e| panic!("{e}"))
-    })
-}
-
 /// Every "… the model weights are released under CC-BY-NC 4.0 …" in a card:
 /// statements about the weights or the work as a whole (not the code) that
 /// name a license, known to this tool or not. In the order they stand.
 pub fn in_prose(doc: &Document) -> Vec<Declared> {
     let mut out = Vec::new();
-    for caps in prose_re().captures_iter(&doc.norm) {
+    let mut code: Vec<(usize, Declared)> = Vec::new();
+    let prose = rule("declared_in_prose");
+    for caps in prose.any.iter().flat_map(|r| r.captures_iter(&doc.norm)) {
         let (Some(all), Some(name)) = (caps.get(0), caps.get(1)) else { continue };
         // The clause is read in the original text, where a heading or a list item
         // ends at its line, with asides in parentheses left out.
@@ -69,15 +43,17 @@ pub fn in_prose(doc: &Document) -> Vec<Declared> {
             .filter_map(|sep| before.rfind(sep).map(|i| i + sep.len()))
             .max()
             .unwrap_or(0);
-        let clause = before.get(clause_start..).unwrap_or("");
-        let about_weights =
-            ["weight", "model", "checkpoint", "this work", "parameters"].iter().any(|w| clause.contains(w));
-        let about_code = ["code", "software", "library", "repository", "scripts"].iter().any(|w| clause.contains(w))
-            && !["weight", "model", "checkpoint", "parameters"].iter().any(|w| clause.contains(w));
-        let derived = ["originally", "derived", "based on", "finetuned from", "fine-tuned from", "dataset", "data "]
-            .iter()
-            .any(|w| clause.contains(w));
-        if !about_weights || about_code || derived {
+        let mut clause = before.get(clause_start..).unwrap_or("");
+        // "- **Model Weights**: Licensed under X": a bullet's label is its subject.
+        if clause.trim().is_empty() {
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            clause = before.get(line_start..).unwrap_or("");
+        }
+        let about_weights = rule("statement_about_weights").is_match(clause);
+        let code_rule = rule("statement_about_code");
+        let about_code = code_rule.is_match(clause) && !code_rule.lifted(clause);
+        let derived = rule("statement_about_another_work").is_match(clause);
+        if !(about_weights || about_code) || derived {
             continue;
         }
         // "… under CC BY-NC 4.0 because of …": the longest leading words that name a license.
@@ -102,15 +78,52 @@ pub fn in_prose(doc: &Document) -> Vec<Declared> {
         if known.is_none() && !followed_by_license && !names_terms && !after.starts_with(']') {
             continue;
         }
-        let value = if known.is_none() { format!("{value} License") } else { value };
-        out.push(Declared { value, known, evidence: doc.evidence(all.range()) });
+        let mut value = if known.is_none() { format!("{value} License") } else { value };
+        if rule("generic_license_name").is_match(&value.to_lowercase()) {
+            continue;
+        }
+        // "[Apache 2.0](…) and [Acme Community License](…)": every license the statement links.
+        let mut known = known;
+        if let Some(more) = and_linked_re().captures(after).and_then(|c| c.get(1)) {
+            let o = doc.original(name.end + more.start()..name.end + more.end());
+            value = format!("{value} + {}", doc.text[o].trim());
+            known = resolve(&value);
+        }
+        let evidence = doc.evidence(all.range());
+        let d = Declared { value, known, evidence };
+        if about_weights && !about_code {
+            out.push((all.start(), d));
+        } else if about_code {
+            code.push((all.start(), d));
+        }
     }
-    out
+    // "Code: licensed under A" just before "Weights: licensed under B" is one
+    // declaration of two licenses, written with the code's first.
+    out.into_iter()
+        .map(|(at, mut d)| {
+            let dual = |c: usize| rule("dual_licensing").is_match(crate::text::before(&doc.norm, c, 300));
+            let pair = code.iter().rev().find(|(c, _)| *c < at && at - *c < 400 && dual(*c));
+            if let Some((_, c)) = pair.filter(|(_, c)| !d.value.contains(" + ") && c.known.is_some()) {
+                let code_name = c.known.and_then(|k| k.spdx).map_or(c.value.clone(), str::to_owned);
+                d.value = format!("{code_name} + {}", d.value);
+            }
+            d
+        })
+        .collect()
+}
+
+/// What follows a linked license's name when a second one is linked beside it.
+fn and_linked_re() -> &'static regex::Regex {
+    static R: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    R.get_or_init(|| {
+        // A constant pattern: a typo is caught by the tests.
+        regex::Regex::new(r"^\]\([^)\s]*\) and \[([^\]]{2,80})\]").unwrap_or_else(|e| panic!("{e}"))
+    })
 }
 
 /// "- License: MPL 2.0" — a card's line or bullet that names the license.
 pub fn in_license_line(doc: &Document) -> Option<Declared> {
-    for caps in line_re().captures_iter(&doc.text) {
+    for caps in rule("declared_in_line").any.iter().flat_map(|r| r.captures_iter(&doc.text)) {
         let (Some(all), Some(name)) = (caps.get(0), caps.get(1)) else { continue };
         // "Research-Only RAIL License. See [model license](…)": the name ends at the sentence.
         let raw = name.as_str();
@@ -121,9 +134,7 @@ pub fn in_license_line(doc: &Document) -> Option<Declared> {
         }
         let lower = value.to_lowercase();
         // "A custom commercial license is available at …", "See below", "Proprietary": no name.
-        let describes = ["a ", "an ", "see ", "custom", "proprietary", "please", "refer", "check"]
-            .iter()
-            .any(|w| lower.starts_with(w));
+        let describes = rule("license_line_describes").is_match(&lower);
         let known = resolve(value).or_else(|| {
             // "CC-BY-NC, requires also adhering to …": the longest known prefix.
             let words: Vec<&str> = value.split_whitespace().collect();
@@ -146,7 +157,7 @@ pub fn in_license_line(doc: &Document) -> Option<Declared> {
 
 /// "**Permissive Apache 2.0 license:** …" — a card's bullet naming the license.
 pub fn in_bold(doc: &Document) -> Option<Declared> {
-    for caps in bold_re().captures_iter(&doc.text) {
+    for caps in rule("declared_in_bold").any.iter().flat_map(|r| r.captures_iter(&doc.text)) {
         let (Some(all), Some(name)) = (caps.get(0), caps.get(1)) else { continue };
         let words: Vec<&str> = name.as_str().split_whitespace().collect();
         for i in 0..words.len() {

@@ -137,6 +137,16 @@ pub fn lookup(name: &str) -> Option<&'static Known> {
     if by_key.is_some() {
         return by_key;
     }
+    // "Community License for Acme2 Model": a name holding a license's identifying phrase.
+    let lower = name.to_lowercase();
+    if let Some(k) = KNOWN
+        .iter()
+        .filter_map(|k| k.markers.iter().filter(|m| lower.contains(*m)).map(|m| m.len()).max().map(|n| (n, k)))
+        .max_by_key(|(n, _)| *n)
+        .map(|(_, k)| k)
+    {
+        return Some(k);
+    }
     // Fall back to the SPDX list's own fuzzy matcher for standard names.
     let (id, _) = spdx::imprecise_license_id(name)?;
     KNOWN.iter().find(|kn| kn.spdx.is_some_and(|s| key(s) == key(id.name)))
