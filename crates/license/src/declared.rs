@@ -84,7 +84,7 @@ pub fn in_prose(doc: &Document) -> Vec<Declared> {
         }
         // "[Apache 2.0](…) and [Acme Community License](…)": every license the statement links.
         let mut known = known;
-        if let Some(more) = and_linked_re().captures(after).and_then(|c| c.get(1)) {
+        if let Some(more) = rule("and_linked").captures(after).and_then(|c| c.get(1)) {
             let o = doc.original(name.end + more.start()..name.end + more.end());
             value = format!("{value} + {}", doc.text[o].trim());
             known = resolve(&value);
@@ -110,15 +110,6 @@ pub fn in_prose(doc: &Document) -> Vec<Declared> {
             d
         })
         .collect()
-}
-
-/// What follows a linked license's name when a second one is linked beside it.
-fn and_linked_re() -> &'static regex::Regex {
-    static R: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    R.get_or_init(|| {
-        // A constant pattern: a typo is caught by the tests.
-        regex::Regex::new(r"^\]\([^)\s]*\) and \[([^\]]{2,80})\]").unwrap_or_else(|e| panic!("{e}"))
-    })
 }
 
 /// "- License: MPL 2.0" — a card's line or bullet that names the license.
