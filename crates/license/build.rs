@@ -31,6 +31,9 @@ struct LicenseFile {
     hub_name: Option<String>,
     name: String,
     spdx: Option<String>,
+    /// The standard license this one adds terms to (its id and text are the
+    /// standard's; it is known by its own names and links, never by its text).
+    refines: Option<String>,
     family: String,
     #[serde(default)]
     aliases: Vec<String>,
@@ -218,6 +221,7 @@ fn read_scancode(dir: &Path) -> BTreeMap<String, ScanCode> {
 /// A record as the generated code writes it.
 struct Record {
     id: String,
+    refines: Option<String>,
     hub_name: Option<String>,
     name: String,
     spdx: Option<String>,
@@ -406,7 +410,7 @@ fn main() {
             fail(format!("{file}: a license filed as \"other\" needs its hub_name"));
         }
         // A standard license's text is ScanCode's record of its SPDX id.
-        if let Some(spdx) = &f.spdx {
+        if let Some(spdx) = f.spdx.as_ref().filter(|_| f.refines.is_none()) {
             covered_spdx.insert(spdx.clone());
             if f.scancode.is_empty() {
                 let sc = scancode.values().find(|s| !s.deprecated && s.spdx.iter().any(|k| k == spdx));
@@ -453,6 +457,7 @@ fn main() {
         }
         records.push(Record {
             id: f.id,
+            refines: f.refines,
             hub_name: f.hub_name,
             name: f.name,
             spdx: f.spdx,
@@ -521,6 +526,7 @@ fn main() {
         aliases.dedup();
         records.push(Record {
             id: spdx.to_lowercase(),
+            refines: None,
             hub_name: None,
             name: sc.name.clone(),
             spdx: Some(spdx.clone()),
@@ -541,8 +547,9 @@ fn main() {
     for r in &records {
         let _ = writeln!(
             code,
-            "    Known {{ id: {}, hub_name: {}, name: {}, spdx: {}, family: {}, aliases: {}, markers: {}, urls: {}, scancode: {}, terms: {}, sheet: &[{}] }},",
+            "    Known {{ id: {}, refines: {}, hub_name: {}, name: {}, spdx: {}, family: {}, aliases: {}, markers: {}, urls: {}, scancode: {}, terms: {}, sheet: &[{}] }},",
             lit(&r.id),
+            opt(&r.refines),
             opt(&r.hub_name),
             lit(&r.name),
             opt(&r.spdx),

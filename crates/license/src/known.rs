@@ -60,6 +60,9 @@ pub struct Terms {
 pub struct Known {
     /// Hugging Face style id ("apache-2.0", "llama3.1", "other").
     pub id: &'static str,
+    /// The standard license (SPDX id) this one adds terms to: reported under
+    /// the standard's id, known by its own names and links, not by its id.
+    pub refines: Option<&'static str>,
     /// The `license_name` the Hub uses when `id` is "other".
     pub hub_name: Option<&'static str>,
     pub name: &'static str,
@@ -128,9 +131,9 @@ pub fn lookup(name: &str) -> Option<&'static Known> {
         return None;
     }
     let by_key = KNOWN.iter().find(|kn| {
-        (kn.hub_name.is_none() && key(kn.id) == k)
+        (kn.hub_name.is_none() && kn.refines.is_none() && key(kn.id) == k)
             || kn.hub_name.is_some_and(|n| key(n) == k)
-            || kn.spdx.is_some_and(|s| key(s) == k)
+            || kn.spdx.is_some_and(|s| kn.refines.is_none() && key(s) == k)
             || kn.aliases.iter().any(|a| key(a) == k)
             || key(kn.name) == k
     });
@@ -194,9 +197,20 @@ pub fn by_marker(title_norm: &str) -> Option<&'static Known> {
         .map(|(_, k)| k)
 }
 
-pub fn by_spdx(id: &str) -> Option<&'static Known> {
-    KNOWN.iter().find(|k| k.spdx == Some(id))
+/// The license published at a URL (scheme, `www.` and a trailing slash aside).
+pub fn by_url(url: &str) -> Option<&'static Known> {
+    let bare = |u: &str| {
+        let u = u.trim().trim_end_matches(['/', ')', '.', ',']).to_lowercase();
+        let u = u.split_once("://").map_or(u.as_str(), |(_, rest)| rest).to_owned();
+        u.strip_prefix("www.").map(str::to_owned).unwrap_or(u)
+    };
+    let u = bare(url);
+    if u.len() < 8 {
+        return None;
+    }
+    KNOWN.iter().find(|k| k.urls.iter().any(|x| bare(x) == u))
 }
+
 
 #[cfg(test)]
 mod tests {

@@ -330,6 +330,9 @@ pub(crate) fn declarations(folder: &Folder) -> Declarations {
             declared::from_metadata(l, None, Evidence { file: path.clone(), line: 0, quote: String::new() })
         });
     }
+    if let Some(d) = metadata.as_mut() {
+        refine_by_link(folder, d);
+    }
     let mut statements = Vec::new();
     for card in folder.cards() {
         statements.extend(declared::in_prose(card).into_iter().map(|d| Statement { declared: d, about_weights: true }));
@@ -338,5 +341,29 @@ pub(crate) fn declarations(folder: &Folder) -> Declarations {
         let line = declared::in_license_line(card).or_else(|| declared::in_bold(card));
         statements.extend(line.map(|d| Statement { declared: d, about_weights: false }));
     }
+    for st in &mut statements {
+        refine_by_link(folder, &mut st.declared);
+    }
     Declarations { metadata, statements }
+}
+
+/// A standard license declared while the folder links the published terms of
+/// a license that adds to it (Cohere's C4AI terms to CC-BY-NC 4.0): the
+/// declaration is of those terms.
+fn refine_by_link(folder: &Folder, d: &mut Declared) {
+    let Some(spdx) = d.known.and_then(|k| k.spdx) else { return };
+    let linked = folder.cards().flat_map(|c| links(&c.text)).filter_map(known::by_url);
+    if let Some(k) = linked.into_iter().find(|k| k.refines == Some(spdx)) {
+        d.known = Some(k);
+    }
+}
+
+/// The http(s) addresses a text writes out.
+fn links(text: &str) -> impl Iterator<Item = &str> {
+    text.match_indices("http").filter_map(move |(at, _)| {
+        let rest = text.get(at..)?;
+        let end = rest.find(|c: char| c.is_whitespace() || matches!(c, ')' | ']' | '"' | '>' | '<' | '\'')).unwrap_or(rest.len());
+        let url = &rest[..end];
+        url.contains("://").then_some(url)
+    })
 }
