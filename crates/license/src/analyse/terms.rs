@@ -58,6 +58,22 @@ fn policy_required(doc: &crate::text::Document) -> Option<Evidence> {
     clauses::rule("acceptable_use_required").find(&doc.norm).map(|m| doc.evidence(m.range()))
 }
 
+/// A license a card binds the model to besides its own, named or by its brand,
+/// with the sentence that does.
+fn also_bound(folder: &Folder, own: Option<&'static Known>) -> Option<(&'static Known, Evidence)> {
+    let rule = clauses::rule("also_bound_by");
+    folder.cards().find_map(|doc| {
+        let m = rule.find(&doc.norm)?;
+        let said = m.as_str();
+        let other = known::by_marker(said).or_else(|| {
+            let brand = known::brand_in(said)?;
+            known::KNOWN.iter().find(|k| k.family == brand && !k.sheet.is_empty())
+        })?;
+        let differs = own.is_none_or(|k| k.family != other.family);
+        differs.then(|| (other, doc.evidence(m.range())))
+    })
+}
+
 pub(crate) fn settle(folder: &Folder, basis: &Basis) -> Settled {
     let known = basis.known();
     let gov = basis.text();
@@ -160,6 +176,20 @@ pub(crate) fn settle(folder: &Folder, basis: &Basis) -> Settled {
                 }
                 commercial_ev =
                     card.and_then(|k| k.get(Clause::ResearchOnly).or(k.get(Clause::NonCommercial)).cloned());
+            }
+        }
+    }
+
+    // "Please also follow the Llama license and terms": the other license's use
+    // restrictions pass through to this model, and with them the duty to pass
+    // them on when redistributing.
+    let also = if no_license { None } else { also_bound(folder, known) };
+    if let Some((other, _)) = &also {
+        if other.terms.use_restrictions && !t.use_restrictions {
+            t.use_restrictions = true;
+            c.fill(Clause::UseRestrictions, also.as_ref().map(|(_, e)| e));
+            if t.redistribution == Redistribution::Allowed {
+                t.redistribution = Redistribution::Conditional;
             }
         }
     }
