@@ -200,6 +200,10 @@ impl Rule {
     pub fn lifted(&self, text: &str) -> bool {
         self.unless.iter().any(|r| r.is_match(text))
     }
+    /// The pattern of a rule that has one (the tests check every rule's patterns).
+    pub fn only(&self) -> &Regex {
+        &self.any[0]
+    }
     /// The first pattern's captures (rules whose groups carry a value).
     pub fn captures<'t>(&self, text: &'t str) -> Option<regex::Captures<'t>> {
         self.any.iter().find_map(|r| r.captures(text))

@@ -120,7 +120,9 @@ pub fn role(path: &str) -> Role {
         {
             return Role::License;
         }
-        if prose && matches!(stem, "readme" | "model_card" | "modelcard" | "model-card") {
+        // MODEL_CARD_VISION.md: a card of one of the folder's models.
+        let card = ["model_card", "modelcard", "model-card"].iter().any(|c| stem.starts_with(c));
+        if prose && (stem == "readme" || card) {
             return Role::ModelCard;
         }
     }

@@ -211,7 +211,6 @@ pub fn by_url(url: &str) -> Option<&'static Known> {
     KNOWN.iter().find(|k| k.urls.iter().any(|x| bare(x) == u))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -362,7 +362,9 @@ fn refine_by_link(folder: &Folder, d: &mut Declared) {
 fn links(text: &str) -> impl Iterator<Item = &str> {
     text.match_indices("http").filter_map(move |(at, _)| {
         let rest = text.get(at..)?;
-        let end = rest.find(|c: char| c.is_whitespace() || matches!(c, ')' | ']' | '"' | '>' | '<' | '\'')).unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | ']' | '"' | '>' | '<' | '\''))
+            .unwrap_or(rest.len());
         let url = &rest[..end];
         url.contains("://").then_some(url)
     })

@@ -8,62 +8,60 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use crate::clauses::rule;
+
+use crate::discover::Role;
 use crate::gguf;
 use crate::report::{Finding, TriWord, Tristate};
 use crate::text::{Document, Evidence};
 
 use super::folder::Folder;
 
-fn re(p: &str) -> Regex {
-    Regex::new(p).unwrap_or_else(|e| panic!("bad pattern {p}: {e}"))
-}
-
+/// The rules of data/rules/training.toml, compiled once.
 struct Patterns {
     /// What the model learned from: "trained on", "pre-trained using", "training data".
-    training: Regex,
+    training: &'static Regex,
     /// Words that make a sentence about other data.
-    other_data: Regex,
-    /// A data set's proper name: a capital and then another capital or a digit
-    /// (LAION-2B, RefinedWeb, SlimPajama, CC3M, LibriSpeech, COCO).
-    name: Regex,
-    /// A markdown link: text and target.
-    link: Regex,
-    url: Regex,
-    following: Regex,
-    data_word: Regex,
-    heading: Regex,
-    /// A card that speaks of a conversion or quantization of another model.
-    conversion: Regex,
-    /// Words that describe a model itself (its size, design, training, uses).
-    describes: Regex,
+    other_data: &'static Regex,
+    name: &'static Regex,
+    not_a_name: &'static Regex,
+    link: &'static Regex,
+    url: &'static Regex,
+    following: &'static Regex,
+    data_word: &'static Regex,
+    heading: &'static Regex,
+    conversion: &'static Regex,
+    description_heading: &'static Regex,
+    describes: &'static Regex,
+    introduces: &'static Regex,
 }
 
 fn patterns() -> &'static Patterns {
     static P: OnceLock<Patterns> = OnceLock::new();
     P.get_or_init(|| Patterns {
-        training: re(r"(?i)(?-u:\b)(?:(?:pre-?|post-?)?train(?:ed|s)?|fine-?tuned)(?-u:\b)[^.\n]{0,60}?(?-u:\b)(?:on|using|from)(?-u:\b)|(?-u:\b)(?:pre-?)?training (?:data|datasets?|corpus|corpora|mixture)(?-u:\b)|(?-u:\b)dataset size(?-u:\b)"),
-        other_data: re(r"(?i)evaluat|benchmark|calibrat|imatrix|quantiz|your own|custom data|test set|validation set"),
-        name: re(r"(?-u:\b)[A-Z][A-Za-z]*[A-Z0-9][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*(?-u:\b)"),
-        link: re(r"\[([^\]\n]*)\]\(([^) \t\n]*)\)"),
-        url: re(r"https?://[^ \t\n)>\]]+"),
-        following: re(r"(?i)the following (?:sources|data ?sets|corpora|data)"),
-        data_word: re(r"(?i)(?-u:\b)(?:data|datasets?|corpus|corpora)(?-u:\b)"),
-        heading: re(r"(?im)^#{1,6}[ \t]*[^\n]*(?:training data|pre-?training data|data ?sets?|training corpus)[^\n]*$"),
-        conversion: re(r"(?i)converted to gguf|gguf format|gguf-my-repo|quantized (?:version|model|weights)|quantizations? of|quants? of|quantised"),
-        describes: re(r"(?i)[0-9.]+ ?[mbk] param|parameters|architecture|(?-u:\b)trained|training|fine-?tuned|context (?:length|window)|intended use|limitations|(?-u:\b)bias|benchmark|evaluation|model (?:details|description|summary|overview|type|card)(?-u:\b)[^\n]{0,3}$"),
+        training: rule("trained_on").only(),
+        other_data: rule("other_data").only(),
+        name: rule("data_set_name").only(),
+        not_a_name: rule("not_a_data_set_name").only(),
+        link: rule("markdown_link").only(),
+        url: rule("bare_url").only(),
+        following: rule("following_sources").only(),
+        data_word: rule("data_word").only(),
+        heading: rule("data_heading").only(),
+        conversion: rule("conversion").only(),
+        description_heading: rule("model_description").only(),
+        describes: rule("describes_model").only(),
+        introduces: rule("introduces_model").only(),
     })
 }
 
 /// Tokens with the shape of a name that are not data sets.
-fn is_data_name(tok: &str) -> bool {
+fn is_data_name(p: &Patterns, tok: &str) -> bool {
     let letters = tok.chars().filter(|c| c.is_alphabetic()).count();
     let all_caps = tok.chars().filter(|c| c.is_alphabetic()).all(|c| c.is_uppercase());
     let has_digit = tok.chars().any(|c| c.is_ascii_digit());
     // GPU, LLM, API, FP8, A100, GPT-4, 7B: hardware, formats, model names and sizes.
-    let hardware = ["GPU", "TPU", "CPU", "FP", "BF", "INT", "GPT", "LLM", "API", "AI", "MoE", "RLHF", "SFT", "DPO"]
-        .iter()
-        .any(|p| tok.starts_with(p));
-    !(hardware || (all_caps && letters <= 3 && !has_digit) || tok.len() < 3)
+    !(p.not_a_name.is_match(tok) || (all_caps && letters <= 3 && !has_digit) || tok.len() < 3)
 }
 
 /// Sentences (lines and list items included) of a document, with their byte range in `text`.
@@ -94,17 +92,20 @@ fn names_data(p: &Patterns, s: &str, own: &[&str], about_data: bool) -> bool {
     }
     let links = p.link.captures_iter(s).filter_map(|c| Some((c.get(1)?.as_str(), c.get(2)?.as_str())));
     let bare = p.url.find_iter(s).map(|m| ("", m.as_str()));
-    if links
-        .chain(bare)
-        .any(|(text, target)| about_data || target.to_lowercase().contains("data") || p.data_word.is_match(text))
-    {
+    if links.chain(bare).any(|(text, target)| about_data || data_in_path(target) || p.data_word.is_match(text)) {
         return true;
     }
     p.name.find_iter(s).any(|m| {
         let tok = m.as_str();
         // A name that begins like the model's own (DeepSeek-V3, InternLM3) is the model, not data.
-        is_data_name(tok) && !own.iter().any(|o| tok.to_lowercase().starts_with(&o.to_lowercase()))
+        is_data_name(p, tok) && !own.iter().any(|o| tok.to_lowercase().starts_with(&o.to_lowercase()))
     })
+}
+
+/// Whether a link's path (not its host: "databricks.com") speaks of data.
+fn data_in_path(target: &str) -> bool {
+    let path = target.split_once("://").map_or(target, |(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
+    path.to_lowercase().contains("data")
 }
 
 /// Words of the card's first heading: the model's own names.
@@ -122,7 +123,9 @@ fn named_in_card(doc: &Document) -> Option<Evidence> {
         Evidence { file: doc.path.clone(), line: doc.line_of(at + lead), quote: s.trim().to_owned() }
     };
     for (at, s) in sentences(&doc.text) {
-        if p.other_data.is_match(s) {
+        // A navigation link ("- [Training Data](…/training_data.html)") states nothing.
+        let words = p.link.replace_all(s, "").split_whitespace().filter(|w| w.len() > 1).count();
+        if p.other_data.is_match(s) || words < 3 {
             continue;
         }
         // What follows "trained on" names the data (what comes before is the model).
@@ -130,7 +133,10 @@ fn named_in_card(doc: &Document) -> Option<Evidence> {
             let noun = !m.as_str().to_lowercase().ends_with(" on")
                 && !m.as_str().to_lowercase().ends_with(" using")
                 && !m.as_str().to_lowercase().ends_with(" from");
-            names_data(p, &s[m.end()..], &own, noun)
+            // The data is named before the sentence turns to how ("…on X, with a sequence length of …").
+            let rest = &s[m.end()..];
+            let rest = [", with ", "; "].iter().filter_map(|w| rest.find(w)).min().map_or(rest, |i| &rest[..i]);
+            names_data(p, rest, &own, noun)
         });
         if named {
             return Some(evidence(at, s));
@@ -228,7 +234,9 @@ pub(crate) fn disclosed(folder: &Folder, findings: &mut Vec<Finding>) -> Tristat
     }
     // A card that only says how the file was converted describes no model: nothing
     // in the folder then says whether its training data is named.
-    if let Some(doc) = folder.cards().find(|d| describes_model(p, d)) {
+    let with_front_matter = |i: usize| folder.front_matter.iter().any(|(j, _)| *j == i);
+    if let Some((_, doc)) = folder.of_role(Role::ModelCard).find(|(i, d)| describes_model(p, d, with_front_matter(*i)))
+    {
         findings.push(
             Finding::new("training_data_disclosed", false, &doc.line_evidence(first_prose(doc)))
                 .with_note("The model card names no training dataset."),
@@ -261,10 +269,19 @@ fn prose(doc: &Document) -> String {
     out
 }
 
-/// Whether a card describes the model itself, not only a conversion of it.
-fn describes_model(p: &Patterns, doc: &Document) -> bool {
+/// Whether a card describes the model itself, not only a conversion of it or
+/// the software around it: a heading about the model's details, uses, limits,
+/// training or evaluation; or Hub metadata with prose about a model; or an
+/// opening that presents a model.
+fn describes_model(p: &Patterns, doc: &Document, has_front_matter: bool) -> bool {
     let text = prose(doc);
-    !p.conversion.is_match(&text) || p.describes.is_match(&text)
+    let described = p.description_heading.is_match(&text);
+    if p.conversion.is_match(crate::text::cut(&text, 600)) {
+        return described;
+    }
+    described
+        || (has_front_matter && p.describes.is_match(&text))
+        || p.introduces.is_match(crate::text::cut(&text, 4000))
 }
 
 /// Byte offset of a card's first line of prose, after any front matter.
@@ -307,11 +324,13 @@ mod tests {
     fn a_card_about_the_conversion_alone_describes_no_model() {
         let p = patterns();
         let conv = card("---\nlicense: gemma\n---\n# x/foo-Q4_K_M-GGUF\nThis model was converted to GGUF format from `x/foo` using llama.cpp.\n```\nllama-cli -p \"trained\"\n```\n");
-        assert!(!describes_model(p, &conv));
+        assert!(!describes_model(p, &conv, true));
         let described =
             card("# Foo (Quantized Q8_0, GGUF)\n## Model Details\n- Architecture: transformer, 135M parameters\n");
-        assert!(describes_model(p, &described));
-        assert!(describes_model(p, &card("# Foo\nA small chat model.\n")));
+        assert!(describes_model(p, &described, false));
+        // A Hub card (front matter) describes its model; a library's README does not.
+        assert!(describes_model(p, &card("# Foo\nFoo is a small chat model.\n"), false));
+        assert!(!describes_model(p, &card("# Foo Inference\n## Installation\npip install foo\n"), false));
     }
 
     #[test]
