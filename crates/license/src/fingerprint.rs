@@ -103,6 +103,23 @@ pub fn best(text: &str) -> Option<Match> {
     best.map(|(_, _, m)| m)
 }
 
+/// Of several licenses (versions sharing a title), the one whose published
+/// text explains most of `text`; the first when none has a text.
+pub fn closest(text: &str, candidates: &[&'static Known]) -> Option<&'static Known> {
+    let sh = shingle::shingles(text);
+    let explained = |k: &Known| {
+        index().iter().filter(|e| std::ptr::eq(e.known, k)).map(|e| overlap(&sh, &e.shingles)).max().unwrap_or(0)
+    };
+    let mut best: Option<(usize, &'static Known)> = None;
+    for k in candidates {
+        let n = explained(k);
+        if best.is_none_or(|(b, _)| n > b) {
+            best = Some((n, k));
+        }
+    }
+    best.map(|(_, k)| k)
+}
+
 /// Whether `text` holds the license's own text rather than naming it: most
 /// of its published text where the database has it, else a text of a
 /// license's length.

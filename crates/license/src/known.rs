@@ -141,13 +141,7 @@ pub fn lookup(name: &str) -> Option<&'static Known> {
         return by_key;
     }
     // "Community License for Acme2 Model": a name holding a license's identifying phrase.
-    let lower = name.to_lowercase();
-    if let Some(k) = KNOWN
-        .iter()
-        .filter_map(|k| k.markers.iter().filter(|m| lower.contains(*m)).map(|m| m.len()).max().map(|n| (n, k)))
-        .max_by_key(|(n, _)| *n)
-        .map(|(_, k)| k)
-    {
+    if let Some(k) = by_marker(&name.to_lowercase()).first() {
         return Some(k);
     }
     // Fall back to the SPDX list's own fuzzy matcher for standard names.
@@ -186,15 +180,17 @@ pub fn brand_in(title_norm: &str) -> Option<&'static str> {
     title_norm.split(|c: char| !c.is_alphanumeric()).find_map(|w| BRANDS.iter().find(|b| **b == w).copied())
 }
 
-/// Where markers overlap ("responsible ai license" stands in every RAIL
-/// variant's text), the longest one found names the most specific license.
-pub fn by_marker(title_norm: &str) -> Option<&'static Known> {
-    KNOWN
+/// The licenses whose identifying phrase stands in a title: where markers
+/// overlap ("responsible ai license" stands in every RAIL variant's text),
+/// only those with the longest one, the most specific; versions of one
+/// license share theirs and are told apart by their texts.
+pub fn by_marker(title_norm: &str) -> Vec<&'static Known> {
+    let found: Vec<(usize, &'static Known)> = KNOWN
         .iter()
         .filter_map(|k| k.markers.iter().filter(|m| title_norm.contains(*m)).map(|m| m.len()).max().map(|n| (n, k)))
-        .rev()
-        .max_by_key(|(n, _)| *n)
-        .map(|(_, k)| k)
+        .collect();
+    let longest = found.iter().map(|(n, _)| *n).max().unwrap_or(0);
+    found.into_iter().filter(|(n, _)| *n == longest).map(|(_, k)| k).collect()
 }
 
 /// The license published at a URL (scheme, `www.` and a trailing slash aside).

@@ -103,6 +103,17 @@ pub(crate) fn title_line(doc: &Document) -> String {
     Document::new("", text::cut(line, 300).to_owned()).norm.trim_matches(['"', '\'', ' ']).to_owned()
 }
 
+/// The words of a license's name that tell it from others: not "license",
+/// "agreement" and the like, nor a version number.
+fn distinctive_words(name: &str) -> Vec<String> {
+    let generic = ["license", "licence", "agreement", "terms", "of", "use", "the", "version", "community"];
+    name.split(|c: char| !c.is_alphanumeric() && c != '.')
+        .map(|w| w.trim_matches('.').to_lowercase())
+        .filter(|w| !w.is_empty() && !generic.contains(&w.as_str()))
+        .filter(|w| !w.chars().all(|c| c.is_ascii_digit() || c == '.') || w.len() == 1)
+        .collect()
+}
+
 /// A title naming some other license ("Acme Model License" over Apache-2.0's text).
 fn retitled(doc: &Document, k: &Known) -> bool {
     let title = title_line(doc);
@@ -126,7 +137,7 @@ fn retitled(doc: &Document, k: &Known) -> bool {
 pub(crate) fn identify(doc: &Document, idx: usize) -> LicenseDoc {
     let head = text::cut(&doc.norm, 3000);
     let first = doc.text.find(|c: char| !c.is_whitespace()).unwrap_or(0);
-    if let Some(k) = known::by_marker(head) {
+    if let Some(k) = fingerprint::closest(&doc.text, &known::by_marker(head)) {
         let (at, len) = k.markers.iter().filter_map(|m| head.find(m).map(|at| (at, m.len()))).min().unwrap_or((0, 1));
         // A file that names a license by its title without holding its text
         // ("title: gemma terms of use", then a link) points at the license.
@@ -156,8 +167,16 @@ pub(crate) fn identify(doc: &Document, idx: usize) -> LicenseDoc {
         };
     }
     let matched = fingerprint::best(&doc.text);
-    // A model license known by its text though its title is missing or another's.
-    if let Some(m) = matched.as_ref().filter(|m| !m.known.is_standard() && m.score >= 0.55) {
+    // A model license known by its text, when its title (if it has one) is the
+    // license's own: a text under another title ("SDXL 0.9 Research License"
+    // over LLaMA's words, "Falcon 180B" over Falcon 2's) is a license of its
+    // own, read from its text.
+    let own_title = |k: &Known| {
+        let title = title_line(doc);
+        let names_a_license = ["license", "licence", "agreement", "terms of use"].iter().any(|w| title.contains(w));
+        !names_a_license || distinctive_words(k.name).iter().all(|w| title.contains(w.as_str()))
+    };
+    if let Some(m) = matched.as_ref().filter(|m| !m.known.is_standard() && m.score >= 0.55 && own_title(m.known)) {
         return LicenseDoc {
             doc: idx,
             known: Some(m.known),

@@ -46,13 +46,13 @@ fn same_license(folder: &Folder, d: &Declared, basis: &Basis) -> bool {
         })
     };
     match (d.known, gov) {
+        // Versions of one license share its id ("gemma") or its Hub name.
         (Some(a), Some(b)) => {
             std::ptr::eq(a, b)
                 || (a.family == b.family
                     && !a.is_standard()
                     && !b.is_standard()
-                    && a.hub_name.is_some()
-                    && a.hub_name == b.hub_name)
+                    && ((a.id != "other" && a.id == b.id) || (a.hub_name.is_some() && a.hub_name == b.hub_name)))
         }
         // "other" with a name this tool does not know: it matches any custom license.
         (None, Some(b)) => (d.value.starts_with("other") && !b.is_standard()) || by_title(),

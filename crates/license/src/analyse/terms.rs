@@ -65,7 +65,7 @@ fn also_bound(folder: &Folder, own: Option<&'static Known>) -> Option<(&'static 
     folder.cards().find_map(|doc| {
         let m = rule.find(&doc.norm)?;
         let said = m.as_str();
-        let other = known::by_marker(said).or_else(|| {
+        let other = known::by_marker(said).first().copied().or_else(|| {
             let brand = known::brand_in(said)?;
             known::KNOWN.iter().find(|k| k.family == brand && !k.sheet.is_empty())
         })?;
