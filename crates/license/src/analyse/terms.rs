@@ -67,7 +67,9 @@ fn also_bound(folder: &Folder, own: Option<&'static Known>) -> Option<(&'static 
         let said = m.as_str();
         let other = known::by_marker(said).first().copied().or_else(|| {
             let brand = known::brand_in(said)?;
-            known::KNOWN.iter().find(|k| k.family == brand && !k.sheet.is_empty())
+            // A brand alone names no version: its licenses' use restrictions, where any has them.
+            let family = || known::KNOWN.iter().filter(|k| k.family == brand && !k.sheet.is_empty());
+            family().find(|k| k.terms.use_restrictions).or_else(|| family().next())
         })?;
         let differs = own.is_none_or(|k| k.family != other.family);
         differs.then(|| (other, doc.evidence(m.range())))
