@@ -146,24 +146,17 @@ impl Clauses {
     pub fn changes_terms(&self) -> bool {
         self.found.keys().any(|c| c.changes_terms()) || self.mau.is_some() || self.revenue.is_some()
     }
-    /// Only what stands in the given 0-based line ranges (the paragraphs added
-    /// to a standard license), except what every standard text states.
-    /// With `whole_text`, the clauses every standard text states are kept wherever they stand.
-    pub fn within(self, ranges: &[(usize, usize)], doc: &Document, whole_text: bool) -> Clauses {
-        let inside = |e: &Evidence| {
-            ranges.iter().any(|&(a, b)| doc.line_of_text_line(a + 1) <= e.line && e.line <= doc.line_of_text_line(b))
-        };
-        Clauses {
-            found: self
-                .found
-                .into_iter()
-                .filter(|(c, e)| (whole_text && c.read_from_whole_standard_text()) || inside(e))
-                .collect(),
-            mau: self.mau.filter(|(_, e)| inside(e)),
-            dau: self.dau.filter(|(_, e)| inside(e)),
-            revenue: self.revenue.filter(|(_, e)| inside(e)),
-            jurisdiction: self.jurisdiction,
+    /// What a standard license's own text states wherever it stands (grants,
+    /// notices, termination, governing law), taken from a reading of the whole
+    /// text where this reading (of what was added to it) is silent.
+    pub fn with_whole_text(mut self, whole: Clauses) -> Clauses {
+        for (c, e) in whole.found {
+            if c.read_from_whole_standard_text() {
+                self.found.entry(c).or_insert(e);
+            }
         }
+        self.jurisdiction = self.jurisdiction.or(whole.jurisdiction);
+        self
     }
 }
 

@@ -18,7 +18,11 @@ pub struct Declared {
 /// Every "… the model weights are released under CC-BY-NC 4.0 …" in a card:
 /// statements about the weights or the work as a whole (not the code) that
 /// name a license, known to this tool or not. In the order they stand.
-pub fn in_prose(doc: &Document) -> Vec<Declared> {
+///
+/// Second, the statements about the model's use by its name alone ("Use of
+/// Acme 3 is governed by X"), which count where nothing else declares.
+pub fn in_prose(doc: &Document) -> (Vec<Declared>, Vec<Declared>) {
+    let mut weak = Vec::new();
     let mut out = Vec::new();
     let mut code: Vec<(usize, Declared)> = Vec::new();
     let prose = rule("declared_in_prose");
@@ -53,7 +57,8 @@ pub fn in_prose(doc: &Document) -> Vec<Declared> {
         let code_rule = rule("statement_about_code");
         let about_code = code_rule.is_match(clause) && !code_rule.lifted(clause);
         let derived = rule("statement_about_another_work").is_match(clause);
-        if !(about_weights || about_code) || derived {
+        let about_use = !about_weights && !about_code && rule("statement_about_use").is_match(clause);
+        if !(about_weights || about_code || about_use) || derived {
             continue;
         }
         // "… under CC BY-NC 4.0 because of …": the longest leading words that name a license.
@@ -95,11 +100,14 @@ pub fn in_prose(doc: &Document) -> Vec<Declared> {
             out.push((all.start(), d));
         } else if about_code {
             code.push((all.start(), d));
+        } else {
+            weak.push(d);
         }
     }
     // "Code: licensed under A" just before "Weights: licensed under B" is one
     // declaration of two licenses, written with the code's first.
-    out.into_iter()
+    let strong = out
+        .into_iter()
         .map(|(at, mut d)| {
             let dual = |c: usize| rule("dual_licensing").is_match(crate::text::before(&doc.norm, c, 300));
             let pair = code.iter().rev().find(|(c, _)| *c < at && at - *c < 400 && dual(*c));
@@ -109,7 +117,8 @@ pub fn in_prose(doc: &Document) -> Vec<Declared> {
             }
             d
         })
-        .collect()
+        .collect();
+    (strong, weak)
 }
 
 /// "- License: MPL 2.0" — a card's line or bullet that names the license.
@@ -142,6 +151,30 @@ pub fn in_license_line(doc: &Document) -> Option<Declared> {
             known,
             evidence: Evidence { file: doc.path.clone(), line, quote },
         });
+    }
+    None
+}
+
+/// "### Licensing" then "[Llama 3.2 Community](…/llama3_2/LICENSE)": the first
+/// link of a card's license section to a license's published terms or name.
+pub fn in_license_section(doc: &Document) -> Option<Declared> {
+    let link = rule("markdown_link").only();
+    for h in rule("license_section").only().find_iter(&doc.text) {
+        let rest = &doc.text[h.end()..];
+        let section = &rest[..rest.find("\n#").unwrap_or(rest.len()).min(800)];
+        for caps in link.captures_iter(section) {
+            let (Some(all), Some(text), Some(url)) = (caps.get(0), caps.get(1), caps.get(2)) else { continue };
+            let name = text.as_str().trim().trim_matches('*').trim();
+            let Some(known) = known::by_url(url.as_str()).or_else(|| resolve(name)) else { continue };
+            let at = h.end() + all.start();
+            let line = doc.line_of(at);
+            let quote = doc.text.lines().nth(line.saturating_sub(1)).unwrap_or("").trim().to_owned();
+            return Some(Declared {
+                value: name.to_owned(),
+                known: Some(known),
+                evidence: Evidence { file: doc.path.clone(), line, quote },
+            });
+        }
     }
     None
 }
@@ -220,14 +253,17 @@ mod tests {
     #[test]
     fn weights_statement_wins_over_code_statement() {
         let d =
-            in_prose(&doc("**License:** Code is released under MIT, model weights are released under CC-BY-NC 4.0."));
+            in_prose(&doc("**License:** Code is released under MIT, model weights are released under CC-BY-NC 4.0.")).0;
         assert_eq!(d.iter().map(|d| d.value.as_str()).collect::<Vec<_>>(), ["CC-BY-NC 4.0"]);
-        assert!(in_prose(&doc("This library is licensed under the Apache 2.0 License.")).is_empty());
+        assert!(in_prose(&doc("This library is licensed under the Apache 2.0 License.")).0.is_empty());
         assert!(in_prose(&doc(
             "The 8B model is derived from X and is originally licensed under the Llama3.1 license."
         ))
+        .0
         .is_empty());
-        let d = in_prose(&doc("This work is made available under the [Acme Source Code License](LICENSE.txt)."));
+        let d = in_prose(&doc("This work is made available under the [Acme Source Code License](LICENSE.txt).")).0;
+        let (strong, weak) = in_prose(&doc("Use of Acme 3 is governed by the [Acme 3 Community License](LICENSE)."));
+        assert!(strong.is_empty() && weak.len() == 1, "{weak:?}");
         assert_eq!(d[0].value, "Acme Source Code License");
         assert!(d[0].known.is_none());
     }

@@ -167,6 +167,26 @@ impl Document {
         Evidence { file: self.path.clone(), line: self.line_of(a + lead), quote: quote.to_owned() }
     }
 
+    /// The same document with every line `keep` refuses blanked: its lines,
+    /// and so the lines its quotes name, stay those of the file.
+    pub fn masked(&self, keep: impl Fn(usize) -> bool) -> Document {
+        let text: String = self
+            .text
+            .split_inclusive('\n')
+            .enumerate()
+            .map(|(i, l)| {
+                if keep(i) {
+                    l.to_owned()
+                } else if l.ends_with('\n') {
+                    "\n".to_owned()
+                } else {
+                    String::new()
+                }
+            })
+            .collect();
+        Document { source_lines: self.source_lines.clone(), ..Document::new(self.path.clone(), text) }
+    }
+
     /// Exactly the original text behind a range of `norm` (a known sentence found in it).
     pub fn exact(&self, r: Range<usize>) -> Evidence {
         let o = self.original(r);

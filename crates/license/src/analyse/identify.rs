@@ -92,14 +92,7 @@ fn named_in(doc: &Document) -> Option<(&'static Known, Evidence, String)> {
 /// near the top that names a license (a preamble may stand before it), else
 /// the first line.
 pub(crate) fn title_line(doc: &Document) -> String {
-    let mut lines = doc.text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let first = lines.clone().next().unwrap_or("");
-    let titled = lines.by_ref().take(12).find(|l| {
-        let lower = l.to_lowercase();
-        let short = l.chars().count() <= 90 && !l.ends_with(['.', ':', ',', ';']);
-        short && ["license", "licence", "terms", "agreement", "rail"].iter().any(|w| lower.contains(w))
-    });
-    let line = titled.unwrap_or(first);
+    let line = title_index(doc).and_then(|i| doc.text.lines().nth(i)).unwrap_or("").trim();
     Document::new("", text::cut(line, 300).to_owned()).norm.trim_matches(['"', '\'', ' ']).to_owned()
 }
 
@@ -112,6 +105,23 @@ fn distinctive_words(name: &str) -> Vec<String> {
         .filter(|w| !w.is_empty() && !generic.contains(&w.as_str()))
         .filter(|w| !w.chars().all(|c| c.is_ascii_digit() || c == '.') || w.len() == 1)
         .collect()
+}
+
+/// The 0-based line of the title `title_line` reads.
+fn title_index(doc: &Document) -> Option<usize> {
+    let lines: Vec<&str> = doc.text.lines().collect();
+    let nonblank = lines.iter().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let first = nonblank.clone().next().map(|(i, _)| i);
+    nonblank
+        .take(12)
+        .find(|(_, l)| {
+            let t = l.trim();
+            let lower = t.to_lowercase();
+            let short = t.chars().count() <= 90 && !t.ends_with(['.', ':', ',', ';']);
+            short && ["license", "licence", "terms", "agreement", "rail"].iter().any(|w| lower.contains(w))
+        })
+        .map(|(i, _)| i)
+        .or(first)
 }
 
 /// A title naming some other license ("Acme Model License" over Apache-2.0's text).
@@ -191,13 +201,17 @@ pub(crate) fn identify(doc: &Document, idx: usize) -> LicenseDoc {
     if let Some(m) = matched {
         if let Some(k) = Some(m.known).filter(|k| k.is_standard()) {
             let added = fingerprint::added_paragraphs(&doc.text, k);
-            let all = clauses::read(doc);
-            // Only what the added paragraphs say can change a standard license's terms.
-            let added_terms = all.clone().within(&added, doc, false).changes_terms();
+            // Only what the added paragraphs (and a title of its own) say can change
+            // a standard license's terms: they are read on their own, so a clause
+            // is found there even when the standard words also say something like it.
+            let title_at = title_index(doc);
+            let own =
+                clauses::read(&doc.masked(|i| Some(i) == title_at || added.iter().any(|&(a, b)| a <= i && i < b)));
+            let added_terms = own.changes_terms();
             // A title that calls the text modified is the author's own word for it.
             let says_modified = title_line(doc).split(|c: char| !c.is_alphanumeric()).any(|w| w == "modified");
             let modified = added_terms || says_modified || (retitled(doc, k) && (!added.is_empty() || m.score < 0.9));
-            let clauses = all.within(&added, doc, true);
+            let clauses = own.with_whole_text(clauses::read(doc));
             return LicenseDoc {
                 doc: idx,
                 known: Some(k),
@@ -211,7 +225,14 @@ pub(crate) fn identify(doc: &Document, idx: usize) -> LicenseDoc {
             };
         }
     }
-    if doc.norm.len() < 4000 {
+    // A short file that names a license and states no terms of its own points at it
+    // ("The source code is licensed separately under the MIT License" in a weights
+    // license that has its own terms does not).
+    let states_terms = || {
+        let own = clauses::read(doc);
+        own.changes_terms() || own.has(clauses::Clause::Grant)
+    };
+    if doc.norm.len() < 4000 && !states_terms() {
         if let Some((k, ev, named_as)) = named_in(doc) {
             return LicenseDoc {
                 doc: idx,
@@ -300,7 +321,8 @@ pub(crate) fn governing<'a>(folder: &Folder, licenses: &'a [LicenseDoc], declare
             _ => Basis::Text(l),
         };
     }
-    match declared.metadata.as_ref().or_else(|| declared.statements.first().map(|s| &s.declared)) {
+    let named = declared.metadata.as_ref().or_else(|| declared.statements.first().map(|s| &s.declared));
+    match named.or(declared.weak.first()) {
         Some(d) if !matches!(d.value.to_lowercase().as_str(), "unknown" | "none" | "no license") => Basis::Named(d),
         _ => Basis::None,
     }
@@ -319,6 +341,9 @@ pub(crate) struct Statement {
 pub(crate) struct Declarations {
     pub metadata: Option<Declared>,
     pub statements: Vec<Statement>,
+    /// What declares only where nothing above does and the folder holds no
+    /// license text: "Use of X is governed by …", a license section's bare link.
+    pub weak: Vec<Declared>,
 }
 
 pub(crate) fn declarations(folder: &Folder) -> Declarations {
@@ -353,17 +378,24 @@ pub(crate) fn declarations(folder: &Folder) -> Declarations {
         refine_by_link(folder, d);
     }
     let mut statements = Vec::new();
+    let mut weak = Vec::new();
     for card in folder.cards() {
-        statements.extend(declared::in_prose(card).into_iter().map(|d| Statement { declared: d, about_weights: true }));
+        let (strong, w) = declared::in_prose(card);
+        statements.extend(strong.into_iter().map(|d| Statement { declared: d, about_weights: true }));
+        weak.extend(w);
     }
     for card in folder.cards() {
         let line = declared::in_license_line(card).or_else(|| declared::in_bold(card));
         statements.extend(line.map(|d| Statement { declared: d, about_weights: false }));
+        weak.extend(declared::in_license_section(card));
     }
     for st in &mut statements {
         refine_by_link(folder, &mut st.declared);
     }
-    Declarations { metadata, statements }
+    for d in &mut weak {
+        refine_by_link(folder, d);
+    }
+    Declarations { metadata, statements, weak }
 }
 
 /// A standard license declared while the folder links the published terms of

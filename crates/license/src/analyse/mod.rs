@@ -63,11 +63,18 @@ fn same_license(folder: &Folder, d: &Declared, basis: &Basis) -> bool {
 
 /// The declaration the report shows: metadata first; among a card's
 /// statements, the one naming the governing license, else the first.
-fn shown_declaration<'a>(folder: &Folder, decl: &'a Declarations, basis: &Basis) -> Option<&'a Declared> {
-    decl.metadata.as_ref().or_else(|| {
-        let mut st = decl.statements.iter().map(|s| &s.declared);
-        st.clone().find(|d| same_license(folder, d, basis)).or_else(|| st.next())
-    })
+fn shown_declaration<'a>(folder: &Folder, decl: &'a Declarations, basis: &'a Basis) -> Option<&'a Declared> {
+    decl.metadata
+        .as_ref()
+        .or_else(|| {
+            let mut st = decl.statements.iter().map(|s| &s.declared);
+            st.clone().find(|d| same_license(folder, d, basis)).or_else(|| st.next())
+        })
+        // A weak statement declares when it is what the license rests on.
+        .or(match basis {
+            Basis::Named(d) if decl.weak.iter().any(|w| std::ptr::eq(w, *d)) => Some(*d),
+            _ => None,
+        })
 }
 
 fn headline(s: &Summary) -> String {

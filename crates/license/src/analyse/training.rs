@@ -277,7 +277,14 @@ fn describes_model(p: &Patterns, doc: &Document, has_front_matter: bool) -> bool
     let text = prose(doc);
     let described = p.description_heading.is_match(&text);
     if p.conversion.is_match(crate::text::cut(&text, 600)) {
-        return described;
+        // A conversion card describes the model only in a section of prose about it.
+        let quantization = rule("about_quantization").only();
+        return p.description_heading.find_iter(&text).any(|h| {
+            let rest = &text[h.end()..];
+            let section = &rest[..rest.find("\n#").unwrap_or(rest.len())];
+            let prose = section.split_whitespace().count() >= 8;
+            prose && !quantization.is_match(section)
+        });
     }
     described
         || (has_front_matter && p.describes.is_match(&text))
