@@ -55,7 +55,17 @@ pub struct Match {
     pub coverage: f32,
 }
 
+/// How many hashes two sorted sets share: a merge, or for a small set (a
+/// sketch) against a large one, a binary search per hash.
 fn overlap(a: &[u32], b: &[u32]) -> usize {
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if small.len() * 16 < large.len() {
+        return small.iter().filter(|h| large.binary_search(h).is_ok()).count();
+    }
+    merge_overlap(a, b)
+}
+
+fn merge_overlap(a: &[u32], b: &[u32]) -> usize {
     let (mut i, mut j, mut n) = (0, 0, 0);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {

@@ -130,15 +130,8 @@ pub fn lookup(name: &str) -> Option<&'static Known> {
     if k.is_empty() {
         return None;
     }
-    let by_key = KNOWN.iter().find(|kn| {
-        (kn.hub_name.is_none() && kn.refines.is_none() && key(kn.id) == k)
-            || kn.hub_name.is_some_and(|n| key(n) == k)
-            || kn.spdx.is_some_and(|s| kn.refines.is_none() && key(s) == k)
-            || kn.aliases.iter().any(|a| key(a) == k)
-            || key(kn.name) == k
-    });
-    if by_key.is_some() {
-        return by_key;
+    if let Some(kn) = by_key().get(&k) {
+        return Some(kn);
     }
     // "Community License for Acme2 Model": a name holding a license's identifying phrase.
     if let Some(k) = by_marker(&name.to_lowercase()).first() {
@@ -146,7 +139,33 @@ pub fn lookup(name: &str) -> Option<&'static Known> {
     }
     // Fall back to the SPDX list's own fuzzy matcher for standard names.
     let (id, _) = spdx::imprecise_license_id(name)?;
-    KNOWN.iter().find(|kn| kn.spdx.is_some_and(|s| key(s) == key(id.name)))
+    by_key().get(&key(id.name)).copied().filter(|kn| kn.is_standard())
+}
+
+/// Every key a record answers to (its id unless filed under a Hub name or
+/// refining another, its Hub name, SPDX id, aliases and name), the first
+/// record in table order winning, built once.
+fn by_key() -> &'static std::collections::HashMap<String, &'static Known> {
+    static INDEX: std::sync::OnceLock<std::collections::HashMap<String, &'static Known>> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index = std::collections::HashMap::new();
+        // Earlier keys of a record outrank later ones: an id before an alias.
+        for pass in 0..5 {
+            for kn in KNOWN {
+                let names: Vec<&str> = match pass {
+                    0 => [kn.id].into_iter().filter(|_| kn.hub_name.is_none() && kn.refines.is_none()).collect(),
+                    1 => kn.hub_name.into_iter().collect(),
+                    2 => kn.spdx.into_iter().filter(|_| kn.refines.is_none()).collect(),
+                    3 => kn.aliases.to_vec(),
+                    _ => vec![kn.name],
+                };
+                for n in names {
+                    index.entry(key(n)).or_insert(kn);
+                }
+            }
+        }
+        index
+    })
 }
 
 /// The family of a license no entry of the table matches, from its title and
@@ -195,16 +214,25 @@ pub fn by_marker(title_norm: &str) -> Vec<&'static Known> {
 
 /// The license published at a URL (scheme, `www.` and a trailing slash aside).
 pub fn by_url(url: &str) -> Option<&'static Known> {
-    let bare = |u: &str| {
-        let u = u.trim().trim_end_matches(['/', ')', '.', ',']).to_lowercase();
-        let u = u.split_once("://").map_or(u.as_str(), |(_, rest)| rest).to_owned();
-        u.strip_prefix("www.").map(str::to_owned).unwrap_or(u)
-    };
-    let u = bare(url);
-    if u.len() < 8 {
-        return None;
-    }
-    KNOWN.iter().find(|k| k.urls.iter().any(|x| bare(x) == u))
+    static INDEX: std::sync::OnceLock<std::collections::HashMap<String, &'static Known>> = std::sync::OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let mut index = std::collections::HashMap::new();
+        for k in KNOWN {
+            for u in k.urls {
+                index.entry(bare_url(u)).or_insert(k);
+            }
+        }
+        index
+    });
+    let u = bare_url(url);
+    (u.len() >= 8).then(|| index.get(&u).copied()).flatten()
+}
+
+/// A URL without its scheme, `www.` and trailing punctuation, lower case.
+fn bare_url(u: &str) -> String {
+    let u = u.trim().trim_end_matches(['/', ')', '.', ',']).to_lowercase();
+    let u = u.split_once("://").map_or(u.as_str(), |(_, rest)| rest).to_owned();
+    u.strip_prefix("www.").map(str::to_owned).unwrap_or(u)
 }
 
 #[cfg(test)]
