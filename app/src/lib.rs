@@ -270,6 +270,7 @@ pub fn App() -> impl IntoView {
         </main>
         <footer>
             <p>"Fine Print reads licenses on your device and runs models in your browser. It is not legal advice: read the quoted clauses, and ask a lawyer when it matters."</p>
+            <p class="credit">{fineprint_license::known::DATA_CREDIT}</p>
         </footer>
     }
 }

@@ -15,7 +15,12 @@ mod run;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[derive(Parser)]
-#[command(name = "fineprint", version, about = "What does this model's license actually let me do?")]
+#[command(
+    name = "fineprint",
+    version,
+    about = "What does this model's license actually let me do?",
+    after_help = fineprint_license::known::DATA_CREDIT
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -97,6 +97,10 @@ impl Known {
 
 include!(concat!(env!("OUT_DIR"), "/licenses.rs"));
 
+/// Whose license data this is: the names, URLs, texts and categories come
+/// from ScanCode's LicenseDB, which its authors publish under CC-BY-4.0.
+pub const DATA_CREDIT: &str = "License names, texts and categories: ScanCode LicenseDB (scancode-toolkit 32.5.0) by nexB Inc. and the AboutCode community, used under CC-BY-4.0. Clause sheets, families and rules: Fine Print.";
+
 /// Letters and digits only, lower case, with the filler words dropped, so
 /// "Apache License, Version 2.0", "apache-2.0" and "Apache 2.0" meet.
 pub fn key(name: &str) -> String {

@@ -302,6 +302,7 @@ impl Report {
                 let _ = writeln!(out, "- {}: {}", p.file, p.message);
             }
         }
+        let _ = writeln!(out, "\n---\n{}", crate::known::DATA_CREDIT);
         out
     }
 }
