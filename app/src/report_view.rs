@@ -1,6 +1,7 @@
 //! The license report, the use form with its answers, the document viewer,
 //! export, and the side-by-side comparison.
 
+use fineprint_license::field::Field;
 use fineprint_license::report::{questions, Finding, Question};
 use fineprint_license::usage::{self, Answer, Purpose};
 use fineprint_license::Report as LicenseReport;
@@ -53,9 +54,9 @@ pub fn Report() -> impl IntoView {
             let rows = questions(&s)
                 .into_iter()
                 .map(|Question { field, question: q, answer: a }| {
-                    let f = r.findings_for(field).next().cloned();
+                    let f = r.findings_for(field.name()).next().cloned();
                     view! {
-                        <tr data-field=field>
+                        <tr data-field=field.name()>
                             <th scope="row">{q}</th>
                             <td class="answer">{a}</td>
                             <td>{f.map(|f| view! { <Quote f=f/> })}</td>
@@ -64,7 +65,7 @@ pub fn Report() -> impl IntoView {
                 })
                 .collect_view();
             let declared = s.declared_license.clone().map(|d| {
-                let f = r.findings_for("declared_license").next().cloned();
+                let f = r.findings_for(Field::DeclaredLicense.name()).next().cloned();
                 view! {
                     <div class="declared" class:mismatch=mismatch data-testid="declared">
                         <strong>{if mismatch { "The declared license does not match the license text. " } else { "Declared license: " }}</strong>

@@ -150,3 +150,50 @@ fn bad_inputs_are_named_and_never_panic() {
         assert!(problems.contains(expect), "{what}: {problems}");
     }
 }
+
+/// No answer quotes a title or a heading: the evidence of a question is the
+/// sentence that settles it (or, for a license only named, the line naming it).
+#[test]
+fn no_answer_is_evidenced_by_a_title_or_heading() {
+    let answers = [
+        "commercial_use",
+        "user_threshold_mau",
+        "revenue_threshold_usd",
+        "use_restrictions",
+        "attribution_required",
+        "derivative_naming",
+        "output_training_restriction",
+        "share_alike",
+        "redistribution_allowed",
+    ];
+    let gemma = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample/gemma-3-270m");
+    assert!(gemma.join("GEMMA_TERMS.html").is_file(), "{} is set-up data (scripts/gemma.sh)", gemma.display());
+    let mut folders = vec![gemma];
+    for corpus in
+        [shared().join("fixtures/licenses"), Path::new(env!("CARGO_MANIFEST_DIR")).join("../license/tests/unseen")]
+    {
+        let dirs = std::fs::read_dir(&corpus).unwrap_or_else(|e| panic!("{}: {e}", corpus.display()));
+        folders.extend(dirs.flatten().map(|e| e.path()).filter(|p| p.is_dir()));
+    }
+    assert!(folders.len() > 80, "{} folders", folders.len());
+    // A markdown heading, or a short line with no sentence in it (a CJK sentence has its own stops).
+    let title_like = |q: &str| {
+        let q = q.trim();
+        let words = q.split_whitespace().count();
+        let sentence = q.contains(['.', ';', ':', '\u{3002}', '\u{ff1b}']) || q.ends_with(')');
+        q.starts_with('#') || q.contains("\n#") || (words <= 10 && !sentence)
+    };
+    let mut bad = Vec::new();
+    for dir in &folders {
+        let out = fineprint().arg("check").arg(dir).arg("--json").output().expect("runs");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        for f in report["findings"].as_array().expect("findings") {
+            let field = f["field"].as_str().unwrap_or("");
+            let quote = f["quote"].as_str().unwrap_or("");
+            if answers.contains(&field) && !quote.is_empty() && title_like(quote) {
+                bad.push(format!("{}: {field} quotes {quote:?}", dir.display()));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use crate::field::Field;
 use crate::text::{Document, Evidence};
 
 /// An amount of money named by a revenue cap.
@@ -61,9 +62,9 @@ impl Clause {
     /// not already the evidence of a summary field.
     pub fn finding_field(self) -> Option<&'static str> {
         Some(match self {
-            Clause::Naming => "derivative_naming",
-            Clause::OutputTraining => "output_training_restriction",
-            Clause::ShareAlike => "share_alike",
+            Clause::Naming => Field::DerivativeNaming.name(),
+            Clause::OutputTraining => Field::OutputTrainingRestriction.name(),
+            Clause::ShareAlike => Field::ShareAlike.name(),
             Clause::NonCommercial => "non_commercial",
             Clause::ResearchOnly => "research_only",
             Clause::CommercialRegistration => "commercial_registration",
@@ -233,8 +234,22 @@ fn parse_amount(num: &str, unit: Option<&str>) -> Option<u64> {
     (v.is_finite() && v >= 1.0).then_some(v.round() as u64)
 }
 
+/// The first place a rule matches, in a sentence rather than a heading or a
+/// title where the text says it in both ("2.3 Use Restrictions", then the list).
 fn first(doc: &Document, name: &str) -> Option<Evidence> {
-    rule(name).find(&doc.norm).map(|m| doc.evidence(m.range()))
+    let mut found: Vec<regex::Match> = rule(name).any.iter().flat_map(|r| r.find_iter(&doc.norm)).collect();
+    found.sort_by_key(|m| m.start());
+    let evidence = |m: &regex::Match| doc.evidence(m.range());
+    found.iter().map(evidence).find(|e| !heading_like(&e.quote)).or_else(|| found.first().map(evidence))
+}
+
+/// A quote that is a heading or a title: a markdown heading, or a short line
+/// with no sentence in it.
+pub(crate) fn heading_like(quote: &str) -> bool {
+    let q = quote.trim();
+    let words = q.split_whitespace().count();
+    let sentence = q.contains(['.', ';', ':', '\u{3002}', '\u{ff1b}']) || q.ends_with(')');
+    q.starts_with('#') || (words <= 10 && !sentence && !q.chars().any(|c| c > '\u{2e80}'))
 }
 
 fn currency(sym: Option<&str>, word: Option<&str>) -> String {

@@ -158,7 +158,7 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Question {
     /// The summary field (and finding field) that answers it.
-    pub field: &'static str,
+    pub field: Field,
     pub question: &'static str,
     pub answer: String,
 }
@@ -189,28 +189,28 @@ pub fn group(n: u64) -> String {
 pub fn questions(s: &Summary) -> Vec<Question> {
     let q = |field, question, answer: String| Question { field, question, answer };
     vec![
-        q("commercial_use", "Can I use it commercially?", commercial(s.commercial_use).into()),
+        q(Field::CommercialUse, "Can I use it commercially?", commercial(s.commercial_use).into()),
         q(
-            "user_threshold_mau",
+            Field::UserThresholdMau,
             "Is there a cap on users?",
             s.user_threshold_mau.map_or("no".into(), |n| format!("yes: {} monthly active users", group(n))),
         ),
         q(
-            "revenue_threshold_usd",
+            Field::RevenueThresholdUsd,
             "Is there a cap on revenue?",
             s.revenue_threshold_usd.map_or("no".into(), |n| format!("yes: USD {} a year", group(n))),
         ),
-        q("use_restrictions", "Are some uses forbidden?", yes_no(s.use_restrictions)),
-        q("attribution_required", "Must I credit it or keep notices?", yes_no(s.attribution_required)),
-        q("derivative_naming", "Must derivatives carry its name?", yes_no(s.derivative_naming)),
+        q(Field::UseRestrictions, "Are some uses forbidden?", yes_no(s.use_restrictions)),
+        q(Field::AttributionRequired, "Must I credit it or keep notices?", yes_no(s.attribution_required)),
+        q(Field::DerivativeNaming, "Must derivatives carry its name?", yes_no(s.derivative_naming)),
         q(
-            "output_training_restriction",
+            Field::OutputTrainingRestriction,
             "Is training other models on its outputs forbidden?",
             yes_no(s.output_training_restriction),
         ),
-        q("share_alike", "Must derivatives use the same license?", yes_no(s.share_alike)),
-        q("redistribution_allowed", "Can I redistribute the weights?", tri(s.redistribution_allowed)),
-        q("training_data_disclosed", "Is the training data disclosed?", tri(s.training_data_disclosed)),
+        q(Field::ShareAlike, "Must derivatives use the same license?", yes_no(s.share_alike)),
+        q(Field::RedistributionAllowed, "Can I redistribute the weights?", tri(s.redistribution_allowed)),
+        q(Field::TrainingDataDisclosed, "Is the training data disclosed?", tri(s.training_data_disclosed)),
     ]
 }
 

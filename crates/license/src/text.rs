@@ -289,6 +289,10 @@ fn sentence_around(text: &str, a: usize, b: usize) -> (usize, usize) {
         if c == '\n' && matches!(prev, None | Some('\n') | Some('\r')) {
             break;
         }
+        // A markdown heading above the sentence is not part of it.
+        if c == '\n' && text[..i].rsplit('\n').next().is_some_and(|l| l.trim_start().starts_with('#')) {
+            break;
+        }
         if c.is_whitespace() && prev.is_some_and(is_stop) {
             break;
         }

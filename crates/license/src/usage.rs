@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::field::Field;
 use crate::known::{Category, Commercial};
 use crate::report::{Finding, Report, TriWord, Tristate};
 
@@ -77,8 +78,8 @@ pub struct UseAnswer {
     pub evidence: Option<Finding>,
 }
 
-fn ev(report: &Report, field: &str) -> Option<Finding> {
-    report.findings_for(field).next().cloned()
+fn ev(report: &Report, field: Field) -> Option<Finding> {
+    report.findings_for(field.name()).next().cloned()
 }
 
 fn is_eu(region: &str) -> bool {
@@ -142,25 +143,25 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
         mk("use", q, Answer::Unclear, "No license was found: without one, copyright law reserves every right to the author. Ask the author or find the license.".into(), None)
     } else if s.category == Category::ResearchOnly && p.purpose != Purpose::Research {
         let ans = if p.purpose.is_commercial() { Answer::NeedsAgreement } else { Answer::Unclear };
-        mk("use", q, ans, "The license allows research and evaluation only.".into(), ev(report, "category"))
+        mk("use", q, ans, "The license allows research and evaluation only.".into(), ev(report, Field::Category))
     } else if p.purpose.is_commercial() {
         match s.commercial_use {
             Commercial::Allowed => {
-                mk("use", q, Answer::Allowed, "Commercial use is allowed.".into(), ev(report, "commercial_use"))
+                mk("use", q, Answer::Allowed, "Commercial use is allowed.".into(), ev(report, Field::CommercialUse))
             }
             Commercial::Conditional => mk(
                 "use",
                 q,
                 Answer::Allowed,
                 "Commercial use is allowed under conditions (see the next answer).".into(),
-                ev(report, "commercial_use"),
+                ev(report, Field::CommercialUse),
             ),
             Commercial::Forbidden => mk(
                 "use",
                 q,
                 Answer::NotAllowed,
                 "The license forbids commercial use; the licensor may sell a separate license.".into(),
-                ev(report, "commercial_use"),
+                ev(report, Field::CommercialUse),
             ),
             Commercial::Unknown => {
                 mk("use", q, Answer::Unclear, "The documents do not settle commercial use.".into(), None)
@@ -172,7 +173,7 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
             q,
             Answer::Allowed,
             "Personal and research use are within the license.".into(),
-            ev(report, "category"),
+            ev(report, Field::Category),
         )
     };
     out.push(a);
@@ -182,14 +183,14 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
         let q = "Do my users or revenue need a separate license?".to_string();
         let a = if let (Some(cap), Some(users)) = (s.user_threshold_mau, p.monthly_users) {
             if users > cap {
-                mk("scale", q, Answer::NeedsAgreement, format!("{users} monthly users is above the cap of {cap}: you must request a license from the licensor."), ev(report, "user_threshold_mau"))
+                mk("scale", q, Answer::NeedsAgreement, format!("{users} monthly users is above the cap of {cap}: you must request a license from the licensor."), ev(report, Field::UserThresholdMau))
             } else {
                 mk(
                     "scale",
                     q,
                     Answer::Allowed,
                     format!("{users} monthly users is below the cap of {cap}."),
-                    ev(report, "user_threshold_mau"),
+                    ev(report, Field::UserThresholdMau),
                 )
             }
         } else if let (Some(cap), Some(rev), true) =
@@ -201,7 +202,7 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
                     q,
                     Answer::NeedsAgreement,
                     format!("USD {rev} annual revenue is above the cap of USD {cap}: an enterprise license is needed."),
-                    ev(report, "revenue_threshold_usd"),
+                    ev(report, Field::RevenueThresholdUsd),
                 )
             } else {
                 mk(
@@ -209,7 +210,7 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
                     q,
                     Answer::Allowed,
                     format!("USD {rev} annual revenue is below the cap of USD {cap}."),
-                    ev(report, "revenue_threshold_usd"),
+                    ev(report, Field::RevenueThresholdUsd),
                 )
             }
         } else if s.user_threshold_mau.is_some() || s.revenue_threshold_usd.is_some() {
@@ -218,7 +219,7 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
                 q,
                 Answer::Unclear,
                 "The license has a cap; state your monthly users and revenue to check it.".into(),
-                ev(report, "user_threshold_mau").or_else(|| ev(report, "revenue_threshold_usd")),
+                ev(report, Field::UserThresholdMau).or_else(|| ev(report, Field::RevenueThresholdUsd)),
             )
         } else if s.commercial_use == Commercial::Conditional && p.purpose.is_commercial() {
             mk(
@@ -226,7 +227,7 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
                 q,
                 Answer::NeedsAgreement,
                 "Commercial use needs registration or approval from the licensor first.".into(),
-                ev(report, "commercial_use"),
+                ev(report, Field::CommercialUse),
             )
         } else {
             mk("scale", q, Answer::Allowed, "The license sets no user or revenue cap.".into(), None)
@@ -245,7 +246,7 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
                 q,
                 Answer::NotAllowed,
                 "The license does not allow redistribution.".into(),
-                ev(report, "redistribution_allowed"),
+                ev(report, Field::RedistributionAllowed),
             )
         } else if s.license_id.as_deref().is_some_and(|id| id.contains("-nd")) {
             mk(
@@ -253,7 +254,7 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
                 q,
                 Answer::NotAllowed,
                 "NoDerivatives: you may share the original, not modified versions.".into(),
-                ev(report, "license_id"),
+                ev(report, Field::LicenseId),
             )
         } else {
             let mut duties = Vec::new();
@@ -277,9 +278,9 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
             } else {
                 format!("Allowed if you {}.", duties.join(", "))
             };
-            let e = ev(report, "derivative_naming")
-                .or_else(|| ev(report, "share_alike"))
-                .or_else(|| ev(report, "redistribution_allowed"));
+            let e = ev(report, Field::DerivativeNaming)
+                .or_else(|| ev(report, Field::ShareAlike))
+                .or_else(|| ev(report, Field::RedistributionAllowed));
             mk("share", q, Answer::Allowed, reason, e)
         };
         out.push(a);
@@ -296,7 +297,7 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
                 q,
                 Answer::NotAllowed,
                 "The license forbids using the model or its outputs to improve other models.".into(),
-                ev(report, "output_training_restriction"),
+                ev(report, Field::OutputTrainingRestriction),
             )
         } else if s.derivative_naming {
             mk(
@@ -304,7 +305,7 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
                 q,
                 Answer::Allowed,
                 "Allowed, but a model so trained and shared must carry the required name.".into(),
-                ev(report, "derivative_naming"),
+                ev(report, Field::DerivativeNaming),
             )
         } else {
             mk(
@@ -321,7 +322,7 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
     // 5. Region.
     if let Some(region) = p.region.as_deref().filter(|r| !r.trim().is_empty()) {
         let q = format!("Does the license apply where I am ({region})?");
-        let eu = ev(report, "region");
+        let eu = report.findings_for("region").next().cloned();
         let a = match (eu, is_eu(region)) {
             (Some(f), true) => mk("region", q, Answer::NotAllowed, "The license (or its use policy) withholds rights from people and companies in the European Union for this model.".into(), Some(f)),
             _ if none => mk("region", q, Answer::Unclear, "No license was found.".into(), None),
@@ -334,13 +335,13 @@ pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
     if !none && s.attribution_required {
         let q = "What must I display or keep?".to_string();
         let mut reason = String::from("Keep the license and copyright notices with copies.");
-        if let Some(f) = report.findings_for("attribution_required").next() {
+        if let Some(f) = report.findings_for(Field::AttributionRequired.name()).next() {
             if f.quote.to_lowercase().contains("built with") || f.quote.to_lowercase().contains("powered by") {
                 reason =
                     "Display the attribution the license names (e.g. \"Built with ...\") and ship its notice.".into();
             }
         }
-        out.push(mk("attribution", q, Answer::Allowed, reason, ev(report, "attribution_required")));
+        out.push(mk("attribution", q, Answer::Allowed, reason, ev(report, Field::AttributionRequired)));
     }
     out
 }

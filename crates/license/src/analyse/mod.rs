@@ -243,13 +243,13 @@ fn findings(
             }
             _ => None,
         };
-        let mut f = Finding::new("license_id", json!(s.license_id), ev);
+        let mut f = Finding::of(Field::LicenseId, json!(s.license_id), ev);
         if let Some(n) = note {
             f = f.with_note(n);
             out.push(Finding::new("text_absent", true, ev).with_note(n));
         }
         out.push(f);
-        out.push(Finding::new("category", json!(s.category), ev));
+        out.push(Finding::of(Field::Category, json!(s.category), ev));
     }
     if let Some(l) = basis.text().filter(|l| !l.added.is_empty()) {
         let doc = &folder.docs[l.doc].0;
@@ -269,7 +269,9 @@ fn findings(
     // folder's copy of the text, or from the published text beside the pointer.
     let sheet = sheet_findings(folder, basis, st, s, named_ev.as_ref());
     let settled_by_sheet = |f: Field| sheet.iter().any(|x| x.field == f.name());
-    let fallback = named_ev.clone();
+    // Without a sentence that settles a field, a pointer or a declaration is the
+    // evidence (the terms are its license's); a text's title line is not.
+    let fallback = named_ev.clone().filter(|_| !matches!(basis, Basis::Text(_)));
     let mut pushed = Vec::new();
     let mut push = |field: Field, ev: Option<&Evidence>| {
         if settled_by_sheet(field) {
@@ -293,7 +295,7 @@ fn findings(
         out.push(Finding::new("user_threshold_dau", *n, e).with_note("A daily-active-user cap."));
     }
     if let Some((m, e)) = &c.revenue {
-        let f = Finding::new("revenue_threshold_usd", m.amount, e);
+        let f = Finding::of(Field::RevenueThresholdUsd, m.amount, e);
         out.push(if m.currency == "USD" { f } else { f.with_note(format!("The cap is in {}, not USD.", m.currency)) });
     }
     for (clause, e) in c.iter() {
@@ -313,7 +315,7 @@ fn findings(
         out.push(Finding::new("jurisdiction", place.as_str(), e));
     }
     if let Some(d) = declared {
-        let mut f = Finding::new("declared_license", d.value.as_str(), &d.evidence);
+        let mut f = Finding::of(Field::DeclaredLicense, d.value.as_str(), &d.evidence);
         if s.declared_matches_text == Some(false) {
             f = f.with_note(format!(
                 "The declared license disagrees with the license text ({}).",
@@ -322,7 +324,7 @@ fn findings(
         }
         out.push(f);
         if let Some(m) = s.declared_matches_text {
-            out.push(Finding::new("declared_matches_text", m, &d.evidence));
+            out.push(Finding::of(Field::DeclaredMatchesText, m, &d.evidence));
         }
     }
     // A finding from a text file always quotes it; only GGUF metadata (line 0) has nothing to quote.
