@@ -127,7 +127,9 @@ pub fn role(path: &str) -> Role {
         }
     }
     match lower.as_str() {
-        "config.json" | "generation_config.json" => Role::Config,
+        // Metadata files that may state a license beside the weights: transformers' and
+        // diffusers' configs, a PEFT adapter's, a generation config.
+        "config.json" | "generation_config.json" | "adapter_config.json" | "model_index.json" => Role::Config,
         "tokenizer_config.json" => Role::TokenizerConfig,
         "tokenizer.json" | "tokenizer.model" | "vocab.json" | "merges.txt" => Role::Tokenizer,
         _ => Role::Other,

@@ -156,3 +156,29 @@ fn training_data_follows_the_rule() {
     let named = "# Foo 1B\n\n## Training Data\n\nSee the data cards of [the corpus](https://huggingface.co/datasets/acme/web-corpus).\n";
     assert_eq!(folder(&[("README.md", named)]).summary.training_data_disclosed, Tristate::Bool(true));
 }
+
+#[test]
+fn a_card_that_only_names_a_model_license_gets_its_published_terms_and_sentences() {
+    // A card with no license file: a License section that names and links the terms.
+    let card = "# Acme Chat 2B — Model Card\n\nAcme Chat 2B is a small chat model fine-tuned from Gemma 2 2B.\n\n## License\n\n- License: [Gemma Terms of Use](https://ai.google.dev/gemma/terms)\n";
+    let r = folder(&[("README.md", card)]);
+    let s = &r.summary;
+    assert_eq!(id(s), ("gemma", "gemma", false));
+    assert!(s.use_restrictions && s.attribution_required);
+    assert_eq!(s.redistribution_allowed, Tristate::Word(TriWord::Conditional));
+    // The folder's pointer is quoted, with the license's own sentence beside it.
+    let f = r.findings_for("use_restrictions").next().expect("use restrictions quoted");
+    assert_eq!((f.file.as_str(), f.line), ("README.md", 7), "{f:?}");
+    let published = f.published.as_ref().expect("the published sentence");
+    assert!(published.sentence.contains("Prohibited Use Policy"), "{published:?}");
+    assert!(f.note.as_deref().is_some_and(|n| n.contains("not in this folder")), "{f:?}");
+}
+
+#[test]
+fn a_metadata_file_beside_the_weights_declares_a_license() {
+    // A PEFT adapter folder: adapter_config.json is the only file that states the license.
+    let adapter = r#"{"base_model_name_or_path": "acme/acme-7b", "peft_type": "LORA", "license": "apache-2.0"}"#;
+    let r = folder(&[("adapter_config.json", adapter)]);
+    assert_eq!(r.summary.declared_license.as_deref(), Some("apache-2.0"));
+    assert_eq!(id(&r.summary), ("apache-2.0", "apache", true));
+}
