@@ -38,6 +38,22 @@ pub(crate) struct LicenseDoc {
     pub named_as: String,
 }
 
+impl LicenseDoc {
+    /// A document that names a license without holding its text.
+    fn pointer(doc: usize, known: &'static Known, where_named: Evidence, named_as: String) -> Self {
+        LicenseDoc {
+            doc,
+            known: Some(known),
+            method: Method::Pointer,
+            added: Vec::new(),
+            clauses: Clauses::default(),
+            modified: false,
+            where_named,
+            named_as,
+        }
+    }
+}
+
 /// What the license of the weights rests on.
 pub(crate) enum Basis<'a> {
     /// A license text in the folder.
@@ -152,16 +168,8 @@ pub(crate) fn identify(doc: &Document, idx: usize) -> LicenseDoc {
         // A file that names a license by its title without holding its text
         // ("title: gemma terms of use", then a link) points at the license.
         if !fingerprint::holds_text(&doc.text, k) {
-            return LicenseDoc {
-                doc: idx,
-                known: Some(k),
-                method: Method::Pointer,
-                added: Vec::new(),
-                clauses: Clauses::default(),
-                modified: false,
-                where_named: doc.evidence(at..at + len),
-                named_as: doc.text.get(doc.original(at..at + len)).unwrap_or_default().trim().to_owned(),
-            };
+            let named_as = doc.text.get(doc.original(at..at + len)).unwrap_or_default().trim().to_owned();
+            return LicenseDoc::pointer(idx, k, doc.evidence(at..at + len), named_as);
         }
         let ev = doc.line_evidence(doc.original(at..at + 1).start);
         let clauses = if k.is_standard() { Clauses::default() } else { clauses::read(doc) };
@@ -234,16 +242,7 @@ pub(crate) fn identify(doc: &Document, idx: usize) -> LicenseDoc {
     };
     if doc.norm.len() < 4000 && !states_terms() {
         if let Some((k, ev, named_as)) = named_in(doc) {
-            return LicenseDoc {
-                doc: idx,
-                known: Some(k),
-                method: Method::Pointer,
-                added: Vec::new(),
-                clauses: Clauses::default(),
-                modified: false,
-                where_named: ev,
-                named_as,
-            };
+            return LicenseDoc::pointer(idx, k, ev, named_as);
         }
     }
     LicenseDoc {
