@@ -212,6 +212,7 @@ pub fn role_label(r: Role) -> &'static str {
         Role::UsePolicy => "use policy",
         Role::ModelCard => "model card",
         Role::Config => "config",
+        Role::Manifest => "manifest",
         Role::TokenizerConfig => "tokenizer config",
         Role::Tokenizer => "tokenizer",
         Role::Gguf => "weights (GGUF)",

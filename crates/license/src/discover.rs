@@ -13,6 +13,8 @@ pub enum Role {
     /// README.md / MODEL_CARD.md.
     ModelCard,
     Config,
+    /// A registry's manifest beside the weights (Ollama's Modelfile).
+    Manifest,
     TokenizerConfig,
     Tokenizer,
     Gguf,
@@ -126,6 +128,9 @@ pub fn role(path: &str) -> Role {
             return Role::ModelCard;
         }
     }
+    if stem == "modelfile" {
+        return Role::Manifest;
+    }
     match lower.as_str() {
         // Metadata files that may state a license beside the weights: transformers' and
         // diffusers' configs, a PEFT adapter's, a generation config.
@@ -138,7 +143,7 @@ pub fn role(path: &str) -> Role {
 
 pub fn plan(path: &str, _size: u64) -> ReadPlan {
     match role(path) {
-        Role::License | Role::Notice | Role::UsePolicy | Role::ModelCard => {
+        Role::License | Role::Notice | Role::UsePolicy | Role::ModelCard | Role::Manifest => {
             ReadPlan::Whole(crate::text::MAX_TEXT_BYTES)
         }
         Role::Config | Role::TokenizerConfig => ReadPlan::Whole(1024 * 1024),

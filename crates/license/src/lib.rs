@@ -12,6 +12,7 @@ pub mod frontmatter;
 pub mod gguf;
 pub mod html;
 pub mod known;
+pub mod modelfile;
 pub mod report;
 pub mod sbom;
 mod shingle;

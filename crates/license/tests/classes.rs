@@ -182,3 +182,15 @@ fn a_metadata_file_beside_the_weights_declares_a_license() {
     assert_eq!(r.summary.declared_license.as_deref(), Some("apache-2.0"));
     assert_eq!(id(&r.summary), ("apache-2.0", "apache", true));
 }
+
+#[test]
+fn an_ollama_modelfile_carries_the_license_text() {
+    // A model folder as Ollama publishes it: the weights, a Modelfile, no LICENSE file.
+    let modelfile = "FROM ./acme-3b.Q4_K_M.gguf\nPARAMETER stop \"<|end|>\"\nLICENSE \"\"\"ACME RESEARCH MODEL LICENSE\n\nYou may use, copy and modify the Model for non-commercial research purposes only.\nYou may not use the Model or its outputs to train or improve any other large language model.\n\"\"\"\n";
+    let r = folder(&[("Modelfile", modelfile)]);
+    let s = &r.summary;
+    assert_eq!(s.category, fineprint_license::known::Category::ResearchOnly, "{s:?}");
+    assert!(s.output_training_restriction);
+    let f = r.findings_for("output_training_restriction").next().expect("quoted");
+    assert_eq!((f.file.as_str(), f.line), ("Modelfile", 6), "{f:?}");
+}

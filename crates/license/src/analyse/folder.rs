@@ -143,6 +143,13 @@ pub(crate) fn read(files: &[InputFile]) -> Folder {
                     }
                 }
             }
+            Role::Manifest => match text::decode(&file.bytes, file.size) {
+                // Its LICENSE instructions are license texts; the rest is the model's recipe.
+                Ok((t, _)) => {
+                    f.docs.extend(crate::modelfile::licenses(&file.path, &t).into_iter().map(|d| (d, Role::License)))
+                }
+                Err(e) => f.problems.push(problem(&file.path, e.to_string())),
+            },
             Role::Config | Role::TokenizerConfig => match serde_json::from_slice::<serde_json::Value>(&file.bytes) {
                 Ok(v) => {
                     if let Some(l) = v.get("license").and_then(|l| l.as_str()) {
