@@ -161,7 +161,8 @@ pub fn in_license_section(doc: &Document) -> Option<Declared> {
     let link = rule("markdown_link").only();
     for h in rule("license_section").only().find_iter(&doc.text) {
         let rest = &doc.text[h.end()..];
-        let section = &rest[..rest.find("\n#").unwrap_or(rest.len()).min(800)];
+        // The section, up to the next heading, of which its first lines are enough.
+        let section = crate::text::cut(&rest[..rest.find("\n#").unwrap_or(rest.len())], 800);
         for caps in link.captures_iter(section) {
             let (Some(all), Some(text), Some(url)) = (caps.get(0), caps.get(1), caps.get(2)) else { continue };
             let name = text.as_str().trim().trim_matches('*').trim();
@@ -282,6 +283,17 @@ mod tests {
         let ev = Evidence { file: "README.md".into(), line: 2, quote: String::new() };
         let d = from_metadata("other", Some("Apache 2.0 + Llama 3.1 Community License"), ev);
         assert_eq!(d.known.map(|k| k.id), Some("llama3.1"));
+    }
+
+    #[test]
+    fn a_license_section_is_cut_on_a_character_boundary() {
+        // A link past the first 800 bytes of a section of multi-byte text is not read, and nothing panics.
+        let body = "许可".repeat(200);
+        let card = format!("## License\n\n{body} [Apache 2.0](https://www.apache.org/licenses/LICENSE-2.0)\n");
+        assert!(in_license_section(&doc(&card)).is_none());
+        let d =
+            in_license_section(&doc("### **Licensing**\n[Apache 2.0](https://www.apache.org/licenses/LICENSE-2.0)\n"));
+        assert_eq!(d.and_then(|d| d.known).map(|k| k.id), Some("apache-2.0"));
     }
 
     #[test]
