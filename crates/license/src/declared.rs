@@ -79,7 +79,7 @@ pub fn in_prose(doc: &Document) -> (Vec<Declared>, Vec<Declared>) {
         let followed_by_license = after.starts_with(" licen");
         let known = resolve(name_str);
         // A name this tool does not know counts when the text calls it a license or links its terms.
-        let names_terms = ["license", "licence", "terms", "agreement"].iter().any(|w| name_str.contains(w));
+        let names_terms = known::speaks_of_license(name_str);
         if known.is_none() && !followed_by_license && !names_terms && !after.starts_with(']') {
             continue;
         }

@@ -97,6 +97,12 @@ impl Known {
 
 include!(concat!(env!("OUT_DIR"), "/licenses.rs"));
 
+/// Whether a piece of lower-case text speaks of license terms ("license",
+/// "licence", "terms", "agreement": `license_words` in data/vocabulary.toml).
+pub fn speaks_of_license(lower: &str) -> bool {
+    LICENSE_WORDS.iter().any(|w| lower.contains(w))
+}
+
 /// Whose license data this is: the names, URLs, texts and categories come
 /// from ScanCode's LicenseDB, which its authors publish under CC-BY-4.0.
 pub const DATA_CREDIT: &str = "License names, texts and categories: ScanCode LicenseDB (scancode-toolkit 32.5.0) by nexB Inc. and the AboutCode community, used under CC-BY-4.0. Clause sheets, families and rules: Fine Print.";

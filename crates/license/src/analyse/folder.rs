@@ -65,7 +65,7 @@ fn front_matter_terms(card: &Document) -> Option<Document> {
     }
     // A short prompt ("share your contact details", "agree to Google's usage license") is not a license.
     let lower = text.to_lowercase();
-    let terms = ["license", "licence", "agreement", "terms"].iter().any(|w| lower.contains(w));
+    let terms = crate::known::speaks_of_license(&lower);
     (text.len() >= 600 && terms).then(|| Document::converted(card.path.clone(), text, source))
 }
 

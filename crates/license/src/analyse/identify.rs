@@ -134,7 +134,7 @@ fn title_index(doc: &Document) -> Option<usize> {
             let t = l.trim();
             let lower = t.to_lowercase();
             let short = t.chars().count() <= 90 && !t.ends_with(['.', ':', ',', ';']);
-            short && ["license", "licence", "terms", "agreement", "rail"].iter().any(|w| lower.contains(w))
+            short && (known::speaks_of_license(&lower) || lower.contains("rail"))
         })
         .map(|(i, _)| i)
         .or(first)
@@ -143,7 +143,7 @@ fn title_index(doc: &Document) -> Option<usize> {
 /// A title naming some other license ("Acme Model License" over Apache-2.0's text).
 fn retitled(doc: &Document, k: &Known) -> bool {
     let title = title_line(doc);
-    let names_a_license = ["license", "licence", "agreement", "terms of use"].iter().any(|w| title.contains(w));
+    let names_a_license = known::speaks_of_license(&title);
     if !names_a_license {
         return false;
     }
@@ -191,7 +191,7 @@ pub(crate) fn identify(doc: &Document, idx: usize) -> LicenseDoc {
     // own, read from its text.
     let own_title = |k: &Known| {
         let title = title_line(doc);
-        let names_a_license = ["license", "licence", "agreement", "terms of use"].iter().any(|w| title.contains(w));
+        let names_a_license = known::speaks_of_license(&title);
         !names_a_license || distinctive_words(k.name).iter().all(|w| title.contains(w.as_str()))
     };
     if let Some(m) = matched.as_ref().filter(|m| !m.known.is_standard() && m.score >= 0.55 && own_title(m.known)) {
