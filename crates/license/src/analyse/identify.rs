@@ -236,11 +236,10 @@ pub(crate) fn identify(doc: &Document, idx: usize) -> LicenseDoc {
     // A short file that names a license and states no terms of its own points at it
     // ("The source code is licensed separately under the MIT License" in a weights
     // license that has its own terms does not).
-    let states_terms = || {
-        let own = clauses::read(doc);
-        own.changes_terms() || own.has(clauses::Clause::Grant)
-    };
-    if doc.norm.len() < 4000 && !states_terms() {
+    // The same reading is the unrecognised text's terms.
+    let own = clauses::read(doc);
+    let states_terms = own.changes_terms() || own.has(clauses::Clause::Grant);
+    if doc.norm.len() < 4000 && !states_terms {
         if let Some((k, ev, named_as)) = named_in(doc) {
             return LicenseDoc::pointer(idx, k, ev, named_as);
         }
@@ -250,7 +249,7 @@ pub(crate) fn identify(doc: &Document, idx: usize) -> LicenseDoc {
         known: None,
         method: Method::Unrecognised,
         added: Vec::new(),
-        clauses: clauses::read(doc),
+        clauses: own,
         modified: false,
         where_named: doc.line_evidence(first),
         named_as: String::new(),
