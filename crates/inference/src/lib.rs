@@ -115,14 +115,12 @@ pub struct Generation {
     ignore_eos: bool,
     text: String,
     record_reply: bool,
-    /// A chat without a template ends its turn where the model starts the next
-    /// "user:" line; text that may be the start of it is held back until it is not.
-    stop: Option<&'static str>,
+    /// A chat without a template ends its turn where the model starts a new
+    /// role line ("user:", "assistant:", …); text that may be the start of one
+    /// is held back until it is not.
+    stop: Option<&'static [&'static str]>,
     held: String,
 }
-
-/// Where a template-less chat turn ends (see [`template::plain_prompt`]).
-const PLAIN_TURN_END: &str = "\nuser:";
 
 impl Generation {
     pub fn text(&self) -> &str {
@@ -356,7 +354,7 @@ impl Engine {
         self.history.push(("user".into(), user.into()));
         g.record_reply = true;
         if self.template.is_none() {
-            g.stop = Some(PLAIN_TURN_END);
+            g.stop = Some(template::PLAIN_TURN_ENDS);
         }
         Ok(g)
     }
@@ -494,7 +492,10 @@ impl Engine {
             (false, t) => Some(held + t.as_deref().unwrap_or("")),
         };
         let rest = match (g.stop, rest) {
-            (Some(stop), Some(r)) => r.find(stop).map_or(Some(r.clone()), |i| Some(r[..i].to_owned())),
+            (Some(stops), Some(r)) => Some(match first_stop(&r, stops) {
+                Some(i) => r[..i].to_owned(),
+                None => r,
+            }),
             (_, r) => r,
         };
         if let Some(r) = &rest {
@@ -510,17 +511,26 @@ impl Engine {
     }
 }
 
+/// Where the first of `stops` begins in `text`.
+fn first_stop(text: &str, stops: &[&str]) -> Option<usize> {
+    stops.iter().filter_map(|s| text.find(s)).min()
+}
+
 /// Adds `piece` to what is held back and returns what can be shown: all of it
-/// but a tail that may begin `stop`, or what comes before `stop` (true: the
-/// turn is over).
-fn hold_back(held: &mut String, piece: &str, stop: &str) -> (Option<String>, bool) {
+/// but a tail that may begin one of `stops`, or what comes before the first
+/// stop (true: the turn is over).
+fn hold_back(held: &mut String, piece: &str, stops: &[&str]) -> (Option<String>, bool) {
     held.push_str(piece);
-    if let Some(i) = held.find(stop) {
+    if let Some(i) = first_stop(held, stops) {
         let shown = held[..i].to_owned();
         held.clear();
         return ((!shown.is_empty()).then_some(shown), true);
     }
-    let keep = held.char_indices().map(|(i, _)| i).find(|&i| stop.starts_with(&held[i..])).unwrap_or(held.len());
+    let keep = held
+        .char_indices()
+        .map(|(i, _)| i)
+        .find(|&i| stops.iter().any(|s| s.starts_with(&held[i..])))
+        .unwrap_or(held.len());
     let shown: String = held.drain(..keep).collect();
     ((!shown.is_empty()).then_some(shown), false)
 }
@@ -545,15 +555,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_plain_turn_ends_before_the_next_user_line_and_never_shows_it() {
+    fn a_plain_turn_ends_before_the_next_role_line_and_never_shows_it() {
+        let stops = template::PLAIN_TURN_ENDS;
         let mut held = String::new();
-        assert_eq!(hold_back(&mut held, " Paris.", PLAIN_TURN_END), (Some(" Paris.".into()), false));
-        assert_eq!(hold_back(&mut held, "\n", PLAIN_TURN_END), (None, false));
-        assert_eq!(hold_back(&mut held, "us", PLAIN_TURN_END), (None, false));
-        assert_eq!(hold_back(&mut held, "er: more", PLAIN_TURN_END), (None, true));
-        // A newline that turns out not to start a user line is shown after all.
+        assert_eq!(hold_back(&mut held, " Paris.", stops), (Some(" Paris.".into()), false));
+        assert_eq!(hold_back(&mut held, "\n", stops), (None, false));
+        assert_eq!(hold_back(&mut held, "us", stops), (None, false));
+        assert_eq!(hold_back(&mut held, "er: more", stops), (None, true));
+        // A newline that turns out not to start a role line is shown after all.
         let mut held = String::new();
-        assert_eq!(hold_back(&mut held, "a\n", PLAIN_TURN_END), (Some("a".into()), false));
-        assert_eq!(hold_back(&mut held, "Café", PLAIN_TURN_END), (Some("\nCafé".into()), false));
+        assert_eq!(hold_back(&mut held, "a\n", stops), (Some("a".into()), false));
+        assert_eq!(hold_back(&mut held, "Café", stops), (Some("\nCafé".into()), false));
+    }
+
+    #[test]
+    fn a_made_up_assistant_or_system_turn_ends_the_reply_too() {
+        let stops = template::PLAIN_TURN_ENDS;
+        for (pieces, shown) in [
+            (&["4.", "\nassistant", ": Would you like to see the answer?"][..], "4."),
+            (&["Sure.\n", "System: be brief"][..], "Sure."),
+            (&["Yes.\nUser:", " and then?"][..], "Yes."),
+        ] {
+            let mut held = String::new();
+            let mut out = String::new();
+            let mut over = false;
+            for p in pieces {
+                let (text, done) = hold_back(&mut held, p, stops);
+                out.push_str(text.as_deref().unwrap_or(""));
+                if done {
+                    over = true;
+                    break;
+                }
+            }
+            assert!(over, "{pieces:?}");
+            assert_eq!(out, shown);
+        }
+        // A role word inside a sentence is not a new turn.
+        let mut held = String::new();
+        assert_eq!(hold_back(&mut held, "the user: a person\n", stops), (Some("the user: a person".into()), false));
     }
 }

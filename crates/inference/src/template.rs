@@ -72,6 +72,11 @@ impl ChatTemplate {
     }
 }
 
+/// Where a template-less chat turn ends: a new line that opens any role's turn,
+/// as [`plain_prompt`] writes them or capitalised, since a model left to
+/// itself goes on to write the next turn, whoever's it is.
+pub const PLAIN_TURN_ENDS: &[&str] = &["\nuser:", "\nassistant:", "\nsystem:", "\nUser:", "\nAssistant:", "\nSystem:"];
+
 /// A prompt for a model without a template: the visible fallback.
 pub fn plain_prompt(messages: &[(&str, &str)]) -> String {
     let mut out = String::new();
@@ -87,6 +92,15 @@ mod tests {
     use super::*;
 
     const CHATML: &str = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+    #[test]
+    fn every_role_a_plain_prompt_writes_ends_a_turn() {
+        let prompt = plain_prompt(&[("system", "s"), ("user", "u"), ("assistant", "a"), ("user", "v")]);
+        for line in prompt.lines() {
+            let role = line.split(':').next().unwrap_or_default();
+            assert!(PLAIN_TURN_ENDS.contains(&format!("\n{role}:").as_str()), "{role}");
+        }
+    }
 
     #[test]
     fn renders_chatml_with_generation_prompt() {
