@@ -155,22 +155,14 @@ fn DocViewer(checked: Checked) -> impl IntoView {
     }
 }
 
-fn download(name: &str, mime: &str, body: &str) {
+/// An object URL for `body`, for a download link; `None` where the browser
+/// refuses to make one (the link is then not offered).
+fn object_url(mime: &str, body: &str) -> Option<String> {
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(body));
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type(mime);
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else { return };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else { return };
-    if let Some(a) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.create_element("a").ok())
-        .and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok())
-    {
-        a.set_href(&url);
-        a.set_download(name);
-        a.click();
-    }
-    let _ = web_sys::Url::revoke_object_url(&url);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts).ok()?;
+    web_sys::Url::create_object_url_with_blob(&blob).ok()
 }
 
 /// The report as a CycloneDX 1.6 BOM and an SPDX 2.3 document, named after
@@ -193,19 +185,35 @@ fn standard_documents(report: &LicenseReport) -> (String, String) {
     (pretty(sbom::cyclonedx(&model, version, &now)), pretty(sbom::spdx(&model, &name, &ns, version, &now)))
 }
 
+/// The report's downloads as real links. Each object URL lives as long as the
+/// report it was made from: revoking one right after a scripted click races
+/// the browser's own asynchronous read of the blob, and a link the person
+/// clicks needs no script at all.
 #[component]
 fn Export(report: LicenseReport) -> impl IntoView {
     let copied = RwSignal::new(false);
-    let (md, json, para) =
-        (report.to_markdown(), serde_json::to_string_pretty(&report).unwrap_or_default(), report.summary_paragraph());
+    let para = report.summary_paragraph();
     let para2 = para.clone();
     let (cyclonedx, spdx) = standard_documents(&report);
+    let files = [
+        ("license-report.md", "text/markdown", report.to_markdown(), "download-markdown", "Download Markdown"),
+        ("license-report.json", "application/json", serde_json::to_string_pretty(&report).unwrap_or_default(), "download-json", "Download JSON"),
+        ("license.cdx.json", "application/vnd.cyclonedx+json", cyclonedx, "download-cyclonedx", "Download CycloneDX"),
+        ("license.spdx.json", "application/spdx+json", spdx, "download-spdx", "Download SPDX"),
+    ];
+    let links: Vec<_> =
+        files.into_iter().filter_map(|(name, mime, body, id, label)| Some((name, object_url(mime, &body)?, id, label))).collect();
+    let urls: Vec<String> = links.iter().map(|(_, url, _, _)| url.clone()).collect();
+    on_cleanup(move || {
+        for url in &urls {
+            let _ = web_sys::Url::revoke_object_url(url);
+        }
+    });
     view! {
         <div class="export">
-            <button class="button secondary" on:click=move |_| download("license-report.md", "text/markdown", &md)>"Download Markdown"</button>
-            <button class="button secondary" on:click=move |_| download("license-report.json", "application/json", &json)>"Download JSON"</button>
-            <button class="button secondary" id="download-cyclonedx" on:click=move |_| download("license.cdx.json", "application/vnd.cyclonedx+json", &cyclonedx)>"Download CycloneDX"</button>
-            <button class="button secondary" id="download-spdx" on:click=move |_| download("license.spdx.json", "application/spdx+json", &spdx)>"Download SPDX"</button>
+            {links.into_iter().map(|(name, url, id, label)| view! {
+                <a class="button secondary" id=id href=url download=name>{label}</a>
+            }).collect_view()}
             <button class="button secondary" on:click=move |_| {
                 if let Some(w) = web_sys::window() {
                     let _ = w.navigator().clipboard().write_text(&para);

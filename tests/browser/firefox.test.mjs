@@ -8,7 +8,8 @@
 // and threaded, are the ones checked here; Chromium checks the relaxed ones.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import puppeteer from "puppeteer-core";
 import { startServer, SHARED, SAMPLE, requireSample } from "./harness.mjs";
@@ -116,3 +117,51 @@ test("Firefox: report, golden tokens in the worker, own-origin requests only, th
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("Firefox: 25 report downloads in a row each arrive whole, across 13 drops of the folder", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fineprint-ff-downloads-"));
+  const ff = await puppeteer.launch({
+    browser: "firefox", executablePath: FIREFOX, headless: true,
+    extraPrefsFirefox: {
+      "browser.download.folderList": 2, "browser.download.dir": dir, "browser.download.useDownloadDir": true,
+      "browser.download.always_ask_before_handling_new_types": false, "browser.download.start_downloads_in_tmp_dir": false,
+    },
+  });
+  try {
+    const page = await ff.newPage();
+    await page.goto(srv.url, { waitUntil: "load" });
+    await page.waitForSelector("#try-sample", { timeout: 60000 });
+    const files = ["LICENSE", "README.md"].map((name) => ({ name, body: readFileSync(join(SAMPLE, name), "utf8") }));
+    const downloaded = () => readdirSync(dir).filter((f) => f.endsWith(".json") && !f.endsWith(".part"));
+    for (let i = 1; i <= 25; i++) {
+      if (i <= 13) {
+        // The issue's case: the same folder dropped again, then its report downloaded.
+        await page.evaluate((files) => {
+          const dt = new DataTransfer();
+          for (const f of files) dt.items.add(new File([f.body], f.name));
+          const zone = document.getElementById("drop-primary");
+          zone.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+        }, files);
+        await page.waitForSelector(DOWNLOAD_JSON, { timeout: 60000 });
+      }
+      await page.click(DOWNLOAD_JSON);
+      await waitFor(() => downloaded().length >= i, `download ${i} arrived`);
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    for (const f of downloaded()) assert.ok(JSON.parse(readFileSync(join(dir, f), "utf8")).summary, `${f} is a whole report`);
+    assert.equal(downloaded().length, 25);
+  } finally {
+    await ff.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const DOWNLOAD_JSON = process.env.DOWNLOAD_JSON || "#download-json";
+
+async function waitFor(check, what, ms = 10000) {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -3,7 +3,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, launch, openPage, chooseFolder, dropFiles, makeFolder, shot, SHARED, requireSample } from "./harness.mjs";
+import { startServer, launch, openPage, chooseFolder, dropFiles, makeFolder, shot, SHARED, SAMPLE, requireSample } from "./harness.mjs";
 
 let srv, browser;
 before(async () => { srv = await startServer(); browser = await launch(); });
@@ -137,5 +137,27 @@ test("keyboard and narrow screen: the sample can be checked without a mouse on a
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 1, `no horizontal scrolling on a narrow screen (${overflow}px)`);
   await shot(page, "08-narrow");
+  await page.close();
+});
+
+// Each download is a real link whose object URL lives as long as its report.
+// The clicks come at a person's pace: Chromium's own limiter on automatic
+// downloads (DownloadRequestLimiter) asks before an eleventh download that
+// follows ten within a moment of each other, and headless has no one to ask.
+test("25 report downloads in a row each arrive whole, across 13 drops of the same folder", async () => {
+  const { page, errors } = await openPage(browser.context, srv.url);
+  const files = Object.fromEntries(["LICENSE", "README.md"].map((n) => [n, readFileSync(join(SAMPLE, n))]));
+  for (let i = 1; i <= 25; i++) {
+    if (i <= 13) {
+      await dropFiles(page, files);
+      await page.waitForSelector("#download-json");
+    }
+    const [download] = await Promise.all([page.waitForEvent("download", { timeout: 10000 }), page.click("#download-json")]);
+    assert.equal(download.suggestedFilename(), "license-report.json");
+    const report = JSON.parse(readFileSync(await download.path(), "utf8"));
+    assert.equal(report.summary.license_id.toLowerCase(), "apache-2.0", `download ${i}`);
+    await page.waitForTimeout(400);
+  }
+  assert.deepEqual(errors, []);
   await page.close();
 });
