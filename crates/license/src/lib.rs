@@ -9,7 +9,8 @@ pub mod discover;
 pub mod field;
 pub mod fingerprint;
 pub mod frontmatter;
-pub mod gguf;
+/// GGUF metadata, read by the one header reader the inference pre-flight uses too.
+pub use fineprint_gguf as gguf;
 pub mod html;
 pub mod known;
 pub mod modelfile;
