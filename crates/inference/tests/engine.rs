@@ -116,6 +116,32 @@ fn truncated_model_is_refused_before_loading() {
     }
 }
 
+/// A file that shrinks under the reader after its size was taken (a browser
+/// `File` whose download was still being written) runs out while its tensors
+/// load: the error says truncated, not a loader's own words.
+#[test]
+fn a_file_that_runs_out_while_its_tensors_load_is_reported_truncated() {
+    let full = std::fs::read(sample()).expect("read");
+    let size = full.len() as u64;
+    let cut = full[..full.len() - (4 << 20)].to_vec();
+    let loaded = Engine::load(
+        LoadInput {
+            model_name: "growing.gguf",
+            reader: Cursor::new(cut),
+            file_size: size,
+            tokenizer_json: None,
+            tokenizer_config: None,
+            memory_limit: None,
+        },
+        &mut |_, _, _| {},
+    );
+    match loaded {
+        Err(InferenceError::Truncated { file, size: s, .. }) => assert_eq!((file.as_str(), s), ("growing.gguf", size)),
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a cut model loaded"),
+    }
+}
+
 #[test]
 fn model_too_big_for_the_browser_is_refused_with_a_reason() {
     let path = sample();
