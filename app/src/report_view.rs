@@ -197,12 +197,20 @@ fn Export(report: LicenseReport) -> impl IntoView {
     let (cyclonedx, spdx) = standard_documents(&report);
     let files = [
         ("license-report.md", "text/markdown", report.to_markdown(), "download-markdown", "Download Markdown"),
-        ("license-report.json", "application/json", serde_json::to_string_pretty(&report).unwrap_or_default(), "download-json", "Download JSON"),
+        (
+            "license-report.json",
+            "application/json",
+            serde_json::to_string_pretty(&report).unwrap_or_default(),
+            "download-json",
+            "Download JSON",
+        ),
         ("license.cdx.json", "application/vnd.cyclonedx+json", cyclonedx, "download-cyclonedx", "Download CycloneDX"),
         ("license.spdx.json", "application/spdx+json", spdx, "download-spdx", "Download SPDX"),
     ];
-    let links: Vec<_> =
-        files.into_iter().filter_map(|(name, mime, body, id, label)| Some((name, object_url(mime, &body)?, id, label))).collect();
+    let links: Vec<_> = files
+        .into_iter()
+        .filter_map(|(name, mime, body, id, label)| Some((name, object_url(mime, &body)?, id, label)))
+        .collect();
     let urls: Vec<String> = links.iter().map(|(_, url, _, _)| url.clone()).collect();
     on_cleanup(move || {
         for url in &urls {

@@ -13,7 +13,23 @@ use fineprint_license::sbom::{self, Model};
 use fineprint_license::{Answer, InputFile, Report};
 use serde::Serialize;
 
-use crate::{folder, gate, report, timestamp, UseArgs, VERSION};
+use crate::{folder, gate, report, timestamp, CliError, UseArgs, VERSION};
+
+/// What `audit` prints.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFormat {
+    /// One line a model, for people.
+    Table,
+    /// One JSON object a model, a line each.
+    #[value(alias = "json")]
+    Jsonl,
+    /// One row a model.
+    Csv,
+    /// One CycloneDX 1.6 ML-BOM for every model.
+    Cyclonedx,
+    /// One SPDX 2.3 document for every model.
+    Spdx,
+}
 
 #[derive(clap::Args)]
 pub struct AuditArgs {
@@ -21,14 +37,14 @@ pub struct AuditArgs {
     /// their sibling documents). Without one: the Hugging Face hub cache
     /// ($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub).
     dirs: Vec<PathBuf>,
-    /// table (default), jsonl, csv, cyclonedx or spdx.
-    #[arg(long, default_value = "table")]
-    format: String,
-    /// JSON Lines (the same as --format jsonl).
-    #[arg(long)]
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    format: AuditFormat,
+    /// Short for --format jsonl.
+    #[arg(long, conflicts_with_all = ["format", "csv"])]
     json: bool,
-    /// CSV (the same as --format csv).
-    #[arg(long)]
+    /// Short for --format csv.
+    #[arg(long, conflicts_with = "format")]
     csv: bool,
     #[command(flatten)]
     uses: UseArgs,
@@ -202,50 +218,24 @@ fn caps(r: &Row) -> String {
     }
 }
 
-pub fn audit(args: AuditArgs) -> ExitCode {
+pub fn audit(args: AuditArgs) -> Result<ExitCode, CliError> {
     let format = match (args.json, args.csv) {
-        (true, _) => "jsonl".to_owned(),
-        (_, true) => "csv".to_owned(),
-        _ => args.format.to_lowercase(),
+        (true, _) => AuditFormat::Jsonl,
+        (_, true) => AuditFormat::Csv,
+        _ => args.format,
     };
-    if !["table", "jsonl", "json", "csv", "cyclonedx", "spdx"].contains(&format.as_str()) {
-        eprintln!("fineprint: unknown --format {format:?}; use table, jsonl, csv, cyclonedx or spdx");
-        return ExitCode::from(2);
-    }
-    let profile = match args.uses.profile() {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("fineprint: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let profile = args.uses.profile();
     let dirs = if args.dirs.is_empty() {
-        match hub_cache().filter(|p| p.is_dir()) {
-            Some(p) => vec![p],
-            None => {
-                eprintln!("fineprint: no Hugging Face hub cache here ($HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub); name folders to scan");
-                return ExitCode::from(2);
-            }
-        }
+        vec![hub_cache().filter(|p| p.is_dir()).ok_or(CliError::NoHubCache)?]
     } else {
         args.dirs.clone()
     };
     let mut all = Vec::new();
     for d in &dirs {
-        match targets(d) {
-            Ok(t) => all.extend(t),
-            Err(e) => {
-                eprintln!("fineprint: cannot read {}: {e}", d.display());
-                return ExitCode::from(2);
-            }
-        }
+        all.extend(targets(d).map_err(CliError::read(d))?);
     }
     if all.is_empty() {
-        eprintln!(
-            "fineprint: no model folders or GGUF files under {}",
-            dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
-        );
-        return ExitCode::from(2);
+        return Err(CliError::NoModels(dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")));
     }
     let progress = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
@@ -267,13 +257,13 @@ pub fn audit(args: AuditArgs) -> ExitCode {
         eprintln!(" in {:.1} s", started.elapsed().as_secs_f64());
     }
     let rows: Vec<Row> = checked.iter().map(|(t, r)| row(t, r)).collect();
-    match format.as_str() {
-        "jsonl" | "json" => {
+    match format {
+        AuditFormat::Jsonl => {
             for r in &rows {
-                println!("{}", serde_json::to_string(r).unwrap_or_default());
+                println!("{}", serde_json::to_string(r)?);
             }
         }
-        "csv" => {
+        AuditFormat::Csv => {
             println!("model,revision,license,spdx,osi_approved,commercial_use,user_cap_mau,revenue_cap_usd,prohibited_uses,output_training_restriction,use_answer,verdict,problems,path");
             for r in &rows {
                 let opt = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
@@ -296,21 +286,21 @@ pub fn audit(args: AuditArgs) -> ExitCode {
                 println!("{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
             }
         }
-        "cyclonedx" | "spdx" => {
+        AuditFormat::Cyclonedx | AuditFormat::Spdx => {
             let models: Vec<Model> = checked
                 .iter()
                 .map(|(t, r)| Model { name: &t.name, version: t.version.as_deref(), report: r })
                 .collect();
             let now = timestamp();
-            let doc = if format == "cyclonedx" {
+            let doc = if format == AuditFormat::Cyclonedx {
                 sbom::cyclonedx(&models, VERSION, &now)
             } else {
                 let ns = format!("https://fineprint.invalid/spdx/audit-{}", now.replace([':', '-'], ""));
                 sbom::spdx(&models, "fineprint audit", &ns, VERSION, &now)
             };
-            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            println!("{}", serde_json::to_string_pretty(&doc)?);
         }
-        _ => {
+        AuditFormat::Table => {
             let with_use = profile.is_some();
             println!(
                 "{:<34} {:<34} {:<4} {:<26} {:<22} {:<10}{}",
@@ -337,7 +327,7 @@ pub fn audit(args: AuditArgs) -> ExitCode {
         }
     }
     let reports: Vec<&Report> = checked.iter().map(|(_, r)| r).collect();
-    gate(&reports, args.uses.strict)
+    Ok(gate(&reports, args.uses.strict))
 }
 
 #[cfg(test)]

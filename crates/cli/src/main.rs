@@ -4,13 +4,16 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use fineprint_license::sbom::{self, Model};
 use fineprint_license::{Answer, Purpose, Report, UseProfile};
 
 mod audit;
+mod error;
 mod folder;
 mod run;
+
+use error::CliError;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -36,12 +39,41 @@ enum Command {
     Run(run::RunArgs),
 }
 
+/// What the model is for, as `--use` takes it.
+#[derive(Clone, Copy, ValueEnum)]
+enum UseKind {
+    /// For yourself.
+    Personal,
+    /// Research, not for a product.
+    Research,
+    /// Inside your organisation.
+    Internal,
+    /// In a product you sell or give away.
+    #[value(alias = "commercial")]
+    Product,
+    /// As a service others use over a network.
+    #[value(aliases = ["service", "hosted-service"])]
+    Hosted,
+}
+
+impl From<UseKind> for Purpose {
+    fn from(u: UseKind) -> Self {
+        match u {
+            UseKind::Personal => Purpose::Personal,
+            UseKind::Research => Purpose::Research,
+            UseKind::Internal => Purpose::Internal,
+            UseKind::Product => Purpose::Product,
+            UseKind::Hosted => Purpose::Hosted,
+        }
+    }
+}
+
 /// The intended use, shared by `check` and `audit`.
 #[derive(clap::Args)]
 pub struct UseArgs {
-    /// Intended use: personal, research, internal, product, hosted.
-    #[arg(long = "use")]
-    purpose: Option<String>,
+    /// Intended use.
+    #[arg(long = "use", value_enum)]
+    purpose: Option<UseKind>,
     /// Monthly active users of what you build.
     #[arg(long)]
     users: Option<u64>,
@@ -64,10 +96,9 @@ pub struct UseArgs {
 
 impl UseArgs {
     /// The stated use; a number or flag without `--use` means a product.
-    pub fn profile(&self) -> Result<Option<UseProfile>, String> {
-        let purpose = match self.purpose.as_deref() {
-            Some(p) => Purpose::parse(p)
-                .ok_or_else(|| format!("unknown --use {p:?}; use personal, research, internal, product or hosted"))?,
+    pub fn profile(&self) -> Option<UseProfile> {
+        let purpose = match self.purpose {
+            Some(p) => p.into(),
             None if self.users.is_some()
                 || self.revenue.is_some()
                 || self.fine_tune
@@ -76,32 +107,42 @@ impl UseArgs {
             {
                 Purpose::Product
             }
-            None => return Ok(None),
+            None => return None,
         };
-        Ok(Some(UseProfile {
+        Some(UseProfile {
             purpose,
             monthly_users: self.users,
             annual_revenue_usd: self.revenue,
             fine_tune_and_share: self.fine_tune,
             train_on_outputs: self.train_on_outputs,
             region: self.region.clone(),
-        }))
+        })
     }
+}
+
+/// What `check` prints.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    /// The report for people.
+    Markdown,
+    /// `{summary, findings, ...}`, one object.
+    Json,
+    /// A CycloneDX 1.6 ML-BOM (JSON).
+    Cyclonedx,
+    /// An SPDX 2.3 document (JSON).
+    Spdx,
 }
 
 #[derive(clap::Args)]
 struct CheckArgs {
     /// The model folder (or a single file).
     dir: PathBuf,
-    /// markdown (default), json, cyclonedx (1.6 JSON) or spdx (2.3 JSON).
-    #[arg(long)]
-    format: Option<String>,
-    /// Print the report as JSON (the same as --format json).
-    #[arg(long)]
+    /// What to print.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Markdown)]
+    format: CheckFormat,
+    /// Short for --format json.
+    #[arg(long, conflicts_with = "format")]
     json: bool,
-    /// Print the report as Markdown.
-    #[arg(long)]
-    markdown: bool,
     #[command(flatten)]
     uses: UseArgs,
 }
@@ -148,73 +189,50 @@ pub fn timestamp() -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
-fn check(args: CheckArgs) -> ExitCode {
-    let res = if args.dir.is_file() {
+fn check(args: CheckArgs) -> Result<ExitCode, CliError> {
+    let files = if args.dir.is_file() {
         let root = args.dir.parent().unwrap_or(Path::new("."));
         folder::read_one(root, &args.dir).map(|f| vec![f])
     } else {
         folder::read(&args.dir)
-    };
-    let files = match res {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("fineprint: cannot read {}: {e}", args.dir.display());
-            return ExitCode::from(2);
-        }
-    };
-    let profile = match args.uses.profile() {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("fineprint: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let report = report(&files, profile.as_ref());
-    let format = match (args.format.as_deref(), args.json && !args.markdown) {
-        (Some(f), _) => f.to_lowercase(),
-        (None, true) => "json".into(),
-        (None, false) => "markdown".into(),
-    };
+    }
+    .map_err(CliError::read(&args.dir))?;
+    let report = report(&files, args.uses.profile().as_ref());
+    let format = if args.json { CheckFormat::Json } else { args.format };
     let name = std::fs::canonicalize(&args.dir)
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| args.dir.display().to_string());
     let model = [Model { name: &name, version: None, report: &report }];
     let now = timestamp();
-    let out = match format.as_str() {
-        "markdown" => Ok(report.to_markdown()),
-        "json" => serde_json::to_string_pretty(&report).map(|s| s + "\n"),
-        "cyclonedx" => serde_json::to_string_pretty(&sbom::cyclonedx(&model, VERSION, &now)).map(|s| s + "\n"),
-        "spdx" => {
+    let out = match format {
+        CheckFormat::Markdown => report.to_markdown(),
+        CheckFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        CheckFormat::Cyclonedx => serde_json::to_string_pretty(&sbom::cyclonedx(&model, VERSION, &now))? + "\n",
+        CheckFormat::Spdx => {
             let ns =
                 format!("https://fineprint.invalid/spdx/{}-{}", name.replace(' ', "-"), now.replace([':', '-'], ""));
-            serde_json::to_string_pretty(&sbom::spdx(&model, &name, &ns, VERSION, &now)).map(|s| s + "\n")
-        }
-        other => {
-            eprintln!("fineprint: unknown --format {other:?}; use markdown, json, cyclonedx or spdx");
-            return ExitCode::from(2);
+            serde_json::to_string_pretty(&sbom::spdx(&model, &name, &ns, VERSION, &now))? + "\n"
         }
     };
-    match out {
-        Ok(s) => print!("{s}"),
-        Err(e) => {
-            eprintln!("fineprint: cannot write the report: {e}");
-            return ExitCode::from(2);
-        }
-    }
+    print!("{out}");
     for p in &report.problems {
         eprintln!("fineprint: {}: {}", p.file, p.message);
     }
-    gate(&[&report], args.uses.strict)
+    Ok(gate(&[&report], args.uses.strict))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let done = match cli.command {
         Command::Check(a) => check(a),
         Command::Audit(a) => audit::audit(a),
         Command::Run(a) => run::run(a),
-    }
+    };
+    done.unwrap_or_else(|e| {
+        eprintln!("fineprint: {e}");
+        ExitCode::from(CliError::EXIT)
+    })
 }
 
 #[cfg(test)]

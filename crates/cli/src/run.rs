@@ -9,6 +9,8 @@ use fineprint_inference::{Engine, LoadInput, Step};
 use fineprint_kernels::parallel;
 use fineprint_protocol::Sampling;
 
+use crate::CliError;
+
 #[derive(clap::Args)]
 pub struct RunArgs {
     /// The GGUF model file.
@@ -59,41 +61,28 @@ fn peak_rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-fn fail(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("fineprint run: {msg}");
-    ExitCode::from(2)
-}
-
-pub fn run(args: RunArgs) -> ExitCode {
+pub fn run(args: RunArgs) -> Result<ExitCode, CliError> {
     if let Some(n) = args.threads {
         if n == 0 {
-            return fail("--threads must be at least 1");
+            return Err(CliError::NoThreads);
         }
-        if let Err(e) = parallel::use_threads(n) {
-            return fail(format!("cannot start {n} threads: {e}"));
-        }
+        parallel::use_threads(n).map_err(|e| CliError::Threads { threads: n, reason: e.to_string() })?;
     }
     let start = Instant::now();
     let now = || start.elapsed().as_secs_f64() * 1000.0;
     let name =
         args.model.file_name().map_or_else(|| args.model.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let file = match std::fs::File::open(&args.model) {
-        Ok(f) => f,
-        Err(e) => return fail(format!("cannot open {}: {e}", args.model.display())),
-    };
+    let file = std::fs::File::open(&args.model).map_err(CliError::read(&args.model))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let read = |p: &Option<PathBuf>| -> Result<Option<(String, Vec<u8>)>, String> {
+    let read = |p: &Option<PathBuf>| -> Result<Option<(String, Vec<u8>)>, CliError> {
         match p {
             Some(p) => std::fs::read(p)
                 .map(|b| Some((p.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()), b)))
-                .map_err(|e| format!("cannot read {}: {e}", p.display())),
+                .map_err(CliError::read(p)),
             None => Ok(None),
         }
     };
-    let (tok, cfg) = match (read(&args.tokenizer), read(&args.tokenizer_config)) {
-        (Ok(t), Ok(c)) => (t, c),
-        (Err(e), _) | (_, Err(e)) => return fail(e),
-    };
+    let (tok, cfg) = (read(&args.tokenizer)?, read(&args.tokenizer_config)?);
     let input = LoadInput {
         model_name: &name,
         reader: std::io::BufReader::with_capacity(1 << 20, file),
@@ -102,10 +91,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         tokenizer_config: cfg.map(|(_, b)| b),
         memory_limit: None,
     };
-    let mut engine = match Engine::load(input, &mut |_, _, _| {}) {
-        Ok(e) => e,
-        Err(e) => return fail(e),
-    };
+    let mut engine = Engine::load(input, &mut |_, _, _| {})?;
     let load_ms = now();
     let sampling = if args.greedy {
         Sampling::greedy(args.max_tokens)
@@ -127,15 +113,12 @@ pub fn run(args: RunArgs) -> ExitCode {
                 prompt_ids = ids;
                 engine.start(&prompt_ids, &sampling, &now)
             }),
-            Err(e) => return fail(format!("cannot read {}: {e}", p.display())),
+            Err(e) => return Err(CliError::read(p)(e)),
         },
         (None, Some(msg)) => engine.start_chat(msg, None, "1 Jan 2026", &sampling, &now),
-        (None, None) => return fail("give --prompt-file or --chat"),
+        (None, None) => return Err(CliError::NoPrompt),
     };
-    let mut g = match started {
-        Ok(g) => g,
-        Err(e) => return fail(e),
-    };
+    let mut g = started?;
     if args.ignore_eos {
         Engine::ignore_eos(&mut g);
     }
@@ -154,7 +137,7 @@ pub fn run(args: RunArgs) -> ExitCode {
                 }
                 break reason;
             }
-            Err(e) => return fail(e),
+            Err(e) => return Err(e.into()),
         }
     };
     if args.json {
@@ -183,5 +166,5 @@ pub fn run(args: RunArgs) -> ExitCode {
             g.stats.decode_tok_s
         );
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

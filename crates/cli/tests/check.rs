@@ -194,3 +194,31 @@ fn no_answer_is_evidenced_by_a_title_or_heading() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+/// Options are typed: a wrong value is refused by the parser with the values
+/// it takes, shorthands cannot contradict --format, and every error leaves by
+/// the one path (a message naming what failed, exit 2).
+#[test]
+fn options_are_typed_and_errors_leave_by_one_path() {
+    let out = fineprint().args(["check", ".", "--use", "nonsense"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("personal") && err.contains("hosted"), "{err}");
+    let out = fineprint().args(["check", ".", "--json", "--format", "spdx"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2), "--json and --format conflict");
+    let out = fineprint().args(["audit", ".", "--format", "yaml"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("jsonl"));
+    let out = fineprint().args(["check", "/no/such/folder", "--json"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("fineprint: cannot read /no/such/folder"));
+    let out = fineprint().args(["run", "/no/such/model.gguf", "--chat", "hi"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("fineprint: cannot read /no/such/model.gguf"));
+    // The aliases people type: commercial is a product.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("LICENSE"), "MIT License\n\nCopyright (c) 2026 A\n\nPermission is hereby granted, free of charge, to any person obtaining a copy").expect("write");
+    let out = fineprint().arg("check").arg(dir.path()).args(["--use", "commercial", "--json"]).output().expect("runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(report["uses"].as_array().is_some_and(|u| !u.is_empty()), "{report}");
+}
