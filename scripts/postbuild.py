@@ -16,5 +16,34 @@ dist = pathlib.Path(sys.argv[2] if late else os.environ.get("TRUNK_STAGING_DIR")
 
 def precache():
     """sw.js from its template, listing every file now in dist."""
-    count = precache()
+    files = sorted(p.relative_to(dist).as_posix() for p in dist.rglob("*") if p.is_file() and p.name != "sw.js")
+    version = hashlib.sha256()
+    for f in files:
+        version.update(f.encode())
+        version.update((dist / f).read_bytes())
+    text = (here.parent / "public" / "sw.js").read_text()
+    text = text.replace("__PRECACHE__", json.dumps(["./"] + files)).replace("__VERSION__", version.hexdigest()[:16])
+    (dist / "sw.js").write_text(text)
+    return len(files)
+
+
+# The worker's other builds (relaxed SIMD; threaded, with its own toolchain and
+# flags), beside trunk's plain one, before the precache list is made.
+if late or os.environ.get("FINEPRINT_WORKERS") != "later":
+    subprocess.run([str(here / "build-workers.sh"), str(dist)], check=True)
+if late:
+    print(f"postbuild: the other workers are built; service worker precaches {precache()} files")
+    sys.exit(0)
+index = dist / "index.html"
+html = index.read_text()
+
+hashes = []
+for body in re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", html, re.S):
+    digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+    hashes.append(f"'sha256-{digest}'")
+if hashes:
+    html = html.replace("script-src 'self' 'wasm-unsafe-eval'", "script-src 'self' 'wasm-unsafe-eval' " + " ".join(hashes), 1)
+index.write_text(html)
+
+count = precache()
 print(f"postbuild: CSP pins {len(hashes)} inline script(s); service worker precaches {count} files")

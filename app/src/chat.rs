@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::error::PageError;
 use crate::folder::human_size;
-use crate::state::{AppState, ModelState};
+use crate::state::{AppState, ChatState, EngineInfo, ModelState};
 
 fn today() -> String {
     let d = js_sys::Date::new_0();
@@ -14,9 +14,9 @@ fn today() -> String {
     format!("{:02} {} {}", d.get_date(), MONTHS[d.get_month() as usize % 12], d.get_full_year())
 }
 
-pub fn on_event(st: AppState, e: Event) {
+pub fn on_event(st: ChatState, e: Event) {
     match e {
-        Event::Ready { threads, simd, dot_sums } => st.engine.set(Some((threads, simd, dot_sums))),
+        Event::Ready { threads, simd, dot_sums } => st.engine.set(Some(EngineInfo { threads, simd, sums: dot_sums })),
         Event::Progress { phase, done, total } => st.model.set(ModelState::Loading { phase, done, total }),
         Event::Loaded { info, load_ms, memory_bytes } => {
             st.stats.update(|s| {
@@ -58,19 +58,19 @@ pub fn on_event(st: AppState, e: Event) {
 }
 
 fn load_model(st: AppState) {
-    let files = st.files.get_value();
+    let files = st.report.files.get_value();
     let Some(gguf) =
         files.iter().filter(|e| fineprint_license::discover::role(&e.path) == Role::Gguf).max_by_key(|e| e.size)
     else {
-        st.model.set(ModelState::Failed(PageError::NoGguf));
+        st.chat.model.set(ModelState::Failed(PageError::NoGguf));
         return;
     };
     let find = |name: &str| files.iter().find(|e| e.path.rsplit('/').next() == Some(name));
-    if let Err(e) = st.worker().ensure(move |ev| on_event(st, ev)) {
-        st.model.set(ModelState::Failed(e));
+    if let Err(e) = st.chat.worker().ensure(move |ev| on_event(st.chat, ev)) {
+        st.chat.model.set(ModelState::Failed(e));
         return;
     }
-    st.model.set(ModelState::Loading { phase: Phase::Reading, done: 0, total: gguf.size });
+    st.chat.model.set(ModelState::Loading { phase: Phase::Reading, done: 0, total: gguf.size });
     let tok = find("tokenizer.json");
     let cfg = find("tokenizer_config.json");
     let req =
@@ -82,19 +82,19 @@ fn load_model(st: AppState) {
     if let Some(c) = cfg {
         att.push(("tokenizer_config", &c.blob));
     }
-    st.worker().send(&req, &att);
+    st.chat.worker().send(&req, &att);
 }
 
 fn send_prompt(st: AppState, text: String) {
-    if text.trim().is_empty() || st.generating.get_untracked() {
+    if text.trim().is_empty() || st.chat.generating.get_untracked() {
         return;
     }
-    st.notice.set(None);
-    st.push_message(ChatRole::User, text.clone());
-    st.push_message(ChatRole::Assistant, String::new());
-    st.generating.set(true);
-    let system = Some(st.system.get_untracked()).filter(|s| !s.trim().is_empty());
-    st.worker().send(&Request::Chat { message: text, system, sampling: st.sampling.get_untracked() }, &[]);
+    st.chat.notice.set(None);
+    st.chat.push_message(ChatRole::User, text.clone());
+    st.chat.push_message(ChatRole::Assistant, String::new());
+    st.chat.generating.set(true);
+    let system = Some(st.chat.system.get_untracked()).filter(|s| !s.trim().is_empty());
+    st.chat.worker().send(&Request::Chat { message: text, system, sampling: st.chat.sampling.get_untracked() }, &[]);
 }
 
 fn phase_label(p: Phase) -> &'static str {
@@ -112,28 +112,28 @@ pub fn Chat() -> impl IntoView {
     let st = expect_context::<AppState>();
     let prompt = RwSignal::new(String::new());
     let ack_box = move || {
-        st.primary.get().map(|c| {
+        st.report.primary.get().map(|c| {
             let name = c.report.verdict.license_name.clone().unwrap_or_else(|| "no license found".into());
             let key = c.ack_key();
             view! {
                 <label class="check ack">
-                    <input type="checkbox" id="ack" prop:checked=move || st.acked.get()
-                        on:change=move |ev| { let v = event_target_checked(&ev); st.acked.set(v); crate::storage::set_flag(&key, v); }/>
+                    <input type="checkbox" id="ack" prop:checked=move || st.chat.acked.get()
+                        on:change=move |ev| { let v = event_target_checked(&ev); st.chat.acked.set(v); crate::storage::set_flag(&key, v); }/>
                     {format!(" I have read the license report above and will follow the terms of {name}.")}
                 </label>
             }
         })
     };
     let body = move || {
-        let c = st.primary.get()?;
+        let c = st.report.primary.get()?;
         let gguf = c.gguf().cloned()?;
         Some(view! {
             <section class="panel chat" aria-labelledby="chat-h" data-testid="chat">
                 <h2 id="chat-h">"Try the model"</h2>
-                <p class="muted">{format!("{} ({}) runs on this device's CPU, in a background worker.", gguf.0, human_size(gguf.1))}</p>
+                <p class="muted">{format!("{} ({}) runs on this device's CPU, in a background worker.", gguf.path, human_size(gguf.size))}</p>
                 {ack_box}
-                {move || (!st.acked.get()).then(|| view! { <p class="muted" data-testid="gate">"Read the report and tick the box to open the chat."</p> })}
-                {move || st.acked.get().then(|| view! { <ChatBody prompt=prompt/> })}
+                {move || (!st.chat.acked.get()).then(|| view! { <p class="muted" data-testid="gate">"Read the report and tick the box to open the chat."</p> })}
+                {move || st.chat.acked.get().then(|| view! { <ChatBody prompt=prompt/> })}
             </section>
         })
     };
@@ -145,7 +145,7 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
     let st = expect_context::<AppState>();
     // A failed load is an error for the boundary below; the other states are views.
     let status = move || -> Result<AnyView, PageError> {
-        Ok(match st.model.get() {
+        Ok(match st.chat.model.get() {
         ModelState::Idle => view! {
             <div><button class="button" id="load-model" on:click=move |_| load_model(st)>"Load the model"</button></div>
         }.into_any(),
@@ -171,21 +171,21 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
         }.into_any(),
         })
     };
-    let ready = move || matches!(st.model.get(), ModelState::Ready(_));
+    let ready = move || matches!(st.chat.model.get(), ModelState::Ready(_));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let text = prompt.get_untracked();
         prompt.set(String::new());
         send_prompt(st, text);
     };
-    let s = st.sampling;
-    let ids_attr = move || st.last_ids.get().iter().map(u32::to_string).collect::<Vec<String>>().join(",");
+    let s = st.chat.sampling;
+    let ids_attr = move || st.chat.last_ids.get().iter().map(u32::to_string).collect::<Vec<String>>().join(",");
     let margins_attr =
-        move || st.last_margins.get().iter().map(|m| format!("{m:.3}")).collect::<Vec<String>>().join(",");
-    let memory_attr = move || st.stats.get().map(|x| x.memory_bytes.to_string());
-    let items = move || st.messages.get();
+        move || st.chat.last_margins.get().iter().map(|m| format!("{m:.3}")).collect::<Vec<String>>().join(",");
+    let memory_attr = move || st.chat.stats.get().map(|x| x.memory_bytes.to_string());
+    let items = move || st.chat.messages.get();
     let engine = move || {
-        st.engine.get().map(|(n, simd, dot_sums)| {
+        st.chat.engine.get().map(|EngineInfo { threads: n, simd, sums: dot_sums }| {
             let threads = match (n, crate::worker_client::isolated()) {
                 (1, false) => "1 thread (this page is not cross-origin isolated yet; after a reload, once it works offline, it can use every core)".to_string(),
                 (1, true) => "1 thread".to_string(),
@@ -238,7 +238,7 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
                 }
             }/>
         </div>
-        {move || st.notice.get().map(|n| view! { <p class="notice" role="status" data-testid="notice">{n}</p> })}
+        {move || st.chat.notice.get().map(|n| view! { <p class="notice" role="status" data-testid="notice">{n}</p> })}
         <form class="prompt" on:submit=submit>
             <label for="prompt" class="visually-hidden">"Prompt"</label>
             <textarea id="prompt" rows="3" placeholder="Ask the model something" prop:value=move || prompt.get()
@@ -252,19 +252,19 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
                     }
                 }></textarea>
             <div class="buttons">
-                <button class="button" type="submit" id="send" disabled=move || !ready() || st.generating.get()>"Send"</button>
-                <button class="button secondary" type="button" id="stop" disabled=move || !st.generating.get()
-                    on:click=move |_| st.worker().send(&Request::Stop, &[])>"Stop"</button>
-                <button class="button secondary" type="button" id="new-chat" disabled=move || st.generating.get()
-                    on:click=move |_| { st.worker().send(&Request::Reset, &[]); st.messages.set(Vec::new()); st.notice.set(None); }>"New chat"</button>
+                <button class="button" type="submit" id="send" disabled=move || !ready() || st.chat.generating.get()>"Send"</button>
+                <button class="button secondary" type="button" id="stop" disabled=move || !st.chat.generating.get()
+                    on:click=move |_| st.chat.worker().send(&Request::Stop, &[])>"Stop"</button>
+                <button class="button secondary" type="button" id="new-chat" disabled=move || st.chat.generating.get()
+                    on:click=move |_| { st.chat.worker().send(&Request::Reset, &[]); st.chat.messages.set(Vec::new()); st.chat.notice.set(None); }>"New chat"</button>
             </div>
         </form>
-        <p class="stats" data-testid="stats" data-ids=ids_attr data-margins=margins_attr data-memory=memory_attr>{move || st.stats.get().map(|x| format!(
+        <p class="stats" data-testid="stats" data-ids=ids_attr data-margins=margins_attr data-memory=memory_attr>{move || st.chat.stats.get().map(|x| format!(
             "load {:.1} s · prompt {} tokens at {:.1} tok/s · {} new tokens at {:.1} tok/s · worker memory {}",
             x.load_ms / 1000.0, x.prompt_tokens, x.prompt_tok_s, x.generated_tokens, x.decode_tok_s, human_size(x.memory_bytes)))}</p>
         <details class="settings">
             <summary>"Sampling settings"</summary>
-            <label>"System prompt " <input prop:value=move || st.system.get() on:change=move |ev| st.system.set(event_target_value(&ev))/></label>
+            <label>"System prompt " <input prop:value=move || st.chat.system.get() on:change=move |ev| st.chat.system.set(event_target_value(&ev))/></label>
             <label>"Temperature (0 = greedy) " <input type="number" step="0.1" min="0" max="2" id="temperature" prop:value=move || s.get().temperature.to_string()
                 on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse() { s.update(|x| x.temperature = v) } }/></label>
             <label>"Top-k " <input type="number" min="0" prop:value=move || s.get().top_k.unwrap_or(0).to_string()

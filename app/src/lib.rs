@@ -11,14 +11,15 @@ pub mod state;
 mod storage;
 mod worker_client;
 
+use std::sync::Arc;
+
 use fineprint_license::discover::Role;
-use fineprint_license::text;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use error::PageError;
 use folder::{human_size, Entry};
-use state::{AppState, Checked};
+use state::{AppState, ChatState, Checked, FileRow, ReportState};
 
 #[derive(Clone, Copy, PartialEq)]
 pub enum Slot {
@@ -26,48 +27,42 @@ pub enum Slot {
     Compare,
 }
 
-/// Checks a folder and shows it; the dropped files stay in memory untouched.
-pub fn check_folder(st: AppState, slot: Slot, name: Option<String>, entries: Vec<Entry>) {
-    st.error.set(None);
+/// Reads a folder's license-bearing files, checks them and shows the report;
+/// the dropped files stay in memory untouched. The body of [`AppState::check`].
+pub(crate) async fn check_folder(
+    report: ReportState,
+    chat: ChatState,
+    slot: Slot,
+    name: Option<String>,
+    entries: Vec<Entry>,
+) -> Result<(), PageError> {
     if entries.is_empty() {
-        st.error.set(Some(PageError::EmptyDrop));
-        return;
+        return Err(PageError::EmptyDrop);
     }
-    st.busy.set(Some(format!("Reading {} files…", entries.len())));
-    spawn_local(async move {
-        let (inputs, read_errors) = folder::license_inputs(&entries).await;
-        let mut report = fineprint_license::check(&inputs);
-        for (file, message) in read_errors {
-            report.problems.push(fineprint_license::report::Problem { file, message });
+    let (inputs, read_errors) = folder::license_inputs(&entries).await;
+    let (mut checked_report, texts) = fineprint_license::check_with_texts(&inputs);
+    for (file, message) in read_errors {
+        checked_report.problems.push(fineprint_license::report::Problem { file, message });
+    }
+    let files = entries
+        .iter()
+        .map(|e| FileRow { path: e.path.clone(), size: e.size, role: fineprint_license::discover::role(&e.path) })
+        .collect();
+    let checked = Arc::new(Checked { name, files, report: checked_report, texts });
+    match slot {
+        Slot::Primary => {
+            report.files.set_value(entries);
+            chat.acked.set(storage::get_flag(&checked.ack_key()));
+            report.viewer.set(None);
+            chat.messages.set(Vec::new());
+            chat.stats.set(None);
+            chat.model.set(state::ModelState::Idle);
+            chat.worker().send(&fineprint_protocol::Request::Unload, &[]);
+            report.primary.set(Some(checked));
         }
-        let docs = inputs
-            .iter()
-            .filter(|f| {
-                matches!(
-                    fineprint_license::discover::role(&f.path),
-                    Role::License | Role::Notice | Role::UsePolicy | Role::ModelCard
-                )
-            })
-            .filter_map(|f| text::decode(&f.bytes, f.size).ok().map(|(t, _)| (f.path.clone(), t)))
-            .collect();
-        let files =
-            entries.iter().map(|e| (e.path.clone(), e.size, fineprint_license::discover::role(&e.path))).collect();
-        let checked = Checked { name, files, report, docs };
-        match slot {
-            Slot::Primary => {
-                st.files.set_value(entries);
-                st.acked.set(storage::get_flag(&checked.ack_key()));
-                st.viewer.set(None);
-                st.messages.set(Vec::new());
-                st.stats.set(None);
-                st.model.set(state::ModelState::Idle);
-                st.worker().send(&fineprint_protocol::Request::Unload, &[]);
-                st.primary.set(Some(checked));
-            }
-            Slot::Compare => st.compare.set(Some(checked)),
-        }
-        st.busy.set(None);
-    });
+        Slot::Compare => report.compare.set(Some(checked)),
+    }
+    Ok(())
 }
 
 /// What an `ErrorBoundary` caught, as an alert (with what the person can do
@@ -86,15 +81,36 @@ pub(crate) fn ErrorList(
     }
 }
 
-/// The page's own errors (a drop that could not be read, the sample missing,
-/// the worker not starting), through an `ErrorBoundary`.
+/// The page's own errors (a drop that could not be read or checked, the
+/// sample missing, the worker not starting), through an `ErrorBoundary`.
 #[component]
 pub fn PageErrors() -> impl IntoView {
     let st = expect_context::<AppState>();
+    let checked = st.check.value();
     view! {
         <ErrorBoundary fallback=|errors| view! { <ErrorList errors testid="error"/> }>
-            {move || st.error.get().map_or(Ok(()), Err)}
+            {move || match st.error.get() {
+                Some(e) => Err(e),
+                None => checked.get().unwrap_or(Ok(())),
+            }}
         </ErrorBoundary>
+    }
+}
+
+/// What the page is doing, while it reads or checks a folder.
+#[component]
+fn Busy() -> impl IntoView {
+    let st = expect_context::<AppState>();
+    let files = st.check.input();
+    move || {
+        if st.fetching_sample.get() {
+            Some("Loading the sample folder from this page's own server…".to_string())
+        } else if st.check.pending().get() {
+            Some(files.with(|r| format!("Reading {} files…", r.as_ref().map_or(0, |r| r.entries.len()))))
+        } else {
+            None
+        }
+        .map(|b| view! { <p class="busy" role="status">{b}</p> })
     }
 }
 
@@ -111,7 +127,7 @@ pub fn DropZone(target: Slot, title: &'static str, #[prop(optional)] with_sample
         let Some(dt) = ev.data_transfer() else { return };
         spawn_local(async move {
             match folder::from_drop(&dt).await {
-                Ok((name, entries)) => check_folder(st, slot, name, entries),
+                Ok((name, entries)) => st.check(slot, name, entries),
                 Err(e) => st.error.set(Some(e)),
             }
         });
@@ -119,19 +135,18 @@ pub fn DropZone(target: Slot, title: &'static str, #[prop(optional)] with_sample
     let on_pick = move |input: Option<web_sys::HtmlInputElement>| {
         if let Some(input) = input {
             let (name, entries) = folder::from_input(&input);
-            check_folder(st, slot, name, entries);
+            st.check(slot, name, entries);
             input.set_value("");
         }
     };
     let sample = move |_| {
-        st.busy.set(Some("Loading the sample folder from this page's own server…".into()));
+        st.fetching_sample.set(true);
         spawn_local(async move {
-            match folder::sample().await {
-                Ok((name, entries)) => check_folder(st, slot, name, entries),
-                Err(e) => {
-                    st.busy.set(None);
-                    st.error.set(Some(e));
-                }
+            let fetched = folder::sample().await;
+            st.fetching_sample.set(false);
+            match fetched {
+                Ok((name, entries)) => st.check(slot, name, entries),
+                Err(e) => st.error.set(Some(e)),
             }
         });
     };
@@ -171,8 +186,8 @@ pub fn DropZone(target: Slot, title: &'static str, #[prop(optional)] with_sample
 pub fn FileList() -> impl IntoView {
     let st = expect_context::<AppState>();
     move || {
-        st.primary.get().map(|c| {
-            let has = |r: Role| c.files.iter().any(|f| f.2 == r);
+        st.report.primary.get().map(|c| {
+            let has = |r: Role| c.files.iter().any(|f| f.role == r);
             let mut missing = Vec::new();
             if !has(Role::License) {
                 missing.push(match &c.report.summary.declared_license {
@@ -193,8 +208,8 @@ pub fn FileList() -> impl IntoView {
                     <table class="files" data-testid="file-list">
                         <thead><tr><th>"File"</th><th>"Kind"</th><th class="num">"Size"</th></tr></thead>
                         <tbody>
-                            {rows.into_iter().map(|(p, s, r)| view! {
-                                <tr><td class="path">{p}</td><td>{role_label(r)}</td><td class="num">{human_size(s)}</td></tr>
+                            {rows.into_iter().map(|f| view! {
+                                <tr><td class="path">{f.path}</td><td>{role_label(f.role)}</td><td class="num">{human_size(f.size)}</td></tr>
                             }).collect_view()}
                         </tbody>
                     </table>
@@ -247,7 +262,7 @@ pub fn App() -> impl IntoView {
     provide_context(st);
     // Start the worker with the page, so every static asset is fetched at load
     // and nothing at all is requested while a folder is checked or a model runs.
-    if let Err(e) = st.worker().ensure(move |ev| chat::on_event(st, ev)) {
+    if let Err(e) = st.chat.worker().ensure(move |ev| chat::on_event(st.chat, ev)) {
         st.error.set(Some(e));
     }
     view! {
@@ -260,7 +275,7 @@ pub fn App() -> impl IntoView {
         </header>
         <main>
             <DropZone target=Slot::Primary title="Check a model folder" with_sample=true/>
-            {move || st.busy.get().map(|b| view! { <p class="busy" role="status">{b}</p> })}
+            <Busy/>
             <PageErrors/>
             <FileList/>
             <report_view::Report/>
@@ -279,8 +294,10 @@ pub fn App() -> impl IntoView {
 /// Registers the service worker that makes the page work offline after one visit.
 pub fn register_service_worker() {
     let Some(w) = web_sys::window() else { return };
-    let secure = w.location().protocol().is_ok_and(|p| p == "https:" || p == "http:");
-    if secure && js_sys::Reflect::has(&w.navigator(), &"serviceWorker".into()).unwrap_or(false) {
+    // Service workers need a page served over HTTP(S) (https:, or http: on
+    // loopback), not a file: URL.
+    let served = w.location().protocol().is_ok_and(|p| p == "https:" || p == "http:");
+    if served && js_sys::Reflect::has(&w.navigator(), &"serviceWorker".into()).unwrap_or(false) {
         let _ = w.navigator().service_worker().register("sw.js");
     }
 }

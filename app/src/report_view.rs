@@ -6,9 +6,8 @@ use fineprint_license::report::{questions, Finding, Question};
 use fineprint_license::usage::{self, Answer, Purpose};
 use fineprint_license::Report as LicenseReport;
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
-use crate::state::{AppState, Checked};
+use crate::state::{AppState, Checked, ViewerTarget};
 use crate::{DropZone, Slot};
 
 #[component]
@@ -19,7 +18,7 @@ fn Quote(f: Finding) -> impl IntoView {
     let clickable = line > 0;
     let open = move |_| {
         if clickable {
-            st.viewer.set(Some((file.clone(), line, line + lines - 1)));
+            st.report.viewer.set(Some(ViewerTarget { file: file.clone(), from: line, to: line + lines - 1 }));
         }
     };
     let place = if line > 0 { format!("{}:{}", f.file, f.line) } else { format!("{} (metadata)", f.file) };
@@ -36,22 +35,17 @@ fn Quote(f: Finding) -> impl IntoView {
 pub fn Report() -> impl IntoView {
     let st = expect_context::<AppState>();
     move || {
-        st.primary.get().map(|c| {
-            let r = c.report.clone();
-            let s = r.summary.clone();
+        st.report.primary.get().map(|c| {
+            let r = &c.report;
+            let s = &r.summary;
             let mismatch = s.declared_matches_text == Some(false);
-            let verdict_class = match s.category {
-                fineprint_license::known::Category::NoLicense => "verdict bad",
-                _ if s.osi_approved => "verdict good",
-                fineprint_license::known::Category::NonCommercial | fineprint_license::known::Category::ResearchOnly => "verdict bad",
-                _ => "verdict warn",
-            };
+            let verdict_class = format!("verdict {}", r.verdict.tone.name());
             let added: Vec<Finding> = r.findings_for("added_clause").cloned().collect();
             let info: Vec<Finding> = ["region", "termination", "terms_change", "jurisdiction", "text_absent", "user_threshold_dau"]
                 .iter()
                 .flat_map(|k| r.findings_for(k).cloned().collect::<Vec<_>>())
                 .collect();
-            let rows = questions(&s)
+            let rows = questions(s)
                 .into_iter()
                 .map(|Question { field, question: q, answer: a }| {
                     let f = r.findings_for(field.name()).next().cloned();
@@ -117,35 +111,27 @@ pub fn Report() -> impl IntoView {
 }
 
 #[component]
-fn DocViewer(checked: Checked) -> impl IntoView {
+fn DocViewer(checked: std::sync::Arc<Checked>) -> impl IntoView {
     let st = expect_context::<AppState>();
+    let doc: NodeRef<leptos::html::Pre> = NodeRef::new();
+    // Effects run after the view has rendered: the highlighted lines exist.
     Effect::new(move |_| {
-        if st.viewer.get().is_some() {
-            // After the lines render, bring the highlighted passage into view.
-            let cb = wasm_bindgen::closure::Closure::once_into_js(|| {
-                if let Some(el) = web_sys::window()
-                    .and_then(|w| w.document())
-                    .and_then(|d| d.query_selector(".doc .hl").ok().flatten())
-                {
-                    el.scroll_into_view();
-                }
-            });
-            if let Some(w) = web_sys::window() {
-                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), 0);
-            }
+        let (Some(_), Some(pre)) = (st.report.viewer.get(), doc.get()) else { return };
+        if let Ok(Some(first)) = pre.query_selector(".hl") {
+            first.scroll_into_view();
         }
     });
     move || {
-        st.viewer.get().map(|(file, from, to)| {
-            let text = checked.docs.iter().find(|(p, _)| *p == file).map(|(_, t)| t.clone()).unwrap_or_default();
+        st.report.viewer.get().map(|ViewerTarget { file, from, to }| {
+            let text = checked.texts.iter().find(|t| t.path == file).map(|t| t.text.as_str()).unwrap_or_default();
             let lines: Vec<(usize, String)> = text.lines().enumerate().map(|(i, l)| (i + 1, l.to_string())).collect();
             view! {
                 <div class="viewer" role="dialog" aria-label=format!("{file}, line {from}") data-testid="viewer">
                     <div class="viewer-bar">
                         <strong>{file.clone()}</strong>
-                        <button class="button secondary" on:click=move |_| st.viewer.set(None)>"Close"</button>
+                        <button class="button secondary" on:click=move |_| st.report.viewer.set(None)>"Close"</button>
                     </div>
-                    <pre class="doc">{lines.into_iter().map(|(n, l)| {
+                    <pre class="doc" node_ref=doc>{lines.into_iter().map(|(n, l)| {
                         let hl = n >= from && n <= to;
                         view! { <span class="ln" class:hl=hl data-line=n><span class="no">{n}</span>{l}"\n"</span> }
                     }).collect_view()}</pre>
@@ -241,15 +227,19 @@ fn parse_num(s: &str) -> Option<u64> {
 #[component]
 pub fn UseForm() -> impl IntoView {
     let st = expect_context::<AppState>();
-    let p = st.profile;
+    let p = st.report.profile;
     let set = move |f: &dyn Fn(&mut fineprint_license::UseProfile)| {
         p.update(|x| f(x));
-        crate::storage::save_profile(&p.get_untracked());
+        p.with_untracked(crate::storage::save_profile);
     };
+    // The answers change only with the report or the stated use, and are
+    // compared before the list is drawn again.
+    let answers = Memo::new(move |_| {
+        st.report.primary.with(|c| c.as_ref().map(|c| p.with(|profile| usage::answer(&c.report, profile))))
+    });
     let answers = move || {
-        st.primary.get().map(|c| {
-            usage::answer(&c.report, &p.get())
-                .into_iter()
+        answers.get().map(|list| {
+            list.into_iter()
                 .map(|a| {
                     let cls = match a.answer {
                         Answer::Allowed => "ans allowed",
@@ -270,7 +260,7 @@ pub fn UseForm() -> impl IntoView {
         })
     };
     move || {
-        st.primary.get().is_some().then(|| {
+        st.report.primary.with(Option::is_some).then(|| {
             view! {
                 <section class="panel" aria-labelledby="use-h" data-testid="use">
                     <h2 id="use-h">"My use"</h2>
@@ -279,7 +269,7 @@ pub fn UseForm() -> impl IntoView {
                             <select id="purpose" on:change=move |ev| {
                                 let v = event_target_value(&ev);
                                 set(&|x| x.purpose = Purpose::parse(&v).unwrap_or_default());
-                            } prop:value=move || match p.get().purpose {
+                            } prop:value=move || match p.with(|p| p.purpose) {
                                 Purpose::Personal => "personal", Purpose::Research => "research", Purpose::Internal => "internal",
                                 Purpose::Product => "product", Purpose::Hosted => "hosted" }>
                                 <option value="personal">"personal use"</option>
@@ -291,20 +281,20 @@ pub fn UseForm() -> impl IntoView {
                         </label>
                         <label>"Monthly active users "
                             <input id="users" inputmode="numeric" placeholder="e.g. 2000000"
-                                prop:value=move || p.get().monthly_users.map(|n| n.to_string()).unwrap_or_default()
+                                prop:value=move || p.with(|p| p.monthly_users.map(|n| n.to_string()).unwrap_or_default())
                                 on:change=move |ev| { let v = event_target_value(&ev); set(&|x| x.monthly_users = parse_num(&v)); }/>
                         </label>
                         <label>"Annual revenue (USD) "
                             <input id="revenue" inputmode="numeric" placeholder="e.g. 5000000"
-                                prop:value=move || p.get().annual_revenue_usd.map(|n| n.to_string()).unwrap_or_default()
+                                prop:value=move || p.with(|p| p.annual_revenue_usd.map(|n| n.to_string()).unwrap_or_default())
                                 on:change=move |ev| { let v = event_target_value(&ev); set(&|x| x.annual_revenue_usd = parse_num(&v)); }/>
                         </label>
-                        <label class="check"><input type="checkbox" id="finetune" prop:checked=move || p.get().fine_tune_and_share
+                        <label class="check"><input type="checkbox" id="finetune" prop:checked=move || p.with(|p| p.fine_tune_and_share)
                             on:change=move |ev| { let v = event_target_checked(&ev); set(&|x| x.fine_tune_and_share = v); }/>" I will fine-tune it and share the result"</label>
-                        <label class="check"><input type="checkbox" id="outputs" prop:checked=move || p.get().train_on_outputs
+                        <label class="check"><input type="checkbox" id="outputs" prop:checked=move || p.with(|p| p.train_on_outputs)
                             on:change=move |ev| { let v = event_target_checked(&ev); set(&|x| x.train_on_outputs = v); }/>" I will train other models on its outputs"</label>
                         <label>"Where I am based "
-                            <input id="region" placeholder="e.g. EU, US" prop:value=move || p.get().region.unwrap_or_default()
+                            <input id="region" placeholder="e.g. EU, US" prop:value=move || p.with(|p| p.region.clone().unwrap_or_default())
                                 on:change=move |ev| { let v = event_target_value(&ev); set(&|x| x.region = Some(v.clone()).filter(|r| !r.trim().is_empty())); }/>
                         </label>
                     </form>
@@ -319,7 +309,7 @@ pub fn UseForm() -> impl IntoView {
 pub fn Compare() -> impl IntoView {
     let st = expect_context::<AppState>();
     let table = move || {
-        let (Some(a), Some(b)) = (st.primary.get(), st.compare.get()) else { return None };
+        let (Some(a), Some(b)) = (st.report.primary.get(), st.report.compare.get()) else { return None };
         let qa = questions(&a.report.summary);
         let qb = questions(&b.report.summary);
         let name = |c: &Checked| c.report.verdict.license_name.clone().unwrap_or_else(|| "no license".into());
@@ -339,7 +329,7 @@ pub fn Compare() -> impl IntoView {
         })
     };
     move || {
-        st.primary.get().is_some().then(|| {
+        st.report.primary.with(Option::is_some).then(|| {
             view! {
                 <section class="panel" aria-labelledby="cmp-h">
                     <h2 id="cmp-h">"Compare with another model"</h2>

@@ -1,6 +1,11 @@
-//! The page's state: what was dropped, its report, the stated use, the model.
+//! The page's state, in two parts: the report (what was dropped, its report,
+//! the stated use, the document open in the viewer) and the chat (the
+//! acknowledgement, the model in the worker, the conversation).
+
+use std::sync::Arc;
 
 use fineprint_license::discover::Role;
+use fineprint_license::report::SourceText;
 use fineprint_license::{Report, UseProfile};
 use fineprint_protocol::{DotSums, ModelInfo, Phase, Role as ChatRole, Sampling, Simd, Stats};
 use leptos::prelude::*;
@@ -9,25 +14,51 @@ use crate::error::PageError;
 use crate::folder::Entry;
 use crate::worker_client::WorkerClient;
 
-/// A checked folder as the page shows it.
+/// One file of a checked folder, as the file list shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileRow {
+    pub path: String,
+    pub size: u64,
+    pub role: Role,
+}
+
+/// A checked folder as the page shows it. Shared (`Arc`): reading the signal
+/// that holds it never copies the report or its texts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Checked {
     pub name: Option<String>,
-    pub files: Vec<(String, u64, Role)>,
+    pub files: Vec<FileRow>,
     pub report: Report,
-    /// Text documents, for the viewer: (path, text).
-    pub docs: Vec<(String, String)>,
+    /// The license-bearing files as the engine decoded them, for the viewer.
+    pub texts: Vec<SourceText>,
 }
 
 impl Checked {
-    pub fn gguf(&self) -> Option<&(String, u64, Role)> {
-        self.files.iter().filter(|f| f.2 == Role::Gguf).max_by_key(|f| f.1)
+    pub fn gguf(&self) -> Option<&FileRow> {
+        self.files.iter().filter(|f| f.role == Role::Gguf).max_by_key(|f| f.size)
     }
     /// Remembers the person's acknowledgement per model file and license.
     pub fn ack_key(&self) -> String {
-        let (name, size) = self.gguf().map_or(("", 0), |g| (g.0.as_str(), g.1));
+        let (name, size) = self.gguf().map_or(("", 0), |g| (g.path.as_str(), g.size));
         format!("fineprint.ack.{name}.{size}.{}", self.report.summary.license_id.as_deref().unwrap_or("none"))
     }
+}
+
+/// Where the document viewer stands: a file and its highlighted lines.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewerTarget {
+    pub file: String,
+    pub from: usize,
+    pub to: usize,
+}
+
+/// The engine the worker runs, once it is ready.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EngineInfo {
+    pub threads: usize,
+    pub simd: Simd,
+    /// Relaxed SIMD's dot product the worker timed faster, where it has relaxed SIMD.
+    pub sums: Option<DotSums>,
 }
 
 /// One chat message as the page holds it.
@@ -46,14 +77,28 @@ pub enum ModelState {
     Failed(PageError),
 }
 
+/// A folder to check, and where it goes.
+pub struct CheckRequest {
+    pub slot: crate::Slot,
+    pub name: Option<String>,
+    pub entries: Vec<Entry>,
+}
+
+/// The license side of the page.
 #[derive(Clone, Copy)]
-pub struct AppState {
-    pub busy: RwSignal<Option<String>>,
-    pub error: RwSignal<Option<PageError>>,
-    pub primary: RwSignal<Option<Checked>>,
-    pub compare: RwSignal<Option<Checked>>,
+pub struct ReportState {
+    pub primary: RwSignal<Option<Arc<Checked>>>,
+    pub compare: RwSignal<Option<Arc<Checked>>>,
     pub profile: RwSignal<UseProfile>,
-    pub viewer: RwSignal<Option<(String, usize, usize)>>,
+    pub viewer: RwSignal<Option<ViewerTarget>>,
+    /// The checked folder's files themselves: browser handles (not `Send`), not
+    /// reactive data, so a local stored value rather than a signal.
+    pub files: StoredValue<Vec<Entry>, LocalStorage>,
+}
+
+/// The model side of the page.
+#[derive(Clone, Copy)]
+pub struct ChatState {
     pub acked: RwSignal<bool>,
     pub model: RwSignal<ModelState>,
     /// The conversation; each message's text is its own signal, so a streamed
@@ -68,30 +113,34 @@ pub struct AppState {
     pub last_ids: RwSignal<Vec<u32>>,
     /// Their logit margins over the runner-up (data-margins: where engines may differ).
     pub last_margins: RwSignal<Vec<f32>>,
-    /// The checked folder's files themselves: browser handles (not `Send`), not
-    /// reactive data, so a local stored value rather than a signal.
-    pub files: StoredValue<Vec<Entry>, LocalStorage>,
-    /// The inference worker (a browser handle, so local too).
+    /// The inference worker (a browser handle, so local).
     pub worker: StoredValue<WorkerClient, LocalStorage>,
-    /// Threads the worker runs on and its kernels' instructions, once it is ready.
-    pub engine: RwSignal<Option<(usize, Simd, Option<DotSums>)>>,
+    pub engine: RwSignal<Option<EngineInfo>>,
 }
 
-impl Default for AppState {
-    fn default() -> Self {
-        Self::new()
-    }
+#[derive(Clone, Copy)]
+pub struct AppState {
+    pub report: ReportState,
+    pub chat: ChatState,
+    /// Checking a folder: its `pending()` is the busy line, its value the
+    /// outcome (an error goes to the page's error boundary).
+    pub check: Action<CheckRequest, Result<(), PageError>>,
+    /// Fetching the sample folder from the page's own server, before it is checked.
+    pub fetching_sample: RwSignal<bool>,
+    /// The page's own errors besides checking (the sample missing, the worker not starting).
+    pub error: RwSignal<Option<PageError>>,
 }
 
 impl AppState {
     pub fn new() -> Self {
-        Self {
-            busy: RwSignal::new(None),
-            error: RwSignal::new(None),
+        let report = ReportState {
             primary: RwSignal::new(None),
             compare: RwSignal::new(None),
             profile: RwSignal::new(crate::storage::load_profile()),
             viewer: RwSignal::new(None),
+            files: StoredValue::new_local(Vec::new()),
+        };
+        let chat = ChatState {
             acked: RwSignal::new(false),
             model: RwSignal::new(ModelState::Idle),
             messages: RwSignal::new(Vec::new()),
@@ -102,12 +151,30 @@ impl AppState {
             notice: RwSignal::new(None),
             last_ids: RwSignal::new(Vec::new()),
             last_margins: RwSignal::new(Vec::new()),
-            files: StoredValue::new_local(Vec::new()),
             worker: StoredValue::new_local(WorkerClient::default()),
             engine: RwSignal::new(None),
-        }
+        };
+        let check = Action::new_local(move |req: &CheckRequest| {
+            let (slot, name, entries) = (req.slot, req.name.clone(), req.entries.clone());
+            crate::check_folder(report, chat, slot, name, entries)
+        });
+        Self { report, chat, check, fetching_sample: RwSignal::new(false), error: RwSignal::new(None) }
     }
 
+    /// Checks a folder (the newest request wins: Leptos keeps the latest value).
+    pub fn check(&self, slot: crate::Slot, name: Option<String>, entries: Vec<Entry>) {
+        self.error.set(None);
+        self.check.dispatch_local(CheckRequest { slot, name, entries });
+    }
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ChatState {
     pub fn worker(&self) -> WorkerClient {
         self.worker.get_value()
     }

@@ -1,6 +1,6 @@
 //! The page's components mounted alone in headless Chromium: the drop zone,
 //! the page's error boundary, the file list and the report, fed a folder made
-//! of in-memory files through the same `check_folder` a drop calls.
+//! of in-memory files through the same check action a drop dispatches.
 #![cfg(target_arch = "wasm32")]
 
 use fineprint_app::chat::{on_event, Chat};
@@ -8,7 +8,7 @@ use fineprint_app::error::PageError;
 use fineprint_app::folder::Entry;
 use fineprint_app::report_view::Report;
 use fineprint_app::state::AppState;
-use fineprint_app::{check_folder, DropZone, FileList, PageErrors, Slot};
+use fineprint_app::{DropZone, FileList, PageErrors, Slot};
 use fineprint_protocol::{DotSums, Event, Phase, Simd};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -66,9 +66,9 @@ fn the_drop_zone_offers_a_folder_a_file_and_the_sample() {
 #[wasm_bindgen_test]
 async fn an_empty_drop_is_an_error_in_the_boundary_and_a_good_folder_clears_it() {
     let (host, st) = mount(|| view! { <PageErrors/><FileList/><Report/> });
-    check_folder(st, Slot::Primary, None, Vec::new());
+    st.check(Slot::Primary, None, Vec::new());
     until("the error", || text(&host, "[data-testid=error]").is_some()).await;
-    assert_eq!(st.error.get_untracked(), Some(PageError::EmptyDrop));
+    assert_eq!(st.check.value().get_untracked(), Some(Err(PageError::EmptyDrop)));
     assert!(text(&host, "[data-testid=error]").unwrap().contains("The drop held no files"));
     assert_eq!(
         host.query_selector("[data-testid=error]").unwrap().unwrap().get_attribute("role").as_deref(),
@@ -76,12 +76,12 @@ async fn an_empty_drop_is_an_error_in_the_boundary_and_a_good_folder_clears_it()
     );
 
     let card = "---\nlicense: mit\n---\n# A model\n";
-    check_folder(st, Slot::Primary, Some("tiny".into()), vec![file("README.md", card), file("LICENSE", MIT)]);
-    until("the report", || st.primary.with_untracked(Option::is_some)).await;
+    st.check(Slot::Primary, Some("tiny".into()), vec![file("README.md", card), file("LICENSE", MIT)]);
+    until("the report", || st.report.primary.with_untracked(Option::is_some)).await;
     until("the error to clear", || text(&host, "[data-testid=error]").is_none()).await;
     let files = text(&host, "[data-testid=file-list]").expect("the file list");
     assert!(files.contains("LICENSE") && files.contains("README.md"), "{files}");
-    let summary = st.primary.get_untracked().unwrap().report.summary;
+    let summary = st.report.primary.get_untracked().unwrap().report.summary.clone();
     // The id as the Hugging Face hub spells it, and the SPDX one.
     assert_eq!(summary.license_id.as_deref(), Some("mit"));
     assert_eq!(summary.spdx.as_deref(), Some("MIT"));
@@ -95,21 +95,21 @@ async fn an_empty_drop_is_an_error_in_the_boundary_and_a_good_folder_clears_it()
 #[wasm_bindgen_test]
 async fn the_model_panel_shows_the_warm_up_and_the_workers_dot_product() {
     let (host, st) = mount(|| view! { <Chat/> });
-    check_folder(st, Slot::Primary, Some("tiny".into()), vec![file("LICENSE", MIT), file("tiny.gguf", "GGUF")]);
-    until("the report", || st.primary.with_untracked(Option::is_some)).await;
-    st.acked.set(true);
-    on_event(st, Event::Progress { phase: Phase::Loading, done: 1 << 20, total: 2 << 20 });
+    st.check(Slot::Primary, Some("tiny".into()), vec![file("LICENSE", MIT), file("tiny.gguf", "GGUF")]);
+    until("the report", || st.report.primary.with_untracked(Option::is_some)).await;
+    st.chat.acked.set(true);
+    on_event(st.chat, Event::Progress { phase: Phase::Loading, done: 1 << 20, total: 2 << 20 });
     until("the loading step", || text(&host, "[data-testid=progress]").is_some()).await;
     let loading = text(&host, "[data-testid=progress]").unwrap();
     assert!(loading.starts_with("Loading weights") && loading.contains(" of "), "{loading}");
-    on_event(st, Event::Progress { phase: Phase::WarmingUp, done: 0, total: 1 });
+    on_event(st.chat, Event::Progress { phase: Phase::WarmingUp, done: 0, total: 1 });
     until("the warm-up step", || text(&host, "[data-testid=progress]").is_some_and(|t| t.starts_with("Warming up")))
         .await;
     assert!(!text(&host, "[data-testid=progress]").unwrap().contains(" of "), "no sizes for the warm-up");
 
     let engine = || host.query_selector("[data-testid=engine]").unwrap();
     let dot_sums = DotSums { in_i16: true, i32_ms: 5.6, i16_ms: 4.5 };
-    on_event(st, Event::Ready { threads: 1, simd: Simd::Relaxed, dot_sums: Some(dot_sums) });
+    on_event(st.chat, Event::Ready { threads: 1, simd: Simd::Relaxed, dot_sums: Some(dot_sums) });
     until("the engine line", || engine().is_some()).await;
     let line = engine().unwrap();
     assert_eq!(line.get_attribute("data-simd").as_deref(), Some("relaxed"));
@@ -117,7 +117,7 @@ async fn the_model_panel_shows_the_warm_up_and_the_workers_dot_product() {
     let title = line.get_attribute("title").unwrap_or_default();
     assert!(title.contains("16-bit lanes: 4.5 ms against 5.6 ms"), "{title}");
 
-    on_event(st, Event::Ready { threads: 1, simd: Simd::Simd128, dot_sums: None });
+    on_event(st.chat, Event::Ready { threads: 1, simd: Simd::Simd128, dot_sums: None });
     until("the simd128 engine line", || {
         engine().and_then(|e| e.get_attribute("data-simd")).as_deref() == Some("simd128")
     })

@@ -161,3 +161,14 @@ test("25 report downloads in a row each arrive whole, across 13 drops of the sam
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("the verdict's colour is the engine's tone", async () => {
+  const { page } = await openPage(browser.context, srv.url);
+  await page.click("#try-sample");
+  await page.waitForSelector("[data-testid=verdict]");
+  assert.match(await page.getAttribute("[data-testid=verdict]", "class"), /\bverdict good\b/);
+  const nc = makeFolder("nc-model", { "README.md": "---\nlicense: cc-by-nc-4.0\n---\n# A model for non-commercial use\n" });
+  await chooseFolder(page, nc);
+  assert.match(await page.getAttribute("[data-testid=verdict]", "class"), /\bverdict bad\b/);
+  await page.close();
+});

@@ -23,7 +23,7 @@ pub mod usage;
 mod analyse;
 mod declared;
 
-pub use analyse::check;
+pub use analyse::{check, check_with_texts};
 pub use discover::{plan, ReadPlan};
 pub use report::Report;
 pub use usage::{Answer, Purpose, UseProfile};

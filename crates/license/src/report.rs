@@ -127,9 +127,42 @@ pub struct DocumentId {
 pub struct Verdict {
     /// "OSI-approved open source", "Open weights under custom terms", ...
     pub headline: String,
+    /// How the headline reads at a glance (the page's colour for it).
+    #[serde(default)]
+    pub tone: Tone,
     pub license_name: Option<String>,
     /// Which points of the Open Source Definition fail, in plain words.
     pub osd_failures: Vec<String>,
+}
+
+/// Good: OSI-approved open source. Bad: no license, non-commercial or
+/// research-only. Caution: everything between (custom terms, open licenses
+/// that are not software licenses, proprietary terms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tone {
+    Good,
+    #[default]
+    Caution,
+    Bad,
+}
+
+impl Tone {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tone::Good => "good",
+            Tone::Caution => "caution",
+            Tone::Bad => "bad",
+        }
+    }
+}
+
+/// A license-bearing file of the folder as it was decoded: the text whose
+/// lines the findings' quotes count (for a viewer to open them at).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceText {
+    pub path: String,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

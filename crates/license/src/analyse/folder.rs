@@ -6,7 +6,7 @@ use crate::discover::{self, Role};
 use crate::frontmatter::{self, FrontMatter};
 use crate::gguf;
 use crate::html;
-use crate::report::Problem;
+use crate::report::{Problem, SourceText};
 use crate::text::{self, DecodeNote, Document};
 use crate::InputFile;
 
@@ -17,6 +17,8 @@ pub(crate) struct Folder {
     pub gguf: Vec<(String, gguf::Metadata)>,
     pub config_license: Vec<(String, String)>,
     pub problems: Vec<Problem>,
+    /// Each license-bearing file as decoded, before HTML became text.
+    pub sources: Vec<SourceText>,
 }
 
 impl Folder {
@@ -110,6 +112,7 @@ pub(crate) fn read(files: &[InputFile]) -> Folder {
                                 DecodeNote::Truncated { size } => format!("is {size} bytes; only the first {} were read", text::MAX_TEXT_BYTES),
                             }));
                         }
+                        f.sources.push(SourceText { path: file.path.clone(), text: t.clone() });
                         let lower = file.path.to_ascii_lowercase();
                         let doc = if lower.ends_with(".html") || lower.ends_with(".htm") || html::looks_like_html(&t) {
                             let h = html::to_text(&t);

@@ -16,7 +16,9 @@ use crate::declared::Declared;
 use crate::discover;
 use crate::field::Field;
 use crate::known::{Category, Commercial, Known, Redistribution};
-use crate::report::{DocumentId, FileEntry, Finding, Published, Report, Summary, TriWord, Tristate, Verdict};
+use crate::report::{
+    DocumentId, FileEntry, Finding, Published, Report, SourceText, Summary, Tone, TriWord, Tristate, Verdict,
+};
 use crate::text::Evidence;
 use crate::InputFile;
 
@@ -75,6 +77,15 @@ fn shown_declaration<'a>(folder: &Folder, decl: &'a Declarations, basis: &'a Bas
             Basis::Named(d) if decl.weak.iter().any(|w| std::ptr::eq(w, *d)) => Some(*d),
             _ => None,
         })
+}
+
+fn tone(s: &Summary) -> Tone {
+    match s.category {
+        Category::NoLicense => Tone::Bad,
+        _ if s.osi_approved => Tone::Good,
+        Category::NonCommercial | Category::ResearchOnly => Tone::Bad,
+        _ => Tone::Caution,
+    }
 }
 
 fn headline(s: &Summary) -> String {
@@ -362,8 +373,15 @@ fn document_ids(folder: &Folder, licenses: &[LicenseDoc], basis: &Basis) -> Vec<
 
 /// Checks a folder's files and reports on the license that governs the weights.
 pub fn check(files: &[InputFile]) -> crate::Report {
+    check_with_texts(files).0
+}
+
+/// [`check`], and the license-bearing files as decoded, whose lines the
+/// report's quotes count (the page's document viewer shows them).
+pub fn check_with_texts(files: &[InputFile]) -> (crate::Report, Vec<SourceText>) {
     // Find the documents.
     let mut folder = folder::read(files);
+    let texts = std::mem::take(&mut folder.sources);
     // Identify each license text; collect what is declared; decide what governs.
     let licenses = identify::all(&folder);
     let declarations = identify::declarations(&folder);
@@ -402,6 +420,7 @@ pub fn check(files: &[InputFile]) -> crate::Report {
     let known = basis.known();
     let verdict = Verdict {
         headline: headline(&summary),
+        tone: tone(&summary),
         license_name: if settled.no_license {
             None
         } else if settled.modified {
@@ -417,7 +436,7 @@ pub fn check(files: &[InputFile]) -> crate::Report {
         },
         osd_failures: osd_failures(&summary, settled.terms.eu_excluded),
     };
-    Report {
+    let report = Report {
         summary,
         verdict,
         license_name: settled.license_name.clone(),
@@ -431,5 +450,6 @@ pub fn check(files: &[InputFile]) -> crate::Report {
         license_link: folder.front_matter.iter().find_map(|(_, fm)| fm.license_link.clone()),
         problems: folder.problems,
         uses: None,
-    }
+    };
+    (report, texts)
 }
