@@ -17,7 +17,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use candle_core::quantized::GgmlDType;
 
-use crate::{Activations, Extras, Weight};
+use crate::activations::{Activations, Extras, RELAXED};
+use crate::Weight;
 
 /// How the relaxed-SIMD kernels sum their 8-bit products.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +77,7 @@ const REPS: usize = 192;
 /// faster. `clock` is in milliseconds. In a build without relaxed SIMD there
 /// is nothing to choose: `None`, and nothing is timed.
 pub fn choose(clock: &mut dyn FnMut() -> f64) -> Option<Choice> {
-    if !crate::RELAXED {
+    if !RELAXED {
         return None;
     }
     let (rows, cols) = (256, 1024);
@@ -186,7 +187,7 @@ mod tests {
         let before = current();
         for (slow, fast) in [(DotSums::I32, DotSums::I16), (DotSums::I16, DotSums::I32)] {
             let choice = choice_with(slow);
-            if crate::RELAXED {
+            if RELAXED {
                 let choice = choice.unwrap();
                 assert_eq!((choice.sums, current()), (fast, fast), "{choice:?}");
                 assert!(choice.i32_ms.is_finite() && choice.i16_ms.is_finite(), "{choice:?}");

@@ -8,7 +8,7 @@
 //! are exact; as in ggml, only the per-super-block scaling is floating point:
 //! `d_w · d_a · Σ_g sc_g · Σ q·a  −  dmin · d_a · Σ_s m_s · Σ a`.
 
-use crate::f16_at;
+use crate::blocks::f16_at;
 
 /// Values per super-block.
 pub const SUPER: usize = 256;
@@ -67,7 +67,7 @@ impl Act8K {
             .zip(self.qs.chunks_exact_mut(SUPER))
             .zip(self.d.iter_mut().zip(self.bsums.chunks_exact_mut(GROUPS)))
         {
-            let amax = crate::quantize::abs_max(xs);
+            let amax = crate::activations::rounding::abs_max(xs);
             // ggml takes the sign of the first value of largest magnitude; either
             // sign gives the same products (d and every q flip together).
             let Some(&max) = xs.iter().find(|v| v.abs() == amax).filter(|_| amax != 0.0) else {
@@ -77,7 +77,7 @@ impl Act8K {
                 continue;
             };
             let iscale = -127.0 / max;
-            crate::quantize::round_scaled(xs, iscale, -128.0, qs);
+            crate::activations::rounding::round_scaled(xs, iscale, -128.0, qs);
             for (s, run) in bsums.iter_mut().zip(qs.chunks_exact(16)) {
                 *s = run.iter().map(|&q| i32::from(q)).sum();
             }
@@ -196,32 +196,18 @@ fn min_sum(mins: &[i32; 8], bsums: &[i32]) -> i32 {
 /// super-block unpacked once for all of them.
 #[inline(always)]
 pub(crate) fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
-    #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
-    {
+    crate::arch::by_target!(
         // SAFETY: whole rows are passed (`w` holds `d.len()` super-blocks of
         // this kind, each `qs` 256 values per super-block); simd128 is enabled
         // at compile time, and the page loads a relaxed-SIMD build only where
         // the engine validates its dot product.
-        unsafe { simd::dot_tile_relaxed(kind, t, w, acts) }
-    }
-    #[cfg(all(target_feature = "simd128", not(feature = "relaxed-simd")))]
-    {
-        // SAFETY: whole rows are passed (`w` holds `d.len()` super-blocks of
-        // this kind, each `qs` 256 values per super-block); simd128 is enabled at compile time.
-        unsafe { simd::dot_tile(kind, t, w, acts) }
-    }
-    #[cfg(all(target_arch = "x86_64", not(target_feature = "simd128")))]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above; the result is cached).
-            return unsafe { portable::dot_tile_avx2(kind, t, w, acts) };
-        }
-        portable::dot_tile(kind, t, w, acts)
-    }
-    #[cfg(not(any(target_arch = "x86_64", target_feature = "simd128")))]
-    {
-        portable::dot_tile(kind, t, w, acts)
-    }
+        relaxed => unsafe { simd::dot_tile_relaxed(kind, t, w, acts) },
+        // SAFETY: as above, and simd128 is enabled at compile time.
+        simd128 => unsafe { simd::dot_tile(kind, t, w, acts) },
+        // SAFETY: the CPU has AVX2 (`by_target!` checked).
+        avx2 => unsafe { portable::dot_tile_avx2(kind, t, w, acts) },
+        portable => portable::dot_tile(kind, t, w, acts),
+    )
 }
 
 /// One row's product through each wasm kernel (the relaxed-SIMD test).
@@ -286,8 +272,8 @@ mod simd {
     use std::arch::wasm32::*;
 
     use super::{scales_k4, Kind, Row, GROUPS, SUPER};
-    use crate::f16_at;
-    use crate::simd::moved_bits;
+    use crate::arch::simd128::moved_bits;
+    use crate::blocks::f16_at;
 
     /// The 256 values of a super-block as 16 vectors of 16 bytes; Q6_K's
     /// centred (signed) only if `CENTRED`.

@@ -1,0 +1,60 @@
+//! The kernels by target: `portable` (any CPU; compiled again for AVX2 on
+//! x86-64), `simd128` (wasm) and `relaxed` (wasm with relaxed SIMD's dot
+//! product, feature `relaxed-simd`). [`by_target!`] is the one place the
+//! target is chosen, for blocks of 32 here and for the K-quants.
+
+#[cfg_attr(target_feature = "simd128", allow(dead_code))]
+pub(crate) mod portable;
+#[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+pub(crate) mod relaxed;
+#[cfg(target_feature = "simd128")]
+pub(crate) mod simd128;
+
+use crate::activations::Act;
+use crate::blocks::Blocks;
+
+/// The expression for this build's target: relaxed SIMD or simd128 (wasm,
+/// chosen at compile time), AVX2 (x86-64, detected at run time; the result
+/// is cached) or the portable loop.
+macro_rules! by_target {
+    (relaxed => $relaxed:expr, simd128 => $simd128:expr, avx2 => $avx2:expr, portable => $portable:expr $(,)?) => {{
+        #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+        {
+            $relaxed
+        }
+        #[cfg(all(target_feature = "simd128", not(feature = "relaxed-simd")))]
+        {
+            $simd128
+        }
+        #[cfg(all(target_arch = "x86_64", not(target_feature = "simd128")))]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                $avx2
+            } else {
+                $portable
+            }
+        }
+        #[cfg(not(any(target_arch = "x86_64", target_feature = "simd128")))]
+        {
+            $portable
+        }
+    }};
+}
+pub(crate) use by_target;
+
+/// One weight row of blocks of 32 against `R` activation rows.
+#[inline(always)]
+pub(crate) fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: &[Act<'_>; R]) -> [f32; R] {
+    by_target!(
+        // SAFETY: the caller passes whole rows: `w` holds `d.len()` blocks of
+        // this kind, each `qs`, `pos` and `neg` 32 values and `lanes` 4 sums
+        // per block; simd128 is enabled at compile time, and the page loads a
+        // relaxed-SIMD build only where the engine validates its dot product.
+        relaxed => unsafe { relaxed::dot_tile_relaxed(kind, t, w, acts) },
+        // SAFETY: as above, and simd128 is enabled at compile time.
+        simd128 => unsafe { simd128::dot_tile(kind, t, w, acts) },
+        // SAFETY: the CPU has AVX2 (`by_target!` checked).
+        avx2 => std::array::from_fn(|r| unsafe { portable::dot_avx2(kind, t, w, acts[r].qs, acts[r].d, acts[r].s) }),
+        portable => std::array::from_fn(|r| portable::dot(kind, t, w, acts[r].qs, acts[r].d, acts[r].s)),
+    )
+}

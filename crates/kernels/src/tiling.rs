@@ -1,0 +1,147 @@
+//! Tiling: how a band of weight rows meets the activation rows. Each weight
+//! block is unpacked once for a tile of activation rows, and a chunk of
+//! weight rows stays in cache while every tile meets it; the arithmetic of
+//! each row is the same whatever the tile, so the results are too.
+
+use std::ops::Range;
+
+use crate::activations::{Act, Activations, Extras};
+use crate::arch;
+use crate::blocks::{Blocks, BLOCK};
+use crate::{float16, kquant};
+
+/// A product the integer kernels run: activation row `i` as its kernel takes
+/// it, and one weight row against `R` of them.
+pub(crate) trait Kernel<'a> {
+    type Act: Copy;
+    fn act(&self, i: usize) -> Self::Act;
+    fn dot<const R: usize>(&self, w: &[u8], acts: &[Self::Act; R]) -> [f32; R];
+}
+
+/// Blocks of 32 against activations quantized in blocks of 32.
+pub(crate) struct Blocks32<'a> {
+    pub(crate) kind: Blocks,
+    pub(crate) t: &'a [f32],
+    pub(crate) a: &'a Activations,
+    pub(crate) cols: usize,
+    pub(crate) extras: Extras,
+}
+
+impl<'a> Kernel<'a> for Blocks32<'a> {
+    type Act = Act<'a>;
+
+    fn act(&self, i: usize) -> Act<'a> {
+        let (a, cols, nb) = (self.a, self.cols, self.cols / BLOCK);
+        /// Row `i` of an array the relaxed-SIMD kernel of this type reads (empty otherwise).
+        fn row_if<T>(needed: bool, v: &[T], i: usize, n: usize) -> &[T] {
+            if needed {
+                &v[i * n..(i + 1) * n]
+            } else {
+                &[]
+            }
+        }
+        Act {
+            qs: &a.qs[i * cols..(i + 1) * cols],
+            d: &a.d[i * nb..(i + 1) * nb],
+            s: &a.s[i * nb..(i + 1) * nb],
+            lanes: row_if(self.extras.lanes, &a.lanes, i, nb * 4),
+            pos: row_if(self.extras.split, &a.pos, i, cols),
+            neg: row_if(self.extras.split, &a.neg, i, cols),
+        }
+    }
+
+    fn dot<const R: usize>(&self, w: &[u8], acts: &[Act<'a>; R]) -> [f32; R] {
+        arch::dot_tile(self.kind, self.t, w, acts)
+    }
+}
+
+/// K-quant super-blocks against activations quantized as Q8_K.
+pub(crate) struct Super256<'a> {
+    pub(crate) kind: kquant::Kind,
+    pub(crate) t: &'a [f32],
+    pub(crate) a: &'a kquant::Act8K,
+    pub(crate) cols: usize,
+}
+
+impl<'a> Kernel<'a> for Super256<'a> {
+    type Act = kquant::Row<'a>;
+
+    fn act(&self, i: usize) -> kquant::Row<'a> {
+        self.a.row(i, self.cols)
+    }
+
+    fn dot<const R: usize>(&self, w: &[u8], acts: &[kquant::Row<'a>; R]) -> [f32; R] {
+        kquant::dot_tile(self.kind, self.t, w, acts)
+    }
+}
+
+/// Weight rows per chunk of a band: a chunk's bytes (a few tens of KB) stay
+/// in cache while every group of `TILE` activation rows meets them.
+pub(crate) const CHUNK: usize = 64;
+
+/// Rows `js` of an integer product into `out` (`m × js.len()`). In a prompt,
+/// each weight block is unpacked once for `TILE` activation rows (the rows
+/// left over in fours, twos, then one at a time), and a group's rows are
+/// looked up once for a chunk of weight rows, not once per weight row (that
+/// took a tenth of a prompt).
+pub(crate) fn band<'a, K: Kernel<'a>>(k: &K, w: &[u8], row_bytes: usize, m: usize, js: Range<usize>, out: &mut [f32]) {
+    let n = js.len();
+    let rows = &w[js.start * row_bytes..js.end * row_bytes];
+    for (c, chunk) in rows.chunks(CHUNK * row_bytes).enumerate() {
+        let at = Columns { j0: c * CHUNK, n };
+        let i = rows_by::<K, TILE>(k, chunk, row_bytes, (0, m), at, out);
+        let i = rows_by::<K, 4>(k, chunk, row_bytes, (i, m), at, out);
+        let i = rows_by::<K, 2>(k, chunk, row_bytes, (i, m), at, out);
+        rows_by::<K, 1>(k, chunk, row_bytes, (i, m), at, out);
+    }
+}
+
+/// Where a chunk's products go in a band's output: its first column, and the
+/// band's width.
+#[derive(Clone, Copy)]
+struct Columns {
+    j0: usize,
+    n: usize,
+}
+
+/// Activation rows `from..to`, `R` at a time while `R` are left, against every
+/// weight row of `chunk`; returns the first row it did not take.
+#[inline(always)]
+fn rows_by<'a, K: Kernel<'a>, const R: usize>(
+    k: &K,
+    chunk: &[u8],
+    row_bytes: usize,
+    (from, to): (usize, usize),
+    at: Columns,
+    out: &mut [f32],
+) -> usize {
+    let mut i = from;
+    while i + R <= to {
+        let acts: [K::Act; R] = std::array::from_fn(|r| k.act(i + r));
+        for (j, wr) in chunk.chunks_exact(row_bytes).enumerate() {
+            for (r, v) in k.dot(wr, &acts).into_iter().enumerate() {
+                out[(i + r) * at.n + at.j0 + j] = v;
+            }
+        }
+        i += R;
+    }
+    i
+}
+
+/// Rows `js` of an F16 product into `out` (`m × js.len()`): each weight row
+/// widened once, then met by every activation row.
+pub(crate) fn f16_band(w: &[u8], cols: usize, x: &[f32], m: usize, js: Range<usize>, out: &mut [f32]) {
+    let n = js.len();
+    let mut wide = vec![0.0; cols];
+    for (j, wr) in w[js.start * 2 * cols..js.end * 2 * cols].chunks_exact(2 * cols).enumerate() {
+        float16::widen_row(wr, &mut wide);
+        for (i, xr) in x.chunks_exact(cols).enumerate().take(m) {
+            out[i * n + j] = float16::dot::<4>(&wide, xr);
+        }
+    }
+}
+
+/// Activation rows per weight-block unpack in a prompt. Eight, not four:
+/// Q5_0's unpacking, the dearest, is then shared by twice the rows (the
+/// README's speed notes have the measurement).
+pub(crate) const TILE: usize = 8;

@@ -1,0 +1,186 @@
+//! The weight store: a matrix kept as the GGUF stores it (blocks of 32,
+//! K-quant super-blocks, F16, or candle's tensor for the rest), an embedding
+//! row looked up from it, and products with it, split across threads.
+
+use std::ops::Range;
+
+use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul};
+use candle_core::{Device, Module, Tensor};
+
+use crate::activations::{Activations, Extras};
+use crate::blocks::{dequantize_row, f16_table, Blocks, BLOCK};
+use crate::tiling::{band, f16_band, Blocks32, Super256};
+use crate::{float16, kquant, parallel};
+
+pub(crate) enum Store {
+    Blocks(Blocks, Vec<u8>),
+    /// K-quant super-blocks of 256 (Q4_K, Q5_K, Q6_K).
+    Super(kquant::Kind, Vec<u8>),
+    /// F16, kept as the file stores it.
+    F16(Vec<u8>),
+    /// Types without a kernel here, multiplied by candle (which keeps F16/F32
+    /// matrices as an f32 tensor, other types as its quantized tensor).
+    Candle(QMatMul),
+}
+
+/// A `rows × cols` weight matrix (out × in, as GGUF stores linear layers).
+pub struct Weight {
+    pub rows: usize,
+    pub cols: usize,
+    pub dtype: GgmlDType,
+    pub(crate) store: Store,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WeightError {
+    #[error("{rows}×{cols} {dtype:?} needs {expected} bytes, got {got}")]
+    Size { rows: usize, cols: usize, dtype: GgmlDType, expected: usize, got: usize },
+    #[error("a {rows}×{cols} matrix is empty")]
+    Empty { rows: usize, cols: usize },
+    #[error("{cols} columns is not a whole number of {block}-element blocks")]
+    Ragged { cols: usize, block: usize },
+    #[error("{0}")]
+    Candle(#[from] candle_core::Error),
+}
+
+impl Weight {
+    /// Takes the tensor's bytes as read from the GGUF (no copy for the types
+    /// with a kernel here).
+    pub fn from_gguf_bytes(dtype: GgmlDType, rows: usize, cols: usize, bytes: Vec<u8>) -> Result<Self, WeightError> {
+        let block = dtype.block_size();
+        if rows == 0 || cols == 0 {
+            return Err(WeightError::Empty { rows, cols });
+        }
+        if !cols.is_multiple_of(block) {
+            return Err(WeightError::Ragged { cols, block });
+        }
+        let expected = rows * (cols / block) * dtype.type_size();
+        if bytes.len() != expected {
+            return Err(WeightError::Size { rows, cols, dtype, expected, got: bytes.len() });
+        }
+        let store = match (Blocks::of(dtype), kquant::Kind::of(dtype)) {
+            (Some(b), _) => Store::Blocks(b, bytes),
+            (_, Some(k)) => Store::Super(k, bytes),
+            _ if dtype == GgmlDType::F16 => Store::F16(bytes),
+            _ => {
+                let t = qtensor_from_ggml(dtype, &bytes, vec![rows, cols], &Device::Cpu)?;
+                drop(bytes);
+                Store::Candle(QMatMul::from_qtensor(t)?)
+            }
+        };
+        Ok(Self { rows, cols, dtype, store })
+    }
+
+    /// Whether this matrix is multiplied by the kernels here (else by candle).
+    pub fn has_own_kernel(&self) -> bool {
+        !matches!(self.store, Store::Candle(..))
+    }
+
+    /// Row `r` as f32 (an embedding lookup: the table stays quantized).
+    pub fn row(&self, r: usize, out: &mut [f32]) -> candle_core::Result<()> {
+        debug_assert_eq!(out.len(), self.cols);
+        if r >= self.rows {
+            candle_core::bail!("row {r} is outside a {}-row matrix", self.rows);
+        }
+        match &self.store {
+            Store::Blocks(kind, bytes) => {
+                let row_bytes = self.cols / BLOCK * kind.bytes();
+                dequantize_row(*kind, &bytes[r * row_bytes..(r + 1) * row_bytes], out);
+            }
+            Store::Super(kind, bytes) => {
+                let row_bytes = self.cols / kquant::SUPER * kind.bytes();
+                kquant::dequantize_row(*kind, f16_table(), &bytes[r * row_bytes..(r + 1) * row_bytes], out);
+            }
+            Store::F16(bytes) => float16::widen_row(&bytes[r * 2 * self.cols..(r + 1) * 2 * self.cols], out),
+            Store::Candle(QMatMul::QTensor(t)) => {
+                let data = t.data()?;
+                let row_bytes = self.cols / self.dtype.block_size() * self.dtype.type_size();
+                let row = &data[r * row_bytes..(r + 1) * row_bytes];
+                let one = qtensor_from_ggml(self.dtype, row, vec![self.cols], &Device::Cpu)?;
+                out.copy_from_slice(&one.dequantize(&Device::Cpu)?.to_vec1::<f32>()?);
+            }
+            Store::Candle(QMatMul::Tensor(t) | QMatMul::TensorF16(t)) => {
+                out.copy_from_slice(&t.get(r)?.to_dtype(candle_core::DType::F32)?.to_vec1::<f32>()?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes of the matrix as stored.
+    pub(crate) fn bytes(&self) -> usize {
+        match &self.store {
+            Store::Blocks(_, b) | Store::Super(_, b) | Store::F16(b) => b.len(),
+            Store::Candle(_) => self.rows * self.cols * 4,
+        }
+    }
+
+    /// Rows `js` of the product with `x` (quantized in `a` as the store
+    /// needs) into `out`, `m × js.len()`; nothing for candle's stores.
+    pub(crate) fn band(&self, x: &[f32], m: usize, a: &Activations, js: Range<usize>, out: &mut [f32]) {
+        match &self.store {
+            Store::Blocks(kind, w) => {
+                let k = Blocks32 { kind: *kind, t: f16_table(), a, cols: self.cols, extras: Extras::of(*kind) };
+                band(&k, w, self.cols / BLOCK * kind.bytes(), m, js, out)
+            }
+            Store::Super(kind, w) => {
+                let k = Super256 { kind: *kind, t: f16_table(), a: &a.k, cols: self.cols };
+                band(&k, w, self.cols / kquant::SUPER * kind.bytes(), m, js, out)
+            }
+            Store::F16(w) => f16_band(w, self.cols, x, m, js, out),
+            Store::Candle(_) => {}
+        }
+    }
+
+    /// `out[i][j] = Σ_k x[i][k] · self[j][k]` for the `m` rows of `x`.
+    pub fn matmul(&self, x: &[f32], m: usize, out: &mut [f32], scratch: &mut Activations) -> candle_core::Result<()> {
+        matmul_shared(x, m, &mut [(self, out)], scratch)
+    }
+}
+
+/// Multiplies one `m`-row input by several matrices of the same width (a
+/// layer's query, key and value projections; its gate and up projections),
+/// quantizing the input once for all of them and, with threads, sharing all
+/// of them out at once (one hand-over instead of one per matrix).
+pub fn matmul_shared(
+    x: &[f32],
+    m: usize,
+    products: &mut [(&Weight, &mut [f32])],
+    scratch: &mut Activations,
+) -> candle_core::Result<()> {
+    let mut cols = None;
+    for (w, out) in products.iter() {
+        if x.len() != m * w.cols || out.len() != m * w.rows || cols.is_some_and(|c| c != w.cols) {
+            candle_core::bail!(
+                "a {}×{} matrix cannot take {} inputs into {} outputs",
+                w.rows,
+                w.cols,
+                x.len(),
+                out.len()
+            );
+        }
+        cols = Some(w.cols);
+    }
+    let Some(cols) = cols else { return Ok(()) };
+    let kinds = products.iter().filter_map(|(w, _)| match w.store {
+        Store::Blocks(kind, _) => Some(kind),
+        _ => None,
+    });
+    if let Some(needs) = kinds.map(Extras::of).reduce(Extras::or) {
+        scratch.quantize(x, m, cols, needs);
+    }
+    if products.iter().any(|(w, _)| matches!(w.store, Store::Super(..))) {
+        scratch.k.quantize(x, m, cols);
+    }
+    let acts = &*scratch;
+    let (own, candle): (Vec<_>, Vec<_>) = products.iter_mut().partition(|(w, _)| w.has_own_kernel());
+    let own = own.into_iter().map(|(w, out)| (*w, w.rows, w.bytes() * m, &mut **out)).collect();
+    parallel::bands_many(m, own, |w: &Weight, js, out| w.band(x, m, acts, js, out));
+    for (w, out) in candle {
+        if let Store::Candle(mm) = &w.store {
+            let xs = Tensor::from_slice(x, (m, w.cols), &Device::Cpu)?;
+            let ys = mm.forward(&xs)?.flatten_all()?.to_vec1::<f32>()?;
+            out.copy_from_slice(&ys);
+        }
+    }
+    Ok(())
+}
