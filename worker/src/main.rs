@@ -138,7 +138,7 @@ fn load(data: &JsValue, model_name: String, tokenizer_name: Option<String>) -> R
 thread_local! {
     /// A private channel for queueing a task behind whatever the page has sent.
     /// setTimeout(0) would do the same, but browsers clamp nested timers to
-    /// 4 ms: at 30 tokens a second that alone cost over a tenth of the time.
+    /// 4 ms, a large share of each token's time when decoding.
     static TICK: Option<MessageChannel> = MessageChannel::new().ok();
 }
 
@@ -276,12 +276,12 @@ fn pool_size() -> usize {
 const SIMD: Simd = if cfg!(feature = "relaxed-simd") { Simd::Relaxed } else { Simd::Simd128 };
 
 /// Times relaxed SIMD's two dot products on this CPU and keeps the faster
-/// (about 0.1 s, before any model: see `dot_sums`); `None` in the simd128 build.
+/// (about 0.1 s, before any model: see `relaxed_dot`); `None` in the simd128 build.
 fn choose_dot_sums() -> Option<DotSums> {
     let performance = scope().performance()?;
-    let choice = fineprint_inference::dot_sums::choose(&mut || performance.now())?;
+    let choice = fineprint_inference::relaxed_dot::choose(&mut || performance.now())?;
     Some(DotSums {
-        in_i16: choice.sums == fineprint_inference::dot_sums::DotSums::I16,
+        in_i16: choice.sums == fineprint_inference::relaxed_dot::DotSums::I16,
         i32_ms: choice.i32_ms,
         i16_ms: choice.i16_ms,
     })

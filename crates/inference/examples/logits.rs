@@ -3,8 +3,8 @@
 //! `cargo run --release -p fineprint-inference --example logits -- MODEL.gguf IDS_FILE`,
 //! or in headless Chromium with `scripts/wasi-chromium.mjs` (see there).
 use fineprint_inference::decoder::Decoder;
-use fineprint_inference::dot_sums;
 use fineprint_inference::preflight;
+use fineprint_inference::relaxed_dot;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -59,9 +59,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 pub fn choose_dot_sums() {
     let t0 = std::time::Instant::now();
     if let Some(choice) =
-        dot_sums::set_or_choose(std::env::var("DOT").ok().as_deref(), &mut || t0.elapsed().as_secs_f64() * 1e3)
+        relaxed_dot::set_or_choose(std::env::var("DOT").ok().as_deref(), &mut || t0.elapsed().as_secs_f64() * 1e3)
     {
         eprintln!("{choice:?}");
     }
-    eprintln!("dot sums: {:?}", dot_sums::current());
+    eprintln!("dot sums: {:?}", relaxed_dot::current());
 }

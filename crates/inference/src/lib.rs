@@ -20,7 +20,7 @@ use tokenizers::Tokenizer;
 
 pub use error::{InferenceError, Result};
 /// Relaxed SIMD's two dot products and the choice between them (the worker times them when it starts).
-pub use fineprint_kernels::dot_sums;
+pub use fineprint_kernels::relaxed_dot;
 use model::Model;
 use template::ChatTemplate;
 

@@ -4,8 +4,8 @@
 //!
 //! Top-k is taken on the raw logits, then the softmax over those k only:
 //! candle's sampler ran a softmax over the whole vocabulary and a selection
-//! over an index per token, 2–4 ms a token for Gemma 3's 262,144 in wasm, up
-//! to a tenth of a decoded token. Top-p then keeps the fewest most likely of
+//! over an index per token, a cost that grows with the vocabulary (Gemma 3
+//! has 262,144 tokens). Top-p then keeps the fewest most likely of
 //! the k whose probabilities, renormalised over the k, reach p: as Hugging
 //! Face's and llama.cpp's samplers do (candle measured p against the whole
 //! vocabulary's probabilities). The draw is seeded, so a seed repeats a reply.

@@ -24,15 +24,7 @@ const LAYERS: usize = 2;
 const VOCAB: usize = 200;
 
 fn noise(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0) * scale
-        })
-        .collect()
+    fineprint_kernels::testing::noise(n, seed).into_iter().map(|v| v * scale).collect()
 }
 
 fn tensor(dims: &[usize], dtype: GgmlDType, seed: u64, scale: f32, offset: f32) -> QTensor {

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use fineprint_kernels::dot_sums;
+use fineprint_kernels::relaxed_dot;
 use fineprint_kernels::{Activations, Weight};
 
 fn weight(dtype: GgmlDType, rows: usize, cols: usize) -> Weight {
@@ -26,7 +26,7 @@ fn main() {
     // faster is timed and kept, as the worker does.
     let t0 = Instant::now();
     if let Some(choice) =
-        dot_sums::set_or_choose(std::env::var("DOT").ok().as_deref(), &mut || t0.elapsed().as_secs_f64() * 1e3)
+        relaxed_dot::set_or_choose(std::env::var("DOT").ok().as_deref(), &mut || t0.elapsed().as_secs_f64() * 1e3)
     {
         println!("{choice:?}");
     }

@@ -1,6 +1,6 @@
 //! Half floats: F16 matrices kept as f16 (candle widens them to f32 on load,
-//! twice the file's size in memory), multiplied by f32 activations; and the
-//! f16 KV cache's narrowing and widening.
+//! twice the file's size in memory), widened a row at a time for their
+//! products (`vector::dot`); and the f16 KV cache's narrowing and widening.
 //!
 //! Each weight row is widened once per product into a scratch row, then met
 //! by every activation row. The widening is a bit move and one multiply
@@ -46,14 +46,6 @@ pub fn widen_into(src: &[u16], out: &mut [f32]) {
     }
 }
 
-/// `out += w · v` (a weighted value row into an attention output; the
-/// compiler vectorises it).
-pub fn axpy(out: &mut [f32], w: f32, v: &[f32]) {
-    for (o, x) in out.iter_mut().zip(v) {
-        *o += w * x;
-    }
-}
-
 /// Row `bytes` (little-endian f16) widened into `out`.
 pub(crate) fn widen_row(bytes: &[u8], out: &mut [f32]) {
     #[cfg(target_feature = "simd128")]
@@ -69,33 +61,6 @@ pub(crate) fn widen_row(bytes: &[u8], out: &mut [f32]) {
         for (o, p) in out.iter_mut().zip(pairs) {
             *o = widen(u16::from_le_bytes(*p));
         }
-    }
-}
-
-/// `Σ a·b`: in wasm with `SUMS` running f32x4 sums (2 or 4), natively with
-/// eight scalar ones (a shape compilers vectorise). The order of the
-/// additions, so the last bits of the result, depend on `SUMS`: attention
-/// keeps two, the order its scores have always had (Gemma 3's first answer
-/// token is a near-tie that four sums flipped), F16 weight rows take four.
-#[inline(always)]
-pub fn dot<const SUMS: usize>(a: &[f32], b: &[f32]) -> f32 {
-    #[cfg(target_feature = "simd128")]
-    {
-        // SAFETY: simd128 is enabled at compile time; both slices have the same length.
-        unsafe { simd::dot::<SUMS>(a, b) }
-    }
-    #[cfg(not(target_feature = "simd128"))]
-    {
-        let (ac, ar) = a.as_chunks::<8>();
-        let (bc, br) = b.as_chunks::<8>();
-        let mut acc = [0f32; 8];
-        for (x, y) in ac.iter().zip(bc) {
-            for k in 0..8 {
-                acc[k] += x[k] * y[k];
-            }
-        }
-        let tail: f32 = ar.iter().zip(br).map(|(x, y)| x * y).sum();
-        acc.iter().sum::<f32>() + tail
     }
 }
 
@@ -141,31 +106,6 @@ pub(crate) mod simd {
             *o = super::widen(p.add(k).read_unaligned());
         }
     }
-
-    pub unsafe fn dot<const SUMS: usize>(a: &[f32], b: &[f32]) -> f32 {
-        let n = a.len().min(b.len());
-        let (pa, pb) = (a.as_ptr(), b.as_ptr());
-        let mut acc = [f32x4_splat(0.0); SUMS];
-        let mut i = 0;
-        while i + 4 * SUMS <= n {
-            for (k, acc) in acc.iter_mut().enumerate() {
-                let x = v128_load(pa.add(i + 4 * k) as *const v128);
-                let y = v128_load(pb.add(i + 4 * k) as *const v128);
-                *acc = f32x4_add(*acc, f32x4_mul(x, y));
-            }
-            i += 4 * SUMS;
-        }
-        // Added in pairs, then the pairs: (s0 + s1) + (s2 + s3).
-        let v = acc.chunks(2).map(|p| f32x4_add(p[0], p[1])).reduce(|x, y| f32x4_add(x, y)).unwrap_or(f32x4_splat(0.0));
-        let mut sum = f32x4_extract_lane::<0>(v)
-            + f32x4_extract_lane::<1>(v)
-            + f32x4_extract_lane::<2>(v)
-            + f32x4_extract_lane::<3>(v);
-        for k in i..n {
-            sum += a[k] * b[k];
-        }
-        sum
-    }
 }
 
 #[cfg(test)]
@@ -175,7 +115,6 @@ mod tests {
     #[test]
     fn cache_helpers_agree_with_widened_f32() {
         // 77 values: nine vectors of eight and a tail.
-        let a: Vec<f32> = (0..77).map(|i| ((i * 37 % 101) as f32 - 50.0) / 13.0).collect();
         let b: Vec<f32> = (0..77).map(|i| ((i * 53 % 97) as f32 - 48.0) / 7.0).collect();
         let mut h = Vec::new();
         narrow(&b, &mut h);
@@ -183,15 +122,6 @@ mod tests {
         let mut widened = vec![0f32; h.len()];
         widen_into(&h, &mut widened);
         assert_eq!(widened, wide);
-        let want: f32 = a.iter().zip(&wide).map(|(x, y)| x * y).sum();
-        for got in [dot::<2>(&a, &widened), dot::<4>(&a, &widened)] {
-            assert!((got - want).abs() <= 1e-4 * want.abs().max(1.0));
-        }
-        let mut out = a.clone();
-        axpy(&mut out, 0.5, &widened);
-        for ((o, x), y) in out.iter().zip(&a).zip(&wide) {
-            assert!((o - (x + 0.5 * y)).abs() <= 1e-6 * (x + 0.5 * y).abs().max(1.0));
-        }
     }
 
     #[test]

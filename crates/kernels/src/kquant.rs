@@ -360,7 +360,7 @@ mod simd {
     #[cfg(feature = "relaxed-simd")]
     #[target_feature(enable = "relaxed-simd")]
     pub unsafe fn dot_tile_relaxed<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
-        match (kind, crate::dot_sums::in_i16()) {
+        match (kind, crate::relaxed_dot::in_i16()) {
             (Kind::Q4K, false) => tile::<0, R, true, false>(t, w, acts),
             (Kind::Q5K, false) => tile::<1, R, true, false>(t, w, acts),
             (Kind::Q6K, false) => tile::<2, R, true, false>(t, w, acts),
@@ -489,8 +489,8 @@ mod simd {
             for (r, &acc) in acc.iter().enumerate() {
                 let a = acts.get_unchecked(r);
                 let bsums = a.bsums.get_unchecked(b * GROUPS..(b + 1) * GROUPS);
-                // Σ by_sum · run sums, in vectors (16 scalar multiplies and
-                // adds per row were a tenth of the tile).
+                // Σ by_sum · run sums, in vectors: as 16 scalar multiplies
+                // and adds per row they stood out in the tile's profile.
                 let sums = (0..4).fold(i32x4_splat(0), |acc, i| {
                     let bs = v128_load(bsums.as_ptr().add(4 * i) as *const v128);
                     i32x4_add(acc, i32x4_mul(by_sum[i], bs))

@@ -15,19 +15,25 @@
 //!
 //! The rooms: `weight` (the store and the products), `tiling` (how weight
 //! rows meet activation rows), `activations`, `blocks` (the block types of
-//! 32), `kquant`, `float16`, `arch/{portable,simd128,relaxed}` (the kernels
+//! 32), `kquant`, `float16`, `vector` (f32 dot and axpy), `arch/{portable,simd128,relaxed}` (the kernels
 //! by target, chosen in one place), `parallel` (the team of threads),
-//! `dot_sums` (which of relaxed SIMD's two dot products this CPU runs faster).
+//! `relaxed_dot` (which of relaxed SIMD's two dot products this CPU runs faster).
 
 mod activations;
 mod arch;
 mod blocks;
-pub mod dot_sums;
 pub mod float16;
 mod kquant;
 pub mod parallel;
+pub mod relaxed_dot;
 mod tiling;
+pub mod vector;
 mod weight;
+
+/// Test data for this crate's tests and the inference engine's (feature `testing`).
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod testing;
 
 pub use activations::Activations;
 pub use blocks::BLOCK;

@@ -12,8 +12,9 @@
 //! waits for them spinning too, as ggml's threads do. With rayon, the pass's
 //! thread fell asleep at the end of most products waiting for the other's
 //! last band, and a wake-up (a futex natively, `Atomics.wait` in a browser)
-//! cost about as much as a small model's product: two threads decoded only
-//! 1.25× faster than one in the browser where llama.cpp gains 1.9× natively.
+//! cost about as much as a small model's product, so a second thread
+//! gained little of what llama.cpp's second thread gains (the README's
+//! speed notes have the figures).
 
 use std::ops::Range;
 
@@ -241,10 +242,10 @@ mod team {
     /// is a pause of tens of nanoseconds natively, so 4,096 polls are about
     /// 0.2 ms; in wasm it is nothing, and 2¹⁶ polls ran out within the
     /// leader's own work between two products often enough that a helper
-    /// slept through the next one: 2²² (a few milliseconds; the pass bounds
-    /// the spinning anyway) decoded SmolLM2 3–11 % faster on two threads in
-    /// Chromium, and four empty jobs per layer, which kept the helper
-    /// polling, gained as much and nothing more on top.
+    /// slept through the next one. 2²² polls are a few milliseconds (the
+    /// pass bounds the spinning anyway), enough to stay awake between a
+    /// pass's products; empty jobs to keep it polling added nothing on top
+    /// (the README's speed notes have the figures).
     const SPINS: u32 = if cfg!(target_arch = "wasm32") { 1 << 22 } else { 1 << 12 };
 
     #[derive(Default)]

@@ -11,24 +11,12 @@ use crate::arch::portable;
 #[cfg(all(feature = "relaxed-simd", target_feature = "simd128"))]
 use crate::arch::{relaxed, simd128};
 use crate::blocks::f16_table;
+use crate::testing::noise;
 use crate::tiling::{CHUNK, TILE};
 use crate::weight::Store;
 use crate::*;
 #[cfg(all(feature = "relaxed-simd", target_feature = "simd128"))]
 use crate::{activations::Act, blocks::dequantize_row, blocks::Blocks};
-
-/// A deterministic pseudo-random sequence (no dev-dependency for it).
-fn noise(n: usize, seed: u64) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
 
 fn quantized(dtype: GgmlDType, rows: usize, cols: usize, seed: u64) -> (Vec<u8>, Tensor) {
     let w = Tensor::from_vec(noise(rows * cols, seed), (rows, cols), &Device::Cpu).unwrap();
@@ -265,7 +253,7 @@ fn wasm_builds_use_simd128() {
 #[cfg(all(feature = "relaxed-simd", target_feature = "simd128"))]
 #[test]
 fn relaxed_kernels_agree_with_simd128() {
-    use crate::dot_sums::{self, DotSums};
+    use crate::relaxed_dot::{self, DotSums};
     assert!(RELAXED);
     let (rows, m) = (7, 5);
     for dtype in EVERY_TYPE.into_iter().filter(|d| Blocks::of(*d).is_some() || kquant::Kind::of(*d).is_some()) {
@@ -309,7 +297,7 @@ fn relaxed_kernels_agree_with_simd128() {
                     // SAFETY: whole rows of weights and activations; the
                     // engine running this test validated relaxed SIMD.
                     let run = |sums| unsafe {
-                        dot_sums::set(sums);
+                        relaxed_dot::set(sums);
                         match (Blocks::of(dtype), kquant::Kind::of(dtype)) {
                             (Some(kind), _) => {
                                 let act = Act {
@@ -334,7 +322,7 @@ fn relaxed_kernels_agree_with_simd128() {
                     };
                     let (simd, relaxed) = run(DotSums::I32);
                     let (_, in_i16) = run(DotSums::I16);
-                    dot_sums::set(DotSums::I32);
+                    relaxed_dot::set(DotSums::I32);
                     assert_eq!(relaxed.to_bits(), in_i16.to_bits(), "{dtype:?} [{i},{j}] {relaxed} vs {in_i16}");
                     if let Some(kind) = Blocks::of(dtype) {
                         // Summed in another order: to f32 rounding of the

@@ -8,7 +8,7 @@ use std::ops::Range;
 use crate::activations::{Act, Activations, Extras};
 use crate::arch;
 use crate::blocks::{Blocks, BLOCK};
-use crate::{float16, kquant};
+use crate::{float16, kquant, vector};
 
 /// A product the integer kernels run: activation row `i` as its kernel takes
 /// it, and one weight row against `R` of them.
@@ -82,8 +82,7 @@ pub(crate) const CHUNK: usize = 64;
 /// Rows `js` of an integer product into `out` (`m × js.len()`). In a prompt,
 /// each weight block is unpacked once for `TILE` activation rows (the rows
 /// left over in fours, twos, then one at a time), and a group's rows are
-/// looked up once for a chunk of weight rows, not once per weight row (that
-/// took a tenth of a prompt).
+/// looked up once for a chunk of weight rows, not once per weight row.
 pub(crate) fn band<'a, K: Kernel<'a>>(k: &K, w: &[u8], row_bytes: usize, m: usize, js: Range<usize>, out: &mut [f32]) {
     let n = js.len();
     let rows = &w[js.start * row_bytes..js.end * row_bytes];
@@ -136,7 +135,7 @@ pub(crate) fn f16_band(w: &[u8], cols: usize, x: &[f32], m: usize, js: Range<usi
     for (j, wr) in w[js.start * 2 * cols..js.end * 2 * cols].chunks_exact(2 * cols).enumerate() {
         float16::widen_row(wr, &mut wide);
         for (i, xr) in x.chunks_exact(cols).enumerate().take(m) {
-            out[i * n + j] = float16::dot::<4>(&wide, xr);
+            out[i * n + j] = vector::dot::<4>(&wide, xr);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The layers every family shares: RMS norm, rotary position embedding,
 //! grouped-query attention over the cache, the feed-forward activations.
 
-use fineprint_kernels::{float16, parallel};
+use fineprint_kernels::{float16, parallel, vector};
 
 use super::Config;
 
@@ -166,7 +166,7 @@ pub(super) fn attention(
                     continue;
                 }
                 for h in hs {
-                    float16::axpy(&mut o[h * hd..][..hd], t.scores[h * n + key - lo], &t.row);
+                    vector::axpy(&mut o[h * hd..][..hd], t.scores[h * n + key - lo], &t.row);
                 }
             }
         }
@@ -182,7 +182,7 @@ pub(super) fn attention(
 /// The score of query head `qh` against a widened key row.
 #[inline(always)]
 fn score(c: &Config, qh: &[f32], key: &[f32]) -> f32 {
-    let sc = float16::dot::<2>(qh, key) * c.query_scale;
+    let sc = vector::dot::<2>(qh, key) * c.query_scale;
     match c.attn_softcap {
         Some(cap) => cap * (sc / cap).tanh(),
         None => sc,
@@ -253,7 +253,7 @@ fn attention_one(
         for (j, slot) in slots(lo, ring).take(n).enumerate() {
             float16::widen_into(&v[slot * kv_dim + kvh * hd..][..hd], &mut t.row);
             for (h, o) in vals.chunks_exact_mut(hd).enumerate() {
-                float16::axpy(o, t.scores[h * n + j], &t.row);
+                vector::axpy(o, t.scores[h * n + j], &t.row);
             }
         }
     });
@@ -266,7 +266,7 @@ fn attention_one(
             let o = &mut out[(kvh * group + h) * hd..][..hd];
             o.fill(0.0);
             for r in 0..runs {
-                float16::axpy(o, scale(r) / sum, &head_parts[r * part + h * hd..][..hd]);
+                vector::axpy(o, scale(r) / sum, &head_parts[r * part + h * hd..][..hd]);
             }
         }
     }
@@ -423,17 +423,9 @@ mod tests {
         }
     }
 
-    /// Values in about ±3, from a seed (no randomness crate needed).
+    /// Values in about ±3, from a seed.
     fn noise(n: usize, seed: u64) -> Vec<f32> {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 6.0
-            })
-            .collect()
+        fineprint_kernels::testing::noise(n, seed).into_iter().map(|v| v * 3.0).collect()
     }
 
     /// One token's attention, split into runs of keys and merged, against

@@ -35,11 +35,10 @@ use layers::{
 use tensors::Tensors;
 
 /// The feed-forward activation's cost per value in `parallel`'s units (bytes
-/// of weights streamed in the same time): with the exponential in vector
-/// code about 2 ns a value in wasm (SiLU was 0.7 % of SmolLM2's decoding on
-/// one thread in Chromium, 30 × 1,536 values a token), while a core streams
-/// about 5 GB/s of weights through a kernel. A decoded token's activation
-/// (a few microseconds) then stays on one thread, a prompt's splits.
+/// of weights streamed in the same time): a value of the exponential in
+/// vector code costs about what a dozen bytes of weights take to stream
+/// through a kernel (the README's speed notes have the figures). A decoded
+/// token's activation then stays on one thread, a prompt's splits.
 const ACTIVATION_WORK: usize = 12;
 
 /// Values per task of the feed-forward activation: a token's row splits too.

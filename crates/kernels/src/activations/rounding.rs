@@ -2,9 +2,9 @@
 //! its largest magnitude, then each value scaled, rounded half away from zero
 //! (as C's `roundf`, what ggml's reference quantizers use) and clamped to a
 //! signed byte. They run once per product on every input row, as often as the
-//! kernels themselves in a token; in wasm, scalar, they took about a tenth of
-//! a prompt (`PROFILE=…` in `scripts/wasi-chromium.mjs`), so they have a
-//! simd128 path that gives the same bytes.
+//! kernels themselves in a token; in wasm, scalar, they stood out in a
+//! prompt's profile (`PROFILE=…` in `scripts/wasi-chromium.mjs`), so they
+//! have a simd128 path that gives the same bytes.
 
 /// The largest `|x|` of `xs` (0 for an empty run; NaNs are passed over).
 pub(crate) fn abs_max(xs: &[f32]) -> f32 {

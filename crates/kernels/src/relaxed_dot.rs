@@ -6,10 +6,9 @@
 //! AVX-VNNI (`vpdpbusd`) or Arm's dot product, but five on x86 without it:
 //! V8 emits `pmaddubsw`, builds a vector of ones, widens with `pmaddwd` and
 //! adds. `i16x8.relaxed_dot_i8x16_i7x16_s` is the `pmaddubsw` alone; a
-//! block's pairs are summed in i16 and widened once. On an AMD EPYC without
-//! AVX-VNNI the second ran the kernels 3–38 % faster for one token and 5–69 %
-//! for a 110-row prompt, by type; with AVX-VNNI the first is the one
-//! instruction. Both give the same integer sums, so the
+//! block's pairs are summed in i16 and widened once. Without AVX-VNNI the
+//! second runs the kernels faster; with it, the first is the one
+//! instruction (the README's speed notes have the figures). Both give the same integer sums, so the
 //! products are the same bit for bit whichever runs: the choice can be made
 //! by timing, on the machine that runs the model.
 
