@@ -33,7 +33,10 @@ unsafe fn hsum(v: v128) -> f32 {
     f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v) + f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v)
 }
 
+// Kept a function of its own: inlined into the tiling loops, V8 compiled
+// the blocks-of-32 kernels slower (the README's speed notes).
 #[cfg_attr(feature = "relaxed-simd", allow(dead_code))]
+#[inline(never)]
 pub unsafe fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: &[Act<'_>; R]) -> [f32; R] {
     // One monomorphised loop per block type: no branch on the type inside it.
     with_block_type!(kind, T => tile::<T, R, false, false>(t, w, acts))
