@@ -119,6 +119,8 @@ test("Firefox: report, golden tokens in the worker, own-origin requests only, th
 });
 
 test("Firefox: 25 report downloads in a row each arrive whole, across 13 drops of the folder", async () => {
+  // A server of its own: the test above stops the shared one to check offline use.
+  const own = await startServer();
   const dir = mkdtempSync(join(tmpdir(), "fineprint-ff-downloads-"));
   const ff = await puppeteer.launch({
     browser: "firefox", executablePath: FIREFOX, headless: true,
@@ -129,7 +131,7 @@ test("Firefox: 25 report downloads in a row each arrive whole, across 13 drops o
   });
   try {
     const page = await ff.newPage();
-    await page.goto(srv.url, { waitUntil: "load" });
+    await page.goto(own.url, { waitUntil: "load" });
     await page.waitForSelector("#try-sample", { timeout: 60000 });
     const files = ["LICENSE", "README.md"].map((name) => ({ name, body: readFileSync(join(SAMPLE, name), "utf8") }));
     const downloaded = () => readdirSync(dir).filter((f) => f.endsWith(".json") && !f.endsWith(".part"));
@@ -152,6 +154,7 @@ test("Firefox: 25 report downloads in a row each arrive whole, across 13 drops o
     assert.equal(downloaded().length, 25);
   } finally {
     await ff.close();
+    own.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });
