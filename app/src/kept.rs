@@ -118,7 +118,7 @@ pub fn KeptModels() -> impl IntoView {
                             Some(Entry { path: f.path, size: blob.size() as u64, blob })
                         })
                         .collect();
-                    st.check(Slot::Primary, Some(name), entries);
+                    st.check_folder(Slot::Primary, Some(name), entries);
                 }
                 Err(e) => status.set(Some(Err(PageError::KeptOpen { name, detail: js_detail(&e) }))),
             }

@@ -28,8 +28,9 @@ pub enum Slot {
 }
 
 /// Reads a folder's license-bearing files, checks them and shows the report;
-/// the dropped files stay in memory untouched. The body of [`AppState::check`].
-pub(crate) async fn check_folder(
+/// the dropped files stay in memory untouched. The body of the check action
+/// ([`AppState::check_folder`]).
+pub(crate) async fn check_and_show(
     report: ReportState,
     chat: ChatState,
     slot: Slot,
@@ -127,7 +128,7 @@ pub fn DropZone(target: Slot, title: &'static str, #[prop(optional)] with_sample
         let Some(dt) = ev.data_transfer() else { return };
         spawn_local(async move {
             match folder::from_drop(&dt).await {
-                Ok((name, entries)) => st.check(slot, name, entries),
+                Ok((name, entries)) => st.check_folder(slot, name, entries),
                 Err(e) => st.error.set(Some(e)),
             }
         });
@@ -135,7 +136,7 @@ pub fn DropZone(target: Slot, title: &'static str, #[prop(optional)] with_sample
     let on_pick = move |input: Option<web_sys::HtmlInputElement>| {
         if let Some(input) = input {
             let (name, entries) = folder::from_input(&input);
-            st.check(slot, name, entries);
+            st.check_folder(slot, name, entries);
             input.set_value("");
         }
     };
@@ -145,7 +146,7 @@ pub fn DropZone(target: Slot, title: &'static str, #[prop(optional)] with_sample
             let fetched = folder::sample().await;
             st.fetching_sample.set(false);
             match fetched {
-                Ok((name, entries)) => st.check(slot, name, entries),
+                Ok((name, entries)) => st.check_folder(slot, name, entries),
                 Err(e) => st.error.set(Some(e)),
             }
         });

@@ -269,9 +269,7 @@ pub fn UseForm() -> impl IntoView {
                             <select id="purpose" on:change=move |ev| {
                                 let v = event_target_value(&ev);
                                 set(&|x| x.purpose = Purpose::parse(&v).unwrap_or_default());
-                            } prop:value=move || match p.with(|p| p.purpose) {
-                                Purpose::Personal => "personal", Purpose::Research => "research", Purpose::Internal => "internal",
-                                Purpose::Product => "product", Purpose::Hosted => "hosted" }>
+                            } prop:value=move || p.with(|p| p.purpose.name())>
                                 <option value="personal">"personal use"</option>
                                 <option value="research">"research"</option>
                                 <option value="internal">"internal use at a company"</option>

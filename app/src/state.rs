@@ -156,13 +156,14 @@ impl AppState {
         };
         let check = Action::new_local(move |req: &CheckRequest| {
             let (slot, name, entries) = (req.slot, req.name.clone(), req.entries.clone());
-            crate::check_folder(report, chat, slot, name, entries)
+            crate::check_and_show(report, chat, slot, name, entries)
         });
         Self { report, chat, check, fetching_sample: RwSignal::new(false), error: RwSignal::new(None) }
     }
 
-    /// Checks a folder (the newest request wins: Leptos keeps the latest value).
-    pub fn check(&self, slot: crate::Slot, name: Option<String>, entries: Vec<Entry>) {
+    /// Checks a folder and shows it when done. Two folders dropped in quick
+    /// succession are each checked; the one whose check ends last is shown.
+    pub fn check_folder(&self, slot: crate::Slot, name: Option<String>, entries: Vec<Entry>) {
         self.error.set(None);
         self.check.dispatch_local(CheckRequest { slot, name, entries });
     }

@@ -66,7 +66,7 @@ fn the_drop_zone_offers_a_folder_a_file_and_the_sample() {
 #[wasm_bindgen_test]
 async fn an_empty_drop_is_an_error_in_the_boundary_and_a_good_folder_clears_it() {
     let (host, st) = mount(|| view! { <PageErrors/><FileList/><Report/> });
-    st.check(Slot::Primary, None, Vec::new());
+    st.check_folder(Slot::Primary, None, Vec::new());
     until("the error", || text(&host, "[data-testid=error]").is_some()).await;
     assert_eq!(st.check.value().get_untracked(), Some(Err(PageError::EmptyDrop)));
     assert!(text(&host, "[data-testid=error]").unwrap().contains("The drop held no files"));
@@ -76,7 +76,7 @@ async fn an_empty_drop_is_an_error_in_the_boundary_and_a_good_folder_clears_it()
     );
 
     let card = "---\nlicense: mit\n---\n# A model\n";
-    st.check(Slot::Primary, Some("tiny".into()), vec![file("README.md", card), file("LICENSE", MIT)]);
+    st.check_folder(Slot::Primary, Some("tiny".into()), vec![file("README.md", card), file("LICENSE", MIT)]);
     until("the report", || st.report.primary.with_untracked(Option::is_some)).await;
     until("the error to clear", || text(&host, "[data-testid=error]").is_none()).await;
     let files = text(&host, "[data-testid=file-list]").expect("the file list");
@@ -95,7 +95,7 @@ async fn an_empty_drop_is_an_error_in_the_boundary_and_a_good_folder_clears_it()
 #[wasm_bindgen_test]
 async fn the_model_panel_shows_the_warm_up_and_the_workers_dot_product() {
     let (host, st) = mount(|| view! { <Chat/> });
-    st.check(Slot::Primary, Some("tiny".into()), vec![file("LICENSE", MIT), file("tiny.gguf", "GGUF")]);
+    st.check_folder(Slot::Primary, Some("tiny".into()), vec![file("LICENSE", MIT), file("tiny.gguf", "GGUF")]);
     until("the report", || st.report.primary.with_untracked(Option::is_some)).await;
     st.chat.acked.set(true);
     on_event(st.chat, Event::Progress { phase: Phase::Loading, done: 1 << 20, total: 2 << 20 });

@@ -39,32 +39,25 @@ enum Command {
     Run(run::RunArgs),
 }
 
-/// What the model is for, as `--use` takes it.
-#[derive(Clone, Copy, ValueEnum)]
-enum UseKind {
-    /// For yourself.
-    Personal,
-    /// Research, not for a product.
-    Research,
-    /// Inside your organisation.
-    Internal,
-    /// In a product you sell or give away.
-    #[value(alias = "commercial")]
-    Product,
-    /// As a service others use over a network.
-    #[value(aliases = ["service", "hosted-service"])]
-    Hosted,
-}
+/// What the model is for, as `--use` takes it: the license crate's own
+/// names and aliases for each purpose.
+#[derive(Clone, Copy)]
+struct UseKind(Purpose);
 
-impl From<UseKind> for Purpose {
-    fn from(u: UseKind) -> Self {
-        match u {
-            UseKind::Personal => Purpose::Personal,
-            UseKind::Research => Purpose::Research,
-            UseKind::Internal => Purpose::Internal,
-            UseKind::Product => Purpose::Product,
-            UseKind::Hosted => Purpose::Hosted,
-        }
+impl ValueEnum for UseKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        const ALL: [UseKind; 5] = [
+            UseKind(Purpose::ALL[0]),
+            UseKind(Purpose::ALL[1]),
+            UseKind(Purpose::ALL[2]),
+            UseKind(Purpose::ALL[3]),
+            UseKind(Purpose::ALL[4]),
+        ];
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.name()).aliases(self.0.aliases()))
     }
 }
 
@@ -98,7 +91,7 @@ impl UseArgs {
     /// The stated use; a number or flag without `--use` means a product.
     pub fn profile(&self) -> Option<UseProfile> {
         let purpose = match self.purpose {
-            Some(p) => p.into(),
+            Some(UseKind(p)) => p,
             None if self.users.is_some()
                 || self.revenue.is_some()
                 || self.fine_tune

@@ -84,22 +84,12 @@ pub(crate) struct Seekable<'r, R> {
 impl<'r, R: Read + Seek> Seekable<'r, R> {
     pub(crate) fn new(inner: &'r mut R) -> Self {
         let at = inner.stream_position().unwrap_or(0);
-        let len = inner.stream_len_of();
+        // The file's length, the position left where it was.
+        let len = inner.seek(std::io::SeekFrom::End(0)).ok();
+        if inner.seek(std::io::SeekFrom::Start(at)).is_err() {
+            return Self { inner, at, len: None };
+        }
         Self { inner, at, len }
-    }
-}
-
-trait StreamLen {
-    fn stream_len_of(&mut self) -> Option<u64>;
-}
-
-impl<R: Seek> StreamLen for R {
-    /// The file's length, leaving the position where it was.
-    fn stream_len_of(&mut self) -> Option<u64> {
-        let here = self.stream_position().ok()?;
-        let len = self.seek(std::io::SeekFrom::End(0)).ok()?;
-        self.seek(std::io::SeekFrom::Start(here)).ok()?;
-        Some(len)
     }
 }
 

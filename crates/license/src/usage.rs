@@ -25,15 +25,31 @@ impl Purpose {
     pub fn is_commercial(self) -> bool {
         matches!(self, Purpose::Internal | Purpose::Product | Purpose::Hosted)
     }
+    pub const ALL: [Purpose; 5] =
+        [Purpose::Personal, Purpose::Research, Purpose::Internal, Purpose::Product, Purpose::Hosted];
+
+    /// The word the command line and the page's form use for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Purpose::Personal => "personal",
+            Purpose::Research => "research",
+            Purpose::Internal => "internal",
+            Purpose::Product => "product",
+            Purpose::Hosted => "hosted",
+        }
+    }
+
+    /// Other words people use for it.
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Purpose::Product => &["commercial"],
+            Purpose::Hosted => &["service", "hosted-service"],
+            _ => &[],
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "personal" => Purpose::Personal,
-            "research" => Purpose::Research,
-            "internal" => Purpose::Internal,
-            "product" | "commercial" => Purpose::Product,
-            "hosted" | "service" | "hosted-service" => Purpose::Hosted,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|p| p.name() == s || p.aliases().contains(&s))
     }
 }
 

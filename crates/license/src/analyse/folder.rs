@@ -17,7 +17,7 @@ pub(crate) struct Folder {
     pub gguf: Vec<(String, gguf::Metadata)>,
     pub config_license: Vec<(String, String)>,
     pub problems: Vec<Problem>,
-    /// Each license-bearing file as decoded, before HTML became text.
+    /// Each license-bearing file as decoded, before HTML became text (when asked for).
     pub sources: Vec<SourceText>,
 }
 
@@ -97,7 +97,7 @@ fn unescape(raw: &str) -> String {
     out
 }
 
-pub(crate) fn read(files: &[InputFile]) -> Folder {
+pub(crate) fn read(files: &[InputFile], keep_texts: bool) -> Folder {
     let mut f = Folder::default();
     for file in files {
         let role = discover::role(&file.path);
@@ -112,7 +112,9 @@ pub(crate) fn read(files: &[InputFile]) -> Folder {
                                 DecodeNote::Truncated { size } => format!("is {size} bytes; only the first {} were read", text::MAX_TEXT_BYTES),
                             }));
                         }
-                        f.sources.push(SourceText { path: file.path.clone(), text: t.clone() });
+                        if keep_texts {
+                            f.sources.push(SourceText { path: file.path.clone(), text: t.clone() });
+                        }
                         let lower = file.path.to_ascii_lowercase();
                         let doc = if lower.ends_with(".html") || lower.ends_with(".htm") || html::looks_like_html(&t) {
                             let h = html::to_text(&t);

@@ -373,14 +373,19 @@ fn document_ids(folder: &Folder, licenses: &[LicenseDoc], basis: &Basis) -> Vec<
 
 /// Checks a folder's files and reports on the license that governs the weights.
 pub fn check(files: &[InputFile]) -> crate::Report {
-    check_with_texts(files).0
+    analyse(files, false).0
 }
 
 /// [`check`], and the license-bearing files as decoded, whose lines the
 /// report's quotes count (the page's document viewer shows them).
 pub fn check_with_texts(files: &[InputFile]) -> (crate::Report, Vec<SourceText>) {
+    analyse(files, true)
+}
+
+/// The check, keeping a copy of each decoded text only when the caller shows them.
+fn analyse(files: &[InputFile], keep_texts: bool) -> (crate::Report, Vec<SourceText>) {
     // Find the documents.
-    let mut folder = folder::read(files);
+    let mut folder = folder::read(files, keep_texts);
     let texts = std::mem::take(&mut folder.sources);
     // Identify each license text; collect what is declared; decide what governs.
     let licenses = identify::all(&folder);
