@@ -135,6 +135,14 @@ pub fn in_license_line(doc: &Document) -> Option<Declared> {
         let lower = value.to_lowercase();
         // "A custom commercial license is available at …", "See below", "Proprietary": no name.
         let describes = rule("license_line_describes").is_match(&lower);
+        // "licence: license" (a card template's placeholder): license words name no license.
+        let placeholder = lower
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .all(|w| known::LICENSE_WORDS.contains(&w));
+        if placeholder {
+            continue;
+        }
         let known = resolve(value).or_else(|| {
             // "CC-BY-NC, requires also adhering to …": the longest known prefix.
             let words: Vec<&str> = value.split_whitespace().collect();
