@@ -10,9 +10,15 @@ pub struct FrontMatter {
     pub license_link: Option<String>,
     pub datasets: Vec<String>,
     pub base_model: Vec<String>,
+    /// `base_model_relation:` (finetune, adapter, quantized, merge).
+    pub base_model_relation: Option<String>,
+    /// The model's own name: `model_name:`, else the first `model-index` entry's name.
+    pub model_name: Option<String>,
     /// 1-based line of the `license:` key in the card, for quoting.
     pub license_line: Option<usize>,
     pub license_name_line: Option<usize>,
+    pub base_model_line: Option<usize>,
+    pub model_name_line: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -60,8 +66,21 @@ pub fn parse(text: &str) -> Result<Option<FrontMatter>, FrontMatterError> {
         license_link: strings(&doc["license_link"]).and_then(|v| v.into_iter().next()),
         datasets: strings(&doc["datasets"]).unwrap_or_default(),
         base_model: strings(&doc["base_model"]).unwrap_or_default(),
+        // The Hub tags a derivative `base_model:<relation>:<repo>` when the card does not say.
+        base_model_relation: strings(&doc["base_model_relation"]).and_then(|v| v.into_iter().next()).or_else(|| {
+            strings(&doc["tags"])?.iter().find_map(|t| {
+                let rest = t.strip_prefix("base_model:")?;
+                let (relation, repo) = rest.split_once(':')?;
+                (!repo.is_empty()).then(|| relation.to_owned())
+            })
+        }),
+        model_name: strings(&doc["model_name"])
+            .or_else(|| strings(&doc["model-index"][0]["name"]))
+            .and_then(|v| v.into_iter().next()),
         license_line: key_line("license"),
         license_name_line: key_line("license_name"),
+        base_model_line: key_line("base_model"),
+        model_name_line: key_line("model_name").or_else(|| key_line("model-index")),
     }))
 }
 
@@ -92,6 +111,17 @@ mod tests {
         assert_eq!(fm.datasets, vec!["a/b"]);
         assert_eq!(fm.license_line, Some(2));
         assert_eq!(fm.license_name_line, Some(3));
+    }
+
+    #[test]
+    fn reads_lineage_fields() {
+        let fm = parse("---\nbase_model:\n- a/b\n- c/d\nbase_model_relation: merge\nmodel-index:\n- name: My-Merge\n  results: []\n---\n")
+            .expect("valid")
+            .expect("present");
+        assert_eq!(fm.base_model, vec!["a/b", "c/d"]);
+        assert_eq!(fm.base_model_relation.as_deref(), Some("merge"));
+        assert_eq!(fm.model_name.as_deref(), Some("My-Merge"));
+        assert_eq!(fm.base_model_line, Some(2));
     }
 
     #[test]

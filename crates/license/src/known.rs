@@ -80,12 +80,44 @@ pub struct Known {
     /// The clause sheet: for a field the license settles, the sentence of its
     /// published text that says so (checked against the text by build.rs).
     pub sheet: &'static [(Field, &'static str)],
+    /// What binds a model made from this one.
+    pub derivatives: Derivatives,
+}
+
+/// How a license reaches the models made from a model under it (fine-tunes,
+/// adapters, quantizations, merges).
+#[derive(Debug, Clone, Copy)]
+pub struct Derivatives {
+    /// Whether its terms bind a derivative (model licenses, copyleft,
+    /// non-commercial), or only travel as notices (permissive licenses).
+    pub binds: bool,
+    /// The words a derivative's name must begin with ("Llama").
+    pub name_prefix: Option<&'static str>,
+    /// The published sentence that makes the terms bind derivatives.
+    pub sentence: Option<&'static str>,
 }
 
 impl Known {
     /// The published sentence that settles a field, when the sheet has one.
     pub fn sentence(&self, field: Field) -> Option<&'static str> {
         self.sheet.iter().find(|(f, _)| *f == field).map(|(_, s)| *s)
+    }
+    /// The id a report gives it: the Hub's name for licenses filed as "other".
+    pub fn report_id(&self) -> &'static str {
+        if self.id == "other" {
+            self.hub_name.unwrap_or(self.id)
+        } else {
+            self.id
+        }
+    }
+    /// The sentence that shows its terms reach a derivative: its own, else the
+    /// clause sheet's on redistribution, attribution or use.
+    pub fn derivative_sentence(&self) -> Option<&'static str> {
+        self.derivatives.sentence.or_else(|| {
+            [Field::RedistributionAllowed, Field::AttributionRequired, Field::UseRestrictions, Field::CommercialUse]
+                .into_iter()
+                .find_map(|f| self.sentence(f))
+        })
     }
     pub fn osi_approved(&self) -> bool {
         self.spdx.and_then(spdx::license_id).is_some_and(|l| l.is_osi_approved())

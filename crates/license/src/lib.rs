@@ -5,6 +5,7 @@
 //! get a [`report::Report`] whose every finding quotes its file and line.
 
 pub mod clauses;
+pub mod diff;
 pub mod discover;
 pub mod field;
 pub mod fingerprint;
@@ -13,7 +14,9 @@ pub mod frontmatter;
 pub use fineprint_gguf as gguf;
 pub mod html;
 pub mod known;
+pub mod lineage;
 pub mod modelfile;
+pub mod openness;
 pub mod report;
 pub mod sbom;
 mod shingle;

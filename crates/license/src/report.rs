@@ -183,6 +183,13 @@ pub struct Report {
     /// The model card's `license_link`, where it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license_link: Option<String>,
+    /// Where the model comes from, base first, the folder's own model last;
+    /// empty when the folder names no base.
+    #[serde(default)]
+    pub lineage: Vec<crate::lineage::Link>,
+    /// How open the folder is (MOF components and class, OSAID requirements).
+    #[serde(default)]
+    pub openness: crate::openness::Openness,
 }
 
 /// One of the questions a builder asks of a license, answered from the

@@ -133,8 +133,59 @@ fn is_eu(region: &str) -> bool {
     EU.contains(&region.trim().to_ascii_lowercase().as_str())
 }
 
-/// One answer per question a builder asks, for this use.
+impl Answer {
+    /// How much an answer holds a person back: the stricter of two answers wins.
+    fn strictness(self) -> u8 {
+        match self {
+            Answer::Allowed => 0,
+            Answer::Unclear => 1,
+            Answer::NeedsAgreement => 2,
+            Answer::NotAllowed => 3,
+        }
+    }
+}
+
+/// One answer per question a builder asks, for this use, under the stricter
+/// of the folder's own terms and those of every base whose terms bind it.
 pub fn answer(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
+    let mut out = answer_terms(report, p);
+    for link in report.lineage.iter().filter(|l| l.binds_derivatives) {
+        let Some(k) = link.known() else { continue };
+        let id = link.repo.as_deref().unwrap_or(&link.name);
+        let Some(named) = report.findings_for("base_model").find(|f| f.value.as_str() == Some(id)) else { continue };
+        let ev = crate::text::Evidence { file: named.file.clone(), line: named.line, quote: named.quote.clone() };
+        let base = answer_terms(&crate::analyse::published_report(k, &ev), p);
+        out = stricter(out, base, &format!("the base model's {}", k.name));
+    }
+    out
+}
+
+/// Each question's stricter answer; where the base's is stricter, its reason
+/// and evidence, said to be the base's; where both allow with different
+/// duties, the base's added to the folder's.
+fn stricter(own: Vec<UseAnswer>, base: Vec<UseAnswer>, whose: &str) -> Vec<UseAnswer> {
+    let mut out = own;
+    for b in base {
+        let said = format!("Under {whose}: {}", b.reason);
+        match out.iter_mut().find(|a| a.key == b.key) {
+            Some(a) if b.answer.strictness() > a.answer.strictness() => {
+                *a = UseAnswer { reason: said, ..b };
+            }
+            Some(a) if b.answer == a.answer && b.reason != a.reason && a.answer == Answer::Allowed => {
+                a.reason = format!("{} {said}", a.reason);
+                if a.evidence.is_none() {
+                    a.evidence = b.evidence;
+                }
+            }
+            Some(_) => {}
+            None => out.push(UseAnswer { reason: said, ..b }),
+        }
+    }
+    out
+}
+
+/// The answers one set of terms gives (a folder's, or a base's as published).
+fn answer_terms(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
     let s = &report.summary;
     let mut out = Vec::new();
     let none = s.category == Category::NoLicense;

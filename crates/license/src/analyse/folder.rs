@@ -16,6 +16,9 @@ pub(crate) struct Folder {
     pub front_matter: Vec<(usize, FrontMatter)>,
     pub gguf: Vec<(String, gguf::Metadata)>,
     pub config_license: Vec<(String, String)>,
+    /// The model a config names as its source: config.json's `_name_or_path`,
+    /// adapter_config.json's `base_model_name_or_path`, with where it stands.
+    pub config_bases: Vec<ConfigBase>,
     pub problems: Vec<Problem>,
     /// Each license-bearing file as decoded, before HTML became text (when asked for).
     pub sources: Vec<SourceText>,
@@ -28,6 +31,29 @@ impl Folder {
     pub fn of_role(&self, role: Role) -> impl Iterator<Item = (usize, &Document)> {
         self.docs.iter().enumerate().filter(move |(_, (_, r))| *r == role).map(|(i, (d, _))| (i, d))
     }
+}
+
+/// A base named by a JSON config of the folder.
+pub(crate) struct ConfigBase {
+    pub value: String,
+    pub adapter: bool,
+    pub evidence: crate::text::Evidence,
+}
+
+/// The base a JSON config names, quoted from the line that holds its key.
+fn config_base(path: &str, bytes: &[u8], v: &serde_json::Value) -> Option<ConfigBase> {
+    let (key, adapter) = [("base_model_name_or_path", true), ("_name_or_path", false)]
+        .into_iter()
+        .find(|(k, _)| v.get(k).and_then(|x| x.as_str()).is_some_and(|s| !s.trim().is_empty()))?;
+    let value = v.get(key)?.as_str()?.trim().to_owned();
+    let raw = String::from_utf8_lossy(bytes);
+    let quoted = format!("\"{key}\"");
+    let (line, quote) = raw
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains(&quoted))
+        .map_or((0, format!("{key}: {value}")), |(i, l)| (i + 1, l.trim().to_owned()));
+    Some(ConfigBase { value, adapter, evidence: crate::text::Evidence { file: path.to_owned(), line, quote } })
 }
 
 pub(crate) fn problem(file: &str, message: impl Into<String>) -> Problem {
@@ -160,6 +186,7 @@ pub(crate) fn read(files: &[InputFile], keep_texts: bool) -> Folder {
                     if let Some(l) = v.get("license").and_then(|l| l.as_str()) {
                         f.config_license.push((file.path.clone(), l.to_owned()));
                     }
+                    f.config_bases.extend(config_base(&file.path, &file.bytes, &v));
                 }
                 Err(e) => {
                     f.problems.push(problem(&file.path, format!("is not valid JSON ({e}); the model may not load")))

@@ -6,6 +6,7 @@
 
 mod folder;
 mod identify;
+pub(crate) mod lineage;
 mod terms;
 mod training;
 
@@ -371,6 +372,62 @@ fn document_ids(folder: &Folder, licenses: &[LicenseDoc], basis: &Basis) -> Vec<
         .collect()
 }
 
+/// A license's published terms as a report of their own: the summary of its
+/// record and a finding per clause-sheet sentence, each quoting `named` (where
+/// the folder names the model under that license) with the published sentence.
+/// A base model's terms are answered from this.
+pub(crate) fn published_report(k: &'static Known, named: &Evidence) -> crate::Report {
+    let settled = Settled {
+        terms: k.terms,
+        clauses: Default::default(),
+        commercial_ev: None,
+        license_id: Some(k.id.to_owned()),
+        spdx: k.spdx.map(str::to_owned),
+        family: k.family.to_owned(),
+        license_name: k.hub_name.map(str::to_owned),
+        osi: k.osi_approved(),
+        no_license: false,
+        modified: false,
+        custom_text: false,
+    };
+    let summary = summary(&settled, Tristate::Word(TriWord::Unknown), None, None);
+    let mut findings = vec![Finding::of(Field::LicenseId, json!(k.report_id()), named)];
+    // What the license is and allows, for a sheet that does not quote it.
+    for field in [Field::Category, Field::CommercialUse] {
+        if k.sentence(field).is_none() {
+            findings.push(
+                Finding::of(field, summary_value(&summary, field), named)
+                    .with_note(format!("From the published terms of the {}.", k.name)),
+            );
+        }
+    }
+    for (field, sentence) in k.sheet {
+        let mut f = Finding::of(*field, summary_value(&summary, *field), named)
+            .with_note(format!("From the published text of the {}: \"{sentence}\"", k.name));
+        f.published = Some(Published { license: k.name.to_owned(), sentence: (*sentence).to_owned() });
+        findings.push(f);
+    }
+    crate::Report {
+        verdict: Verdict {
+            headline: headline(&summary),
+            tone: tone(&summary),
+            license_name: Some(k.name.to_owned()),
+            osd_failures: osd_failures(&summary, k.terms.eu_excluded),
+        },
+        summary,
+        license_name: k.hub_name.map(str::to_owned),
+        findings,
+        documents: Vec::new(),
+        files: Vec::new(),
+        problems: Vec::new(),
+        uses: None,
+        datasets: Vec::new(),
+        license_link: None,
+        lineage: Vec::new(),
+        openness: Default::default(),
+    }
+}
+
 /// Checks a folder's files and reports on the license that governs the weights.
 pub fn check(files: &[InputFile]) -> crate::Report {
     analyse(files, false).0
@@ -413,7 +470,10 @@ fn analyse(files: &[InputFile], keep_texts: bool) -> (crate::Report, Vec<SourceT
     let mut found = Vec::new();
     let training = training::disclosed(&folder, &mut found);
     let summary = summary(&settled, training, declared, matches);
-    let findings = findings(&folder, &basis, &settled, &summary, declared, found);
+    let mut findings = findings(&folder, &basis, &settled, &summary, declared, found);
+    // Where the model comes from, and what its bases' terms mean for it.
+    let lineage = lineage::read(&folder, &summary, &findings);
+    findings.extend(lineage.findings);
 
     if settled.no_license {
         folder.problems.push(problem(".", "no license found: no LICENSE, COPYING or license terms file, no license in the model card's front matter, and none in the GGUF metadata. Without a license you have no permission to use, share or modify the model; ask its author"));
@@ -455,6 +515,20 @@ fn analyse(files: &[InputFile], keep_texts: bool) -> (crate::Report, Vec<SourceT
         license_link: folder.front_matter.iter().find_map(|(_, fm)| fm.license_link.clone()),
         problems: folder.problems,
         uses: None,
+        lineage: lineage.chain,
+        openness: Default::default(),
     };
+    let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    // (folder.problems went into the report: the cards are read field by field.)
+    let cards: Vec<&crate::text::Document> =
+        folder.docs.iter().filter(|(_, r)| *r == discover::Role::ModelCard).map(|(d, _)| d).collect();
+    let openness = crate::openness::assess(
+        &paths,
+        &cards,
+        &report.summary,
+        report.verdict.license_name.as_deref(),
+        &report.findings,
+    );
+    let report = crate::Report { openness, ..report };
     (report, texts)
 }
