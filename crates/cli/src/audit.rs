@@ -8,7 +8,9 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use fineprint_license::diff::{self, Revision};
 use fineprint_license::known::Category;
+use fineprint_license::report::SourceText;
 use fineprint_license::sbom::{self, Model};
 use fineprint_license::{Answer, InputFile, Report};
 use serde::Serialize;
@@ -83,26 +85,31 @@ fn name_of(p: &Path) -> String {
     p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-/// `models--org--name` → the snapshot `refs/main` points at, else the newest.
-fn hub_model(dir: &Path) -> Option<Target> {
-    let name = name_of(dir).strip_prefix("models--")?.replace("--", "/");
+/// `models--org--name` → every snapshot, oldest first (by when it was
+/// downloaded), the one `refs/main` points at last among equals.
+fn hub_model(dir: &Path) -> Vec<Target> {
+    let Some(name) = name_of(dir).strip_prefix("models--").map(|n| n.replace("--", "/")) else { return Vec::new() };
     let snapshots = dir.join("snapshots");
     let main = std::fs::read_to_string(dir.join("refs/main")).ok().map(|s| s.trim().to_owned());
-    let rev = main.filter(|r| snapshots.join(r).is_dir()).or_else(|| {
-        let newest = sorted_entries(&snapshots)
-            .ok()?
-            .into_iter()
-            .filter(|p| p.is_dir())
-            .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())?;
-        Some(name_of(&newest))
-    })?;
-    Some(Target { name, root: snapshots.join(&rev), version: Some(rev), only: None })
+    let mut revs: Vec<(Option<std::time::SystemTime>, bool, PathBuf)> = sorted_entries(&snapshots)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .map(|p| {
+            let at = std::fs::metadata(&p).and_then(|m| m.modified()).ok();
+            (at, main.as_deref() == Some(name_of(&p).as_str()), p)
+        })
+        .collect();
+    revs.sort();
+    revs.into_iter()
+        .map(|(_, _, p)| Target { name: name.clone(), version: Some(name_of(&p)), root: p, only: None })
+        .collect()
 }
 
 /// The models under `dir`.
 pub fn targets(dir: &Path) -> std::io::Result<Vec<Target>> {
     if is_hub_cache(dir) {
-        return Ok(sorted_entries(dir)?.iter().filter(|p| p.is_dir()).filter_map(|p| hub_model(p)).collect());
+        return Ok(sorted_entries(dir)?.iter().filter(|p| p.is_dir()).flat_map(|p| hub_model(p)).collect());
     }
     let entries = sorted_entries(dir)?;
     let is_gguf = |p: &Path| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
@@ -151,6 +158,9 @@ struct Row<'a> {
     /// The least favourable answer for the stated use, where one was stated.
     use_answer: Option<&'static str>,
     problems: usize,
+    /// How the terms changed from the model's previous snapshot, where it has one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    changes: Vec<String>,
 }
 
 fn worst(r: &Report) -> Option<Answer> {
@@ -163,7 +173,7 @@ fn worst(r: &Report) -> Option<Answer> {
     r.uses.as_ref()?.iter().map(|u| u.answer).max_by_key(rank)
 }
 
-fn row<'a>(t: &'a Target, r: &'a Report) -> Row<'a> {
+fn row<'a>(t: &'a Target, r: &'a Report, changes: Vec<String>) -> Row<'a> {
     let s = &r.summary;
     Row {
         model: &t.name,
@@ -184,6 +194,7 @@ fn row<'a>(t: &'a Target, r: &'a Report) -> Row<'a> {
         output_training_restriction: s.output_training_restriction,
         use_answer: worst(r).map(Answer::label),
         problems: r.problems.len(),
+        changes,
     }
 }
 
@@ -240,6 +251,9 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode, CliError> {
     let progress = std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
     let mut checked: Vec<(&Target, Report)> = Vec::with_capacity(all.len());
+    let mut changes: Vec<Vec<String>> = Vec::with_capacity(all.len());
+    // A model's previous snapshot (its name, report and texts), to compare the next one with.
+    let mut previous: Option<(&str, Report, Vec<SourceText>)> = None;
     for (i, t) in all.iter().enumerate() {
         let files = match read(t) {
             Ok(f) => f,
@@ -248,7 +262,30 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode, CliError> {
                 continue;
             }
         };
-        checked.push((t, report(&files, profile.as_ref())));
+        // Snapshots of one model come together: only then are the texts kept, to compare.
+        let more = all.get(i + 1).is_some_and(|n| n.name == t.name && n.version.is_some());
+        let after = previous.as_ref().is_some_and(|(name, _, _)| *name == t.name);
+        let r = if more || after {
+            let (mut r, texts) = fineprint_license::check_with_texts(&files);
+            if let Some(p) = profile.as_ref() {
+                r.uses = Some(fineprint_license::usage::answer(&r, p));
+            }
+            let change = match previous.take().filter(|(name, _, _)| *name == t.name) {
+                Some((_, before, before_texts)) => diff::compare(
+                    &Revision { report: &before, texts: &before_texts },
+                    &Revision { report: &r, texts: &texts },
+                )
+                .lines(),
+                None => Vec::new(),
+            };
+            changes.push(change);
+            previous = more.then(|| (t.name.as_str(), r.clone(), texts));
+            r
+        } else {
+            changes.push(Vec::new());
+            report(&files, profile.as_ref())
+        };
+        checked.push((t, r));
         if progress && (i % 25 == 0 || i + 1 == all.len()) {
             eprint!("\rchecked {}/{} models", i + 1, all.len());
         }
@@ -256,7 +293,7 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode, CliError> {
     if progress {
         eprintln!(" in {:.1} s", started.elapsed().as_secs_f64());
     }
-    let rows: Vec<Row> = checked.iter().map(|(t, r)| row(t, r)).collect();
+    let rows: Vec<Row> = checked.iter().zip(changes).map(|((t, r), c)| row(t, r, c)).collect();
     match format {
         AuditFormat::Jsonl => {
             for r in &rows {
@@ -264,7 +301,7 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode, CliError> {
             }
         }
         AuditFormat::Csv => {
-            println!("model,revision,license,spdx,osi_approved,commercial_use,user_cap_mau,revenue_cap_usd,prohibited_uses,output_training_restriction,use_answer,verdict,problems,path");
+            println!("model,revision,license,spdx,osi_approved,commercial_use,user_cap_mau,revenue_cap_usd,prohibited_uses,output_training_restriction,use_answer,verdict,problems,path,changes");
             for r in &rows {
                 let opt = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
                 let fields = [
@@ -282,6 +319,7 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode, CliError> {
                     r.verdict.to_owned(),
                     r.problems.to_string(),
                     r.path.clone(),
+                    r.changes.join("; "),
                 ];
                 println!("{}", fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
             }
@@ -324,6 +362,16 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode, CliError> {
                     r.use_answer.map(|a| format!(" {a}")).unwrap_or_default()
                 );
             }
+            let changed: Vec<&Row> = rows.iter().filter(|r| !r.changes.is_empty()).collect();
+            if !changed.is_empty() {
+                println!("\nTerms that changed between snapshots:");
+                for r in changed {
+                    println!("{} at {}:", r.model, r.revision.unwrap_or("?"));
+                    for c in &r.changes {
+                        println!("  - {c}");
+                    }
+                }
+            }
         }
     }
     let reports: Vec<&Report> = checked.iter().map(|(_, r)| r).collect();
@@ -343,8 +391,11 @@ mod tests {
         std::fs::create_dir_all(m.join("refs")).unwrap();
         std::fs::write(m.join("refs/main"), "aaa\n").unwrap();
         let t = targets(dir.path()).unwrap();
-        assert_eq!(t.len(), 1);
-        assert_eq!((t[0].name.as_str(), t[0].version.as_deref()), ("org/name", Some("aaa")));
-        assert_eq!(t[0].root, m.join("snapshots/aaa"));
+        // Every snapshot, the one refs/main names last among those downloaded together.
+        assert_eq!(t.len(), 2);
+        assert!(t.iter().all(|t| t.name == "org/name"));
+        let revs: Vec<&str> = t.iter().filter_map(|t| t.version.as_deref()).collect();
+        assert!(revs.contains(&"aaa") && revs.contains(&"bbb"), "{revs:?}");
+        assert!(t.iter().any(|t| t.root == m.join("snapshots/aaa")));
     }
 }

@@ -9,6 +9,7 @@ use fineprint_license::sbom::{self, Model};
 use fineprint_license::{Answer, Purpose, Report, UseProfile};
 
 mod audit;
+mod diff;
 mod error;
 mod folder;
 mod run;
@@ -35,6 +36,8 @@ enum Command {
     Check(CheckArgs),
     /// Check every model in a Hugging Face hub cache or in folders of models: one row each.
     Audit(audit::AuditArgs),
+    /// How a model's terms changed between two revisions of its folder.
+    Diff(diff::DiffArgs),
     /// Run a GGUF model on the CPU.
     Run(run::RunArgs),
 }
@@ -220,6 +223,7 @@ fn main() -> ExitCode {
     let done = match cli.command {
         Command::Check(a) => check(a),
         Command::Audit(a) => audit::audit(a),
+        Command::Diff(a) => diff::diff(a),
         Command::Run(a) => run::run(a),
     };
     done.unwrap_or_else(|e| {

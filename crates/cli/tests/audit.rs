@@ -28,10 +28,12 @@ fn cache() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     hub_model(d.path(), "acme/open", "1111", APACHE);
     hub_model(d.path(), "acme/research", "2222", NON_COMMERCIAL);
-    // An older snapshot that refs/main does not point at is not the model's.
+    // An older snapshot, downloaded before the one refs/main points at, under other terms.
     let old = d.path().join("models--acme--open/snapshots/0000");
     std::fs::create_dir_all(&old).unwrap();
     std::fs::write(old.join("README.md"), NON_COMMERCIAL).unwrap();
+    let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
+    std::fs::File::open(&old).and_then(|f| f.set_modified(earlier)).unwrap();
     d
 }
 
@@ -42,26 +44,33 @@ fn the_hub_cache_gives_one_row_per_model_in_every_format() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let rows: Vec<serde_json::Value> =
         String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(rows.len(), 2);
-    assert_eq!((rows[0]["model"].as_str(), rows[0]["revision"].as_str()), (Some("acme/open"), Some("1111")));
-    assert_eq!(rows[0]["spdx"], "Apache-2.0");
-    assert_eq!(rows[0]["osi_approved"], true);
-    assert_eq!(rows[1]["model"], "acme/research");
-    assert_eq!(rows[1]["commercial_use"], "forbidden");
+    // Every snapshot, oldest first; the newer one says how the terms changed.
+    assert_eq!(rows.len(), 3);
+    assert_eq!((rows[0]["model"].as_str(), rows[0]["revision"].as_str()), (Some("acme/open"), Some("0000")));
+    assert!(rows[0].get("changes").is_none());
+    assert_eq!((rows[1]["model"].as_str(), rows[1]["revision"].as_str()), (Some("acme/open"), Some("1111")));
+    assert_eq!(rows[1]["spdx"], "Apache-2.0");
+    assert_eq!(rows[1]["osi_approved"], true);
+    let changes: Vec<&str> = rows[1]["changes"].as_array().unwrap().iter().filter_map(|c| c.as_str()).collect();
+    assert!(changes.contains(&"Commercial use: forbidden → allowed"), "{changes:?}");
+    assert!(changes.contains(&"License id: cc-by-nc-4.0 → apache-2.0"), "{changes:?}");
+    assert_eq!(rows[2]["model"], "acme/research");
+    assert_eq!(rows[2]["commercial_use"], "forbidden");
 
     let out = fineprint().args(["audit", "--csv"]).arg(c.path()).output().unwrap();
     let csv = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert_eq!(csv.lines().count(), 4, "{csv}");
     assert!(csv.lines().next().unwrap().starts_with("model,revision,license"));
 
     let out = fineprint().arg("audit").arg(c.path()).output().unwrap();
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("acme/open") && table.contains("acme/research") && table.starts_with("MODEL"), "{table}");
+    assert!(table.contains("Terms that changed between snapshots:\nacme/open at 1111:"), "{table}");
 
     let out = fineprint().args(["audit", "--format", "cyclonedx"]).arg(c.path()).output().unwrap();
     let bom: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(bom["components"].as_array().unwrap().len(), 2);
-    assert_eq!(bom["components"][0]["modelCard"]["modelParameters"]["datasets"][0]["name"], "org/corpus");
+    assert_eq!(bom["components"].as_array().unwrap().len(), 3);
+    assert_eq!(bom["components"][1]["modelCard"]["modelParameters"]["datasets"][0]["name"], "org/corpus");
 }
 
 #[test]
@@ -71,8 +80,9 @@ fn a_stated_use_gates_the_whole_audit() {
     assert_eq!(out.status.code(), Some(3), "a non-commercial model fails a product audit");
     let rows: Vec<serde_json::Value> =
         String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(rows[0]["use_answer"], "allowed");
-    assert_eq!(rows[1]["use_answer"], "not allowed");
+    assert_eq!(rows[0]["use_answer"], "not allowed");
+    assert_eq!(rows[1]["use_answer"], "allowed");
+    assert_eq!(rows[2]["use_answer"], "not allowed");
     let out = fineprint().args(["audit", "--use", "research"]).arg(c.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
@@ -101,4 +111,41 @@ fn nothing_to_audit_is_a_clear_error() {
     let out = fineprint().arg("audit").arg(d.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no model folders"));
+}
+
+#[test]
+fn diff_reports_a_change_of_terms_clause_by_clause() {
+    let d = tempfile::tempdir().unwrap();
+    let (old, new) = (d.path().join("old"), d.path().join("new"));
+    for (dir, card, policy) in [
+        (&old, APACHE, "# Acceptable Use Policy\n\nYou agree not to use the model:\n- to generate spam\n"),
+        (&new, NON_COMMERCIAL, "# Acceptable Use Policy\n\nYou agree not to use the model:\n- to generate spam\n- for surveillance of people\n"),
+    ] {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("README.md"), card).unwrap();
+        std::fs::write(dir.join("USE_POLICY.md"), policy).unwrap();
+    }
+    let out = fineprint().arg("diff").arg(&old).arg(&new).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "a change exits 1, as diff does");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("- Commercial use: allowed → forbidden"), "{text}");
+    assert!(text.contains("- Prohibited use added: for surveillance of people"), "{text}");
+
+    let out = fineprint().args(["diff", "--json"]).arg(&old).arg(&new).output().unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["same"], false);
+    assert_eq!(j["old"]["license_id"], "apache-2.0");
+    assert_eq!(j["new"]["license_id"], "cc-by-nc-4.0");
+    assert!(j["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["field"] == "category" && c["before"] == "permissive" && c["after"] == "non-commercial"));
+    assert_eq!(j["prohibited_added"][0], "for surveillance of people");
+
+    let out = fineprint().arg("diff").arg(&old).arg(&old).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let out = fineprint().arg("diff").arg(&old).arg(d.path().join("missing")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing"), "the error names the folder");
 }

@@ -181,6 +181,8 @@ impl Diff {
     pub fn lines(&self) -> Vec<String> {
         let show = |v: &Value| match v {
             Value::Null => "none".to_owned(),
+            Value::Bool(b) => if *b { "yes" } else { "no" }.to_owned(),
+            Value::Number(n) => n.as_u64().map_or_else(|| n.to_string(), crate::report::group),
             Value::String(s) => s.clone(),
             Value::Array(a) if a.is_empty() => "none".to_owned(),
             Value::Array(a) => {

@@ -100,11 +100,49 @@ fn open_for(kind: Kind, s: &Summary) -> bool {
     s.osi_approved || (kind != Kind::Code && matches!(s.category, Category::Permissive | Category::PublicDomain))
 }
 
+/// Every component's phrases in one automaton (ASCII case aside), with the
+/// component each belongs to.
+fn phrases() -> &'static (aho_corasick::AhoCorasick, Vec<usize>) {
+    static AC: std::sync::OnceLock<(aho_corasick::AhoCorasick, Vec<usize>)> = std::sync::OnceLock::new();
+    AC.get_or_init(|| {
+        let mut owner = Vec::new();
+        let mut pats = Vec::new();
+        for (i, def) in COMPONENTS.iter().enumerate() {
+            for p in def.phrases {
+                owner.push(i);
+                pats.push(*p);
+            }
+        }
+        let ac = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&pats)
+            // build.rs checked the phrases; an automaton that cannot be built finds nothing.
+            .unwrap_or_else(|_| aho_corasick::AhoCorasick::new(Vec::<&str>::new()).expect("an empty automaton builds"));
+        (ac, owner)
+    })
+}
+
+/// Where each component is first linked from the cards: (card, byte), by component index.
+fn linked(cards: &[&Document]) -> Vec<Option<(usize, usize)>> {
+    let (ac, owner) = phrases();
+    let mut first = vec![None; COMPONENTS.len()];
+    for (c, doc) in cards.iter().enumerate() {
+        for m in ac.find_overlapping_iter(doc.text.as_str()) {
+            let slot = &mut first[owner[m.pattern().as_usize()]];
+            if slot.is_none() {
+                *slot = Some((c, m.start()));
+            }
+        }
+    }
+    first
+}
+
 /// The component's status in a folder, with its evidence.
 fn find(
     def: &ComponentDef,
     paths: &[&str],
     cards: &[&Document],
+    link: Option<(usize, usize)>,
 ) -> (Status, Option<String>, Option<usize>, Option<String>) {
     let in_folder = paths.iter().find(|p| {
         let name = discover::file_name(p).to_lowercase();
@@ -113,24 +151,14 @@ fn find(
     if let Some(p) = in_folder {
         return (Status::Present, Some((*p).to_owned()), None, None);
     }
-    for doc in cards {
-        let lower = doc.text.to_lowercase();
-        // Lower-casing keeps byte offsets for the ASCII phrases of the data file.
-        if let Some(at) = def.phrases.iter().filter_map(|ph| lower.find(ph)).min() {
-            if lower.len() == doc.text.len() {
-                let line = doc.line_of(at);
-                let quote = doc.text.lines().nth(line.saturating_sub(1)).unwrap_or("").trim().to_owned();
-                return (
-                    Status::Linked,
-                    Some(doc.path.clone()),
-                    Some(line),
-                    Some(crate::text::cut(&quote, 200).to_owned()),
-                );
-            }
-            return (Status::Linked, Some(doc.path.clone()), None, None);
+    match link.and_then(|(c, at)| cards.get(c).map(|d| (d, at))) {
+        Some((doc, at)) => {
+            let line = doc.line_of(at);
+            let quote = doc.text.lines().nth(line.saturating_sub(1)).unwrap_or("").trim();
+            (Status::Linked, Some(doc.path.clone()), Some(line), Some(crate::text::cut(quote, 200).to_owned()))
         }
+        None => (Status::Absent, None, None, None),
     }
-    (Status::Absent, None, None, None)
 }
 
 /// How open the folder is.
@@ -143,10 +171,12 @@ pub(crate) fn assess(
 ) -> Openness {
     let none = s.category == Category::NoLicense;
     let terms = if none { Some("no license".to_owned()) } else { license.map(str::to_owned) };
+    let links = linked(cards);
     let mut components: Vec<Component> = COMPONENTS
         .iter()
-        .map(|def| {
-            let (mut status, mut file, mut line, mut quote) = find(def, paths, cards);
+        .zip(links)
+        .map(|(def, link)| {
+            let (mut status, mut file, mut line, mut quote) = find(def, paths, cards, link);
             if def.id == "datasets" && s.training_data_disclosed == Tristate::Bool(true) {
                 status = Status::Linked;
                 if let Some(f) = findings.iter().find(|f| f.field == "training_data_disclosed") {

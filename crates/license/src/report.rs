@@ -284,6 +284,19 @@ impl Report {
         if s.declared_matches_text == Some(false) {
             parts.push("The declared license does not match the license text.".into());
         }
+        // What its bases' terms mean for it.
+        if let Some(f) = self.findings_for("base_license_conflict").next() {
+            parts.push(format!(
+                "Conflict: {}",
+                f.note.as_deref().unwrap_or("a base model's terms do not allow this license.")
+            ));
+        }
+        if let Some(f) = self.findings_for("base_terms").next() {
+            parts.push(f.note.clone().unwrap_or_default());
+        }
+        if let Some(f) = self.findings_for("naming_duty").find(|f| f.value == serde_json::json!(false)) {
+            parts.push(f.note.clone().unwrap_or_default());
+        }
         parts.join(" ")
     }
 
@@ -318,6 +331,36 @@ impl Report {
             };
             let _ = writeln!(out, "\nDeclared license: `{d}` ({m}).");
         }
+        if let Some(own) = self.lineage.last() {
+            let _ = writeln!(out, "\n## Where it comes from\n");
+            for l in &self.lineage[..self.lineage.len() - 1] {
+                let lic =
+                    l.license_name.as_deref().or(l.license_id.as_deref()).unwrap_or("license not known to Fine Print");
+                let binds = if l.binds_derivatives { "; its terms bind derivatives" } else { "" };
+                let _ = writeln!(out, "- {} ({lic}{binds})", l.repo.as_deref().unwrap_or(&l.name));
+            }
+            let how = own.relation.map_or("made from them", |r| r.phrase());
+            let _ = writeln!(out, "- **{}**: {how} the above", own.name);
+        }
+        let o = &self.openness;
+        let _ = writeln!(out, "\n## How open it is\n");
+        let _ = writeln!(
+            out,
+            "- Model Openness Framework: {}",
+            o.mof_class.as_deref().map_or("no class reached".to_owned(), |c| format!("Class {c}"))
+        );
+        for m in &o.missing {
+            let _ = writeln!(out, "  - missing for the next class: {m}");
+        }
+        let _ = writeln!(
+            out,
+            "- Open Source AI Definition 1.0: {}",
+            if o.osaid.conforms { "its requirements are met" } else { "not met" }
+        );
+        for u in &o.osaid.unmet {
+            let _ = writeln!(out, "  - {u}");
+        }
+        let _ = writeln!(out, "\n{} ({})", o.note, o.framework);
         if let Some(uses) = &self.uses {
             let _ = writeln!(out, "\n## Your use\n");
             for u in uses {

@@ -73,6 +73,43 @@ fn facts(r: &Report) -> Vec<(&'static str, String)> {
     out
 }
 
+/// The bases of a report's lineage (every link but the model itself).
+fn bases(r: &Report) -> &[crate::lineage::Link] {
+    &r.lineage[..r.lineage.len().saturating_sub(1)]
+}
+
+/// A base's license as CycloneDX writes one: an SPDX id, else its name.
+fn base_license(l: &crate::lineage::Link) -> Option<Value> {
+    let k = l.known()?;
+    Some(match k.spdx.filter(|_| k.refines.is_none()) {
+        Some(id) => json!([{ "license": { "id": id } }]),
+        None => json!([{ "license": { "name": k.name } }]),
+    })
+}
+
+/// The openness of a report as name/value properties of its model card.
+fn openness_properties(r: &Report) -> Vec<Value> {
+    let o = &r.openness;
+    let mut p = vec![
+        json!({ "name": "fineprint:openness:framework", "value": o.framework }),
+        json!({ "name": "fineprint:openness:mof_class", "value": o.mof_class.clone().unwrap_or_else(|| "none".into()) }),
+        json!({ "name": "fineprint:openness:osaid_conforms", "value": o.osaid.conforms.to_string() }),
+    ];
+    for u in &o.osaid.unmet {
+        p.push(json!({ "name": "fineprint:openness:osaid_unmet", "value": u }));
+    }
+    for m in &o.missing {
+        p.push(json!({ "name": "fineprint:openness:mof_missing", "value": m }));
+    }
+    for c in &o.components {
+        let status =
+            serde_json::to_value(c.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        p.push(json!({ "name": format!("fineprint:mof:{}", c.id), "value": status }));
+    }
+    p.push(json!({ "name": "fineprint:openness:note", "value": o.note }));
+    p
+}
+
 /// A CycloneDX 1.6 JSON BOM. `timestamp` is RFC 3339 (`2026-11-29T10:00:00Z`).
 pub fn cyclonedx(models: &[Model], tool_version: &str, timestamp: &str) -> Value {
     let components: Vec<Value> = models
@@ -104,9 +141,33 @@ pub fn cyclonedx(models: &[Model], tool_version: &str, timestamp: &str) -> Value
             if let Some(v) = m.version {
                 c["version"] = json!(v);
             }
+            let mut card = json!({ "properties": openness_properties(r) });
             if !r.datasets.is_empty() {
                 let data: Vec<Value> = r.datasets.iter().map(|d| json!({ "type": "dataset", "name": d })).collect();
-                c["modelCard"] = json!({ "modelParameters": { "datasets": data } });
+                card["modelParameters"] = json!({ "datasets": data });
+            }
+            c["modelCard"] = card;
+            // Where the model comes from: its bases, with their licenses.
+            let ancestors: Vec<Value> = bases(r)
+                .iter()
+                .enumerate()
+                .map(|(j, l)| {
+                    let mut a = json!({
+                        "type": "machine-learning-model",
+                        "bom-ref": format!("model-{}-base-{}", i + 1, j + 1),
+                        "name": l.repo.as_deref().unwrap_or(&l.name),
+                    });
+                    if let Some(repo) = &l.repo {
+                        a["purl"] = json!(format!("pkg:huggingface/{repo}"));
+                    }
+                    if let Some(lic) = base_license(l) {
+                        a["licenses"] = lic;
+                    }
+                    a
+                })
+                .collect();
+            if !ancestors.is_empty() {
+                c["pedigree"] = json!({ "ancestors": ancestors });
             }
             c
         })
@@ -183,6 +244,38 @@ pub fn spdx(models: &[Model], name: &str, namespace: &str, tool_version: &str, c
         relationships.push(json!({
             "spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": id,
         }));
+        // Each base as a package of its own: a quantization is a variant of
+        // its base, a fine-tune, adapter or merge a descendant.
+        let variant = r.lineage.last().and_then(|l| l.relation) == Some(crate::lineage::Relation::Quantized);
+        for (j, l) in bases(r).iter().enumerate() {
+            let base_id = format!("{id}-Base-{}", j + 1);
+            let concluded = match l.known() {
+                Some(k) if k.spdx.is_some() && k.refines.is_none() => k.spdx.unwrap_or_default().to_owned(),
+                Some(k) => {
+                    let lr = license_ref(k.name);
+                    if !extracted.iter().any(|e| e["licenseId"] == lr.as_str()) {
+                        extracted.push(json!({ "licenseId": lr, "name": k.name, "extractedText": format!("{} (published terms; the base model's license as Fine Print's data records it)", k.name) }));
+                    }
+                    lr
+                }
+                None => "NOASSERTION".to_owned(),
+            };
+            packages.push(json!({
+                "SPDXID": base_id,
+                "name": l.repo.as_deref().unwrap_or(&l.name),
+                "downloadLocation": l.repo.as_ref().map_or("NOASSERTION".to_owned(), |r| format!("https://huggingface.co/{r}")),
+                "filesAnalyzed": false,
+                "licenseConcluded": concluded,
+                "licenseDeclared": "NOASSERTION",
+                "copyrightText": "NOASSERTION",
+                "primaryPackagePurpose": "OTHER",
+            }));
+            relationships.push(json!({
+                "spdxElementId": id,
+                "relationshipType": if variant { "VARIANT_OF" } else { "DESCENDANT_OF" },
+                "relatedSpdxElement": base_id,
+            }));
+        }
     }
     let mut doc = json!({
         "spdxVersion": "SPDX-2.3",
@@ -240,6 +333,54 @@ mod tests {
         assert!(lr.starts_with("LicenseRef-"), "{lr}");
         assert_eq!(doc["hasExtractedLicensingInfos"][0]["licenseId"], lr);
         assert_eq!(p[2]["licenseConcluded"], "NONE");
+    }
+
+    #[test]
+    fn lineage_and_openness_reach_both_formats() {
+        let tune = report(&[(
+            "README.md",
+            "---\nlicense: llama3.2\nbase_model: meta-llama/Llama-3.2-1B-Instruct\n---\n# Llama-3.2-1B-Medical\n",
+        )]);
+        let quant = report(&[(
+            "README.md",
+            "---\nlicense: apache-2.0\nbase_model: Qwen/Qwen2.5-0.5B-Instruct\n---\n# Qwen2.5-0.5B-Instruct-GGUF\n",
+        )]);
+        let models = [
+            Model { name: "a/tune", version: None, report: &tune },
+            Model { name: "b/quant", version: None, report: &quant },
+        ];
+        let bom = cyclonedx(&models, "0.1.0", "2026-11-29T10:00:00Z");
+        let a = &bom["components"][0]["pedigree"]["ancestors"][0];
+        assert_eq!(a["name"], "meta-llama/Llama-3.2-1B-Instruct");
+        assert_eq!(a["purl"], "pkg:huggingface/meta-llama/Llama-3.2-1B-Instruct");
+        assert_eq!(a["licenses"][0]["license"]["name"], "Llama 3.2 Community License");
+        assert_eq!(bom["components"][1]["pedigree"]["ancestors"][0]["licenses"][0]["license"]["id"], "Apache-2.0");
+        let props = bom["components"][0]["modelCard"]["properties"].as_array().expect("properties");
+        assert!(props.iter().any(|p| p["name"] == "fineprint:openness:mof_class" && p["value"] == "none"), "{props:?}");
+        assert!(props.iter().any(|p| p["name"] == "fineprint:mof:model-card" && p["value"] == "present"));
+
+        let doc = spdx(&models, "x", "https://example.invalid/y", "0.1.0", "2026-11-29T10:00:00Z");
+        let rel = doc["relationships"].as_array().expect("relationships");
+        let of = |kind: &str, from: &str| {
+            rel.iter().find(|r| r["relationshipType"] == kind && r["spdxElementId"] == from).cloned()
+        };
+        assert_eq!(
+            of("DESCENDANT_OF", "SPDXRef-Model-1").expect("descendant")["relatedSpdxElement"],
+            "SPDXRef-Model-1-Base-1"
+        );
+        assert_eq!(
+            of("VARIANT_OF", "SPDXRef-Model-2").expect("variant")["relatedSpdxElement"],
+            "SPDXRef-Model-2-Base-1"
+        );
+        let base = doc["packages"]
+            .as_array()
+            .expect("packages")
+            .iter()
+            .find(|p| p["SPDXID"] == "SPDXRef-Model-2-Base-1")
+            .cloned()
+            .expect("base package");
+        assert_eq!(base["licenseConcluded"], "Apache-2.0");
+        assert_eq!(base["downloadLocation"], "https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct");
     }
 
     #[test]

@@ -403,7 +403,10 @@ fn answer_terms(report: &Report, p: &UseProfile) -> Vec<UseAnswer> {
         let q = "What must I display or keep?".to_string();
         let mut reason = String::from("Keep the license and copyright notices with copies.");
         if let Some(f) = report.findings_for(Field::AttributionRequired.name()).next() {
-            if f.quote.to_lowercase().contains("built with") || f.quote.to_lowercase().contains("powered by") {
+            // The folder's sentence, or the license's published one.
+            let said =
+                format!("{} {}", f.quote, f.published.as_ref().map_or("", |p| p.sentence.as_str())).to_lowercase();
+            if said.contains("built with") || said.contains("powered by") {
                 reason =
                     "Display the attribution the license names (e.g. \"Built with ...\") and ship its notice.".into();
             }

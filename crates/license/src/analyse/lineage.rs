@@ -128,7 +128,8 @@ fn bases(folder: &Folder) -> Vec<Base> {
         }
     }
     // The card's prose says how the model was made from a base the metadata names.
-    let prose = prose_bases(folder);
+    let unsaid = out.is_empty() || out.iter().any(|b| b.relation.is_none() && b.depth == 1);
+    let prose = if unsaid { prose_bases(folder) } else { Vec::new() };
     for b in out.iter_mut().filter(|b| b.relation.is_none() && b.depth == 1) {
         let k = repo_key(b.repo.as_deref().unwrap_or(&b.name));
         b.relation = prose
@@ -162,9 +163,10 @@ fn prose_bases(folder: &Folder) -> Vec<Base> {
     for doc in folder.cards() {
         let body = body_of(&doc.text);
         for (relation, re) in prose_patterns() {
-            for c in re.captures_iter(body) {
-                let Some(m) = c.name("repo") else { continue };
-                let at = doc.text.len() - body.len() + m.start();
+            // Found by the fast search first; the capture is read on the match alone.
+            for found in re.find_iter(body) {
+                let Some(m) = re.captures(found.as_str()).and_then(|c| c.name("repo")) else { continue };
+                let at = doc.text.len() - body.len() + found.start() + m.start();
                 let ev = doc.evidence(at..at + m.len());
                 out.extend(base(m.as_str(), Some(*relation), 1, ev));
             }
