@@ -73,6 +73,11 @@ pub fn Report() -> impl IntoView {
                 <section class="panel report" aria-labelledby="report-h" data-testid="report">
                     <h2 id="report-h">"License report"</h2>
                     {mismatch.then(|| view! { <p class="alert" role="alert" data-testid="mismatch">"Warning: the model card or GGUF declares a different license than the license text in the folder."</p> })}
+                    {r.findings_for("base_license_conflict").next().map(|f| view! {
+                        <p class="alert" role="alert" data-testid="conflict-alert">
+                            {format!("Warning: {}", f.note.clone().unwrap_or_default())}" See “Where it comes from” below."
+                        </p>
+                    })}
                     <div class=verdict_class data-testid="verdict">
                         <p class="headline">{r.verdict.headline.clone()}</p>
                         <p class="lname">{r.verdict.license_name.clone().unwrap_or_else(|| "No license".into())}
@@ -96,6 +101,8 @@ pub fn Report() -> impl IntoView {
                             {info.into_iter().map(|f| view! { <p class="field">{f.field.replace('_', " ")}</p><Quote f=f/> }).collect_view()}
                         </div>
                     })}
+                    <Lineage report=r.clone()/>
+                    <Openness report=r.clone()/>
                     {(!r.problems.is_empty()).then(|| view! {
                         <div class="problems" data-testid="problems">
                             <h3>"Problems reading the folder"</h3>
@@ -107,6 +114,97 @@ pub fn Report() -> impl IntoView {
                 </section>
             }
         })
+    }
+}
+
+/// Where the model comes from: its bases, their licenses, and what their
+/// terms mean for it (a conflict, inherited terms, the naming duty).
+#[component]
+fn Lineage(report: LicenseReport) -> impl IntoView {
+    let (own, bases) = report.lineage.split_last()?;
+    let kinds = ["base_license_conflict", "base_terms", "naming_duty"];
+    let raised: Vec<Finding> = kinds.iter().flat_map(|k| report.findings_for(k).cloned().collect::<Vec<_>>()).collect();
+    let how = own.relation.map_or("made from", |r| r.phrase());
+    let chain = bases
+        .iter()
+        .map(|l| {
+            let license = l.license_name.clone().or_else(|| l.license_id.clone());
+            let named = report
+                .findings_for("base_model")
+                .find(|f| f.value.as_str() == Some(l.repo.as_deref().unwrap_or(&l.name)))
+                .cloned();
+            view! {
+                <li data-testid="lineage-base">
+                    <strong>{l.repo.clone().unwrap_or_else(|| l.name.clone())}</strong>
+                    " · "{license.unwrap_or_else(|| "license not known to Fine Print".into())}
+                    {l.binds_derivatives.then_some(" · its terms bind models made from it")}
+                    {named.map(|f| view! { <Quote f=f/> })}
+                </li>
+            }
+        })
+        .collect_view();
+    Some(view! {
+        <div class="lineage" data-testid="lineage">
+            <h3>"Where it comes from"</h3>
+            <ol class="chain">{chain}</ol>
+            <p data-testid="lineage-self">{format!("{}: {how} the model above.", own.name)}</p>
+            {raised.into_iter().map(|f| {
+                let alert = f.field == "base_license_conflict" || (f.field == "naming_duty" && f.value == serde_json::json!(false));
+                let testid = f.field.replace('_', "-");
+                view! {
+                    <div class="raised" class:alert=alert data-testid=testid>
+                        <Quote f=f/>
+                    </div>
+                }
+            }).collect_view()}
+        </div>
+    })
+}
+
+/// How open the folder is: the MOF class it reaches and what the next lacks,
+/// the components it shows, the OSAID requirements not met.
+#[component]
+fn Openness(report: LicenseReport) -> impl IntoView {
+    use fineprint_license::openness::Status;
+    let o = report.openness;
+    let class = o.mof_class.clone().map_or("No MOF class reached".to_owned(), |c| format!("MOF Class {c}"));
+    let rows = o
+        .components
+        .into_iter()
+        .map(|c| {
+            let status = match c.status {
+                Status::Present => "in the folder",
+                Status::Linked => "linked",
+                Status::Absent => "absent",
+            };
+            let terms = match (c.terms, c.open) {
+                (Some(t), Some(false)) => format!("{t} (not open)"),
+                (Some(t), _) => t,
+                (None, _) => String::new(),
+            };
+            view! { <tr data-component=c.id><td>{c.name}</td><td>{c.class}</td><td>{status}</td><td>{terms}</td></tr> }
+        })
+        .collect_view();
+    view! {
+        <div class="openness" data-testid="openness">
+            <h3>"How open it is"</h3>
+            <p><strong data-testid="mof-class">{class}</strong>
+                {format!(" · Open Source AI Definition: {}", if o.osaid.conforms { "met" } else { "not met" })}</p>
+            {(!o.missing.is_empty()).then(|| view! {
+                <p>"Missing for the next class:"</p>
+                <ul data-testid="mof-missing">{o.missing.iter().map(|m| view! { <li>{m.clone()}</li> }).collect_view()}</ul>
+            })}
+            {(!o.osaid.unmet.is_empty()).then(|| view! {
+                <p>"OSAID requirements not shown as met:"</p>
+                <ul data-testid="osaid-unmet">{o.osaid.unmet.iter().map(|m| view! { <li>{m.clone()}</li> }).collect_view()}</ul>
+            })}
+            <details>
+                <summary>"Components"</summary>
+                <table class="components"><thead><tr><th>"Component"</th><th>"Class"</th><th>"Shown"</th><th>"Terms"</th></tr></thead>
+                    <tbody>{rows}</tbody></table>
+            </details>
+            <p class="note">{format!("{} ({})", o.note, o.framework)}</p>
+        </div>
     }
 }
 
@@ -303,6 +401,27 @@ pub fn UseForm() -> impl IntoView {
     }
 }
 
+/// The change of terms from the first folder to the second, clause by
+/// clause, as `fineprint diff` prints it.
+#[component]
+fn RevisionDiff(old: std::sync::Arc<Checked>, new: std::sync::Arc<Checked>) -> impl IntoView {
+    use fineprint_license::diff::{compare, Revision};
+    let d = compare(
+        &Revision { report: &old.report, texts: &old.texts },
+        &Revision { report: &new.report, texts: &new.texts },
+    );
+    view! {
+        <div class="revision-diff" data-testid="revision-diff">
+            <h3>"What changed from the first to the second"</h3>
+            {if d.is_empty() {
+                view! { <p data-testid="revision-same">"The terms are the same."</p> }.into_any()
+            } else {
+                view! { <ul>{d.lines().into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul> }.into_any()
+            }}
+        </div>
+    }
+}
+
 #[component]
 pub fn Compare() -> impl IntoView {
     let st = expect_context::<AppState>();
@@ -324,6 +443,7 @@ pub fn Compare() -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            <RevisionDiff old=a.clone() new=b.clone()/>
         })
     };
     move || {

@@ -12,7 +12,7 @@ import { existsSync, readFileSync, readdirSync, mkdtempSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import puppeteer from "puppeteer-core";
-import { startServer, SHARED, SAMPLE, requireSample } from "./harness.mjs";
+import { startServer, makeFolder, SHARED, SAMPLE, ROOT, requireSample } from "./harness.mjs";
 
 const FIREFOX = "/usr/bin/firefox-esr";
 const golden = JSON.parse(readFileSync(join(SHARED, "fixtures/golden/smollm2-135m-q4_1.json"), "utf8"));
@@ -168,3 +168,39 @@ async function waitFor(check, what, ms = 10000) {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+test("Firefox: a derivative's lineage, conflict and openness, and two revisions compared", async () => {
+  // A server of its own: the first test stops the shared one to check offline use.
+  const own = await startServer();
+  try {
+    const page = await browser.newPage();
+    await page.goto(own.url, { waitUntil: "load" });
+    await page.waitForSelector("#drop-primary");
+    // A real drop event carrying the folder's files.
+    const pick = async (slot, dir) => {
+      const files = readdirSync(dir).map((name) => ({ name, body: readFileSync(join(dir, name), "utf8") }));
+      await page.evaluate((files, slot) => {
+        const dt = new DataTransfer();
+        for (const f of files) dt.items.add(new File([f.body], f.name));
+        const zone = document.getElementById(`drop-${slot}`);
+        zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
+        zone.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+      }, files, slot);
+    };
+    await pick("primary", join(ROOT, "crates/license/tests/lineage/qwen2.5-3b-lora-declared-apache"));
+    await page.waitForSelector("[data-testid=lineage]", { timeout: 60000 });
+    assert.match(await text(page, "[data-testid=lineage-base]"), /Qwen\/Qwen2\.5-3B-Instruct.*Qwen Research License/s);
+    assert.match(await text(page, "[data-testid=base-license-conflict]"), /research-only/);
+    assert.match(await text(page, "[data-testid=mof-class]"), /No MOF class reached/);
+
+    const v2 = makeFolder("model-v2", { "README.md": "---\nlicense: other\nlicense_name: qwen-research\nbase_model: Qwen/Qwen2.5-3B-Instruct\n---\n# MedQwen-3B-LoRA\n" });
+    await pick("compare", v2);
+    await page.waitForSelector("[data-testid=revision-diff]", { timeout: 60000 });
+    const diff = await text(page, "[data-testid=revision-diff]");
+    assert.match(diff, /License id: apache-2\.0 → other/);
+    assert.match(diff, /Commercial use: allowed → forbidden/);
+    await page.close();
+  } finally {
+    own.stop();
+  }
+});

@@ -3,7 +3,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, launch, openPage, chooseFolder, dropFiles, makeFolder, shot, SHARED, SAMPLE, requireSample } from "./harness.mjs";
+import { startServer, launch, openPage, chooseFolder, dropFiles, makeFolder, shot, SHARED, SAMPLE, ROOT, requireSample } from "./harness.mjs";
 
 let srv, browser;
 before(async () => { srv = await startServer(); browser = await launch(); });
@@ -118,6 +118,48 @@ test("two folders side by side", async () => {
   assert.match(table, /Apache/);
   assert.ok((await page.$$("[data-testid=compare-table] tr.differ")).length >= 3);
   await shot(page, "07-compare");
+  await page.close();
+});
+
+test("a derivative folder: its base, the conflict, the naming duty and how open it is, each quoted", async () => {
+  const { page, errors } = await openPage(browser.context, srv.url);
+  await chooseFolder(page, join(ROOT, "crates/license/tests/lineage/llama3.2-grpo-declared-apache"));
+  await page.waitForSelector("[data-testid=lineage]");
+  const base = await page.textContent("[data-testid=lineage-base]");
+  assert.match(base, /meta-llama\/Llama-3\.2-3B-Instruct/);
+  assert.match(base, /Llama 3\.2 Community License/);
+  assert.match(base, /README\.md:7/);
+  assert.match(await page.textContent("[data-testid=lineage-self]"), /WorldPolicy GRPO 3B \(Merged\): a fine-tune of/);
+  assert.match(await page.textContent("[data-testid=base-license-conflict]"), /cannot be relicensed as apache-2\.0/);
+  assert.match(await page.textContent("[data-testid=conflict-alert]"), /Llama 3\.2 Community License binds models made from it/);
+  assert.equal(await page.getAttribute("[data-testid=verdict]", "class"), "verdict caution");
+  assert.match(await page.textContent("[data-testid=base-license-conflict]"), /README\.md:4/);
+  assert.match(await page.textContent("[data-testid=naming-duty]"), /begin with "Llama"/);
+  // Answers under the stricter terms: the base's user cap needs stating.
+  await page.selectOption("#purpose", "product");
+  await page.waitForFunction(() => /Llama 3\.2 Community License/.test(document.querySelector("[data-testid=answers] [data-key=scale]")?.textContent || ""));
+  assert.match(await page.textContent("[data-testid=mof-class]"), /No MOF class reached/);
+  assert.match(await page.textContent("[data-testid=mof-missing]"), /Model parameters \(final\)/);
+  assert.match(await page.textContent("[data-testid=osaid-unmet]"), /Data information/);
+  await shot(page, "07b-lineage");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("two revisions of a model: the compare view lists what changed", async () => {
+  const { page } = await openPage(browser.context, srv.url);
+  const policy = (items) => `# Acceptable Use Policy\n\nYou agree not to use the model:\n${items}\n`;
+  const old = makeFolder("model-v1", { "README.md": "---\nlicense: apache-2.0\n---\n# Model v1\n", "USE_POLICY.md": policy("- to generate spam") });
+  const now = makeFolder("model-v2", { "README.md": "---\nlicense: cc-by-nc-4.0\n---\n# Model v2\n", "USE_POLICY.md": policy("- to generate spam\n- for surveillance of people") });
+  await chooseFolder(page, old);
+  await chooseFolder(page, now, "compare");
+  await page.waitForSelector("[data-testid=revision-diff]");
+  const diff = await page.textContent("[data-testid=revision-diff]");
+  assert.match(diff, /Commercial use: allowed → forbidden/);
+  assert.match(diff, /License id: apache-2\.0 → cc-by-nc-4\.0/);
+  assert.match(diff, /Prohibited use added: for surveillance of people/);
+  await chooseFolder(page, old, "compare");
+  await page.waitForSelector("[data-testid=revision-same]");
   await page.close();
 });
 

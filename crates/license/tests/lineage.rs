@@ -151,6 +151,8 @@ fn a_binding_base_makes_the_stricter_answer() {
     let r = check_for_use(&files, &profile);
     // The folder says Apache 2.0 (commercial use allowed); its research-only base does not.
     assert_eq!(r.summary.license_id.as_deref(), Some("apache-2.0"));
+    // The verdict's colour is the research-only base's, not Apache's.
+    assert_eq!(r.verdict.tone, fineprint_license::report::Tone::Bad);
     let use_answer = r.uses.as_ref().and_then(|u| u.iter().find(|a| a.key == "use")).expect("a use answer");
     assert_ne!(use_answer.answer, Answer::Allowed, "{use_answer:?}");
     assert!(use_answer.reason.contains("Qwen Research License"), "{}", use_answer.reason);

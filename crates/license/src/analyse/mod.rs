@@ -473,6 +473,17 @@ fn analyse(files: &[InputFile], keep_texts: bool) -> (crate::Report, Vec<SourceT
     let mut findings = findings(&folder, &basis, &settled, &summary, declared, found);
     // Where the model comes from, and what its bases' terms mean for it.
     let lineage = lineage::read(&folder, &summary, &findings);
+    // A base whose terms the folder's license conflicts with colours the
+    // verdict as its own terms would: the folder's label does not lift them.
+    let conflicted = lineage.findings.iter().any(|f| f.field == "base_license_conflict");
+    let base_tone =
+        lineage.binding.iter().filter(|_| conflicted).map(|(k, ev)| published_report(k, ev).verdict.tone).max_by_key(
+            |t| match t {
+                Tone::Good => 0,
+                Tone::Caution => 1,
+                Tone::Bad => 2,
+            },
+        );
     findings.extend(lineage.findings);
 
     if settled.no_license {
@@ -485,7 +496,10 @@ fn analyse(files: &[InputFile], keep_texts: bool) -> (crate::Report, Vec<SourceT
     let known = basis.known();
     let verdict = Verdict {
         headline: headline(&summary),
-        tone: tone(&summary),
+        tone: match (tone(&summary), base_tone) {
+            (Tone::Bad, _) | (_, None) => tone(&summary),
+            (_, Some(t)) => t,
+        },
         license_name: if settled.no_license {
             None
         } else if settled.modified {
