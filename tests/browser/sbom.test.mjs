@@ -28,6 +28,9 @@ function cli(...args) {
 }
 
 const folders = ["sample/SmolLM2-135M-Instruct", "sample/gemma-3-270m"].map((f) => join(ROOT, f));
+// Derivatives: their bases go into CycloneDX's pedigree and SPDX's relationships.
+const derivatives = ["llama3.2-grpo-declared-apache", "mergekit-phi3-slerp", "llama3.1-fp8-requant-meta-name"]
+  .map((c) => join(ROOT, "crates/license/tests/lineage", c));
 
 function cyclonedxValidator() {
   // ajv-formats has no IRI or internationalised e-mail checks; those fields are not written.
@@ -59,7 +62,8 @@ print(json.dumps(out))`;
 test("CycloneDX 1.6 from check and audit validates against the official schema", () => {
   const validate = cyclonedxValidator();
   const boms = [...folders.map((f) => cli("check", f, "--format", "cyclonedx")), cli("audit", "--format", "cyclonedx", join(ROOT, "sample"))];
-  for (const bom of boms) {
+  const lineage = derivatives.map((f) => cli("check", f, "--format", "cyclonedx"));
+  for (const bom of [...boms, ...lineage]) {
     assert.ok(validate(bom), JSON.stringify(validate.errors, null, 1));
     for (const c of bom.components) assert.equal(c.type, "machine-learning-model");
   }
@@ -68,14 +72,23 @@ test("CycloneDX 1.6 from check and audit validates against the official schema",
   assert.match(boms[1].components[0].licenses[0].license.name, /Gemma/);
   assert.ok(boms[1].components[0].licenses[0].license.text.content.length > 20);
   assert.ok(boms[2].components.length >= 3, "audit: one component per model folder");
+  const ancestors = lineage[0].components[0].pedigree.ancestors;
+  assert.equal(ancestors[0].purl, "pkg:huggingface/meta-llama/Llama-3.2-3B-Instruct");
+  assert.equal(lineage[1].components[0].pedigree.ancestors.length, 2, "a merge has both bases");
+  assert.ok(lineage[0].components[0].modelCard.properties.some((p) => p.name === "fineprint:openness:mof_class"));
 });
 
 test("SPDX 2.3 from check and audit passes the SPDX project's validator", () => {
   const docs = [...folders.map((f) => cli("check", f, "--format", "spdx")), cli("audit", "--format", "spdx", join(ROOT, "sample"))];
-  const result = spdxMessages(docs);
+  const lineage = derivatives.map((f) => cli("check", f, "--format", "spdx"));
+  const result = spdxMessages([...docs, ...lineage]);
   for (const [file, messages] of Object.entries(result)) assert.deepEqual(messages, [], file);
   assert.equal(docs[0].packages[0].licenseConcluded, "Apache-2.0");
   assert.match(docs[1].packages[0].licenseConcluded, /^LicenseRef-/);
+  const rel = (d, kind) => d.relationships.filter((r) => r.relationshipType === kind).length;
+  assert.equal(rel(lineage[0], "DESCENDANT_OF"), 1);
+  assert.equal(rel(lineage[1], "DESCENDANT_OF"), 2);
+  assert.equal(rel(lineage[2], "VARIANT_OF"), 1, "an FP8 quantization is a variant of its base");
 });
 
 test("the page's CycloneDX and SPDX downloads are valid too", async () => {
