@@ -45,6 +45,9 @@ pub(crate) async fn check_and_show(
     for (file, message) in read_errors {
         checked_report.problems.push(fineprint_license::report::Problem { file, message });
     }
+    if let Some(n) = &name {
+        checked_report.name_from_folder(n);
+    }
     let files = entries
         .iter()
         .map(|e| FileRow { path: e.path.clone(), size: e.size, role: fineprint_license::discover::role(&e.path) })

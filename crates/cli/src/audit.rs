@@ -285,6 +285,9 @@ pub fn audit(args: AuditArgs) -> Result<ExitCode, CliError> {
             changes.push(Vec::new());
             report(&files, profile.as_ref())
         };
+        let mut r = r;
+        // A hub model is known by its repository's name, a GGUF file by its own.
+        r.name_from_folder(t.name.rsplit('/').next().unwrap_or(&t.name).trim_end_matches(".gguf"));
         checked.push((t, r));
         if progress && (i % 25 == 0 || i + 1 == all.len()) {
             eprint!("\rchecked {}/{} models", i + 1, all.len());

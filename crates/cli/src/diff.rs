@@ -24,8 +24,10 @@ pub struct DiffArgs {
 pub fn diff(args: DiffArgs) -> Result<ExitCode, CliError> {
     let read = |dir: &PathBuf| folder::read(dir).map_err(CliError::read(dir));
     let (old_files, new_files) = (read(&args.old)?, read(&args.new)?);
-    let (old, old_texts) = fineprint_license::check_with_texts(&old_files);
-    let (new, new_texts) = fineprint_license::check_with_texts(&new_files);
+    let (mut old, old_texts) = fineprint_license::check_with_texts(&old_files);
+    let (mut new, new_texts) = fineprint_license::check_with_texts(&new_files);
+    old.name_from_folder(&crate::folder_name(&args.old));
+    new.name_from_folder(&crate::folder_name(&args.new));
     let d = diff::compare(&Revision { report: &old, texts: &old_texts }, &Revision { report: &new, texts: &new_texts });
     let name = |r: &fineprint_license::Report| r.verdict.license_name.clone().unwrap_or_else(|| "no license".into());
     if args.json {

@@ -185,6 +185,14 @@ pub fn timestamp() -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// The folder's (or file's) own name, as the model is known by it.
+pub fn folder_name(dir: &Path) -> String {
+    std::fs::canonicalize(dir)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| dir.display().to_string())
+}
+
 fn check(args: CheckArgs) -> Result<ExitCode, CliError> {
     let files = if args.dir.is_file() {
         let root = args.dir.parent().unwrap_or(Path::new("."));
@@ -193,12 +201,10 @@ fn check(args: CheckArgs) -> Result<ExitCode, CliError> {
         folder::read(&args.dir)
     }
     .map_err(CliError::read(&args.dir))?;
-    let report = report(&files, args.uses.profile().as_ref());
+    let mut report = report(&files, args.uses.profile().as_ref());
     let format = if args.json { CheckFormat::Json } else { args.format };
-    let name = std::fs::canonicalize(&args.dir)
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| args.dir.display().to_string());
+    let name = folder_name(&args.dir);
+    report.name_from_folder(name.trim_end_matches(".gguf"));
     let model = [Model { name: &name, version: None, report: &report }];
     let now = timestamp();
     let out = match format {

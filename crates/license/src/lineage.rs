@@ -51,6 +51,9 @@ impl Relation {
     }
 }
 
+/// The last link's name when the folder's documents do not name the model.
+pub const UNNAMED: &str = "this model";
+
 /// One model of a chain, base first; the folder's own model comes last.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Link {

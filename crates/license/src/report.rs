@@ -255,6 +255,30 @@ pub fn questions(s: &Summary) -> Vec<Question> {
 }
 
 impl Report {
+    /// The folder's own name, for a model whose documents do not name it: it
+    /// becomes the chain's last link and is checked against each binding
+    /// base's naming duty (the finding's file is the folder's name).
+    pub fn name_from_folder(&mut self, folder: &str) {
+        let folder = folder.trim();
+        let unnamed = self.lineage.last().is_some_and(|l| l.name == crate::lineage::UNNAMED);
+        if folder.is_empty() || !unnamed {
+            return;
+        }
+        // A folder's name is in no file: the finding names the folder and quotes nothing.
+        let ev = Evidence { file: folder.to_owned(), line: 0, quote: String::new() };
+        let n = self.lineage.len();
+        let found: Vec<Finding> = self.lineage[..n - 1]
+            .iter()
+            .filter(|l| l.binds_derivatives)
+            .filter_map(|l| l.known())
+            .filter_map(|k| crate::analyse::lineage::naming_duty(k, folder, &ev))
+            .collect();
+        if let Some(own) = self.lineage.last_mut() {
+            own.name = folder.to_owned();
+        }
+        self.findings.extend(found);
+    }
+
     pub fn findings_for<'a>(&'a self, field: &'a str) -> impl Iterator<Item = &'a Finding> + 'a {
         self.findings.iter().filter(move |f| f.field == field)
     }

@@ -77,7 +77,9 @@ fn assert_quotes(dir: &Path, r: &Report) {
     {
         assert!(!f.quote.is_empty(), "{}: {} has no quote", dir.display(), f.field);
         if f.file.ends_with(".gguf") {
-            assert!(f.quote.starts_with("general."), "{}: {} quotes {:?}", dir.display(), f.field, f.quote);
+            // A metadata value, which stands in the file's bytes as written.
+            let md = std::fs::read_to_string(dir.join("gguf.json")).expect("gguf.json");
+            assert!(md.contains(&format!("\"{}\"", f.quote)), "{}: {} quotes {:?}", dir.display(), f.field, f.quote);
             continue;
         }
         let text = std::fs::read_to_string(dir.join(&f.file)).expect("quoted file");
@@ -159,4 +161,25 @@ fn a_binding_base_makes_the_stricter_answer() {
     // The evidence is where the folder names its base.
     let ev = use_answer.evidence.as_ref().expect("evidence");
     assert_eq!((ev.file.as_str(), ev.quote.as_str()), ("README.md", "base_model: Qwen/Qwen2.5-3B-Instruct"));
+}
+
+#[test]
+fn a_model_named_only_by_its_folder_meets_or_misses_the_naming_duty() {
+    let card =
+        "---\nlicense: llama3.2\nbase_model: meta-llama/Llama-3.2-1B-Instruct\n---\n\nFine-tuned for triage notes.\n";
+    let files = [InputFile { path: "README.md".into(), size: card.len() as u64, bytes: card.as_bytes().to_vec() }];
+    for (folder, met) in [("triage-1b", false), ("Llama-3.2-1B-Triage", true)] {
+        let mut r = check(&files);
+        assert_eq!(r.lineage.last().map(|l| l.name.as_str()), Some(fineprint_license::lineage::UNNAMED));
+        assert!(r.findings_for("naming_duty").next().is_none(), "no name in the documents, no finding yet");
+        r.name_from_folder(folder);
+        let f = r.findings_for("naming_duty").next().expect("the folder's name is checked");
+        assert_eq!((f.value.as_bool(), f.file.as_str(), f.line), (Some(met), folder, 0));
+        assert!(f.note.as_deref().is_some_and(|n| n.contains(&format!("\"{folder}\""))), "{f:?}");
+        assert_eq!(r.lineage.last().map(|l| l.name.as_str()), Some(folder));
+        // A name the documents give is not replaced.
+        let mut again = r.clone();
+        again.name_from_folder("other-name");
+        assert_eq!(again.findings_for("naming_duty").count(), 1);
+    }
 }

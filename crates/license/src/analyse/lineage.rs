@@ -74,9 +74,10 @@ fn card_line(doc: &Document, from: usize, needle: &str) -> Evidence {
     Evidence { file: doc.path.clone(), line: at + 1, quote: lines.get(at).map_or("", |l| l.trim()).to_owned() }
 }
 
-/// GGUF metadata, quoted as `key: value` (a binary file has no lines).
-fn gguf_evidence(path: &str, key: &str, value: &str) -> Evidence {
-    Evidence { file: path.to_owned(), line: 0, quote: format!("{key}: {value}") }
+/// GGUF metadata: no lines, but the value's bytes stand in the file as
+/// written, so the value is the quote (the finding's note names the key).
+fn gguf_evidence(path: &str, value: &str) -> Evidence {
+    Evidence { file: path.to_owned(), line: 0, quote: value.to_owned() }
 }
 
 /// Every base the folder names, deduplicated, structured sources first.
@@ -111,12 +112,10 @@ fn bases(folder: &Folder) -> Vec<Base> {
             let org = m.text(&key("organization"));
             let depth = if of_parent { 2 } else { 1 };
             let found = match (url, name) {
-                (Some(u), _) if u.contains("huggingface.co/") => {
-                    base(u, None, depth, gguf_evidence(path, &key("repo_url"), u))
-                }
+                (Some(u), _) if u.contains("huggingface.co/") => base(u, None, depth, gguf_evidence(path, u)),
                 (_, Some(nm)) => {
                     let v = org.map_or_else(|| nm.to_owned(), |o| format!("{o}/{nm}"));
-                    base(&v, None, depth, gguf_evidence(path, &key("name"), nm))
+                    base(&v, None, depth, gguf_evidence(path, nm))
                 }
                 _ => None,
             };
@@ -204,7 +203,7 @@ fn own_name(folder: &Folder) -> Option<(String, Evidence)> {
     for (path, m) in &folder.gguf {
         for key in ["general.name", "general.basename"] {
             if let Some(n) = m.text(key).filter(|n| !n.trim().is_empty()) {
-                return Some((n.trim().to_owned(), gguf_evidence(path, key, n)));
+                return Some((n.trim().to_owned(), gguf_evidence(path, n)));
             }
         }
     }
@@ -337,7 +336,7 @@ pub(crate) fn read(folder: &Folder, own: &Summary, own_findings: &[Finding]) -> 
         out.chain.push(link_of(b));
     }
     out.chain.push(Link {
-        name: name.as_ref().map_or_else(|| "this model".to_owned(), |(n, _)| n.clone()),
+        name: name.as_ref().map_or_else(|| crate::lineage::UNNAMED.to_owned(), |(n, _)| n.clone()),
         repo: None,
         relation: Some(relation),
         license_id: own.license_id.clone(),
@@ -380,24 +379,28 @@ pub(crate) fn read(folder: &Folder, own: &Summary, own_findings: &[Finding]) -> 
             f.published = published(k, k.derivative_sentence());
             out.findings.push(f);
         }
-        if let Some(prefix) = k.derivatives.name_prefix {
-            if let Some((n, ev)) = &name {
-                let met = name_begins_with(n, prefix);
-                let note = if met {
-                    format!("The {} requires a derivative's name to begin with \"{prefix}\"; \"{n}\" does.", k.name)
-                } else {
-                    format!(
-                        "The {} requires a derivative's name to begin with \"{prefix}\"; \"{n}\" does not. Rename the model before sharing it.",
-                        k.name
-                    )
-                };
-                let mut f = Finding::new("naming_duty", met, ev).with_note(note);
-                f.published = published(k, k.sentence(Field::DerivativeNaming));
-                out.findings.push(f);
-            }
+        if let Some((n, ev)) = &name {
+            out.findings.extend(naming_duty(k, n, ev));
         }
     }
     out
+}
+
+/// The naming duty of a base's license checked against a model's name, if the license has one.
+pub(crate) fn naming_duty(k: &Known, name: &str, ev: &Evidence) -> Option<Finding> {
+    let prefix = k.derivatives.name_prefix?;
+    let met = name_begins_with(name, prefix);
+    let note = if met {
+        format!("The {} requires a derivative's name to begin with \"{prefix}\"; \"{name}\" does.", k.name)
+    } else {
+        format!(
+            "The {} requires a derivative's name to begin with \"{prefix}\"; \"{name}\" does not. Rename the model before sharing it.",
+            k.name
+        )
+    };
+    let mut f = Finding::new("naming_duty", met, ev).with_note(note);
+    f.published = published(k, k.sentence(Field::DerivativeNaming));
+    Some(f)
 }
 
 #[cfg(test)]
