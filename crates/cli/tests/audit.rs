@@ -149,3 +149,23 @@ fn diff_reports_a_change_of_terms_clause_by_clause() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing"), "the error names the folder");
 }
+
+#[test]
+fn diff_of_two_real_llama_releases_lists_the_policy_items_that_changed() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/licenses");
+    let (old, new) = (shared.join("llama3.1-community"), shared.join("llama3.3-community"));
+    assert!(old.is_dir() && new.is_dir(), "the labelled fixtures are missing: {}", shared.display());
+    let out = fineprint().args(["diff", "--json"]).arg(&old).arg(&new).output().unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let added: Vec<&str> = j["prohibited_added"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+    let removed: Vec<&str> = j["prohibited_removed"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+    // Llama 3.3's policy names two more weapons acts and adds the ban on circumventing safety measures.
+    assert!(added.iter().any(|a| a.contains("Chemical Weapons Convention")), "{added:?}");
+    assert!(added.iter().any(|a| a.contains("circumvent or remove usage restrictions")), "{added:?}");
+    assert!(removed.iter().any(|r| r.starts_with("Military, warfare")), "{removed:?}");
+    // Items that only name the release, and the reporting contacts, are not changes of use.
+    for item in added.iter().chain(&removed) {
+        assert!(!item.starts_with("Reporting") && !item.contains("Representing that the use of"), "{item}");
+    }
+    assert!(added.len() <= 6 && removed.len() <= 4, "{added:?} {removed:?}");
+}

@@ -82,28 +82,32 @@ fn bases(r: &Report) -> Value {
     Value::from(r.lineage.iter().take(n).map(|l| l.repo.clone().unwrap_or_else(|| l.name.clone())).collect::<Vec<_>>())
 }
 
-/// The list items of a folder's use policies, and of its licenses' sections
-/// on prohibited uses, each folded to compare (case and spacing aside).
+/// The list items of a folder's use policies and licenses that stand under
+/// a heading or a sentence about prohibited uses ("You agree you will not use
+/// … to:"), each folded to compare (case, spacing and version numbers aside:
+/// "Llama 3.1" and "Llama 3.3" write the same item).
 fn prohibited(texts: &[SourceText]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for t in texts {
         let role = discover::role(&t.path);
-        let whole = role == Role::UsePolicy;
-        if !whole && role != Role::License {
+        if role != Role::UsePolicy && role != Role::License {
             continue;
         }
-        let mut in_section = whole;
+        let mut in_section = false;
         for line in t.text.lines() {
             let trimmed = line.trim();
-            if is_heading(trimmed) && !whole {
+            if trimmed.is_empty() {
+                continue;
+            }
+            let item = list_item(trimmed);
+            // A heading or a paragraph (not a list item, not an indented
+            // continuation) opens or closes a list of prohibited uses.
+            if item.is_none() && !line.starts_with([' ', '\t']) {
                 let lower = trimmed.to_lowercase();
                 in_section = crate::known::PROHIBITED_HEADINGS.iter().any(|w| lower.contains(w));
                 continue;
             }
-            if !in_section {
-                continue;
-            }
-            let Some(item) = list_item(trimmed) else { continue };
+            let Some(item) = item.filter(|_| in_section) else { continue };
             let key = fold(item);
             if key.len() >= 12 && !out.iter().any(|(k, _)| *k == key) {
                 out.push((key, item.to_owned()));
@@ -113,18 +117,10 @@ fn prohibited(texts: &[SourceText]) -> Vec<(String, String)> {
     out
 }
 
-/// A markdown heading, or a short line in capitals or ending in a colon.
-fn is_heading(line: &str) -> bool {
-    line.starts_with('#')
-        || (line.len() < 80
-            && line.chars().any(char::is_alphabetic)
-            && (line.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase) || line.ends_with(':'))
-            && list_item(line).is_none())
-}
-
 /// The text of a bulleted or numbered line ("- x", "1. x", "a) x", "(iv) x").
 fn list_item(line: &str) -> Option<&str> {
-    if let Some(rest) = line.strip_prefix(['-', '*', '•', '·']) {
+    // A bullet is its marker and a space ("**bold**" is not one).
+    if let Some(rest) = ["- ", "* ", "• ", "· ", "+ "].iter().find_map(|m| line.strip_prefix(m)) {
         return Some(rest.trim()).filter(|r| !r.is_empty());
     }
     let marker_end = line.find([' ', '\t'])?;
@@ -140,7 +136,10 @@ fn list_item(line: &str) -> Option<&str> {
 }
 
 fn fold(s: &str) -> String {
-    s.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    let words = s.split(|c: char| !c.is_alphanumeric() && c != '.').map(|w| w.trim_matches('.'));
+    // Version numbers ("3.1", "v2") name the release, not the use.
+    let kept = words.filter(|w| !w.is_empty() && !w.chars().any(|c| c.is_ascii_digit()));
+    kept.map(str::to_lowercase).collect::<Vec<_>>().join(" ")
 }
 
 /// The change of terms from `old` to `new`.
@@ -247,5 +246,15 @@ mod tests {
         assert_eq!(list_item("a) first"), Some("first"));
         assert_eq!(list_item("Version 2.0 of the license"), None);
         assert_eq!(list_item("I agree"), None);
+        assert_eq!(list_item("**Llama 3.1** **Acceptable Use Policy**"), None);
+    }
+
+    #[test]
+    fn versions_do_not_make_items_differ() {
+        assert_eq!(
+            fold("Representing that the use of Llama 3.1 is human"),
+            fold("Representing that the use of Llama 3.3 is human")
+        );
+        assert_ne!(fold("Military use"), fold("Military or nuclear use"));
     }
 }
