@@ -10,6 +10,8 @@
 // the sample requantized by `cargo run --release -p fineprint-kernels --example requantize`);
 // the prompt text is the same for every model, each tokenizes it its own way.
 // ONLY=fineprint-worker,fineprint-worker-mt runs just the named systems (while tuning).
+// llama.cpp-host-1t/2t (llama-bench built for this host by
+// scripts/bench-llamacpp-host.sh) join when that build exists.
 import { execSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, symlinkSync, rmSync, mkdtempSync, copyFileSync, cpSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -59,6 +61,19 @@ function native(threads) {
     return JSON.parse(out.trim().split("\n").pop());
   } catch (e) { return { error: String(e).slice(0, 200) }; }
 }
+// llama.cpp built for this host (AVX-512, VNNI: scripts/bench-llamacpp-host.sh),
+// the strong native anchor, where it has been built: llama-bench's prompt
+// processing over as many tokens as the worker's prompt, and 128 generated.
+const hostBench = join(root, ".tools/llama-host/llama-bench");
+function host(threads, promptTokens) {
+  try {
+    const out = execSync(`${hostBench} -m ${model} -p ${promptTokens} -n 128 -t ${threads} -r 2 -o json`,
+      { encoding: "utf8", timeout: 900000, stdio: ["ignore", "pipe", "ignore"] });
+    const rows = JSON.parse(out);
+    const pp = rows.find((x) => x.n_prompt > 0 && x.n_gen === 0), tg = rows.find((x) => x.n_gen > 0 && x.n_prompt === 0);
+    return { prompt_tok_s: pp.avg_ts, decode_tok_s: tg.avg_ts, prompt_tokens: promptTokens, new_tokens: 128 };
+  } catch (e) { return { error: String(e).slice(0, 200) }; }
+}
 const serve = (port, isolate) => spawn("python3", [join(root, "scripts/serve.py"), String(port), "--root", site, ...(isolate ? ["--isolate"] : [])], { stdio: "ignore" });
 const servers = [serve(18701, false), serve(18702, true)];
 await new Promise((r) => setTimeout(r, 1000));
@@ -88,8 +103,8 @@ const ratios = [];
 // Each build of the worker against the others, same thread counts first; the
 // threaded build also against the plain one.
 const COLD = {
-  "fineprint-worker": ["wllama-1t", "llama.cpp-native-1t", "wllama-2t-coi", "llama.cpp-native-2t"],
-  "fineprint-worker-mt": ["wllama-2t-coi", "llama.cpp-native-2t", "fineprint-worker"],
+  "fineprint-worker": ["wllama-1t", "llama.cpp-native-1t", "llama.cpp-host-1t", "wllama-2t-coi", "llama.cpp-native-2t"],
+  "fineprint-worker-mt": ["wllama-2t-coi", "llama.cpp-native-2t", "llama.cpp-host-2t", "fineprint-worker"],
   "fineprint-worker-simd128": ["llama.cpp-native-1t", "fineprint-worker"],
   "fineprint-worker-mt-simd128": ["llama.cpp-native-2t", "fineprint-worker-mt"],
 };
@@ -97,7 +112,7 @@ const COLD = {
 // has compiled its hot functions with its optimizing tier ("-warm"): the
 // first reply measures a fresh page, the second what a conversation goes on
 // at. Native llama.cpp has no such warm-up, so it is compared with both.
-const warm = (s) => (s.startsWith("llama.cpp-native") ? s : `${s}-warm`);
+const warm = (s) => (s.startsWith("llama.cpp-") ? s : `${s}-warm`);
 const OURS = { ...COLD, ...Object.fromEntries(Object.entries(COLD).map(([k, v]) => [warm(k), v.map(warm)])) };
 try {
   for (let r = 1; r <= rounds; r++) {
@@ -114,6 +129,11 @@ try {
     for (const t of [1, 2].filter((t) => !only || only.includes(`llama.cpp-native-${t}t`))) {
       res[`llama.cpp-native-${t}t`] = native(t);
       console.log(JSON.stringify({ round: r, system: `llama.cpp-native-${t}t`, ...res[`llama.cpp-native-${t}t`] }));
+    }
+    const promptTokens = Object.values(res).find((x) => x.prompt_tokens)?.prompt_tokens ?? 128;
+    for (const t of [1, 2].filter((t) => existsSync(hostBench) && (!only || only.includes(`llama.cpp-host-${t}t`)))) {
+      res[`llama.cpp-host-${t}t`] = host(t, promptTokens);
+      console.log(JSON.stringify({ round: r, system: `llama.cpp-host-${t}t`, ...res[`llama.cpp-host-${t}t`] }));
     }
     for (const [name, others] of Object.entries(OURS)) {
       const ours = res[name];
