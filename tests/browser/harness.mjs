@@ -15,14 +15,27 @@ export const ARTIFACTS = join(ROOT, "tests/browser/artifacts");
 mkdirSync(ARTIFACTS, { recursive: true });
 
 export async function startServer(prefix = "/") {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const proc = spawn("python3", [join(ROOT, "scripts/serve.py"), String(port), "--prefix", prefix], { stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise((res, rej) => {
-    proc.stdout.on("data", (d) => { if (String(d).includes("http://")) res(); });
-    proc.on("exit", (c) => rej(new Error(`server exited ${c}`)));
-    setTimeout(() => rej(new Error("server did not start")), 10000);
-  });
-  return { url: `http://127.0.0.1:${port}${prefix}`, origin: `http://127.0.0.1:${port}`, stop: () => proc.kill() };
+  // A random port may be taken (by another test's server, or one still
+  // closing): another is tried.
+  for (let attempt = 1; ; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const proc = spawn("python3", [join(ROOT, "scripts/serve.py"), String(port), "--prefix", prefix], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    proc.stderr.on("data", (d) => { stderr += d; });
+    try {
+      await new Promise((res, rej) => {
+        proc.stdout.on("data", (d) => { if (String(d).includes("http://")) res(); });
+        proc.on("exit", (c) => rej(new Error(`server exited ${c}: ${stderr.trim().split("\n").pop()}`)));
+        setTimeout(() => rej(new Error("server did not start")), 10000);
+      });
+    } catch (e) {
+      proc.kill();
+      if (attempt < 5 && /Address already in use/.test(stderr)) continue;
+      throw e;
+    }
+    proc.stderr.on("data", (d) => process.stderr.write(d));
+    return { url: `http://127.0.0.1:${port}${prefix}`, origin: `http://127.0.0.1:${port}`, stop: () => proc.kill() };
+  }
 }
 
 export async function launch(options = {}) {

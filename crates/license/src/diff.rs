@@ -203,14 +203,9 @@ impl Diff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::InputFile;
 
     fn rev(files: &[(&str, &str)]) -> (Report, Vec<SourceText>) {
-        let files: Vec<InputFile> = files
-            .iter()
-            .map(|(p, t)| InputFile { path: (*p).into(), size: t.len() as u64, bytes: t.as_bytes().to_vec() })
-            .collect();
-        crate::check_with_texts(&files)
+        crate::check_with_texts(&crate::test_files(files))
     }
 
     #[test]

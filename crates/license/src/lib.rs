@@ -40,6 +40,15 @@ pub struct InputFile {
     pub bytes: Vec<u8>,
 }
 
+/// Files for the unit tests: each a path and its text, read whole.
+#[cfg(test)]
+pub(crate) fn test_files(files: &[(&str, &str)]) -> Vec<InputFile> {
+    files
+        .iter()
+        .map(|(p, t)| InputFile { path: (*p).into(), size: t.len() as u64, bytes: t.as_bytes().to_vec() })
+        .collect()
+}
+
 /// Checks a folder and answers the questions for a stated use.
 pub fn check_for_use(files: &[InputFile], profile: &UseProfile) -> Report {
     let mut report = check(files);

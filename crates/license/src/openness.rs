@@ -257,14 +257,9 @@ pub(crate) fn assess(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::InputFile;
 
     fn report(files: &[(&str, &str)]) -> crate::Report {
-        let files: Vec<InputFile> = files
-            .iter()
-            .map(|(p, t)| InputFile { path: (*p).into(), size: t.len() as u64, bytes: t.as_bytes().to_vec() })
-            .collect();
-        crate::check(&files)
+        crate::check(&crate::test_files(files))
     }
 
     #[test]

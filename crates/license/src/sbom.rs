@@ -296,14 +296,9 @@ pub fn spdx(models: &[Model], name: &str, namespace: &str, tool_version: &str, c
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::InputFile;
 
     fn report(files: &[(&str, &str)]) -> Report {
-        let files: Vec<InputFile> = files
-            .iter()
-            .map(|(p, t)| InputFile { path: (*p).into(), size: t.len() as u64, bytes: t.as_bytes().to_vec() })
-            .collect();
-        crate::check(&files)
+        crate::check(&crate::test_files(files))
     }
 
     #[test]
