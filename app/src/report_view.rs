@@ -138,6 +138,9 @@ fn Lineage(report: LicenseReport) -> impl IntoView {
                     <strong>{l.repo.clone().unwrap_or_else(|| l.name.clone())}</strong>
                     " · "{license.unwrap_or_else(|| "license not known to Fine Print".into())}
                     {l.binds_derivatives.then_some(" · its terms bind models made from it")}
+                    {(!l.carries.is_empty()).then(|| view! {
+                        <ul class="carries" data-testid="carries">{l.carries.iter().map(|c| view! { <li>{c.term.clone()}</li> }).collect_view()}</ul>
+                    })}
                     {named.map(|f| view! { <Quote f=f/> })}
                 </li>
             }

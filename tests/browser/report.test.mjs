@@ -129,6 +129,10 @@ test("a derivative folder: its base, the conflict, the naming duty and how open 
   assert.match(base, /meta-llama\/Llama-3\.2-3B-Instruct/);
   assert.match(base, /Llama 3\.2 Community License/);
   assert.match(base, /README\.md:7/);
+  // Which of Llama 3.2's terms carry over to the fine-tune.
+  const carries = await page.textContent("[data-testid=carries]");
+  assert.match(carries, /Is there a cap on users\? yes: 700,000,000 monthly active users/);
+  assert.match(carries, /Must derivatives carry its name\? yes/);
   assert.match(await page.textContent("[data-testid=lineage-self]"), /WorldPolicy GRPO 3B \(Merged\): a fine-tune of/);
   assert.match(await page.textContent("[data-testid=base-license-conflict]"), /cannot be relicensed as apache-2\.0/);
   assert.match(await page.textContent("[data-testid=conflict-alert]"), /Llama 3\.2 Community License binds models made from it/);

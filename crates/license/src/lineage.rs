@@ -69,6 +69,19 @@ pub struct Link {
     /// Whether this base's terms bind the models made from it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub binds_derivatives: bool,
+    /// The base's terms that carry over to its derivatives (its duties and
+    /// limits, from its published terms), for a base whose terms bind.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub carries: Vec<Carried>,
+}
+
+/// One of a base's terms that a derivative inherits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Carried {
+    /// The summary field ("user_threshold_mau").
+    pub field: String,
+    /// The report's question and the base's answer ("Is there a cap on users? yes: 700,000,000 …").
+    pub term: String,
 }
 
 impl Link {

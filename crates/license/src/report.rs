@@ -362,6 +362,9 @@ impl Report {
                     l.license_name.as_deref().or(l.license_id.as_deref()).unwrap_or("license not known to Fine Print");
                 let binds = if l.binds_derivatives { "; its terms bind derivatives" } else { "" };
                 let _ = writeln!(out, "- {} ({lic}{binds})", l.repo.as_deref().unwrap_or(&l.name));
+                for c in &l.carries {
+                    let _ = writeln!(out, "  - carries over: {}", c.term);
+                }
             }
             let how = own.relation.map_or("made from them", |r| r.phrase());
             let _ = writeln!(out, "- **{}**: {how} the above", own.name);

@@ -153,6 +153,9 @@ fn a_binding_base_makes_the_stricter_answer() {
     let r = check_for_use(&files, &profile);
     // The folder says Apache 2.0 (commercial use allowed); its research-only base does not.
     assert_eq!(r.summary.license_id.as_deref(), Some("apache-2.0"));
+    // Which of the base's terms carry over: its commercial ban, among others.
+    let carried: Vec<&str> = r.lineage[0].carries.iter().map(|c| c.field.as_str()).collect();
+    assert!(carried.contains(&"commercial_use") && carried.contains(&"output_training_restriction"), "{carried:?}");
     // The verdict's colour is the research-only base's, not Apache's.
     assert_eq!(r.verdict.tone, fineprint_license::report::Tone::Bad);
     let use_answer = r.uses.as_ref().and_then(|u| u.iter().find(|a| a.key == "use")).expect("a use answer");

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use crate::discover::Role;
 use crate::field::Field;
 use crate::known::{Category, Commercial, Known};
-use crate::lineage::{base_license, repo_key, Link, Relation, PROSE, TITLE_FILLERS};
+use crate::lineage::{base_license, repo_key, Carried, Link, Relation, PROSE, TITLE_FILLERS};
 use crate::report::{Finding, Published, Summary};
 use crate::text::{Document, Evidence};
 use regex::{Regex, RegexBuilder};
@@ -263,7 +263,31 @@ fn link_of(b: &Base) -> Link {
         license_id: b.known.map(|k| k.report_id().to_owned()),
         license_name: b.known.map(|k| k.name.to_owned()),
         binds_derivatives: b.known.is_some_and(|k| k.derivatives.binds),
+        carries: b.known.filter(|k| k.derivatives.binds).map_or_else(Vec::new, |k| carried(k, &b.evidence)),
     }
+}
+
+/// The base's terms that bind a derivative: each question its published terms
+/// answer with a duty or a limit, as the report asks it.
+fn carried(k: &'static Known, named: &Evidence) -> Vec<Carried> {
+    let base = super::published_report(k, named);
+    let s = &base.summary;
+    crate::report::questions(s)
+        .into_iter()
+        .filter(|q| match q.field {
+            Field::CommercialUse => s.commercial_use != Commercial::Allowed,
+            Field::UserThresholdMau => s.user_threshold_mau.is_some(),
+            Field::RevenueThresholdUsd => s.revenue_threshold_usd.is_some(),
+            Field::UseRestrictions => s.use_restrictions,
+            Field::AttributionRequired => s.attribution_required,
+            Field::DerivativeNaming => s.derivative_naming,
+            Field::OutputTrainingRestriction => s.output_training_restriction,
+            Field::ShareAlike => s.share_alike,
+            Field::RedistributionAllowed => s.redistribution_allowed != crate::report::Tristate::Bool(true),
+            _ => false,
+        })
+        .map(|q| Carried { field: q.field.name().to_owned(), term: format!("{} {}", q.question, q.answer) })
+        .collect()
 }
 
 fn published(k: &Known, sentence: Option<&str>) -> Option<Published> {
@@ -342,6 +366,7 @@ pub(crate) fn read(folder: &Folder, own: &Summary, own_findings: &[Finding]) -> 
         license_id: own.license_id.clone(),
         license_name: None,
         binds_derivatives: false,
+        carries: Vec::new(),
     });
 
     let own_ev = own_license_evidence(own_findings);
