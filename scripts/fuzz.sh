@@ -10,6 +10,6 @@ run() {
   echo "== $t for ${secs}s"
   cargo +nightly fuzz run --fuzz-dir crates/fuzz "$@" "$t" "crates/fuzz/corpus/$t" -- -max_total_time="$secs" -rss_limit_mb=4096 2>&1 | tail -n 3
 }
-for t in front_matter gguf_metadata license_text modelfile; do run "$t"; done
+for t in front_matter gguf_metadata license_text modelfile revisions; do run "$t"; done
 run gguf_header --features inference
 run decoder --features inference
