@@ -213,11 +213,17 @@ fn own_name(folder: &Folder) -> Option<(String, Evidence)> {
         for (i, line) in body_of(&doc.text).lines().enumerate() {
             let Some(title) = line.trim().strip_prefix("# ") else { continue };
             let mut name = title.trim().trim_matches(['*', '`', ' ']);
-            let lower = name.to_lowercase();
-            if let Some(f) = TITLE_FILLERS.iter().find(|f| lower.starts_with(*f)) {
-                name = name[f.len()..].trim();
-            } else if let Some(f) = TITLE_FILLERS.iter().find(|f| lower.ends_with(*f)) {
-                name = name[..name.len() - f.len()].trim();
+            // The fillers are ASCII: compared on the title's own bytes, so the
+            // cut falls where they end (lower-casing may change a length).
+            let head = |f: &str| name.get(..f.len()).filter(|h| h.eq_ignore_ascii_case(f)).map(|_| f.len());
+            let tail = |f: &str| {
+                let at = name.len().checked_sub(f.len())?;
+                name.get(at..).filter(|t| t.eq_ignore_ascii_case(f)).map(|_| at)
+            };
+            if let Some(at) = TITLE_FILLERS.iter().find_map(|f| head(f)) {
+                name = name[at..].trim();
+            } else if let Some(at) = TITLE_FILLERS.iter().find_map(|f| tail(f)) {
+                name = name[..at].trim();
             }
             // A heading that is a sentence is not a name.
             if !name.is_empty() && name.split_whitespace().count() <= 12 {
@@ -438,6 +444,20 @@ mod tests {
         assert!(name_begins_with("acme/llama3-8b-chat", "Llama 3"));
         assert!(!name_begins_with("Hermes-3-Llama-3.1-8B", "Llama"));
         assert!(!name_begins_with("MedLlama-8B", "Llama"));
+    }
+
+    #[test]
+    fn titles_lose_their_fillers_on_character_boundaries() {
+        let name = |title: &str| {
+            let card = format!("# {title}\n");
+            let folder = super::super::folder::read(&crate::test_files(&[("README.md", &card)]), false);
+            own_name(&folder).map(|(n, _)| n)
+        };
+        assert_eq!(name("Model Card for Foo-7B").as_deref(), Some("Foo-7B"));
+        assert_eq!(name("Gemma 3 model card").as_deref(), Some("Gemma 3"));
+        // Multi-byte characters where a filler's bytes would be: no cut, no panic.
+        assert_eq!(name("Ⅿodel Card for İstanbul-1B").as_deref(), Some("Ⅿodel Card for İstanbul-1B"));
+        assert_eq!(name("Modèle ǨĀRD").as_deref(), Some("Modèle ǨĀRD"));
     }
 
     #[test]
