@@ -164,13 +164,7 @@ struct Row<'a> {
 }
 
 fn worst(r: &Report) -> Option<Answer> {
-    let rank = |a: &Answer| match a {
-        Answer::Allowed => 0,
-        Answer::Unclear => 1,
-        Answer::NeedsAgreement => 2,
-        Answer::NotAllowed => 3,
-    };
-    r.uses.as_ref()?.iter().map(|u| u.answer).max_by_key(rank)
+    r.uses.as_ref()?.iter().map(|u| u.answer).max_by_key(|a| a.strictness())
 }
 
 fn row<'a>(t: &'a Target, r: &'a Report, changes: Vec<String>) -> Row<'a> {

@@ -135,7 +135,7 @@ fn is_eu(region: &str) -> bool {
 
 impl Answer {
     /// How much an answer holds a person back: the stricter of two answers wins.
-    fn strictness(self) -> u8 {
+    pub fn strictness(self) -> u8 {
         match self {
             Answer::Allowed => 0,
             Answer::Unclear => 1,

@@ -302,7 +302,10 @@ fn published(k: &Known, sentence: Option<&str>) -> Option<Published> {
 
 /// Why a folder's own license cannot stand on a base's terms, if it cannot.
 fn conflict(base: &Known, own: &Summary) -> Option<String> {
-    if own.category == Category::NoLicense {
+    // No license, or "other" with no name: which terms the folder claims is
+    // unknown, so whether they can stand on the base's is not settled.
+    let unnamed = matches!(own.family.as_str(), "other" | "custom") && own.commercial_use == Commercial::Unknown;
+    if own.category == Category::NoLicense || unnamed {
         return None;
     }
     let own_name =
