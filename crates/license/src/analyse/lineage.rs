@@ -304,7 +304,8 @@ fn published(k: &Known, sentence: Option<&str>) -> Option<Published> {
 fn conflict(base: &Known, own: &Summary) -> Option<String> {
     // No license, or "other" with no name: which terms the folder claims is
     // unknown, so whether they can stand on the base's is not settled.
-    let unnamed = matches!(own.family.as_str(), "other" | "custom") && own.commercial_use == Commercial::Unknown;
+    // ("other" is the family analyse/terms.rs gives a license of no known family.)
+    let unnamed = own.family == "other" && own.commercial_use == Commercial::Unknown;
     if own.category == Category::NoLicense || unnamed {
         return None;
     }
