@@ -51,7 +51,9 @@ pub(crate) struct Act8K {
     qs: Vec<i8>,
     d: Vec<f32>,
     /// Σ of each run of 16 values (what the minimums of Q4_K and Q5_K multiply).
-    bsums: Vec<i32>,
+    /// i16: a run's sum is at most 16 × 128, and the kernels multiply
+    /// eight of them at a time by scales or minimums (`i32x4.dot_i16x8_s`).
+    bsums: Vec<i16>,
 }
 
 impl Act8K {
@@ -79,7 +81,7 @@ impl Act8K {
             let iscale = -127.0 / max;
             crate::activations::rounding::round_scaled(xs, iscale, -128.0, qs);
             for (s, run) in bsums.iter_mut().zip(qs.chunks_exact(16)) {
-                *s = run.iter().map(|&q| i32::from(q)).sum();
+                *s = run.iter().map(|&q| i16::from(q)).sum();
             }
             *d = 1.0 / iscale;
         }
@@ -100,7 +102,7 @@ impl Act8K {
 pub(crate) struct Row<'a> {
     qs: &'a [i8],
     d: &'a [f32],
-    bsums: &'a [i32],
+    bsums: &'a [i16],
 }
 
 /// A super-block unpacked: `value_i = d · scale_{i/16} · q_i − dmin · min_{i/32}`.
@@ -188,8 +190,8 @@ pub(crate) fn dequantize_row(kind: Kind, t: &[f32], row: &[u8], out: &mut [f32])
 
 /// The minimum term's integer part: Σ over sub-blocks of 32 of `min · Σ a`.
 #[inline(always)]
-fn min_sum(mins: &[i32; 8], bsums: &[i32]) -> i32 {
-    (0..8).map(|s| mins[s] * (bsums[2 * s] + bsums[2 * s + 1])).sum()
+fn min_sum(mins: &[i32; 8], bsums: &[i16]) -> i32 {
+    (0..8).map(|s| mins[s] * (i32::from(bsums[2 * s]) + i32::from(bsums[2 * s + 1]))).sum()
 }
 
 /// `Σ_k w[k] · a[k]` for one weight row against `R` activation rows, each
@@ -271,131 +273,89 @@ pub(crate) mod portable {
 mod simd {
     use std::arch::wasm32::*;
 
-    use super::{scales_k4, Kind, Row, GROUPS, SUPER};
+    use super::{Kind, Row, GROUPS, SUPER};
     use crate::arch::simd128::moved_bits;
     use crate::blocks::f16_at;
 
-    /// The 256 values of a super-block as 16 vectors of 16 bytes; Q6_K's
-    /// centred (signed) only if `CENTRED`.
+    /// Q4_K's and Q5_K's 12 bytes of packed 6-bit scales and minimums as one
+    /// vector: the 8 scales in bytes 0..8, the 8 minimums in bytes 8..16
+    /// (ggml's `utmp` shuffle, four words in place of sixteen byte lookups).
     #[inline(always)]
-    unsafe fn unpack<const CENTRED: bool>(kind: Kind, blk: *const u8) -> [v128; GROUPS] {
-        let mut v = [i8x16_splat(0); GROUPS];
-        let low = u8x16_splat(0x0F);
-        match kind {
-            Kind::Q4K | Kind::Q5K => {
-                let qs = blk.add(if kind == Kind::Q5K { 48 } else { 16 });
-                let (h0, h1) = if kind == Kind::Q5K {
-                    (v128_load(blk.add(16) as *const v128), v128_load(blk.add(32) as *const v128))
-                } else {
-                    (i8x16_splat(0), i8x16_splat(0))
-                };
-                let fifth = u8x16_splat(0x10);
-                for j in 0..4 {
-                    let a = v128_load(qs.add(32 * j) as *const v128);
-                    let b = v128_load(qs.add(32 * j + 16) as *const v128);
-                    let mut q =
-                        [v128_and(a, low), v128_and(b, low), moved_bits(a, 4, 0, low), moved_bits(b, 4, 0, low)];
-                    if kind == Kind::Q5K {
-                        // Group pair j's fifth bits are bits 2j and 2j + 1 of the high bytes.
-                        let bit = |h: v128, from: usize| moved_bits(h, from as u32, 4, fifth);
-                        q[0] = v128_or(q[0], bit(h0, 2 * j));
-                        q[1] = v128_or(q[1], bit(h1, 2 * j));
-                        q[2] = v128_or(q[2], bit(h0, 2 * j + 1));
-                        q[3] = v128_or(q[3], bit(h1, 2 * j + 1));
-                    }
-                    v[4 * j..4 * j + 4].copy_from_slice(&q);
-                }
-            }
-            Kind::Q6K => {
-                let pair = u8x16_splat(0x30);
-                let centre = i8x16_splat(32);
-                for n in 0..2 {
-                    let ql = blk.add(64 * n);
-                    let qh = blk.add(128 + 32 * n);
-                    let l = [0, 16, 32, 48].map(|o| v128_load(ql.add(o) as *const v128));
-                    let (h0, h1) = (v128_load(qh as *const v128), v128_load(qh.add(16) as *const v128));
-                    // Bits 2k, 2k+1 of the high byte, moved to bits 4 and 5.
-                    let hb = |h: v128, k: u32| moved_bits(h, k, 4, pair);
-                    let q = [
-                        v128_or(v128_and(l[0], low), hb(h0, 0)),
-                        v128_or(v128_and(l[1], low), hb(h1, 0)),
-                        v128_or(v128_and(l[2], low), hb(h0, 2)),
-                        v128_or(v128_and(l[3], low), hb(h1, 2)),
-                        v128_or(moved_bits(l[0], 4, 0, low), hb(h0, 4)),
-                        v128_or(moved_bits(l[1], 4, 0, low), hb(h1, 4)),
-                        v128_or(moved_bits(l[2], 4, 0, low), hb(h0, 6)),
-                        v128_or(moved_bits(l[3], 4, 0, low), hb(h1, 6)),
-                    ];
-                    for (g, q) in q.into_iter().enumerate() {
-                        v[8 * n + g] = if CENTRED { i8x16_sub(q, centre) } else { q };
-                    }
-                }
-            }
-        }
-        v
+    unsafe fn scales_mins(p: *const u8) -> v128 {
+        const LOW6: u32 = 0x3F3F_3F3F;
+        const LOW4: u32 = 0x0F0F_0F0F;
+        const LOW2: u32 = 0x0303_0303;
+        let word = |i: usize| (p.add(4 * i) as *const u32).read_unaligned();
+        let (u0, u1, u2) = (word(0), word(1), word(2));
+        u32x4(
+            u0 & LOW6,
+            (u2 & LOW4) | (((u0 >> 6) & LOW2) << 4),
+            u1 & LOW6,
+            ((u2 >> 4) & LOW4) | (((u1 >> 6) & LOW2) << 4),
+        )
+    }
+
+    /// Byte `i` of `v` in every i16 lane (zero-extended): a swizzle index of
+    /// 0x80 gives a zero byte. Constant indices after unrolling.
+    #[inline(always)]
+    unsafe fn byte_in_i16(v: v128, i: usize) -> v128 {
+        i8x16_swizzle(v, i16x8_splat((0x8000 | i) as i16))
+    }
+
+    /// The same in every i32 lane.
+    #[inline(always)]
+    unsafe fn byte_in_i32(v: v128, i: usize) -> v128 {
+        i8x16_swizzle(v, i32x4_splat((0x8080_8000 | i) as i32))
+    }
+
+    /// i16 lane `i` of `v` in every i16 lane.
+    #[inline(always)]
+    unsafe fn lane_in_i16(v: v128, i: usize) -> v128 {
+        i8x16_swizzle(v, i16x8_splat((((2 * i + 1) << 8) | 2 * i) as i16))
     }
 
     #[inline(always)]
-    unsafe fn hsum_i32(v: v128) -> i32 {
-        i32x4_extract_lane::<0>(v)
-            + i32x4_extract_lane::<1>(v)
-            + i32x4_extract_lane::<2>(v)
-            + i32x4_extract_lane::<3>(v)
+    unsafe fn hsum_f32(v: v128) -> f32 {
+        f32x4_extract_lane::<0>(v)
+            + f32x4_extract_lane::<1>(v)
+            + f32x4_extract_lane::<2>(v)
+            + f32x4_extract_lane::<3>(v)
     }
 
     #[cfg_attr(feature = "relaxed-simd", allow(dead_code))]
     pub unsafe fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
         match kind {
-            Kind::Q4K => tile::<0, R, false, false>(t, w, acts),
-            Kind::Q5K => tile::<1, R, false, false>(t, w, acts),
-            Kind::Q6K => tile::<2, R, false, false>(t, w, acts),
+            Kind::Q4K => tile_k4::<false, R, false, false>(t, w, acts),
+            Kind::Q5K => tile_k4::<true, R, false, false>(t, w, acts),
+            Kind::Q6K => tile_q6k::<R, false, false>(t, w, acts),
         }
     }
 
     /// As `dot_tile`, with relaxed SIMD's 8-bit dot product, summed as
     /// `DotSums` says; the weights are its 7-bit operand (Q6_K's taken as
     /// stored, 0..=63, and its offset of 32 taken off through the activations'
-    /// run sums). The integer sums are exact either way, so the results are
-    /// `dot_tile`'s bit for bit.
+    /// run sums). The integer sums are exact either way; they reach the f32
+    /// lanes grouped otherwise, so results differ from `dot_tile`'s in the
+    /// last bits (and are the same whichever `DotSums`).
     #[cfg(feature = "relaxed-simd")]
     #[target_feature(enable = "relaxed-simd")]
     pub unsafe fn dot_tile_relaxed<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
         match (kind, crate::relaxed_dot::in_i16()) {
-            (Kind::Q4K, false) => tile::<0, R, true, false>(t, w, acts),
-            (Kind::Q5K, false) => tile::<1, R, true, false>(t, w, acts),
-            (Kind::Q6K, false) => tile::<2, R, true, false>(t, w, acts),
-            (Kind::Q4K, true) => tile::<0, R, true, true>(t, w, acts),
-            (Kind::Q5K, true) => tile::<1, R, true, true>(t, w, acts),
-            (Kind::Q6K, true) => tile::<2, R, true, true>(t, w, acts),
+            (Kind::Q4K, false) => tile_k4::<false, R, true, false>(t, w, acts),
+            (Kind::Q5K, false) => tile_k4::<true, R, true, false>(t, w, acts),
+            (Kind::Q6K, false) => tile_q6k::<R, true, false>(t, w, acts),
+            (Kind::Q4K, true) => tile_k4::<false, R, true, true>(t, w, acts),
+            (Kind::Q5K, true) => tile_k4::<true, R, true, true>(t, w, acts),
+            (Kind::Q6K, true) => tile_q6k::<R, true, true>(t, w, acts),
         }
     }
 
-    /// Σ over one run of 16 of `v · x` times the run's scale, as four i32
-    /// partial sums. With `I16` (relaxed SIMD only), the pairs' sums
-    /// (2 × 63 × 128 at most: Q6_K) are multiplied by the scale as they are
-    /// widened, one `i32x4.dot_i16x8_s` for a widening and an i32 multiply.
-    #[inline(always)]
-    #[cfg_attr(not(feature = "relaxed-simd"), allow(unused_variables))]
-    unsafe fn scaled_run<const RELAXED: bool, const I16: bool>(v: v128, x: v128, sc: v128, sc16: v128) -> v128 {
-        if !RELAXED {
-            let p = i16x8_add(i16x8_extmul_low_i8x16(v, x), i16x8_extmul_high_i8x16(v, x));
-            return i32x4_mul(i32x4_extadd_pairwise_i16x8(p), sc);
-        }
-        #[cfg(feature = "relaxed-simd")]
-        {
-            if I16 {
-                i32x4_dot_i16x8(i16x8_relaxed_dot_i8x16_i7x16(x, v), sc16)
-            } else {
-                i32x4_mul(i32x4_relaxed_dot_i8x16_i7x16_add(x, v, i32x4_splat(0)), sc)
-            }
-        }
-        #[cfg(not(feature = "relaxed-simd"))]
-        unreachable!("relaxed SIMD is not compiled in")
-    }
-
-    /// The same over two runs of 16 sharing a scale; the values are at most
-    /// 5 bits (Q4_K, Q5_K), so i16 sums of four products (4 × 31 × 128)
-    /// cannot overflow.
+    /// Σ over two runs of 16 that share a scale, times that scale, as four
+    /// i32 partial sums. The values are at most 6 bits (Q6_K's as stored),
+    /// so i16 sums of four products (4 × 63 × 128) cannot overflow. With
+    /// `I16` (relaxed SIMD only) the scale (`sc16`, an i16 splat) multiplies
+    /// the pairs' sums as they are widened; otherwise `sc32` (an i32 splat)
+    /// multiplies the widened sums.
     #[inline(always)]
     #[cfg_attr(not(feature = "relaxed-simd"), allow(unused_variables))]
     unsafe fn scaled_pair<const RELAXED: bool, const I16: bool>(
@@ -403,13 +363,13 @@ mod simd {
         v1: v128,
         x0: v128,
         x1: v128,
-        sc: v128,
         sc16: v128,
+        sc32: v128,
     ) -> v128 {
         if !RELAXED {
             let p0 = i16x8_add(i16x8_extmul_low_i8x16(v0, x0), i16x8_extmul_high_i8x16(v0, x0));
             let p1 = i16x8_add(i16x8_extmul_low_i8x16(v1, x1), i16x8_extmul_high_i8x16(v1, x1));
-            return i32x4_mul(i32x4_extadd_pairwise_i16x8(i16x8_add(p0, p1)), sc);
+            return i32x4_mul(i32x4_extadd_pairwise_i16x8(i16x8_add(p0, p1)), sc32);
         }
         #[cfg(feature = "relaxed-simd")]
         {
@@ -418,94 +378,183 @@ mod simd {
                 i32x4_dot_i16x8(i16x8_add(dot16(x0, v0), dot16(x1, v1)), sc16)
             } else {
                 let dot = i32x4_relaxed_dot_i8x16_i7x16_add;
-                i32x4_mul(dot(x0, v0, dot(x1, v1, i32x4_splat(0))), sc)
+                i32x4_mul(dot(x0, v0, dot(x1, v1, i32x4_splat(0))), sc32)
             }
         }
         #[cfg(not(feature = "relaxed-simd"))]
         unreachable!("relaxed SIMD is not compiled in")
     }
 
-    /// One monomorphised loop per type (K: 0 Q4_K, 1 Q5_K, 2 Q6_K).
+    /// A run of 16's activations of row `r`, block `b`, run `g`.
     #[inline(always)]
-    unsafe fn tile<const K: u8, const R: usize, const RELAXED: bool, const I16: bool>(
+    unsafe fn act(acts: &[Row<'_>], r: usize, b: usize, g: usize) -> v128 {
+        v128_load(acts.get_unchecked(r).qs.as_ptr().add(b * SUPER + 16 * g) as *const v128)
+    }
+
+    /// Row `r`'s run sums of block `b`, runs 0..8 and 8..16.
+    #[inline(always)]
+    unsafe fn run_sums(acts: &[Row<'_>], r: usize, b: usize) -> (v128, v128) {
+        let p = acts.get_unchecked(r).bsums.as_ptr().add(b * GROUPS);
+        (v128_load(p as *const v128), v128_load(p.add(8) as *const v128))
+    }
+
+    /// Q4_K (`FIFTH` false) and Q5_K against `R` rows. Each row keeps f32
+    /// lanes across super-blocks, summed once at the end, as ggml's AVX2
+    /// kernel does; a super-block's values are unpacked 64 at a time and
+    /// met by every row while they are in registers.
+    #[inline(always)]
+    unsafe fn tile_k4<const FIFTH: bool, const R: usize, const RELAXED: bool, const I16: bool>(
         t: &[f32],
         w: &[u8],
         acts: &[Row<'_>; R],
     ) -> [f32; R] {
-        let kind = [Kind::Q4K, Kind::Q5K, Kind::Q6K][K as usize];
-        let size = kind.bytes();
+        let size = if FIFTH { Kind::Q5K.bytes() } else { Kind::Q4K.bytes() };
         let nb = acts[0].d.len();
-        let mut out = [0f32; R];
+        let low = u8x16_splat(0x0F);
+        let fifth = u8x16_splat(0x10);
+        let mut facc = [f32x4_splat(0.0); R];
         for b in 0..nb {
             let off = b * size;
             let blk = w.as_ptr().add(off);
-            let v = if RELAXED { unpack::<false>(kind, blk) } else { unpack::<true>(kind, blk) };
-            let (scales, mins, d, dmin) = if kind == Kind::Q6K {
-                let sc = std::slice::from_raw_parts(blk.add(192), 16);
-                (std::array::from_fn(|g| i32::from(sc[g] as i8)), [0; 8], f16_at(t, w, off + 208), 0.0)
+            let (d, dmin) = (f16_at(t, w, off), f16_at(t, w, off + 2));
+            let sm = scales_mins(blk.add(4));
+            let qs = blk.add(if FIFTH { 48 } else { 16 });
+            let (h0, h1) = if FIFTH {
+                (v128_load(blk.add(16) as *const v128), v128_load(blk.add(32) as *const v128))
             } else {
-                let (s, m) = scales_k4(std::slice::from_raw_parts(blk, 16));
-                (s, m, f16_at(t, w, off), f16_at(t, w, off + 2))
+                (i8x16_splat(0), i8x16_splat(0))
             };
-            let sc: [v128; GROUPS] = scales.map(|s| i32x4_splat(s));
-            // The same as i16 lanes, for `I16`'s widening multiply (a scale is 6 or 8 bits).
-            let sc16: [v128; GROUPS] = scales.map(|s| i16x8_splat(s as i16));
-            // What the activations' run sums are multiplied by, four runs to a
-            // vector: Q6_K's offset of 32 (relaxed SIMD takes the values as
-            // stored) times each run's scale, or Q4_K's and Q5_K's minimum of
-            // each pair of runs. Integer sums, the scalar ones exactly.
-            let by_sum: [v128; 4] = std::array::from_fn(|i| {
-                if kind == Kind::Q6K {
-                    let s = &scales[4 * i..];
-                    i32x4_shl(i32x4(s[0], s[1], s[2], s[3]), 5)
-                } else {
-                    i32x4(mins[2 * i], mins[2 * i], mins[2 * i + 1], mins[2 * i + 1])
-                }
-            });
-            // Group by group, each row's sum in its own accumulator: a
-            // group's values and scale stay in registers while every row meets
-            // them (all 16 groups' values and scales, held while one row
-            // after another ran, did not fit V8's 16 vector registers).
             let mut acc = [i32x4_splat(0); R];
-            let at = |r: usize, g: usize| {
-                v128_load(acts.get_unchecked(r).qs.as_ptr().add(b * SUPER + 16 * g) as *const v128)
-            };
-            if kind == Kind::Q6K {
-                for g in 0..GROUPS {
-                    for (r, acc) in acc.iter_mut().enumerate() {
-                        *acc = i32x4_add(*acc, scaled_run::<RELAXED, I16>(v[g], at(r, g), sc[g], sc16[g]));
-                    }
+            for j in 0..4 {
+                let a = v128_load(qs.add(32 * j) as *const v128);
+                let c = v128_load(qs.add(32 * j + 16) as *const v128);
+                let mut q = [v128_and(a, low), v128_and(c, low), moved_bits(a, 4, 0, low), moved_bits(c, 4, 0, low)];
+                if FIFTH {
+                    // Sub-block pair j's fifth bits are bits 2j and 2j + 1 of the high bytes.
+                    let bit = |h: v128, from: usize| moved_bits(h, from as u32, 4, fifth);
+                    q[0] = v128_or(q[0], bit(h0, 2 * j));
+                    q[1] = v128_or(q[1], bit(h1, 2 * j));
+                    q[2] = v128_or(q[2], bit(h0, 2 * j + 1));
+                    q[3] = v128_or(q[3], bit(h1, 2 * j + 1));
                 }
-            } else {
-                // Q4_K's and Q5_K's runs share their scale in pairs: one
-                // multiply per pair.
-                for g in (0..GROUPS).step_by(2) {
+                // Low nibbles are sub-block 2j (runs 4j, 4j + 1), high ones 2j + 1.
+                for half in 0..2 {
+                    let s = 2 * j + half;
+                    let (sc16, sc32) = (byte_in_i16(sm, s), byte_in_i32(sm, s));
                     for (r, acc) in acc.iter_mut().enumerate() {
-                        let pair = scaled_pair::<RELAXED, I16>(v[g], v[g + 1], at(r, g), at(r, g + 1), sc[g], sc16[g]);
+                        let (x0, x1) = (act(acts, r, b, 4 * j + 2 * half), act(acts, r, b, 4 * j + 2 * half + 1));
+                        let pair = scaled_pair::<RELAXED, I16>(q[2 * half], q[2 * half + 1], x0, x1, sc16, sc32);
                         *acc = i32x4_add(*acc, pair);
                     }
                 }
             }
-            for (r, &acc) in acc.iter().enumerate() {
-                let a = acts.get_unchecked(r);
-                let bsums = a.bsums.get_unchecked(b * GROUPS..(b + 1) * GROUPS);
-                // Σ by_sum · run sums, in vectors: as 16 scalar multiplies
-                // and adds per row they stood out in the tile's profile.
-                let sums = (0..4).fold(i32x4_splat(0), |acc, i| {
-                    let bs = v128_load(bsums.as_ptr().add(4 * i) as *const v128);
-                    i32x4_add(acc, i32x4_mul(by_sum[i], bs))
-                });
-                let da = *a.d.get_unchecked(b);
-                let o = out.get_unchecked_mut(r);
-                if kind == Kind::Q6K {
-                    let sumi = hsum_i32(if RELAXED { i32x4_sub(acc, sums) } else { acc });
-                    *o += d * da * sumi as f32;
-                } else {
-                    *o += d * da * hsum_i32(acc) as f32;
-                    *o -= dmin * da * hsum_i32(sums) as f32;
-                }
+            // Each minimum twice, once for each of its sub-block's two runs.
+            let mins = |from: usize| {
+                let idx = |k: usize| (0x8000 | (from + k / 2)) as i16;
+                i8x16_swizzle(sm, i16x8(idx(0), idx(1), idx(2), idx(3), idx(4), idx(5), idx(6), idx(7)))
+            };
+            let (m0, m1) = (mins(8), mins(12));
+            for (r, (acc, facc)) in acc.iter().zip(facc.iter_mut()).enumerate() {
+                let (s0, s1) = run_sums(acts, r, b);
+                let min_sum = i32x4_add(i32x4_dot_i16x8(m0, s0), i32x4_dot_i16x8(m1, s1));
+                let da = *acts.get_unchecked(r).d.get_unchecked(b);
+                let scaled = f32x4_mul(f32x4_convert_i32x4(*acc), f32x4_splat(d * da));
+                let minus = f32x4_mul(f32x4_convert_i32x4(min_sum), f32x4_splat(dmin * da));
+                *facc = f32x4_add(*facc, f32x4_sub(scaled, minus));
             }
         }
-        out
+        facc.map(|v| hsum_f32(v))
+    }
+
+    /// Q6_K against `R` rows, as `tile_k4`. Without relaxed SIMD the values
+    /// are centred (−32..32) before the products; with it they are taken as
+    /// stored and 32 · scale · run sum taken off after.
+    #[inline(always)]
+    unsafe fn tile_q6k<const R: usize, const RELAXED: bool, const I16: bool>(
+        t: &[f32],
+        w: &[u8],
+        acts: &[Row<'_>; R],
+    ) -> [f32; R] {
+        let size = Kind::Q6K.bytes();
+        let nb = acts[0].d.len();
+        let low = u8x16_splat(0x0F);
+        let pair = u8x16_splat(0x30);
+        let centre = i8x16_splat(32);
+        let mut facc = [f32x4_splat(0.0); R];
+        for b in 0..nb {
+            let off = b * size;
+            let blk = w.as_ptr().add(off);
+            let d = f16_at(t, w, off + 208);
+            let sv = v128_load(blk.add(192) as *const v128);
+            let scales = [i16x8_extend_low_i8x16(sv), i16x8_extend_high_i8x16(sv)];
+            let mut acc = [i32x4_splat(0); R];
+            for n in 0..2 {
+                let ql = blk.add(64 * n);
+                let qh = blk.add(128 + 32 * n);
+                let l = [0, 16, 32, 48].map(|o| v128_load(ql.add(o) as *const v128));
+                let (h0, h1) = (v128_load(qh as *const v128), v128_load(qh.add(16) as *const v128));
+                // Bits 2k, 2k+1 of the high byte, moved to bits 4 and 5.
+                let hb = |h: v128, k: u32| moved_bits(h, k, 4, pair);
+                let mut q = [
+                    v128_or(v128_and(l[0], low), hb(h0, 0)),
+                    v128_or(v128_and(l[1], low), hb(h1, 0)),
+                    v128_or(v128_and(l[2], low), hb(h0, 2)),
+                    v128_or(v128_and(l[3], low), hb(h1, 2)),
+                    v128_or(moved_bits(l[0], 4, 0, low), hb(h0, 4)),
+                    v128_or(moved_bits(l[1], 4, 0, low), hb(h1, 4)),
+                    v128_or(moved_bits(l[2], 4, 0, low), hb(h0, 6)),
+                    v128_or(moved_bits(l[3], 4, 0, low), hb(h1, 6)),
+                ];
+                if !RELAXED {
+                    q = q.map(|v| i8x16_sub(v, centre));
+                }
+                // Runs 8n..8n + 8, each with its own scale: a pair of runs
+                // is two products, each scaled, summed before the widening.
+                for k in 0..8 {
+                    let g = 8 * n + k;
+                    let sc16 = lane_in_i16(scales[n], k);
+                    let sc32 = i32x4_extend_low_i16x8(sc16);
+                    for (r, acc) in acc.iter_mut().enumerate() {
+                        let run = scaled_run::<RELAXED, I16>(q[k], act(acts, r, b, g), sc16, sc32);
+                        *acc = i32x4_add(*acc, run);
+                    }
+                }
+            }
+            for (r, (acc, facc)) in acc.iter().zip(facc.iter_mut()).enumerate() {
+                let sumi = if RELAXED {
+                    let (s0, s1) = run_sums(acts, r, b);
+                    let offset = i32x4_add(i32x4_dot_i16x8(scales[0], s0), i32x4_dot_i16x8(scales[1], s1));
+                    i32x4_sub(*acc, i32x4_shl(offset, 5))
+                } else {
+                    *acc
+                };
+                let da = *acts.get_unchecked(r).d.get_unchecked(b);
+                *facc = f32x4_add(*facc, f32x4_mul(f32x4_convert_i32x4(sumi), f32x4_splat(d * da)));
+            }
+        }
+        facc.map(|v| hsum_f32(v))
+    }
+
+    /// Σ over one run of 16 of `v · x` times the run's scale, as four i32
+    /// partial sums. With `I16` (relaxed SIMD only), the pairs' sums
+    /// (2 × 63 × 128 at most: Q6_K) are multiplied by the scale as they are
+    /// widened.
+    #[inline(always)]
+    #[cfg_attr(not(feature = "relaxed-simd"), allow(unused_variables))]
+    unsafe fn scaled_run<const RELAXED: bool, const I16: bool>(v: v128, x: v128, sc16: v128, sc32: v128) -> v128 {
+        if !RELAXED {
+            let p = i16x8_add(i16x8_extmul_low_i8x16(v, x), i16x8_extmul_high_i8x16(v, x));
+            return i32x4_mul(i32x4_extadd_pairwise_i16x8(p), sc32);
+        }
+        #[cfg(feature = "relaxed-simd")]
+        {
+            if I16 {
+                i32x4_dot_i16x8(i16x8_relaxed_dot_i8x16_i7x16(x, v), sc16)
+            } else {
+                i32x4_mul(i32x4_relaxed_dot_i8x16_i7x16_add(x, v, i32x4_splat(0)), sc32)
+            }
+        }
+        #[cfg(not(feature = "relaxed-simd"))]
+        unreachable!("relaxed SIMD is not compiled in")
     }
 }

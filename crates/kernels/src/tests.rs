@@ -247,9 +247,9 @@ fn wasm_builds_use_simd128() {
 /// The relaxed-SIMD kernels against the simd128 ones in the same build, on
 /// quantizer output, on arbitrary bytes (every weight value, Q8_0's −128
 /// included) and on every value at its largest against activations at
-/// theirs: K-quants bit for bit (their integer sums are exact and scaled
-/// in the same order), blocks of 32 to f32 rounding (their lanes are
-/// summed in another grouping). Both `DotSums` give the same bits.
+/// theirs: to f32 rounding (the exact integer sums are spread over the
+/// lanes in another grouping before the lanes are scaled and summed as
+/// f32). Both `DotSums` give the same bits.
 #[cfg(all(feature = "relaxed-simd", target_feature = "simd128"))]
 #[test]
 fn relaxed_kernels_agree_with_simd128() {
@@ -324,19 +324,16 @@ fn relaxed_kernels_agree_with_simd128() {
                     let (_, in_i16) = run(DotSums::I16);
                     relaxed_dot::set(DotSums::I32);
                     assert_eq!(relaxed.to_bits(), in_i16.to_bits(), "{dtype:?} [{i},{j}] {relaxed} vs {in_i16}");
-                    if let Some(kind) = Blocks::of(dtype) {
-                        // Summed in another order: to f32 rounding of the
-                        // terms' magnitudes, which may cancel.
-                        let mut w = vec![0.0; cols];
-                        dequantize_row(kind, wr, &mut w);
-                        let terms: f32 = w.iter().zip(&x[i * cols..]).map(|(w, x)| (w * x).abs()).sum();
-                        assert!(
-                            (simd - relaxed).abs() <= 1e-5 * terms.max(1.0),
-                            "{dtype:?} [{i},{j}] {simd} vs {relaxed}"
-                        );
-                    } else {
-                        assert_eq!(simd.to_bits(), relaxed.to_bits(), "{dtype:?} [{i},{j}] {simd} vs {relaxed}");
+                    // Summed in another grouping of lanes: to f32 rounding
+                    // of the terms' magnitudes, which may cancel.
+                    let mut w = vec![0.0; cols];
+                    match (Blocks::of(dtype), kquant::Kind::of(dtype)) {
+                        (Some(kind), _) => dequantize_row(kind, wr, &mut w),
+                        (_, Some(kind)) => kquant::dequantize_row(kind, t, wr, &mut w),
+                        _ => unreachable!(),
                     }
+                    let terms: f32 = w.iter().zip(&x[i * cols..]).map(|(w, x)| (w * x).abs()).sum();
+                    assert!((simd - relaxed).abs() <= 1e-5 * terms.max(1.0), "{dtype:?} [{i},{j}] {simd} vs {relaxed}");
                 }
             }
         }
