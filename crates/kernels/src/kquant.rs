@@ -275,7 +275,6 @@ mod simd {
 
     use super::{Kind, Row, GROUPS, SUPER};
     use crate::arch::simd128::moved_bits;
-    use crate::blocks::f16_at;
 
     /// Q4_K's and Q5_K's 12 bytes of packed 6-bit scales and minimums as one
     /// vector: the 8 scales in bytes 0..8, the 8 minimums in bytes 8..16
@@ -295,23 +294,27 @@ mod simd {
         )
     }
 
-    /// Byte `i` of `v` in every i16 lane (zero-extended): a swizzle index of
-    /// 0x80 gives a zero byte. Constant indices after unrolling.
+    /// i16 lane `i` of `v` in every i16 lane: a one-input shuffle of 16-bit
+    /// lanes, which engines lower to two shuffles by immediate (a byte
+    /// swizzle that zeroes bytes became a two-input shuffle, several times that).
     #[inline(always)]
-    unsafe fn byte_in_i16(v: v128, i: usize) -> v128 {
-        i8x16_swizzle(v, i16x8_splat((0x8000 | i) as i16))
+    unsafe fn splat_i16(v: v128, i: usize) -> v128 {
+        match i {
+            0 => i16x8_shuffle::<0, 0, 0, 0, 0, 0, 0, 0>(v, v),
+            1 => i16x8_shuffle::<1, 1, 1, 1, 1, 1, 1, 1>(v, v),
+            2 => i16x8_shuffle::<2, 2, 2, 2, 2, 2, 2, 2>(v, v),
+            3 => i16x8_shuffle::<3, 3, 3, 3, 3, 3, 3, 3>(v, v),
+            4 => i16x8_shuffle::<4, 4, 4, 4, 4, 4, 4, 4>(v, v),
+            5 => i16x8_shuffle::<5, 5, 5, 5, 5, 5, 5, 5>(v, v),
+            6 => i16x8_shuffle::<6, 6, 6, 6, 6, 6, 6, 6>(v, v),
+            _ => i16x8_shuffle::<7, 7, 7, 7, 7, 7, 7, 7>(v, v),
+        }
     }
 
-    /// The same in every i32 lane.
+    /// The f16 at `p` as f32, through the table of all 65,536.
     #[inline(always)]
-    unsafe fn byte_in_i32(v: v128, i: usize) -> v128 {
-        i8x16_swizzle(v, i32x4_splat((0x8080_8000 | i) as i32))
-    }
-
-    /// i16 lane `i` of `v` in every i16 lane.
-    #[inline(always)]
-    unsafe fn lane_in_i16(v: v128, i: usize) -> v128 {
-        i8x16_swizzle(v, i16x8_splat((((2 * i + 1) << 8) | 2 * i) as i16))
+    unsafe fn f16_at(t: &[f32], p: *const u8) -> f32 {
+        *t.get_unchecked(usize::from((p as *const u16).read_unaligned()))
     }
 
     #[inline(always)]
@@ -416,8 +419,9 @@ mod simd {
         for b in 0..nb {
             let off = b * size;
             let blk = w.as_ptr().add(off);
-            let (d, dmin) = (f16_at(t, w, off), f16_at(t, w, off + 2));
+            let (d, dmin) = (f16_at(t, blk), f16_at(t, blk.add(2)));
             let sm = scales_mins(blk.add(4));
+            let (scales, mins) = (u16x8_extend_low_u8x16(sm), u16x8_extend_high_u8x16(sm));
             let qs = blk.add(if FIFTH { 48 } else { 16 });
             let (h0, h1) = if FIFTH {
                 (v128_load(blk.add(16) as *const v128), v128_load(blk.add(32) as *const v128))
@@ -440,7 +444,8 @@ mod simd {
                 // Low nibbles are sub-block 2j (runs 4j, 4j + 1), high ones 2j + 1.
                 for half in 0..2 {
                     let s = 2 * j + half;
-                    let (sc16, sc32) = (byte_in_i16(sm, s), byte_in_i32(sm, s));
+                    let sc16 = splat_i16(scales, s);
+                    let sc32 = i32x4_extend_low_i16x8(sc16);
                     for (r, acc) in acc.iter_mut().enumerate() {
                         let (x0, x1) = (act(acts, r, b, 4 * j + 2 * half), act(acts, r, b, 4 * j + 2 * half + 1));
                         let pair = scaled_pair::<RELAXED, I16>(q[2 * half], q[2 * half + 1], x0, x1, sc16, sc32);
@@ -449,11 +454,8 @@ mod simd {
                 }
             }
             // Each minimum twice, once for each of its sub-block's two runs.
-            let mins = |from: usize| {
-                let idx = |k: usize| (0x8000 | (from + k / 2)) as i16;
-                i8x16_swizzle(sm, i16x8(idx(0), idx(1), idx(2), idx(3), idx(4), idx(5), idx(6), idx(7)))
-            };
-            let (m0, m1) = (mins(8), mins(12));
+            let m0 = i16x8_shuffle::<0, 0, 1, 1, 2, 2, 3, 3>(mins, mins);
+            let m1 = i16x8_shuffle::<4, 4, 5, 5, 6, 6, 7, 7>(mins, mins);
             for (r, (acc, facc)) in acc.iter().zip(facc.iter_mut()).enumerate() {
                 let (s0, s1) = run_sums(acts, r, b);
                 let min_sum = i32x4_add(i32x4_dot_i16x8(m0, s0), i32x4_dot_i16x8(m1, s1));
@@ -484,7 +486,7 @@ mod simd {
         for b in 0..nb {
             let off = b * size;
             let blk = w.as_ptr().add(off);
-            let d = f16_at(t, w, off + 208);
+            let d = f16_at(t, blk.add(208));
             let sv = v128_load(blk.add(192) as *const v128);
             let scales = [i16x8_extend_low_i8x16(sv), i16x8_extend_high_i8x16(sv)];
             let mut acc = [i32x4_splat(0); R];
@@ -512,7 +514,7 @@ mod simd {
                 // is two products, each scaled, summed before the widening.
                 for k in 0..8 {
                     let g = 8 * n + k;
-                    let sc16 = lane_in_i16(scales[n], k);
+                    let sc16 = splat_i16(scales[n], k);
                     let sc32 = i32x4_extend_low_i16x8(sc16);
                     for (r, acc) in acc.iter_mut().enumerate() {
                         let run = scaled_run::<RELAXED, I16>(q[k], act(acts, r, b, g), sc16, sc32);
