@@ -121,6 +121,13 @@ try {
       const { warm, ...cold } = await run(url);
       res[name] = cold;
       console.log(JSON.stringify({ round: r, system: name, ...cold }));
+      if (cold.first_token_s !== undefined) {
+        const bw = cold.bandwidth || {};
+        const share = (x) => (x === undefined ? "?" : `${(100 * x).toFixed(0)} %`);
+        console.log(`round ${r}: ${name}: first token ${cold.first_token_s.toFixed(2)} s after the model reached the worker; ` +
+          (bw.error ? `bandwidth: ${bw.error}` : `reads ${(bw.bytes_per_token / 1e6).toFixed(0)} MB a token at ${bw.gb_s.toFixed(1)} GB/s ` +
+          `(at most ${bw.bound_tok_s.toFixed(1)} tok/s); decode at ${share(cold.of_bound)} of that, warm ${share(warm?.of_bound)}`));
+      }
       if (warm) {
         res[`${name}-warm`] = warm;
         console.log(JSON.stringify({ round: r, system: `${name}-warm`, ...warm }));

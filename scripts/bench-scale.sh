@@ -16,5 +16,5 @@ for m in sample/SmolLM2-135M-Instruct/SmolLM2-135M-Instruct.Q4_1.gguf sample/gem
   sample/scale/llama-0.5b-q4_k_m.gguf sample/scale/gemma3-1b-q4_k_m.gguf sample/scale/llama-1.2b-q4_k_m.gguf \
   sample/scale/llama-3b-q4_k_m.gguf; do
   echo "== $(basename "$m") ($(du -m "$m" | cut -f1) MB)"
-  MODEL=$m ONLY=$systems node scripts/bench-inference.mjs "$rounds" | grep -E '^\{"round"|^median' | cut -c1-240
+  MODEL=$m ONLY=$systems node scripts/bench-inference.mjs "$rounds" | grep -E '^\{"round"|^median|first token' | cut -c1-300
 done

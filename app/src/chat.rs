@@ -54,6 +54,8 @@ pub fn on_event(st: ChatState, e: Event) {
             }
         }
         Event::Unloaded => st.model.set(ModelState::Idle),
+        // The answer to the benchmark's `ReadBandwidth`, which the page does not send.
+        Event::Bandwidth { .. } => {}
     }
 }
 

@@ -257,6 +257,20 @@ fn handle(ev: MessageEvent) {
                 e.reset();
             }
         }),
+        Request::ReadBandwidth => STATE.with(|s| {
+            let st = s.borrow();
+            let measured = match (st.generating, st.engine.as_ref()) {
+                (true, _) => Err("a reply is still being generated; stop it first"),
+                (_, None) => Err("no model is loaded"),
+                (_, Some(engine)) => {
+                    engine.read_bandwidth(&now).ok_or("this model runs through candle, not these kernels")
+                }
+            };
+            match measured {
+                Ok(b) => post(&Event::Bandwidth { bytes_per_token: b.bytes_per_token, read_ms: b.read_ms }),
+                Err(message) => post(&Event::Error { message: message.into(), fatal: false }),
+            }
+        }),
         Request::Unload => {
             STATE.with(|s| s.borrow_mut().engine = None);
             post(&Event::Unloaded);

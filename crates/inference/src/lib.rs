@@ -33,6 +33,29 @@ mod load;
 pub use generate::{Generation, Step};
 pub use load::LoadInput;
 
+/// `Engine::read_bandwidth`'s measurement.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bandwidth {
+    /// Bytes of weights one decoded token reads.
+    pub bytes_per_token: u64,
+    /// The fastest time to read them once, in milliseconds.
+    pub read_ms: f64,
+    /// The reads' sum, so that no compiler drops them.
+    pub check: u32,
+}
+
+impl Bandwidth {
+    /// Bytes per second.
+    pub fn rate(&self) -> f64 {
+        self.bytes_per_token as f64 / (self.read_ms / 1e3)
+    }
+
+    /// The decode rate these reads bound, tokens per second.
+    pub fn token_bound(&self) -> f64 {
+        1e3 / self.read_ms
+    }
+}
+
 pub struct Engine {
     model: Model,
     tokenizer: Tokenizer,
@@ -111,6 +134,25 @@ impl Engine {
         })();
         self.forget_cache();
         run
+    }
+
+    /// How fast the threads the products use stream the weights a decoded
+    /// token reads (the same bytes, summed: `fineprint_kernels::stream`),
+    /// the fastest of three reads after one untimed; None where candle runs
+    /// the model. Decoding can at best go at `bytes_per_token` per token at
+    /// this rate.
+    pub fn read_bandwidth(&self, now: &dyn Fn() -> f64) -> Option<Bandwidth> {
+        let parts = self.model.token_weights()?;
+        let bytes_per_token = parts.iter().map(|p| p.len() as u64).sum();
+        let read = || fineprint_kernels::parallel::within_pool(|| fineprint_kernels::stream::read(&parts));
+        let mut check = read();
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let t0 = now();
+            check = check.wrapping_add(read());
+            best = best.min(now() - t0);
+        }
+        Some(Bandwidth { bytes_per_token, read_ms: best, check })
     }
 
     /// Forgets the conversation; the next prompt starts from an empty cache.

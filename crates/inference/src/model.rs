@@ -50,6 +50,14 @@ impl Model {
         }
     }
 
+    /// The weights one decoded token reads, where our decoder holds them.
+    pub fn token_weights(&self) -> Option<Vec<&[u8]>> {
+        match self {
+            Model::Decoder(d) => d.token_weights(),
+            _ => None,
+        }
+    }
+
     /// Logits of the last position, for `ids` placed at `pos` in the sequence:
     /// our decoder's own vector as it comes (not through a tensor, a copy of
     /// a megabyte a token for Gemma 3's vocabulary).

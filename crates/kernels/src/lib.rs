@@ -17,7 +17,8 @@
 //! rows meet activation rows), `activations`, `blocks` (the block types of
 //! 32), `kquant`, `float16`, `vector` (f32 dot and axpy), `arch/{portable,simd128,relaxed}` (the kernels
 //! by target, chosen in one place), `parallel` (the team of threads),
-//! `relaxed_dot` (which of relaxed SIMD's two dot products this CPU runs faster).
+//! `relaxed_dot` (which of relaxed SIMD's two dot products this CPU runs faster),
+//! `stream` (the rate memory streams at, which bounds a decoded token).
 
 mod activations;
 mod arch;
@@ -26,6 +27,7 @@ pub mod float16;
 mod kquant;
 pub mod parallel;
 pub mod relaxed_dot;
+pub mod stream;
 mod tiling;
 pub mod vector;
 mod weight;

@@ -106,6 +106,14 @@ impl Weight {
         Ok(())
     }
 
+    /// The matrix's bytes as the kernels here read them (None for candle's stores).
+    pub fn stored(&self) -> Option<&[u8]> {
+        match &self.store {
+            Store::Blocks(_, b) | Store::Super(_, b) | Store::F16(b) => Some(b),
+            Store::Candle(_) => None,
+        }
+    }
+
     /// Bytes of the matrix as stored.
     pub(crate) fn bytes(&self) -> usize {
         match &self.store {

@@ -69,6 +69,8 @@ pub enum Request {
     Reset,
     /// Drop the model and free its memory.
     Unload,
+    /// Time reading the weights a decoded token reads (`Event::Bandwidth`).
+    ReadBandwidth,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,6 +200,13 @@ pub enum Event {
         fatal: bool,
     },
     Unloaded,
+    /// The rate the worker's threads stream the loaded model's weights at.
+    Bandwidth {
+        /// Bytes of weights one decoded token reads.
+        bytes_per_token: u64,
+        /// The fastest time to read them once, in milliseconds.
+        read_ms: f64,
+    },
 }
 
 impl Request {

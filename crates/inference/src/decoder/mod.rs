@@ -368,6 +368,15 @@ impl Decoder {
         self.embd.rows
     }
 
+    /// The matrices one decoded token reads, in the order it reads them
+    /// (the embedding table only where it is the output projection too), as
+    /// the kernels hold them; None if candle holds any of them.
+    pub fn token_weights(&self) -> Option<Vec<&[u8]>> {
+        let layers = self.layers.iter().flat_map(|l| [&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down]);
+        let output = self.output.as_ref().unwrap_or(&self.embd);
+        layers.chain([output]).map(|w| w.stored()).collect()
+    }
+
     pub fn clear_kv_cache(&mut self) {
         for l in &mut self.layers {
             l.k_cache.clear();
