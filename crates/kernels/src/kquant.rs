@@ -100,9 +100,9 @@ impl Act8K {
 /// One quantized activation row.
 #[derive(Clone, Copy)]
 pub(crate) struct Row<'a> {
-    qs: &'a [i8],
-    d: &'a [f32],
-    bsums: &'a [i16],
+    pub(crate) qs: &'a [i8],
+    pub(crate) d: &'a [f32],
+    pub(crate) bsums: &'a [i16],
 }
 
 /// A super-block unpacked: `value_i = d · scale_{i/16} · q_i − dmin · min_{i/32}`.
@@ -116,7 +116,7 @@ struct Unpacked {
 
 /// Q4_K's and Q5_K's packed 6-bit scale and minimum of sub-block `j` (ggml's `get_scale_min_k4`).
 #[inline(always)]
-fn scale_min(j: usize, s: &[u8]) -> (u8, u8) {
+pub(crate) fn scale_min(j: usize, s: &[u8]) -> (u8, u8) {
     if j < 4 {
         (s[j] & 63, s[j + 4] & 63)
     } else {
@@ -490,7 +490,7 @@ mod simd {
             let sv = v128_load(blk.add(192) as *const v128);
             let scales = [i16x8_extend_low_i8x16(sv), i16x8_extend_high_i8x16(sv)];
             let mut acc = [i32x4_splat(0); R];
-            for n in 0..2 {
+            for (n, &half_scales) in scales.iter().enumerate() {
                 let ql = blk.add(64 * n);
                 let qh = blk.add(128 + 32 * n);
                 let l = [0, 16, 32, 48].map(|o| v128_load(ql.add(o) as *const v128));
@@ -510,14 +510,13 @@ mod simd {
                 if !RELAXED {
                     q = q.map(|v| i8x16_sub(v, centre));
                 }
-                // Runs 8n..8n + 8, each with its own scale: a pair of runs
-                // is two products, each scaled, summed before the widening.
-                for k in 0..8 {
+                // Runs 8n..8n + 8, each with its own scale.
+                for (k, &v) in q.iter().enumerate() {
                     let g = 8 * n + k;
-                    let sc16 = splat_i16(scales[n], k);
+                    let sc16 = splat_i16(half_scales, k);
                     let sc32 = i32x4_extend_low_i16x8(sc16);
                     for (r, acc) in acc.iter_mut().enumerate() {
-                        let run = scaled_run::<RELAXED, I16>(q[k], act(acts, r, b, g), sc16, sc32);
+                        let run = scaled_run::<RELAXED, I16>(v, act(acts, r, b, g), sc16, sc32);
                         *acc = i32x4_add(*acc, run);
                     }
                 }

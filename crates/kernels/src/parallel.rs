@@ -22,6 +22,10 @@ use std::ops::Range;
 /// the hand-over cost more than the work.
 const MIN_BAND: usize = 16;
 
+/// Bands start at multiples of this many rows: interleaved stores hold
+/// rows in groups (`interleaved::QUAD`) that a band must not split.
+const BAND_ALIGN: usize = 8;
+
 /// Bytes of weights (times activation rows) below which a product stays on
 /// one thread: sharing out a band costs a few microseconds even when the
 /// pool's threads are awake (see `within_pool`), about what 64 KB of weights
@@ -148,7 +152,7 @@ where
 {
     debug_assert_eq!(out.len(), m * rows);
     let threads = threads();
-    let width = rows.div_ceil(threads * BANDS_PER_THREAD).max(MIN_BAND);
+    let width = rows.div_ceil(threads * BANDS_PER_THREAD).max(MIN_BAND).next_multiple_of(BAND_ALIGN);
     if threads == 1 || width >= rows || work < MIN_WORK {
         return band(0..rows, out);
     }
@@ -187,7 +191,7 @@ where
     let (threads, work) = (threads(), items.iter().fold(0usize, |w, i| w.saturating_add(i.2)));
     if m == 1 && threads > 1 && work >= MIN_WORK {
         let total: usize = items.iter().map(|i| i.1).sum();
-        let width = total.div_ceil(threads * BANDS_PER_THREAD).max(MIN_BAND);
+        let width = total.div_ceil(threads * BANDS_PER_THREAD).max(MIN_BAND).next_multiple_of(BAND_ALIGN);
         let tasks: Vec<(&T, Range<usize>, Shared<f32>)> = items
             .into_iter()
             .flat_map(|(t, _, _, out)| {

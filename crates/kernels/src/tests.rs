@@ -18,7 +18,7 @@ use crate::*;
 #[cfg(all(feature = "relaxed-simd", target_feature = "simd128"))]
 use crate::{activations::Act, blocks::dequantize_row, blocks::Blocks};
 
-fn quantized(dtype: GgmlDType, rows: usize, cols: usize, seed: u64) -> (Vec<u8>, Tensor) {
+pub(crate) fn quantized(dtype: GgmlDType, rows: usize, cols: usize, seed: u64) -> (Vec<u8>, Tensor) {
     let w = Tensor::from_vec(noise(rows * cols, seed), (rows, cols), &Device::Cpu).unwrap();
     let q = QTensor::quantize(&w, dtype).unwrap();
     let bytes = q.data().unwrap().into_owned();
@@ -199,7 +199,8 @@ fn q8_0_extremes_do_not_overflow() {
 /// the product of that row alone, bit for bit.
 #[test]
 fn a_prompts_rows_are_each_rows_own_product() {
-    let rows = 70;
+    // Whole quads (interleaved Q4_K in the relaxed-SIMD build), a chunk and part of another.
+    let rows = CHUNK + 8;
     let m = TILE + 4 + 2 + 1;
     for dtype in EVERY_TYPE {
         let cols = if dtype.block_size() == 256 { 512 } else { 576 };
@@ -213,6 +214,33 @@ fn a_prompts_rows_are_each_rows_own_product() {
             w.matmul(xr, 1, &mut one, &mut acts).unwrap();
             let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&one), bits(want), "{dtype:?} row {i} of {m}");
+        }
+    }
+}
+
+/// Q4_K is interleaved in quads where relaxed SIMD is built in and the rows
+/// are whole quads, and kept as the GGUF has it otherwise; both give the
+/// same products to f32 rounding.
+#[test]
+fn q4k_is_interleaved_where_it_can_be() {
+    let (rows, cols, m) = (CHUNK + 8, 512, 3);
+    let bytes = quantized(GgmlDType::Q4K, rows, cols, 21).0;
+    let whole = Weight::from_gguf_bytes(GgmlDType::Q4K, rows, cols, bytes.clone()).unwrap();
+    assert_eq!(matches!(whole.store, Store::Quads(_)), crate::interleaved::USED);
+    // One row fewer: not whole quads, so the GGUF's layout.
+    let row_bytes = cols / kquant::SUPER * kquant::Kind::Q4K.bytes();
+    let ragged =
+        Weight::from_gguf_bytes(GgmlDType::Q4K, rows - 1, cols, bytes[..(rows - 1) * row_bytes].to_vec()).unwrap();
+    assert!(matches!(ragged.store, Store::Super(..)));
+    let x = noise(m * cols, 22);
+    let (mut a, mut b) = (vec![0f32; m * rows], vec![0f32; m * (rows - 1)]);
+    whole.matmul(&x, m, &mut a, &mut Activations::default()).unwrap();
+    ragged.matmul(&x, m, &mut b, &mut Activations::default()).unwrap();
+    let scale = a.iter().fold(0f32, |s, v| s.max(v.abs()));
+    for i in 0..m {
+        for j in 0..rows - 1 {
+            let (p, q) = (a[i * rows + j], b[i * (rows - 1) + j]);
+            assert!((p - q).abs() <= 1e-5 * scale, "[{i},{j}] {p} vs {q}");
         }
     }
 }

@@ -10,12 +10,14 @@ use candle_core::{Device, Module, Tensor};
 use crate::activations::{Activations, Extras};
 use crate::blocks::{dequantize_row, f16_table, Blocks, BLOCK};
 use crate::tiling::{band, f16_band, Blocks32, Super256};
-use crate::{float16, kquant, parallel};
+use crate::{float16, interleaved, kquant, parallel};
 
 pub(crate) enum Store {
     Blocks(Blocks, Vec<u8>),
     /// K-quant super-blocks of 256 (Q4_K, Q5_K, Q6_K).
     Super(kquant::Kind, Vec<u8>),
+    /// Q4_K rows interleaved in quads (`interleaved`: the relaxed-SIMD build).
+    Quads(Vec<u8>),
     /// F16, kept as the file stores it.
     F16(Vec<u8>),
     /// Types without a kernel here, multiplied by candle (which keeps F16/F32
@@ -60,6 +62,9 @@ impl Weight {
         }
         let store = match (Blocks::of(dtype), kquant::Kind::of(dtype)) {
             (Some(b), _) => Store::Blocks(b, bytes),
+            (_, Some(kquant::Kind::Q4K)) if interleaved::USED && interleaved::fits(rows, cols) => {
+                Store::Quads(interleaved::repack(f16_table(), &bytes, rows, cols))
+            }
             (_, Some(k)) => Store::Super(k, bytes),
             _ if dtype == GgmlDType::F16 => Store::F16(bytes),
             _ => {
@@ -91,6 +96,7 @@ impl Weight {
                 let row_bytes = self.cols / kquant::SUPER * kind.bytes();
                 kquant::dequantize_row(*kind, f16_table(), &bytes[r * row_bytes..(r + 1) * row_bytes], out);
             }
+            Store::Quads(quads) => interleaved::dequantize_row(quads, self.cols, r, out),
             Store::F16(bytes) => float16::widen_row(&bytes[r * 2 * self.cols..(r + 1) * 2 * self.cols], out),
             Store::Candle(QMatMul::QTensor(t)) => {
                 let data = t.data()?;
@@ -109,7 +115,7 @@ impl Weight {
     /// The matrix's bytes as the kernels here read them (None for candle's stores).
     pub fn stored(&self) -> Option<&[u8]> {
         match &self.store {
-            Store::Blocks(_, b) | Store::Super(_, b) | Store::F16(b) => Some(b),
+            Store::Blocks(_, b) | Store::Super(_, b) | Store::Quads(b) | Store::F16(b) => Some(b),
             Store::Candle(_) => None,
         }
     }
@@ -117,7 +123,7 @@ impl Weight {
     /// Bytes of the matrix as stored.
     pub(crate) fn bytes(&self) -> usize {
         match &self.store {
-            Store::Blocks(_, b) | Store::Super(_, b) | Store::F16(b) => b.len(),
+            Store::Blocks(_, b) | Store::Super(_, b) | Store::Quads(b) | Store::F16(b) => b.len(),
             Store::Candle(_) => self.rows * self.cols * 4,
         }
     }
@@ -134,6 +140,10 @@ impl Weight {
                 let k = Super256 { kind: *kind, t: f16_table(), a: &a.k, cols: self.cols };
                 band(&k, w, self.cols / kquant::SUPER * kind.bytes(), m, js, out)
             }
+            #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+            Store::Quads(w) => crate::tiling::quad_band(w, &a.k, self.cols, m, js, out),
+            #[cfg(not(all(target_feature = "simd128", feature = "relaxed-simd")))]
+            Store::Quads(_) => unreachable!("interleaved only where relaxed SIMD is built in"),
             Store::F16(w) => f16_band(w, self.cols, x, m, js, out),
             Store::Candle(_) => {}
         }
@@ -176,7 +186,7 @@ pub fn matmul_shared(
     if let Some(needs) = kinds.map(Extras::of).reduce(Extras::or) {
         scratch.quantize(x, m, cols, needs);
     }
-    if products.iter().any(|(w, _)| matches!(w.store, Store::Super(..))) {
+    if products.iter().any(|(w, _)| matches!(w.store, Store::Super(..) | Store::Quads(_))) {
         scratch.k.quantize(x, m, cols);
     }
     let acts = &*scratch;

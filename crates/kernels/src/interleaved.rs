@@ -1,0 +1,235 @@
+//! Q4_K rows interleaved four at a time, for relaxed SIMD's outer-product
+//! kernel (ggml's repacked `block_q4_Kx8` and its `gemv`/`gemm` are the
+//! model; four rows fill a 128-bit vector as eight fill AVX2's 256).
+//!
+//! In the GGUF's layout a 128-bit product takes 16 values of one row, and
+//! each 32 values' sums are widened and scaled on their own. Interleaved,
+//! one vector holds four consecutive values of each of four rows; four
+//! activations broadcast to every lane meet all four rows in one 8-bit dot
+//! product, each lane a row's own sum, the sums stay in narrow lanes over
+//! a whole sub-block, and one multiply scales four rows' sub-blocks. A
+//! prompt's activation rows share each unpacked weight vector.
+//!
+//! The weights are repacked once, when the model loads, and only in the
+//! relaxed-SIMD build (`USED`); rows are whole quads, and a band of a
+//! product is too (`parallel`'s bands start at multiples of eight rows).
+
+use crate::kquant::SUPER;
+
+/// Rows per quad.
+pub(crate) const QUAD: usize = 4;
+
+/// Bytes of one quad's super-block (four rows' 256 values each):
+/// - `0..16` the four rows' scales `d` (f32: the f16 widened, exactly);
+/// - `16..32` their minimums' scales `dmin` (f32);
+/// - `32..64` the 6-bit sub-block scales, `[sub-block s][row r]`;
+/// - `64..96` the 6-bit sub-block minimums, `[pair p][row r][s − 2p]`
+///   (two sub-blocks' minimums of a row side by side: one i16 multiply-add
+///   takes both);
+/// - `96..608` the nibbles: for each 32-byte chunk `j` of the GGUF's
+///   block and each 4-byte step `l` in it, row r's bytes `32j + 4l ..+ 4`
+///   at `16 (8j + l) + 4r`. A byte's low nibble is value `64j + 4l + k`,
+///   its high nibble value `64j + 32 + 4l + k`, as in the GGUF.
+pub(crate) const QUAD_BYTES: usize = 608;
+
+/// Bytes of one Q4_K super-block in the GGUF.
+const BLOCK_BYTES: usize = 144;
+
+/// Whether this build multiplies Q4_K through interleaved quads.
+pub(crate) const USED: bool = cfg!(all(target_feature = "simd128", feature = "relaxed-simd"));
+
+/// Whether a `rows × cols` Q4_K matrix can be interleaved.
+pub(crate) fn fits(rows: usize, cols: usize) -> bool {
+    rows.is_multiple_of(QUAD) && cols.is_multiple_of(SUPER)
+}
+
+/// The GGUF's Q4_K rows (`rows × cols`, `fits`) interleaved in quads.
+pub(crate) fn repack(t: &[f32], bytes: &[u8], rows: usize, cols: usize) -> Vec<u8> {
+    let nb = cols / SUPER;
+    let row_bytes = nb * BLOCK_BYTES;
+    let mut out = vec![0u8; rows / QUAD * nb * QUAD_BYTES];
+    for (q, quad) in out.chunks_exact_mut(nb * QUAD_BYTES).enumerate() {
+        for (b, dst) in quad.chunks_exact_mut(QUAD_BYTES).enumerate() {
+            for r in 0..QUAD {
+                let at = (QUAD * q + r) * row_bytes + b * BLOCK_BYTES;
+                let src = &bytes[at..at + BLOCK_BYTES];
+                let d = crate::blocks::f16_at(t, src, 0);
+                let dmin = crate::blocks::f16_at(t, src, 2);
+                dst[4 * r..4 * r + 4].copy_from_slice(&d.to_le_bytes());
+                dst[16 + 4 * r..16 + 4 * r + 4].copy_from_slice(&dmin.to_le_bytes());
+                for s in 0..8 {
+                    let (sc, m) = crate::kquant::scale_min(s, &src[4..16]);
+                    dst[32 + QUAD * s + r] = sc;
+                    dst[64 + 8 * (s / 2) + 2 * r + s % 2] = m;
+                }
+                let qs = &src[16..];
+                for j in 0..4 {
+                    for l in 0..8 {
+                        let to = 96 + 16 * (8 * j + l) + 4 * r;
+                        dst[to..to + 4].copy_from_slice(&qs[32 * j + 4 * l..32 * j + 4 * l + 4]);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Row `r` of an interleaved matrix as f32, with the GGUF layout's
+/// dequantization's float operations in its order (bit for bit the same).
+pub(crate) fn dequantize_row(quads: &[u8], cols: usize, r: usize, out: &mut [f32]) {
+    let nb = cols / SUPER;
+    let (q, lane) = (r / QUAD, r % QUAD);
+    let quad = &quads[q * nb * QUAD_BYTES..(q + 1) * nb * QUAD_BYTES];
+    for (blk, o) in quad.chunks_exact(QUAD_BYTES).zip(out.chunks_exact_mut(SUPER)) {
+        let f32_at = |at: usize| f32::from_le_bytes([blk[at], blk[at + 1], blk[at + 2], blk[at + 3]]);
+        let (d, dmin) = (f32_at(4 * lane), f32_at(16 + 4 * lane));
+        for (i, o) in o.iter_mut().enumerate() {
+            let (j, within) = (i / 64, i % 64);
+            let (high, k) = (within >= 32, within % 32);
+            let byte = blk[96 + 16 * (8 * j + k / 4) + 4 * lane + k % 4];
+            let v = if high { byte >> 4 } else { byte & 0x0F };
+            let s = i / 32;
+            let (sc, m) = (blk[32 + QUAD * s + lane], blk[64 + 8 * (s / 2) + 2 * lane + s % 2]);
+            let d1 = d * f32::from(sc);
+            *o = d1 * f32::from(v) - dmin * f32::from(m);
+        }
+    }
+}
+
+/// One quad (`w`: its super-blocks) against `R` activation rows: each row's
+/// products with the quad's four rows.
+#[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+#[inline(always)]
+pub(crate) fn dot_tile<const R: usize>(w: &[u8], acts: &[crate::kquant::Row<'_>; R]) -> [[f32; QUAD]; R] {
+    // SAFETY: `w` holds whole quads' super-blocks, as many as each row has
+    // (the caller passes a quad of a matrix whose activations these are);
+    // the page loads the relaxed-SIMD build only where the engine validates
+    // its dot product.
+    unsafe {
+        if crate::relaxed_dot::in_i16() {
+            relaxed::tile::<R, true>(w, acts)
+        } else {
+            relaxed::tile::<R, false>(w, acts)
+        }
+    }
+}
+
+#[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+mod relaxed {
+    use std::arch::wasm32::*;
+
+    use super::{QUAD, QUAD_BYTES};
+    use crate::arch::simd128::moved_bits;
+    use crate::kquant::{Row, SUPER};
+
+    /// With `I16`, each 8-bit product's pairs are summed in i16 lanes over a
+    /// sub-block (eight steps of at most 2 × 15 × 128: 30,720, inside i16)
+    /// and widened by the multiply with the sub-block's scale; otherwise
+    /// summed in i32 lanes and multiplied after.
+    #[target_feature(enable = "relaxed-simd")]
+    pub(super) unsafe fn tile<const R: usize, const I16: bool>(w: &[u8], acts: &[Row<'_>; R]) -> [[f32; QUAD]; R] {
+        let nb = acts[0].d.len();
+        let low = u8x16_splat(0x0F);
+        let zero = i32x4_splat(0);
+        let mut facc = [f32x4_splat(0.0); R];
+        for b in 0..nb {
+            let blk = w.as_ptr().add(b * QUAD_BYTES);
+            let d = v128_load(blk as *const v128);
+            let dmin = v128_load(blk.add(16) as *const v128);
+            let mut sumi = [zero; R];
+            for j in 0..4 {
+                // Sub-blocks 2j (low nibbles) and 2j + 1 (high): the four
+                // rows' scales, as i16 pairs (one per i16 lane of a row's
+                // sums) or as i32 lanes.
+                let sc = u16x8_extend_low_u8x16(v128_load64_zero(blk.add(32 + 8 * j) as *const u64));
+                let (sc_lo, sc_hi) = if I16 {
+                    (i16x8_shuffle::<0, 0, 1, 1, 2, 2, 3, 3>(sc, sc), i16x8_shuffle::<4, 4, 5, 5, 6, 6, 7, 7>(sc, sc))
+                } else {
+                    (u32x4_extend_low_u16x8(sc), u32x4_extend_high_u16x8(sc))
+                };
+                let (mut lo_acc, mut hi_acc) = ([zero; R], [zero; R]);
+                for l in 0..8 {
+                    let v = v128_load(blk.add(96 + 16 * (8 * j + l)) as *const v128);
+                    let (lo, hi) = (v128_and(v, low), moved_bits(v, 4, 0, low));
+                    for r in 0..R {
+                        let a = acts.get_unchecked(r).qs.as_ptr().add(b * SUPER + 64 * j + 4 * l);
+                        let (a_lo, a_hi) =
+                            (v128_load32_splat(a as *const u32), v128_load32_splat(a.add(32) as *const u32));
+                        if I16 {
+                            lo_acc[r] = i16x8_add(lo_acc[r], i16x8_relaxed_dot_i8x16_i7x16(a_lo, lo));
+                            hi_acc[r] = i16x8_add(hi_acc[r], i16x8_relaxed_dot_i8x16_i7x16(a_hi, hi));
+                        } else {
+                            lo_acc[r] = i32x4_relaxed_dot_i8x16_i7x16_add(a_lo, lo, lo_acc[r]);
+                            hi_acc[r] = i32x4_relaxed_dot_i8x16_i7x16_add(a_hi, hi, hi_acc[r]);
+                        }
+                    }
+                }
+                for r in 0..R {
+                    let scaled = if I16 {
+                        i32x4_add(i32x4_dot_i16x8(lo_acc[r], sc_lo), i32x4_dot_i16x8(hi_acc[r], sc_hi))
+                    } else {
+                        i32x4_add(i32x4_mul(lo_acc[r], sc_lo), i32x4_mul(hi_acc[r], sc_hi))
+                    };
+                    sumi[r] = i32x4_add(sumi[r], scaled);
+                }
+            }
+            // Σ_s min[s][row] · (the activations' sum over sub-block s): a
+            // pair of sub-blocks per i16 multiply-add.
+            let mins: [v128; 4] =
+                std::array::from_fn(|p| u16x8_extend_low_u8x16(v128_load64_zero(blk.add(64 + 8 * p) as *const u64)));
+            for (r, (sumi, facc)) in sumi.iter().zip(facc.iter_mut()).enumerate() {
+                let row = acts.get_unchecked(r);
+                let bs = row.bsums.as_ptr().add(b * 16);
+                let (s0, s1) = (v128_load(bs as *const v128), v128_load(bs.add(8) as *const v128));
+                // Sums over sub-blocks of 32 (at most 32 × 128: i16 holds them).
+                let by_32 = i16x8_narrow_i32x4(i32x4_extadd_pairwise_i16x8(s0), i32x4_extadd_pairwise_i16x8(s1));
+                let pair = |p: usize| match p {
+                    0 => i32x4_shuffle::<0, 0, 0, 0>(by_32, by_32),
+                    1 => i32x4_shuffle::<1, 1, 1, 1>(by_32, by_32),
+                    2 => i32x4_shuffle::<2, 2, 2, 2>(by_32, by_32),
+                    _ => i32x4_shuffle::<3, 3, 3, 3>(by_32, by_32),
+                };
+                let min_sum = (0..4).fold(zero, |acc, p| i32x4_add(acc, i32x4_dot_i16x8(mins[p], pair(p))));
+                let da = f32x4_splat(*row.d.get_unchecked(b));
+                let scaled = f32x4_mul(f32x4_convert_i32x4(*sumi), f32x4_mul(d, da));
+                let minus = f32x4_mul(f32x4_convert_i32x4(min_sum), f32x4_mul(dmin, da));
+                *facc = f32x4_add(*facc, f32x4_sub(scaled, minus));
+            }
+        }
+        facc.map(|v| {
+            [
+                f32x4_extract_lane::<0>(v),
+                f32x4_extract_lane::<1>(v),
+                f32x4_extract_lane::<2>(v),
+                f32x4_extract_lane::<3>(v),
+            ]
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blocks::f16_table;
+    use crate::kquant::{self, Kind};
+    use crate::tests::quantized;
+    use candle_core::quantized::GgmlDType;
+
+    #[test]
+    fn interleaved_rows_dequantize_as_the_ggufs() {
+        let (rows, cols) = (8, 512);
+        let (bytes, _) = quantized(GgmlDType::Q4K, rows, cols, 7);
+        let t = f16_table();
+        let quads = repack(t, &bytes, rows, cols);
+        assert_eq!(quads.len(), rows / QUAD * cols / SUPER * QUAD_BYTES);
+        let row_bytes = cols / SUPER * Kind::Q4K.bytes();
+        for r in 0..rows {
+            let (mut want, mut got) = (vec![0f32; cols], vec![0f32; cols]);
+            kquant::dequantize_row(Kind::Q4K, t, &bytes[r * row_bytes..(r + 1) * row_bytes], &mut want);
+            dequantize_row(&quads, cols, r, &mut got);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "row {r}");
+        }
+    }
+}
