@@ -155,6 +155,7 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
     })?;
     check_header(file, &arch_name, md)?;
     let mut tensor_bytes = 0u64;
+    let mut held_bytes = 0u64;
     let mut parameters = 0u64;
     let mut counts: HashMap<String, u64> = HashMap::new();
     let mut largest_f32_embedding = 0u64;
@@ -190,6 +191,13 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
             });
         }
         tensor_bytes += bytes;
+        // As our decoder holds it: the relaxed-SIMD build repacks Q4_K.
+        held_bytes += match info.shape.dims() {
+            [rows, cols] if !crate::arch::uses_candle_model(arch, content) => {
+                fineprint_kernels::Weight::held_bytes(info.ggml_dtype, *rows, *cols, bytes)
+            }
+            _ => bytes,
+        };
         parameters += elems;
         *counts.entry(format!("{:?}", info.ggml_dtype)).or_default() += bytes;
         if name == "token_embd.weight" && crate::arch::uses_candle_model(arch, content) {
@@ -221,9 +229,9 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
     };
     let kv_per_token = n_layer.saturating_sub(ring_layers).saturating_mul(layer_kv);
     let rings = ring_layers.saturating_mul(ring).saturating_mul(layer_kv);
-    // What loading holds: the tensors as the file stores them, the tokenizer,
+    // What loading holds: the tensors as the decoder keeps them, the tokenizer,
     // and working buffers (measured by tests/memory.rs).
-    let fixed = tensor_bytes
+    let fixed = held_bytes
         .saturating_add(largest_f32_embedding)
         .saturating_add(tokenizer_bytes(md))
         .saturating_add(RUNTIME_BYTES)

@@ -33,7 +33,7 @@ pub(crate) const QUAD: usize = 4;
 pub(crate) const QUAD_BYTES: usize = 608;
 
 /// Bytes of one Q4_K super-block in the GGUF.
-const BLOCK_BYTES: usize = 144;
+pub(crate) const GGUF_BYTES: usize = 144;
 
 /// Whether this build multiplies Q4_K through interleaved quads.
 pub(crate) const USED: bool = cfg!(all(target_feature = "simd128", feature = "relaxed-simd"));
@@ -46,13 +46,13 @@ pub(crate) fn fits(rows: usize, cols: usize) -> bool {
 /// The GGUF's Q4_K rows (`rows × cols`, `fits`) interleaved in quads.
 pub(crate) fn repack(t: &[f32], bytes: &[u8], rows: usize, cols: usize) -> Vec<u8> {
     let nb = cols / SUPER;
-    let row_bytes = nb * BLOCK_BYTES;
+    let row_bytes = nb * GGUF_BYTES;
     let mut out = vec![0u8; rows / QUAD * nb * QUAD_BYTES];
     for (q, quad) in out.chunks_exact_mut(nb * QUAD_BYTES).enumerate() {
         for (b, dst) in quad.chunks_exact_mut(QUAD_BYTES).enumerate() {
             for r in 0..QUAD {
-                let at = (QUAD * q + r) * row_bytes + b * BLOCK_BYTES;
-                let src = &bytes[at..at + BLOCK_BYTES];
+                let at = (QUAD * q + r) * row_bytes + b * GGUF_BYTES;
+                let src = &bytes[at..at + GGUF_BYTES];
                 let d = crate::blocks::f16_at(t, src, 0);
                 let dmin = crate::blocks::f16_at(t, src, 2);
                 dst[4 * r..4 * r + 4].copy_from_slice(&d.to_le_bytes());

@@ -227,6 +227,8 @@ fn q4k_is_interleaved_where_it_can_be() {
     let bytes = quantized(GgmlDType::Q4K, rows, cols, 21).0;
     let whole = Weight::from_gguf_bytes(GgmlDType::Q4K, rows, cols, bytes.clone()).unwrap();
     assert_eq!(matches!(whole.store, Store::Quads(_)), crate::interleaved::USED);
+    // What the pre-flight counts is what the store holds.
+    assert_eq!(Weight::held_bytes(GgmlDType::Q4K, rows, cols, bytes.len() as u64), whole.bytes() as u64);
     // One row fewer: not whole quads, so the GGUF's layout.
     let row_bytes = cols / kquant::SUPER * kquant::Kind::Q4K.bytes();
     let ragged =

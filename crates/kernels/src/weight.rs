@@ -76,6 +76,16 @@ impl Weight {
         Ok(Self { rows, cols, dtype, store })
     }
 
+    /// Bytes a `rows × cols` matrix of `dtype` holds once loaded, for one the
+    /// file stores in `file_bytes` (more where this build repacks it).
+    pub fn held_bytes(dtype: GgmlDType, rows: usize, cols: usize, file_bytes: u64) -> u64 {
+        if dtype == GgmlDType::Q4K && interleaved::USED && interleaved::fits(rows, cols) {
+            file_bytes / interleaved::GGUF_BYTES as u64 * interleaved::QUAD_BYTES as u64 / interleaved::QUAD as u64
+        } else {
+            file_bytes
+        }
+    }
+
     /// Whether this matrix is multiplied by the kernels here (else by candle).
     pub fn has_own_kernel(&self) -> bool {
         !matches!(self.store, Store::Candle(..))
