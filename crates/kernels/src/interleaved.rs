@@ -1,6 +1,7 @@
-//! Q4_K rows interleaved four at a time, for relaxed SIMD's outer-product
-//! kernel (ggml's repacked `block_q4_Kx8` and its `gemv`/`gemm` are the
-//! model; four rows fill a 128-bit vector as eight fill AVX2's 256).
+//! Q4_K and Q6_K rows interleaved four at a time, for relaxed SIMD's
+//! outer-product kernels (ggml's repacked `block_q4_Kx8` and its
+//! `gemv`/`gemm` are the model; four rows fill a 128-bit vector as eight
+//! fill AVX2's 256).
 //!
 //! In the GGUF's layout a 128-bit product takes 16 values of one row, and
 //! each 32 values' sums are widened and scaled on their own. Interleaved,
@@ -11,15 +12,15 @@
 //! prompt's activation rows share each unpacked weight vector.
 //!
 //! The weights are repacked once, when the model loads, and only in the
-//! relaxed-SIMD build (`USED`); rows are whole quads, and a band of a
+//! relaxed-SIMD build (`interleaves`); rows are whole quads, and a band of a
 //! product is too (`parallel`'s bands start at multiples of eight rows).
 
-use crate::kquant::SUPER;
+use crate::kquant::{Kind, SUPER};
 
 /// Rows per quad.
 pub(crate) const QUAD: usize = 4;
 
-/// Bytes of one quad's super-block (four rows' 256 values each):
+/// Bytes of one quad's Q4_K super-block (four rows' 256 values each):
 /// - `0..16` the four rows' scales `d` (f32: the f16 widened, exactly);
 /// - `16..32` their minimums' scales `dmin` (f32);
 /// - `32..64` the 6-bit sub-block scales, `[sub-block s][row r]`;
@@ -30,29 +31,48 @@ pub(crate) const QUAD: usize = 4;
 ///   block and each 4-byte step `l` in it, row r's bytes `32j + 4l ..+ 4`
 ///   at `16 (8j + l) + 4r`. A byte's low nibble is value `64j + 4l + k`,
 ///   its high nibble value `64j + 32 + 4l + k`, as in the GGUF.
-pub(crate) const QUAD_BYTES: usize = 608;
+const Q4K_BYTES: usize = 608;
 
-/// Bytes of one Q4_K super-block in the GGUF.
-pub(crate) const GGUF_BYTES: usize = 144;
+/// Bytes of one quad's Q6_K super-block:
+/// - `0..16` the four rows' scales `d` (f32);
+/// - `16..80` the 8-bit sub-block scales (16 sub-blocks of 16 values),
+///   `[pair p][row r][g − 2p]`;
+/// - `80..848` the values: for each half `n` of the GGUF's block and each
+///   4-byte step `l` in its 32, 48 bytes at `80 + 48 (8n + l)`: the low
+///   bits `ql[64n + 4l ..+ 4]`, then `ql[64n + 32 + 4l ..+ 4]`, then the high
+///   bits `qh[32n + 4l ..+ 4]`, each as four rows' four bytes.
+const Q6K_BYTES: usize = 848;
 
-/// Whether this build multiplies Q4_K through interleaved quads.
-pub(crate) const USED: bool = cfg!(all(target_feature = "simd128", feature = "relaxed-simd"));
-
-/// Whether a `rows × cols` Q4_K matrix can be interleaved.
-pub(crate) fn fits(rows: usize, cols: usize) -> bool {
-    rows.is_multiple_of(QUAD) && cols.is_multiple_of(SUPER)
+/// Bytes of one quad's super-block of `kind` (Q4_K or Q6_K).
+pub(crate) const fn quad_bytes(kind: Kind) -> usize {
+    match kind {
+        Kind::Q6K => Q6K_BYTES,
+        _ => Q4K_BYTES,
+    }
 }
 
-/// The GGUF's Q4_K rows (`rows × cols`, `fits`) interleaved in quads.
-pub(crate) fn repack(t: &[f32], bytes: &[u8], rows: usize, cols: usize) -> Vec<u8> {
-    let nb = cols / SUPER;
-    let row_bytes = nb * GGUF_BYTES;
-    let mut out = vec![0u8; rows / QUAD * nb * QUAD_BYTES];
-    for (q, quad) in out.chunks_exact_mut(nb * QUAD_BYTES).enumerate() {
-        for (b, dst) in quad.chunks_exact_mut(QUAD_BYTES).enumerate() {
+/// Whether this build multiplies K-quants through interleaved quads.
+const USED: bool = cfg!(all(target_feature = "simd128", feature = "relaxed-simd"));
+
+/// Whether a `rows × cols` matrix of `kind` is interleaved in this build.
+pub(crate) fn interleaves(kind: Kind, rows: usize, cols: usize) -> bool {
+    USED && matches!(kind, Kind::Q4K | Kind::Q6K) && rows.is_multiple_of(QUAD) && cols.is_multiple_of(SUPER)
+}
+
+/// The GGUF's rows of `kind` (`rows × cols`, `interleaves`) interleaved in quads.
+pub(crate) fn repack(kind: Kind, t: &[f32], bytes: &[u8], rows: usize, cols: usize) -> Vec<u8> {
+    let (nb, size, quad) = (cols / SUPER, kind.bytes(), quad_bytes(kind));
+    let row_bytes = nb * size;
+    let mut out = vec![0u8; rows / QUAD * nb * quad];
+    for (q, quads) in out.chunks_exact_mut(nb * quad).enumerate() {
+        for (b, dst) in quads.chunks_exact_mut(quad).enumerate() {
             for r in 0..QUAD {
-                let at = (QUAD * q + r) * row_bytes + b * GGUF_BYTES;
-                let src = &bytes[at..at + GGUF_BYTES];
+                let at = (QUAD * q + r) * row_bytes + b * size;
+                let src = &bytes[at..at + size];
+                if kind == Kind::Q6K {
+                    repack_q6k(t, src, r, dst);
+                    continue;
+                }
                 let d = crate::blocks::f16_at(t, src, 0);
                 let dmin = crate::blocks::f16_at(t, src, 2);
                 dst[4 * r..4 * r + 4].copy_from_slice(&d.to_le_bytes());
@@ -75,14 +95,49 @@ pub(crate) fn repack(t: &[f32], bytes: &[u8], rows: usize, cols: usize) -> Vec<u
     out
 }
 
+/// Row `r`'s Q6_K super-block `src` into its lanes of the quad's `dst`.
+fn repack_q6k(t: &[f32], src: &[u8], r: usize, dst: &mut [u8]) {
+    let d = crate::blocks::f16_at(t, src, 208);
+    dst[4 * r..4 * r + 4].copy_from_slice(&d.to_le_bytes());
+    for g in 0..16 {
+        dst[16 + 8 * (g / 2) + 2 * r + g % 2] = src[192 + g];
+    }
+    let (ql, qh) = (&src[..128], &src[128..192]);
+    for n in 0..2 {
+        for l in 0..8 {
+            let to = 80 + 48 * (8 * n + l) + 4 * r;
+            dst[to..to + 4].copy_from_slice(&ql[64 * n + 4 * l..][..4]);
+            dst[to + 16..to + 20].copy_from_slice(&ql[64 * n + 32 + 4 * l..][..4]);
+            dst[to + 32..to + 36].copy_from_slice(&qh[32 * n + 4 * l..][..4]);
+        }
+    }
+}
+
 /// Row `r` of an interleaved matrix as f32, with the GGUF layout's
 /// dequantization's float operations in its order (bit for bit the same).
-pub(crate) fn dequantize_row(quads: &[u8], cols: usize, r: usize, out: &mut [f32]) {
-    let nb = cols / SUPER;
+pub(crate) fn dequantize_row(kind: Kind, quads: &[u8], cols: usize, r: usize, out: &mut [f32]) {
+    let (nb, size) = (cols / SUPER, quad_bytes(kind));
     let (q, lane) = (r / QUAD, r % QUAD);
-    let quad = &quads[q * nb * QUAD_BYTES..(q + 1) * nb * QUAD_BYTES];
-    for (blk, o) in quad.chunks_exact(QUAD_BYTES).zip(out.chunks_exact_mut(SUPER)) {
+    let quad = &quads[q * nb * size..(q + 1) * nb * size];
+    for (blk, o) in quad.chunks_exact(size).zip(out.chunks_exact_mut(SUPER)) {
         let f32_at = |at: usize| f32::from_le_bytes([blk[at], blk[at + 1], blk[at + 2], blk[at + 3]]);
+        if kind == Kind::Q6K {
+            let d = f32_at(4 * lane);
+            for (i, o) in o.iter_mut().enumerate() {
+                // Value i: half n, quarter c of it, position k in the quarter.
+                let (n, c, k) = (i / 128, i % 128 / 32, i % 32);
+                let at = 80 + 48 * (8 * n + k / 4) + 4 * lane + k % 4;
+                let low = blk[at + 16 * (c % 2)];
+                let low = if c < 2 { low & 0x0F } else { low >> 4 };
+                let high = (blk[at + 32] >> (2 * c)) & 3;
+                let v = (low | (high << 4)) as i8 - 32;
+                let g = i / 16;
+                let sc = blk[16 + 8 * (g / 2) + 2 * lane + g % 2] as i8;
+                let d1 = d * f32::from(sc);
+                *o = d1 * f32::from(v);
+            }
+            continue;
+        }
         let (d, dmin) = (f32_at(4 * lane), f32_at(16 + 4 * lane));
         for (i, o) in o.iter_mut().enumerate() {
             let (j, within) = (i / 64, i % 64);
@@ -101,16 +156,17 @@ pub(crate) fn dequantize_row(quads: &[u8], cols: usize, r: usize, out: &mut [f32
 /// products with the quad's four rows.
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
 #[inline(always)]
-pub(crate) fn dot_tile<const R: usize>(w: &[u8], acts: &[crate::kquant::Row<'_>; R]) -> [[f32; QUAD]; R] {
+pub(crate) fn dot_tile<const R: usize>(kind: Kind, w: &[u8], acts: &[crate::kquant::Row<'_>; R]) -> [[f32; QUAD]; R] {
     // SAFETY: `w` holds whole quads' super-blocks, as many as each row has
     // (the caller passes a quad of a matrix whose activations these are);
     // the page loads the relaxed-SIMD build only where the engine validates
     // its dot product.
     unsafe {
-        if crate::relaxed_dot::in_i16() {
-            relaxed::tile::<R, true>(w, acts)
-        } else {
-            relaxed::tile::<R, false>(w, acts)
+        match (kind, crate::relaxed_dot::in_i16()) {
+            (Kind::Q6K, true) => relaxed::tile_q6k::<R, true>(w, acts),
+            (Kind::Q6K, false) => relaxed::tile_q6k::<R, false>(w, acts),
+            (_, true) => relaxed::tile::<R, true>(w, acts),
+            (_, false) => relaxed::tile::<R, false>(w, acts),
         }
     }
 }
@@ -119,7 +175,7 @@ pub(crate) fn dot_tile<const R: usize>(w: &[u8], acts: &[crate::kquant::Row<'_>;
 mod relaxed {
     use std::arch::wasm32::*;
 
-    use super::{QUAD, QUAD_BYTES};
+    use super::{Q4K_BYTES, Q6K_BYTES, QUAD};
     use crate::arch::simd128::moved_bits;
     use crate::kquant::{Row, SUPER};
 
@@ -134,7 +190,7 @@ mod relaxed {
         let zero = i32x4_splat(0);
         let mut facc = [f32x4_splat(0.0); R];
         for b in 0..nb {
-            let blk = w.as_ptr().add(b * QUAD_BYTES);
+            let blk = w.as_ptr().add(b * Q4K_BYTES);
             let d = v128_load(blk as *const v128);
             let dmin = v128_load(blk.add(16) as *const v128);
             let mut sumi = [zero; R];
@@ -197,14 +253,104 @@ mod relaxed {
                 *facc = f32x4_add(*facc, f32x4_sub(scaled, minus));
             }
         }
-        facc.map(|v| {
-            [
-                f32x4_extract_lane::<0>(v),
-                f32x4_extract_lane::<1>(v),
-                f32x4_extract_lane::<2>(v),
-                f32x4_extract_lane::<3>(v),
-            ]
-        })
+        facc.map(lanes)
+    }
+
+    #[inline(always)]
+    fn lanes(v: v128) -> [f32; QUAD] {
+        [f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)]
+    }
+
+    /// i32 lane `k` of `v` in every lane.
+    #[inline(always)]
+    unsafe fn splat_i32(v: v128, k: usize) -> v128 {
+        match k {
+            0 => i32x4_shuffle::<0, 0, 0, 0>(v, v),
+            1 => i32x4_shuffle::<1, 1, 1, 1>(v, v),
+            2 => i32x4_shuffle::<2, 2, 2, 2>(v, v),
+            _ => i32x4_shuffle::<3, 3, 3, 3>(v, v),
+        }
+    }
+
+    /// Q6_K's quads. The values are taken as stored (0..=63, relaxed SIMD's
+    /// 7-bit operand) and their offset of 32 taken off through the
+    /// activations' run sums. Products are summed over two steps (with
+    /// `I16` in i16 lanes: 2 × 2 × 63 × 128 at most), then scaled.
+    #[target_feature(enable = "relaxed-simd")]
+    pub(super) unsafe fn tile_q6k<const R: usize, const I16: bool>(w: &[u8], acts: &[Row<'_>; R]) -> [[f32; QUAD]; R] {
+        let nb = acts[0].d.len();
+        let (low, pair) = (u8x16_splat(0x0F), u8x16_splat(0x30));
+        let zero = i32x4_splat(0);
+        let mut facc = [f32x4_splat(0.0); R];
+        for b in 0..nb {
+            let blk = w.as_ptr().add(b * Q6K_BYTES);
+            let d = v128_load(blk as *const v128);
+            // Pair p's scales, i16 lanes (row r's sub-blocks 2p and 2p + 1 at 2r, 2r + 1).
+            let pairs: [v128; 8] =
+                std::array::from_fn(|p| i16x8_extend_low_i8x16(v128_load64_zero(blk.add(16 + 8 * p) as *const u64)));
+            let mut sumi = [zero; R];
+            for n in 0..2 {
+                // Steps 2t, 2t + 1 of this half: sub-blocks 8n + 2c + t / 2 for quarter c.
+                for t in 0..4 {
+                    let h = t / 2;
+                    let mut acc = [[zero; 4]; R];
+                    for l in 2 * t..2 * t + 2 {
+                        let p = blk.add(80 + 48 * (8 * n + l));
+                        let (a, c, hi) = (
+                            v128_load(p as *const v128),
+                            v128_load(p.add(16) as *const v128),
+                            v128_load(p.add(32) as *const v128),
+                        );
+                        let q = [
+                            v128_or(v128_and(a, low), moved_bits(hi, 0, 4, pair)),
+                            v128_or(v128_and(c, low), moved_bits(hi, 2, 4, pair)),
+                            v128_or(moved_bits(a, 4, 0, low), v128_and(hi, pair)),
+                            v128_or(moved_bits(c, 4, 0, low), moved_bits(hi, 6, 4, pair)),
+                        ];
+                        for (r, acc) in acc.iter_mut().enumerate() {
+                            let x = acts.get_unchecked(r).qs.as_ptr().add(b * SUPER + 128 * n + 4 * l);
+                            for (quarter, acc) in acc.iter_mut().enumerate() {
+                                let xs = v128_load32_splat(x.add(32 * quarter) as *const u32);
+                                *acc = if I16 {
+                                    i16x8_add(*acc, i16x8_relaxed_dot_i8x16_i7x16(xs, q[quarter]))
+                                } else {
+                                    i32x4_relaxed_dot_i8x16_i7x16_add(xs, q[quarter], *acc)
+                                };
+                            }
+                        }
+                    }
+                    for quarter in 0..4 {
+                        // Sub-block 8n + 2·quarter + h: pair 4n + quarter, its
+                        // even (h = 0) or odd member, sign-extended to i32.
+                        // With `I16`, the scale in both i16 lanes of each row.
+                        let v = pairs[4 * n + quarter];
+                        let sc = match (I16, h) {
+                            (true, 0) => i16x8_shuffle::<0, 0, 2, 2, 4, 4, 6, 6>(v, v),
+                            (true, _) => i16x8_shuffle::<1, 1, 3, 3, 5, 5, 7, 7>(v, v),
+                            (false, 0) => i32x4_shr(i32x4_shl(v, 16), 16),
+                            (false, _) => i32x4_shr(v, 16),
+                        };
+                        for (sumi, acc) in sumi.iter_mut().zip(&acc) {
+                            let scaled =
+                                if I16 { i32x4_dot_i16x8(acc[quarter], sc) } else { i32x4_mul(acc[quarter], sc) };
+                            *sumi = i32x4_add(*sumi, scaled);
+                        }
+                    }
+                }
+            }
+            for (r, (sumi, facc)) in sumi.iter().zip(facc.iter_mut()).enumerate() {
+                let row = acts.get_unchecked(r);
+                let bs = row.bsums.as_ptr().add(b * 16);
+                let runs = [v128_load(bs as *const v128), v128_load(bs.add(8) as *const v128)];
+                // 32 · Σ_g scale[g][row] · (the activations' sum over run g).
+                let offset = (0..8)
+                    .fold(zero, |acc, p| i32x4_add(acc, i32x4_dot_i16x8(pairs[p], splat_i32(runs[p / 4], p % 4))));
+                let sumi = i32x4_sub(*sumi, i32x4_shl(offset, 5));
+                let da = f32x4_splat(*row.d.get_unchecked(b));
+                *facc = f32x4_add(*facc, f32x4_mul(f32x4_convert_i32x4(sumi), f32x4_mul(d, da)));
+            }
+        }
+        facc.map(lanes)
     }
 }
 
@@ -212,24 +358,38 @@ mod relaxed {
 mod tests {
     use super::*;
     use crate::blocks::f16_table;
-    use crate::kquant::{self, Kind};
+    use crate::kquant;
     use crate::tests::quantized;
     use candle_core::quantized::GgmlDType;
 
     #[test]
     fn interleaved_rows_dequantize_as_the_ggufs() {
         let (rows, cols) = (8, 512);
-        let (bytes, _) = quantized(GgmlDType::Q4K, rows, cols, 7);
-        let t = f16_table();
-        let quads = repack(t, &bytes, rows, cols);
-        assert_eq!(quads.len(), rows / QUAD * cols / SUPER * QUAD_BYTES);
-        let row_bytes = cols / SUPER * Kind::Q4K.bytes();
-        for r in 0..rows {
-            let (mut want, mut got) = (vec![0f32; cols], vec![0f32; cols]);
-            kquant::dequantize_row(Kind::Q4K, t, &bytes[r * row_bytes..(r + 1) * row_bytes], &mut want);
-            dequantize_row(&quads, cols, r, &mut got);
-            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&got), bits(&want), "row {r}");
+        for (dtype, kind) in [(GgmlDType::Q4K, Kind::Q4K), (GgmlDType::Q6K, Kind::Q6K)] {
+            // What a quantizer writes, and arbitrary bytes (every scale and
+            // high-bit pattern) with small finite f16 scales.
+            let (written, _) = quantized(dtype, rows, cols, 7);
+            let mut arbitrary: Vec<u8> =
+                crate::testing::noise(written.len(), 8).iter().map(|v| ((v + 1.0) * 127.9) as u8).collect();
+            let scale_at: &[usize] = if kind == Kind::Q6K { &[208] } else { &[0, 2] };
+            for blk in arbitrary.chunks_exact_mut(kind.bytes()) {
+                for &at in scale_at {
+                    blk[at..at + 2].copy_from_slice(&half::f16::from_f32(0.01).to_le_bytes());
+                }
+            }
+            for bytes in [written, arbitrary] {
+                let t = f16_table();
+                let quads = repack(kind, t, &bytes, rows, cols);
+                assert_eq!(quads.len(), rows / QUAD * cols / SUPER * quad_bytes(kind));
+                let row_bytes = cols / SUPER * kind.bytes();
+                for r in 0..rows {
+                    let (mut want, mut got) = (vec![0f32; cols], vec![0f32; cols]);
+                    kquant::dequantize_row(kind, t, &bytes[r * row_bytes..(r + 1) * row_bytes], &mut want);
+                    dequantize_row(kind, &quads, cols, r, &mut got);
+                    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&got), bits(&want), "{kind:?} row {r}");
+                }
+            }
         }
     }
 }

@@ -218,31 +218,33 @@ fn a_prompts_rows_are_each_rows_own_product() {
     }
 }
 
-/// Q4_K is interleaved in quads where relaxed SIMD is built in and the rows
-/// are whole quads, and kept as the GGUF has it otherwise; both give the
-/// same products to f32 rounding.
+/// Q4_K and Q6_K are interleaved in quads where relaxed SIMD is built in
+/// and the rows are whole quads, and kept as the GGUF has them otherwise;
+/// both give the same products to f32 rounding.
 #[test]
-fn q4k_is_interleaved_where_it_can_be() {
+fn k_quants_are_interleaved_where_they_can_be() {
     let (rows, cols, m) = (CHUNK + 8, 512, 3);
-    let bytes = quantized(GgmlDType::Q4K, rows, cols, 21).0;
-    let whole = Weight::from_gguf_bytes(GgmlDType::Q4K, rows, cols, bytes.clone()).unwrap();
-    assert_eq!(matches!(whole.store, Store::Quads(_)), crate::interleaved::USED);
-    // What the pre-flight counts is what the store holds.
-    assert_eq!(Weight::held_bytes(GgmlDType::Q4K, rows, cols, bytes.len() as u64), whole.bytes() as u64);
-    // One row fewer: not whole quads, so the GGUF's layout.
-    let row_bytes = cols / kquant::SUPER * kquant::Kind::Q4K.bytes();
-    let ragged =
-        Weight::from_gguf_bytes(GgmlDType::Q4K, rows - 1, cols, bytes[..(rows - 1) * row_bytes].to_vec()).unwrap();
-    assert!(matches!(ragged.store, Store::Super(..)));
-    let x = noise(m * cols, 22);
-    let (mut a, mut b) = (vec![0f32; m * rows], vec![0f32; m * (rows - 1)]);
-    whole.matmul(&x, m, &mut a, &mut Activations::default()).unwrap();
-    ragged.matmul(&x, m, &mut b, &mut Activations::default()).unwrap();
-    let scale = a.iter().fold(0f32, |s, v| s.max(v.abs()));
-    for i in 0..m {
-        for j in 0..rows - 1 {
-            let (p, q) = (a[i * rows + j], b[i * (rows - 1) + j]);
-            assert!((p - q).abs() <= 1e-5 * scale, "[{i},{j}] {p} vs {q}");
+    for dtype in [GgmlDType::Q4K, GgmlDType::Q6K] {
+        let bytes = quantized(dtype, rows, cols, 21).0;
+        let whole = Weight::from_gguf_bytes(dtype, rows, cols, bytes.clone()).unwrap();
+        let interleaved = cfg!(all(target_feature = "simd128", feature = "relaxed-simd"));
+        assert_eq!(matches!(whole.store, Store::Quads(..)), interleaved, "{dtype:?}");
+        // What the pre-flight counts is what the store holds.
+        assert_eq!(Weight::held_bytes(dtype, rows, cols, bytes.len() as u64), whole.bytes() as u64);
+        // One row fewer: not whole quads, so the GGUF's layout.
+        let row_bytes = cols / dtype.block_size() * dtype.type_size();
+        let ragged = Weight::from_gguf_bytes(dtype, rows - 1, cols, bytes[..(rows - 1) * row_bytes].to_vec()).unwrap();
+        assert!(matches!(ragged.store, Store::Super(..)));
+        let x = noise(m * cols, 22);
+        let (mut a, mut b) = (vec![0f32; m * rows], vec![0f32; m * (rows - 1)]);
+        whole.matmul(&x, m, &mut a, &mut Activations::default()).unwrap();
+        ragged.matmul(&x, m, &mut b, &mut Activations::default()).unwrap();
+        let scale = a.iter().fold(0f32, |s, v| s.max(v.abs()));
+        for i in 0..m {
+            for j in 0..rows - 1 {
+                let (p, q) = (a[i * rows + j], b[i * (rows - 1) + j]);
+                assert!((p - q).abs() <= 1e-5 * scale, "{dtype:?} [{i},{j}] {p} vs {q}");
+            }
         }
     }
 }

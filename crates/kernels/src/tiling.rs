@@ -127,47 +127,58 @@ fn rows_by<'a, K: Kernel<'a>, const R: usize>(
     i
 }
 
-/// Rows `js` (whole quads) of an interleaved Q4_K product into `out`
+/// Rows `js` (whole quads) of an interleaved K-quant product into `out`
 /// (`m × js.len()`), chunk by chunk as `band` goes, `QUAD_TILE` activation
-/// rows at a time (then two, then one).
+/// rows at a time (then one).
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
-pub(crate) fn quad_band(w: &[u8], a: &kquant::Act8K, cols: usize, m: usize, js: Range<usize>, out: &mut [f32]) {
-    use crate::interleaved::{QUAD, QUAD_BYTES};
-    let (n, quad_bytes) = (js.len(), cols / kquant::SUPER * QUAD_BYTES);
-    let quads = &w[js.start / QUAD * quad_bytes..js.end / QUAD * quad_bytes];
-    for (c, chunk) in quads.chunks(CHUNK / QUAD * quad_bytes).enumerate() {
-        let at = Columns { j0: c * CHUNK, n };
-        let i = quads_by::<QUAD_TILE>(a, cols, chunk, quad_bytes, (0, m), at, out);
-        let i = quads_by::<2>(a, cols, chunk, quad_bytes, (i, m), at, out);
-        quads_by::<1>(a, cols, chunk, quad_bytes, (i, m), at, out);
+pub(crate) fn quad_band(
+    kind: kquant::Kind,
+    w: &[u8],
+    a: &kquant::Act8K,
+    cols: usize,
+    m: usize,
+    js: Range<usize>,
+    out: &mut [f32],
+) {
+    use crate::interleaved::{quad_bytes, QUAD};
+    let k = Quads { kind, a, cols, quad_bytes: cols / kquant::SUPER * quad_bytes(kind) };
+    let quads = &w[js.start / QUAD * k.quad_bytes..js.end / QUAD * k.quad_bytes];
+    for (c, chunk) in quads.chunks(CHUNK / QUAD * k.quad_bytes).enumerate() {
+        let at = Columns { j0: c * CHUNK, n: js.len() };
+        let i = k.rows_by::<QUAD_TILE>(chunk, (0, m), at, out);
+        k.rows_by::<1>(chunk, (i, m), at, out);
     }
 }
 
-/// As `rows_by`, a quad of weight rows at a time.
+/// An interleaved product: the weights' type, the activations, their
+/// width, and the bytes of one quad of weight rows.
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
-#[inline(always)]
-fn quads_by<const R: usize>(
-    a: &kquant::Act8K,
+struct Quads<'a> {
+    kind: kquant::Kind,
+    a: &'a kquant::Act8K,
     cols: usize,
-    chunk: &[u8],
     quad_bytes: usize,
-    (from, to): (usize, usize),
-    at: Columns,
-    out: &mut [f32],
-) -> usize {
-    use crate::interleaved::{dot_tile, QUAD};
-    let mut i = from;
-    while i + R <= to {
-        let acts: [kquant::Row<'_>; R] = std::array::from_fn(|r| a.row(i + r, cols));
-        for (q, wq) in chunk.chunks_exact(quad_bytes).enumerate() {
-            for (r, v) in dot_tile(wq, &acts).into_iter().enumerate() {
-                let o = (i + r) * at.n + at.j0 + QUAD * q;
-                out[o..o + QUAD].copy_from_slice(&v);
+}
+
+#[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+impl Quads<'_> {
+    /// As `rows_by`, a quad of weight rows at a time.
+    #[inline(always)]
+    fn rows_by<const R: usize>(&self, chunk: &[u8], (from, to): (usize, usize), at: Columns, out: &mut [f32]) -> usize {
+        use crate::interleaved::{dot_tile, QUAD};
+        let mut i = from;
+        while i + R <= to {
+            let acts: [kquant::Row<'_>; R] = std::array::from_fn(|r| self.a.row(i + r, self.cols));
+            for (q, wq) in chunk.chunks_exact(self.quad_bytes).enumerate() {
+                for (r, v) in dot_tile(self.kind, wq, &acts).into_iter().enumerate() {
+                    let o = (i + r) * at.n + at.j0 + QUAD * q;
+                    out[o..o + QUAD].copy_from_slice(&v);
+                }
             }
+            i += R;
         }
-        i += R;
+        i
     }
-    i
 }
 
 /// Activation rows per unpacked quad of interleaved weights in a prompt:

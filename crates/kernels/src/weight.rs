@@ -16,8 +16,8 @@ pub(crate) enum Store {
     Blocks(Blocks, Vec<u8>),
     /// K-quant super-blocks of 256 (Q4_K, Q5_K, Q6_K).
     Super(kquant::Kind, Vec<u8>),
-    /// Q4_K rows interleaved in quads (`interleaved`: the relaxed-SIMD build).
-    Quads(Vec<u8>),
+    /// Q4_K or Q6_K rows interleaved in quads (`interleaved`: the relaxed-SIMD build).
+    Quads(kquant::Kind, Vec<u8>),
     /// F16, kept as the file stores it.
     F16(Vec<u8>),
     /// Types without a kernel here, multiplied by candle (which keeps F16/F32
@@ -62,8 +62,8 @@ impl Weight {
         }
         let store = match (Blocks::of(dtype), kquant::Kind::of(dtype)) {
             (Some(b), _) => Store::Blocks(b, bytes),
-            (_, Some(kquant::Kind::Q4K)) if interleaved::USED && interleaved::fits(rows, cols) => {
-                Store::Quads(interleaved::repack(f16_table(), &bytes, rows, cols))
+            (_, Some(k)) if interleaved::interleaves(k, rows, cols) => {
+                Store::Quads(k, interleaved::repack(k, f16_table(), &bytes, rows, cols))
             }
             (_, Some(k)) => Store::Super(k, bytes),
             _ if dtype == GgmlDType::F16 => Store::F16(bytes),
@@ -79,10 +79,11 @@ impl Weight {
     /// Bytes a `rows × cols` matrix of `dtype` holds once loaded, for one the
     /// file stores in `file_bytes` (more where this build repacks it).
     pub fn held_bytes(dtype: GgmlDType, rows: usize, cols: usize, file_bytes: u64) -> u64 {
-        if dtype == GgmlDType::Q4K && interleaved::USED && interleaved::fits(rows, cols) {
-            file_bytes / interleaved::GGUF_BYTES as u64 * interleaved::QUAD_BYTES as u64 / interleaved::QUAD as u64
-        } else {
-            file_bytes
+        match kquant::Kind::of(dtype) {
+            Some(k) if interleaved::interleaves(k, rows, cols) => {
+                file_bytes / k.bytes() as u64 * interleaved::quad_bytes(k) as u64 / interleaved::QUAD as u64
+            }
+            _ => file_bytes,
         }
     }
 
@@ -106,7 +107,7 @@ impl Weight {
                 let row_bytes = self.cols / kquant::SUPER * kind.bytes();
                 kquant::dequantize_row(*kind, f16_table(), &bytes[r * row_bytes..(r + 1) * row_bytes], out);
             }
-            Store::Quads(quads) => interleaved::dequantize_row(quads, self.cols, r, out),
+            Store::Quads(kind, quads) => interleaved::dequantize_row(*kind, quads, self.cols, r, out),
             Store::F16(bytes) => float16::widen_row(&bytes[r * 2 * self.cols..(r + 1) * 2 * self.cols], out),
             Store::Candle(QMatMul::QTensor(t)) => {
                 let data = t.data()?;
@@ -125,7 +126,7 @@ impl Weight {
     /// The matrix's bytes as the kernels here read them (None for candle's stores).
     pub fn stored(&self) -> Option<&[u8]> {
         match &self.store {
-            Store::Blocks(_, b) | Store::Super(_, b) | Store::Quads(b) | Store::F16(b) => Some(b),
+            Store::Blocks(_, b) | Store::Super(_, b) | Store::Quads(_, b) | Store::F16(b) => Some(b),
             Store::Candle(_) => None,
         }
     }
@@ -133,7 +134,7 @@ impl Weight {
     /// Bytes of the matrix as stored.
     pub(crate) fn bytes(&self) -> usize {
         match &self.store {
-            Store::Blocks(_, b) | Store::Super(_, b) | Store::Quads(b) | Store::F16(b) => b.len(),
+            Store::Blocks(_, b) | Store::Super(_, b) | Store::Quads(_, b) | Store::F16(b) => b.len(),
             Store::Candle(_) => self.rows * self.cols * 4,
         }
     }
@@ -151,9 +152,9 @@ impl Weight {
                 band(&k, w, self.cols / kquant::SUPER * kind.bytes(), m, js, out)
             }
             #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
-            Store::Quads(w) => crate::tiling::quad_band(w, &a.k, self.cols, m, js, out),
+            Store::Quads(kind, w) => crate::tiling::quad_band(*kind, w, &a.k, self.cols, m, js, out),
             #[cfg(not(all(target_feature = "simd128", feature = "relaxed-simd")))]
-            Store::Quads(_) => unreachable!("interleaved only where relaxed SIMD is built in"),
+            Store::Quads(..) => unreachable!("interleaved only where relaxed SIMD is built in"),
             Store::F16(w) => f16_band(w, self.cols, x, m, js, out),
             Store::Candle(_) => {}
         }
@@ -196,7 +197,7 @@ pub fn matmul_shared(
     if let Some(needs) = kinds.map(Extras::of).reduce(Extras::or) {
         scratch.quantize(x, m, cols, needs);
     }
-    if products.iter().any(|(w, _)| matches!(w.store, Store::Super(..) | Store::Quads(_))) {
+    if products.iter().any(|(w, _)| matches!(w.store, Store::Super(..) | Store::Quads(..))) {
         scratch.k.quantize(x, m, cols);
     }
     let acts = &*scratch;
