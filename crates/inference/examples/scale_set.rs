@@ -84,7 +84,8 @@ const SHAPES: &[Shape] = &[
 
 /// llama.cpp's Q4_K_M: most matrices Q4_K; `attn_v` and `ffn_down` Q6_K in
 /// the layers its `use_more_bits` picks (the first and last eighth, every
-/// third between), and the output head Q6_K.
+/// third between), and the output head Q6_K (the embedding table, when it
+/// is the head too).
 fn use_more_bits(layer: usize, layers: usize) -> bool {
     layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2
 }
@@ -135,6 +136,7 @@ fn build(s: &Shape, source: &gguf_file::Content, out: &Path) -> Result<(), Box<d
         ("general.architecture".to_owned(), Value::String(a.into())),
         ("general.name".to_owned(), Value::String(format!("Fine Print scale set {} ({} shape)", s.name, s.like))),
         ("general.file_type".to_owned(), u(15)),
+        (MIX_KEY.to_owned(), u(MIX_VERSION as usize)),
         ("general.quantization_version".to_owned(), u(2)),
         (k("context_length"), u(4096)),
         (k("embedding_length"), u(s.hidden)),
@@ -154,7 +156,9 @@ fn build(s: &Shape, source: &gguf_file::Content, out: &Path) -> Result<(), Box<d
     let norm = |dims: &[usize], seed: u64| tensor(dims, GgmlDType::F32, seed, 0.05, 1.0);
     let w = |dims: &[usize], dtype: GgmlDType, seed: u64| tensor(dims, dtype, seed, 0.04, 0.0);
     let mut tensors: Vec<(String, QTensor)> = vec![
-        ("token_embd.weight".into(), w(&[vocab, s.hidden], GgmlDType::Q4K, 1)?),
+        // A tied table is the output head too, and takes the head's type (as
+        // llama.cpp's quantizer gives it: Q6_K, Q8_0 where rows are not whole super-blocks).
+        ("token_embd.weight".into(), w(&[vocab, s.hidden], if s.output { GgmlDType::Q4K } else { GgmlDType::Q6K }, 1)?),
         ("output_norm.weight".into(), norm(&[s.hidden], 2)?),
     ];
     if s.output {
@@ -197,6 +201,11 @@ fn build(s: &Shape, source: &gguf_file::Content, out: &Path) -> Result<(), Box<d
     Ok(())
 }
 
+/// The type mix's version, kept in each file's header: a file made by an
+/// earlier version is made again. 2: a tied embedding table takes the head's type.
+const MIX_VERSION: u32 = 2;
+const MIX_KEY: &str = "fineprint.scale_set.mix";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let [_, llama, gemma, out, names @ ..] = args.as_slice() else {
@@ -209,7 +218,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (llama, gemma) = (read(llama)?, read(gemma)?);
     for s in SHAPES.iter().filter(|s| names.is_empty() || names.iter().any(|n| n == s.name)) {
         let path = Path::new(out).join(format!("{}-q4_k_m.gguf", s.name));
-        if path.exists() {
+        let current = path.exists()
+            && read(&path.to_string_lossy())
+                .is_ok_and(|c| matches!(c.metadata.get(MIX_KEY), Some(Value::U32(v)) if *v == MIX_VERSION));
+        if current {
             println!("{}: present", path.display());
             continue;
         }
