@@ -39,11 +39,25 @@ fn strings(md: &HashMap<String, Value>, key: &str) -> Option<Vec<String>> {
     }
 }
 
+/// A numeric array (scores are f32, token types i32), matched on the value's
+/// type: candle's `to_f32` on an i32 builds an error that formats the value,
+/// which for 262,144 token types took most of a second.
 fn numbers(md: &HashMap<String, Value>, key: &str) -> Vec<f64> {
+    let number = |v: &Value| match *v {
+        Value::F32(x) => f64::from(x),
+        Value::F64(x) => x,
+        Value::I32(x) => f64::from(x),
+        Value::U32(x) => f64::from(x),
+        Value::I8(x) => f64::from(x),
+        Value::U8(x) => f64::from(x),
+        Value::I16(x) => f64::from(x),
+        Value::U16(x) => f64::from(x),
+        Value::I64(x) => x as f64,
+        Value::U64(x) => x as f64,
+        _ => 0.0,
+    };
     match md.get(key) {
-        Some(Value::Array(a)) => {
-            a.iter().map(|v| v.to_f32().map(f64::from).or_else(|_| v.to_i32().map(f64::from)).unwrap_or(0.0)).collect()
-        }
+        Some(Value::Array(a)) => a.iter().map(number).collect(),
         _ => Vec::new(),
     }
 }
