@@ -16,7 +16,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Blob, DedicatedWorkerGlobalScope, FileReaderSync, MessageChannel, MessageEvent};
 
-/// `Read + Seek` over a `Blob`, one `FileReaderSync` call per read.
+/// The most one `FileReaderSync` call reads: each call makes an
+/// `ArrayBuffer` of what it reads, and a tensor read whole (Gemma 3's
+/// embedding table is over 200 MB) made one of that size.
+const READ_CHUNK: u64 = 8 << 20;
+
+/// `Read + Seek` over a `Blob`, one `FileReaderSync` call per read of at most `READ_CHUNK`.
 struct BlobReader {
     blob: Blob,
     reader: FileReaderSync,
@@ -29,7 +34,7 @@ impl Read for BlobReader {
         if self.pos >= self.size || buf.is_empty() {
             return Ok(0);
         }
-        let end = (self.pos + buf.len() as u64).min(self.size);
+        let end = (self.pos + (buf.len() as u64).min(READ_CHUNK)).min(self.size);
         let io = |e: JsValue| std::io::Error::other(format!("{e:?}"));
         let slice = self.blob.slice_with_f64_and_f64(self.pos as f64, end as f64).map_err(io)?;
         let ab = self.reader.read_as_array_buffer(&slice).map_err(io)?;
