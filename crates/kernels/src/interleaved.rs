@@ -60,15 +60,27 @@ pub(crate) fn interleaves(kind: Kind, rows: usize, cols: usize) -> bool {
 }
 
 /// The GGUF's rows of `kind` (`rows × cols`, `interleaves`) interleaved in quads.
-pub(crate) fn repack(kind: Kind, t: &[f32], bytes: &[u8], rows: usize, cols: usize) -> Vec<u8> {
+///
+/// In place, last quad first: a quad's interleaved bytes take more room than
+/// its GGUF rows, so each lands over its own rows (copied out first) and the
+/// later quads' (already done), never over an earlier quad's. Loading holds
+/// each matrix once: a second buffer per matrix left holes in wasm memory,
+/// which never shrinks, that later matrices did not fill. `bytes` grows to
+/// the interleaved size; a tensor read with that capacity
+/// (`Weight::held_bytes`) is not moved.
+pub(crate) fn repack(kind: Kind, t: &[f32], mut bytes: Vec<u8>, rows: usize, cols: usize) -> Vec<u8> {
     let (nb, size, quad) = (cols / SUPER, kind.bytes(), quad_bytes(kind));
-    let row_bytes = nb * size;
-    let mut out = vec![0u8; rows / QUAD * nb * quad];
-    for (q, quads) in out.chunks_exact_mut(nb * quad).enumerate() {
-        for (b, dst) in quads.chunks_exact_mut(quad).enumerate() {
+    let (row_bytes, quads) = (nb * size, rows / QUAD);
+    let (gguf_quad, packed_quad) = (QUAD * row_bytes, nb * quad);
+    bytes.resize(quads * packed_quad, 0);
+    let mut rows_of_quad = vec![0u8; gguf_quad];
+    for q in (0..quads).rev() {
+        rows_of_quad.copy_from_slice(&bytes[q * gguf_quad..(q + 1) * gguf_quad]);
+        let out = &mut bytes[q * packed_quad..(q + 1) * packed_quad];
+        for (b, dst) in out.chunks_exact_mut(quad).enumerate() {
             for r in 0..QUAD {
-                let at = (QUAD * q + r) * row_bytes + b * size;
-                let src = &bytes[at..at + size];
+                let at = r * row_bytes + b * size;
+                let src = &rows_of_quad[at..at + size];
                 if kind == Kind::Q6K {
                     repack_q6k(t, src, r, dst);
                     continue;
@@ -92,7 +104,7 @@ pub(crate) fn repack(kind: Kind, t: &[f32], bytes: &[u8], rows: usize, cols: usi
             }
         }
     }
-    out
+    bytes
 }
 
 /// Row `r`'s Q6_K super-block `src` into its lanes of the quad's `dst`.
@@ -379,7 +391,7 @@ mod tests {
             }
             for bytes in [written, arbitrary] {
                 let t = f16_table();
-                let quads = repack(kind, t, &bytes, rows, cols);
+                let quads = repack(kind, t, bytes.clone(), rows, cols);
                 assert_eq!(quads.len(), rows / QUAD * cols / SUPER * quad_bytes(kind));
                 let row_bytes = cols / SUPER * kind.bytes();
                 for r in 0..rows {

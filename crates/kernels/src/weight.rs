@@ -63,7 +63,7 @@ impl Weight {
         let store = match (Blocks::of(dtype), kquant::Kind::of(dtype)) {
             (Some(b), _) => Store::Blocks(b, bytes),
             (_, Some(k)) if interleaved::interleaves(k, rows, cols) => {
-                Store::Quads(k, interleaved::repack(k, f16_table(), &bytes, rows, cols))
+                Store::Quads(k, interleaved::repack(k, f16_table(), bytes, rows, cols))
             }
             (_, Some(k)) => Store::Super(k, bytes),
             _ if dtype == GgmlDType::F16 => Store::F16(bytes),

@@ -51,7 +51,14 @@ impl<'a> Tensors<'a> {
                     reader.seek(SeekFrom::Start(at)).map_err(io)?;
                 }
             }
-            let mut buf = vec![0u8; len];
+            // Room for what the weight store makes of it (the relaxed-SIMD
+            // build interleaves K-quant rows in place, in a larger size).
+            let held = match dims.as_slice() {
+                [rows, cols] => Weight::held_bytes(dtype, *rows, *cols, len as u64) as usize,
+                _ => len,
+            };
+            let mut buf = Vec::with_capacity(held.max(len));
+            buf.resize(len, 0);
             reader.read_exact(&mut buf).map_err(io)?;
             raw.insert(name.clone(), (dims, dtype, buf));
         }
