@@ -224,8 +224,18 @@ fn a_prompts_rows_are_each_rows_own_product() {
 #[test]
 fn k_quants_are_interleaved_where_they_can_be() {
     let (rows, cols, m) = (CHUNK + 8, 512, 3);
-    for dtype in [GgmlDType::Q4K, GgmlDType::Q6K] {
-        let bytes = quantized(dtype, rows, cols, 21).0;
+    for (dtype, extreme) in [GgmlDType::Q4K, GgmlDType::Q6K].into_iter().flat_map(|d| [(d, false), (d, true)]) {
+        let mut bytes = quantized(dtype, rows, cols, 21).0;
+        if extreme {
+            // Every value and scale at its largest (the i16 sums' bound), small finite f16 scales.
+            bytes.fill(0xFF);
+            let scale_at: &[usize] = if dtype == GgmlDType::Q6K { &[208] } else { &[0, 2] };
+            for blk in bytes.chunks_exact_mut(dtype.type_size()) {
+                for &at in scale_at {
+                    blk[at..at + 2].copy_from_slice(&half::f16::from_f32(0.01).to_le_bytes());
+                }
+            }
+        }
         let whole = Weight::from_gguf_bytes(dtype, rows, cols, bytes.clone()).unwrap();
         let interleaved = cfg!(all(target_feature = "simd128", feature = "relaxed-simd"));
         assert_eq!(matches!(whole.store, Store::Quads(..)), interleaved, "{dtype:?}");
@@ -235,7 +245,10 @@ fn k_quants_are_interleaved_where_they_can_be() {
         let row_bytes = cols / dtype.block_size() * dtype.type_size();
         let ragged = Weight::from_gguf_bytes(dtype, rows - 1, cols, bytes[..(rows - 1) * row_bytes].to_vec()).unwrap();
         assert!(matches!(ragged.store, Store::Super(..)));
-        let x = noise(m * cols, 22);
+        // Rows 0 and 1 at the activations' extremes, the last noise.
+        let mut x = noise(m * cols, 22);
+        x[..cols].fill(1.0);
+        x[cols..2 * cols].fill(-1.0);
         let (mut a, mut b) = (vec![0f32; m * rows], vec![0f32; m * (rows - 1)]);
         whole.matmul(&x, m, &mut a, &mut Activations::default()).unwrap();
         ragged.matmul(&x, m, &mut b, &mut Activations::default()).unwrap();
@@ -243,7 +256,7 @@ fn k_quants_are_interleaved_where_they_can_be() {
         for i in 0..m {
             for j in 0..rows - 1 {
                 let (p, q) = (a[i * rows + j], b[i * (rows - 1) + j]);
-                assert!((p - q).abs() <= 1e-5 * scale, "{dtype:?} [{i},{j}] {p} vs {q}");
+                assert!((p - q).abs() <= 1e-5 * scale, "{dtype:?} (extreme: {extreme}) [{i},{j}] {p} vs {q}");
             }
         }
     }
