@@ -41,7 +41,7 @@ fn strings(md: &HashMap<String, Value>, key: &str) -> Option<Vec<String>> {
 
 /// A numeric array (scores are f32, token types i32), matched on the value's
 /// type: candle's `to_f32` on an i32 builds an error that formats the value,
-/// which for 262,144 token types took most of a second.
+/// once per token of a large vocabulary (the README's speed notes have the cost).
 fn numbers(md: &HashMap<String, Value>, key: &str) -> Vec<f64> {
     let number = |v: &Value| match *v {
         Value::F32(x) => f64::from(x),
