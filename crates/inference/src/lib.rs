@@ -44,18 +44,6 @@ pub struct Bandwidth {
     pub check: u32,
 }
 
-impl Bandwidth {
-    /// Bytes per second.
-    pub fn rate(&self) -> f64 {
-        self.bytes_per_token as f64 / (self.read_ms / 1e3)
-    }
-
-    /// The decode rate these reads bound, tokens per second.
-    pub fn token_bound(&self) -> f64 {
-        1e3 / self.read_ms
-    }
-}
-
 pub struct Engine {
     model: Model,
     tokenizer: Tokenizer,

@@ -81,30 +81,34 @@ pub(crate) fn repack(kind: Kind, t: &[f32], mut bytes: Vec<u8>, rows: usize, col
             for r in 0..QUAD {
                 let at = r * row_bytes + b * size;
                 let src = &rows_of_quad[at..at + size];
-                if kind == Kind::Q6K {
-                    repack_q6k(t, src, r, dst);
-                    continue;
-                }
-                let d = crate::blocks::f16_at(t, src, 0);
-                let dmin = crate::blocks::f16_at(t, src, 2);
-                dst[4 * r..4 * r + 4].copy_from_slice(&d.to_le_bytes());
-                dst[16 + 4 * r..16 + 4 * r + 4].copy_from_slice(&dmin.to_le_bytes());
-                for s in 0..8 {
-                    let (sc, m) = crate::kquant::scale_min(s, &src[4..16]);
-                    dst[32 + QUAD * s + r] = sc;
-                    dst[64 + 8 * (s / 2) + 2 * r + s % 2] = m;
-                }
-                let qs = &src[16..];
-                for j in 0..4 {
-                    for l in 0..8 {
-                        let to = 96 + 16 * (8 * j + l) + 4 * r;
-                        dst[to..to + 4].copy_from_slice(&qs[32 * j + 4 * l..32 * j + 4 * l + 4]);
-                    }
+                match kind {
+                    Kind::Q6K => repack_q6k(t, src, r, dst),
+                    _ => repack_q4k(t, src, r, dst),
                 }
             }
         }
     }
     bytes
+}
+
+/// Row `r`'s Q4_K super-block `src` into its lanes of the quad's `dst`.
+fn repack_q4k(t: &[f32], src: &[u8], r: usize, dst: &mut [u8]) {
+    let d = crate::blocks::f16_at(t, src, 0);
+    let dmin = crate::blocks::f16_at(t, src, 2);
+    dst[4 * r..4 * r + 4].copy_from_slice(&d.to_le_bytes());
+    dst[16 + 4 * r..16 + 4 * r + 4].copy_from_slice(&dmin.to_le_bytes());
+    for s in 0..8 {
+        let (sc, m) = crate::kquant::scale_min(s, &src[4..16]);
+        dst[32 + QUAD * s + r] = sc;
+        dst[64 + 8 * (s / 2) + 2 * r + s % 2] = m;
+    }
+    let qs = &src[16..];
+    for j in 0..4 {
+        for l in 0..8 {
+            let to = 96 + 16 * (8 * j + l) + 4 * r;
+            dst[to..to + 4].copy_from_slice(&qs[32 * j + 4 * l..][..4]);
+        }
+    }
 }
 
 /// Row `r`'s Q6_K super-block `src` into its lanes of the quad's `dst`.
@@ -132,35 +136,48 @@ pub(crate) fn dequantize_row(kind: Kind, quads: &[u8], cols: usize, r: usize, ou
     let (q, lane) = (r / QUAD, r % QUAD);
     let quad = &quads[q * nb * size..(q + 1) * nb * size];
     for (blk, o) in quad.chunks_exact(size).zip(out.chunks_exact_mut(SUPER)) {
-        let f32_at = |at: usize| f32::from_le_bytes([blk[at], blk[at + 1], blk[at + 2], blk[at + 3]]);
-        if kind == Kind::Q6K {
-            let d = f32_at(4 * lane);
-            for (i, o) in o.iter_mut().enumerate() {
-                // Value i: half n, quarter c of it, position k in the quarter.
-                let (n, c, k) = (i / 128, i % 128 / 32, i % 32);
-                let at = 80 + 48 * (8 * n + k / 4) + 4 * lane + k % 4;
-                let low = blk[at + 16 * (c % 2)];
-                let low = if c < 2 { low & 0x0F } else { low >> 4 };
-                let high = (blk[at + 32] >> (2 * c)) & 3;
-                let v = (low | (high << 4)) as i8 - 32;
-                let g = i / 16;
-                let sc = blk[16 + 8 * (g / 2) + 2 * lane + g % 2] as i8;
-                let d1 = d * f32::from(sc);
-                *o = d1 * f32::from(v);
-            }
-            continue;
+        match kind {
+            Kind::Q6K => dequantize_q6k(blk, lane, o),
+            _ => dequantize_q4k(blk, lane, o),
         }
-        let (d, dmin) = (f32_at(4 * lane), f32_at(16 + 4 * lane));
-        for (i, o) in o.iter_mut().enumerate() {
-            let (j, within) = (i / 64, i % 64);
-            let (high, k) = (within >= 32, within % 32);
-            let byte = blk[96 + 16 * (8 * j + k / 4) + 4 * lane + k % 4];
-            let v = if high { byte >> 4 } else { byte & 0x0F };
-            let s = i / 32;
-            let (sc, m) = (blk[32 + QUAD * s + lane], blk[64 + 8 * (s / 2) + 2 * lane + s % 2]);
-            let d1 = d * f32::from(sc);
-            *o = d1 * f32::from(v) - dmin * f32::from(m);
-        }
+    }
+}
+
+/// The f32 at byte `at` of a quad super-block.
+fn f32_at(blk: &[u8], at: usize) -> f32 {
+    f32::from_le_bytes([blk[at], blk[at + 1], blk[at + 2], blk[at + 3]])
+}
+
+/// Row `lane` of one quad's Q4_K super-block `blk`.
+fn dequantize_q4k(blk: &[u8], lane: usize, out: &mut [f32]) {
+    let (d, dmin) = (f32_at(blk, 4 * lane), f32_at(blk, 16 + 4 * lane));
+    for (i, o) in out.iter_mut().enumerate() {
+        let (j, within) = (i / 64, i % 64);
+        let (high, k) = (within >= 32, within % 32);
+        let byte = blk[96 + 16 * (8 * j + k / 4) + 4 * lane + k % 4];
+        let v = if high { byte >> 4 } else { byte & 0x0F };
+        let s = i / 32;
+        let (sc, m) = (blk[32 + QUAD * s + lane], blk[64 + 8 * (s / 2) + 2 * lane + s % 2]);
+        let d1 = d * f32::from(sc);
+        *o = d1 * f32::from(v) - dmin * f32::from(m);
+    }
+}
+
+/// Row `lane` of one quad's Q6_K super-block `blk`.
+fn dequantize_q6k(blk: &[u8], lane: usize, out: &mut [f32]) {
+    let d = f32_at(blk, 4 * lane);
+    for (i, o) in out.iter_mut().enumerate() {
+        // Value i: half n, quarter c of it, position k in the quarter.
+        let (n, c, k) = (i / 128, i % 128 / 32, i % 32);
+        let at = 80 + 48 * (8 * n + k / 4) + 4 * lane + k % 4;
+        let low = blk[at + 16 * (c % 2)];
+        let low = if c < 2 { low & 0x0F } else { low >> 4 };
+        let high = (blk[at + 32] >> (2 * c)) & 3;
+        let v = (low | (high << 4)) as i8 - 32;
+        let g = i / 16;
+        let sc = blk[16 + 8 * (g / 2) + 2 * lane + g % 2] as i8;
+        let d1 = d * f32::from(sc);
+        *o = d1 * f32::from(v);
     }
 }
 
@@ -177,8 +194,8 @@ pub(crate) fn dot_tile<const R: usize>(kind: Kind, w: &[u8], acts: &[crate::kqua
         match (kind, crate::relaxed_dot::in_i16()) {
             (Kind::Q6K, true) => relaxed::tile_q6k::<R, true>(w, acts),
             (Kind::Q6K, false) => relaxed::tile_q6k::<R, false>(w, acts),
-            (_, true) => relaxed::tile::<R, true>(w, acts),
-            (_, false) => relaxed::tile::<R, false>(w, acts),
+            (_, true) => relaxed::tile_q4k::<R, true>(w, acts),
+            (_, false) => relaxed::tile_q4k::<R, false>(w, acts),
         }
     }
 }
@@ -191,12 +208,12 @@ mod relaxed {
     use crate::arch::simd128::moved_bits;
     use crate::kquant::{Row, SUPER};
 
-    /// With `I16`, each 8-bit product's pairs are summed in i16 lanes over a
+    /// Q4_K's quads. With `I16`, each 8-bit product's pairs are summed in i16 lanes over a
     /// sub-block (eight steps of at most 2 × 15 × 128: 30,720, inside i16)
     /// and widened by the multiply with the sub-block's scale; otherwise
     /// summed in i32 lanes and multiplied after.
     #[target_feature(enable = "relaxed-simd")]
-    pub(super) unsafe fn tile<const R: usize, const I16: bool>(w: &[u8], acts: &[Row<'_>; R]) -> [[f32; QUAD]; R] {
+    pub(super) unsafe fn tile_q4k<const R: usize, const I16: bool>(w: &[u8], acts: &[Row<'_>; R]) -> [[f32; QUAD]; R] {
         let nb = acts[0].d.len();
         let low = u8x16_splat(0x0F);
         let zero = i32x4_splat(0);

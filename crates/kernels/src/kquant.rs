@@ -274,7 +274,7 @@ mod simd {
     use std::arch::wasm32::*;
 
     use super::{Kind, Row, GROUPS, SUPER};
-    use crate::arch::simd128::moved_bits;
+    use crate::arch::simd128::{hsum, moved_bits};
 
     /// Q4_K's and Q5_K's 12 bytes of packed 6-bit scales and minimums as one
     /// vector: the 8 scales in bytes 0..8, the 8 minimums in bytes 8..16
@@ -317,14 +317,6 @@ mod simd {
         *t.get_unchecked(usize::from((p as *const u16).read_unaligned()))
     }
 
-    #[inline(always)]
-    unsafe fn hsum_f32(v: v128) -> f32 {
-        f32x4_extract_lane::<0>(v)
-            + f32x4_extract_lane::<1>(v)
-            + f32x4_extract_lane::<2>(v)
-            + f32x4_extract_lane::<3>(v)
-    }
-
     #[cfg_attr(feature = "relaxed-simd", allow(dead_code))]
     pub unsafe fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
         match kind {
@@ -354,8 +346,8 @@ mod simd {
     }
 
     /// Σ over two runs of 16 that share a scale, times that scale, as four
-    /// i32 partial sums. The values are at most 6 bits (Q6_K's as stored),
-    /// so i16 sums of four products (4 × 63 × 128) cannot overflow. With
+    /// i32 partial sums. The values are at most 5 bits (Q4_K, Q5_K), so
+    /// i16 sums of four products (4 × 31 × 128) cannot overflow. With
     /// `I16` (relaxed SIMD only) the scale (`sc16`, an i16 splat) multiplies
     /// the pairs' sums as they are widened; otherwise `sc32` (an i32 splat)
     /// multiplies the widened sums.
@@ -465,7 +457,7 @@ mod simd {
                 *facc = f32x4_add(*facc, f32x4_sub(scaled, minus));
             }
         }
-        facc.map(|v| hsum_f32(v))
+        facc.map(|v| hsum(v))
     }
 
     /// Q6_K against `R` rows, as `tile_k4`. Without relaxed SIMD the values
@@ -533,7 +525,7 @@ mod simd {
                 *facc = f32x4_add(*facc, f32x4_mul(f32x4_convert_i32x4(sumi), f32x4_splat(d * da)));
             }
         }
-        facc.map(|v| hsum_f32(v))
+        facc.map(|v| hsum(v))
     }
 
     /// Σ over one run of 16 of `v · x` times the run's scale, as four i32

@@ -131,12 +131,9 @@ impl Weight {
         }
     }
 
-    /// Bytes of the matrix as stored.
+    /// Bytes of the matrix as stored (candle's as f32).
     pub(crate) fn bytes(&self) -> usize {
-        match &self.store {
-            Store::Blocks(_, b) | Store::Super(_, b) | Store::Quads(_, b) | Store::F16(b) => b.len(),
-            Store::Candle(_) => self.rows * self.cols * 4,
-        }
+        self.stored().map_or(self.rows * self.cols * 4, <[u8]>::len)
     }
 
     /// Rows `js` of the product with `x` (quantized in `a` as the store

@@ -29,7 +29,7 @@ unsafe fn dot_bytes(w0: v128, w1: v128, a0: v128, a1: v128) -> v128 {
 }
 
 #[inline(always)]
-unsafe fn hsum(v: v128) -> f32 {
+pub(crate) unsafe fn hsum(v: v128) -> f32 {
     f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v) + f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v)
 }
 
