@@ -20,22 +20,34 @@ pub(crate) struct Extras {
     pub(crate) lanes: bool,
     /// Positive and negative parts, for Q8_0.
     pub(crate) split: bool,
+    /// Per-block activation sums, for interleaved types stored with an offset.
+    pub(crate) sums: bool,
 }
 
 impl Extras {
     /// Everything this build's kernels may read (the tests).
     #[cfg(test)]
-    pub(crate) const ALL: Extras = Extras { lanes: RELAXED, split: RELAXED };
+    pub(crate) const ALL: Extras = Extras { lanes: RELAXED, split: RELAXED, sums: RELAXED };
 
     pub(crate) fn of(kind: Blocks) -> Self {
         with_block_type!(kind, T => Extras {
             lanes: RELAXED && T::CENTRE != 0 && !T::BYTE_VALUES,
             split: RELAXED && T::BYTE_VALUES,
+            sums: false,
+        })
+    }
+
+    /// What the kernels of `kind` interleaved in quads read.
+    pub(crate) fn of_quads(kind: Blocks) -> Self {
+        with_block_type!(kind, T => Extras {
+            lanes: false,
+            split: RELAXED && T::BYTE_VALUES,
+            sums: RELAXED && T::CENTRE != 0 && !T::BYTE_VALUES,
         })
     }
 
     pub(crate) fn or(self, other: Self) -> Self {
-        Extras { lanes: self.lanes || other.lanes, split: self.split || other.split }
+        Extras { lanes: self.lanes || other.lanes, split: self.split || other.split, sums: self.sums || other.sums }
     }
 }
 
@@ -58,6 +70,10 @@ pub struct Activations {
     /// negative parts (`a = pos − neg`, both within 0..=127).
     pub(crate) pos: Vec<i8>,
     pub(crate) neg: Vec<i8>,
+    /// Relaxed-SIMD builds only: per block, −16 × the sum of its activations,
+    /// for interleaved weights stored with an offset (`lanes` summed whole:
+    /// an interleaved block's lanes are rows, not parts of one row).
+    pub(crate) sums: Vec<i32>,
     /// The same rows quantized for K-quant weights.
     pub(crate) k: kquant::Act8K,
 }
@@ -93,6 +109,10 @@ impl Activations {
                 }
             }
         }
+        if extras.sums {
+            self.sums.clear();
+            self.sums.extend(self.qs.chunks_exact(BLOCK).map(|qs| -16 * qs.iter().map(|&q| i32::from(q)).sum::<i32>()));
+        }
         if extras.split {
             self.pos.clear();
             self.pos.extend(self.qs.iter().map(|&q| q.max(0)));
@@ -115,4 +135,6 @@ pub(crate) struct Act<'a> {
     pub(crate) pos: &'a [i8],
     #[cfg_attr(not(all(feature = "relaxed-simd", target_feature = "simd128")), allow(dead_code))]
     pub(crate) neg: &'a [i8],
+    #[cfg_attr(not(all(feature = "relaxed-simd", target_feature = "simd128")), allow(dead_code))]
+    pub(crate) sums: &'a [i32],
 }

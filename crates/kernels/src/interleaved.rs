@@ -1,4 +1,5 @@
-//! Q4_K and Q6_K rows interleaved four at a time, for relaxed SIMD's
+//! Q4_K and Q6_K rows interleaved four at a time (and in `blocks32` the
+//! blocks of 32 without a minimum), for relaxed SIMD's
 //! outer-product kernels (ggml's repacked `block_q4_Kx8` and its
 //! `gemv`/`gemm` are the model; four rows fill a 128-bit vector as eight
 //! fill AVX2's 256).
@@ -14,6 +15,8 @@
 //! The weights are repacked once, when the model loads, and only in the
 //! relaxed-SIMD build (`interleaves`); rows are whole quads, and a band of a
 //! product is too (`parallel`'s bands start at multiples of eight rows).
+
+pub(crate) mod blocks32;
 
 use crate::kquant::{Kind, SUPER};
 

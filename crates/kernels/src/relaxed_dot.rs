@@ -87,7 +87,7 @@ pub fn choose(clock: &mut dyn FnMut() -> f64) -> Option<Choice> {
     let x: Vec<f32> = (0..cols).map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0).collect();
     // Quantized once for every family: the timings are of the kernels alone.
     let mut acts = Activations::default();
-    acts.quantize(&x, 1, cols, Extras { lanes: true, split: true });
+    acts.quantize(&x, 1, cols, Extras { lanes: true, split: true, sums: true });
     acts.k.quantize(&x, 1, cols);
     let mut out = vec![0f32; rows];
     let mut best = [f64::INFINITY; 2];

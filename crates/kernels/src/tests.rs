@@ -218,18 +218,26 @@ fn a_prompts_rows_are_each_rows_own_product() {
     }
 }
 
-/// Q4_K and Q6_K are interleaved in quads where relaxed SIMD is built in
-/// and the rows are whole quads, and kept as the GGUF has them otherwise;
-/// both give the same products to f32 rounding.
+/// Q4_0, Q5_0, Q8_0, Q4_K and Q6_K are interleaved in quads where relaxed
+/// SIMD is built in and the rows are whole quads, and kept as the GGUF has
+/// them otherwise; both give the same products to f32 rounding, from what a
+/// quantizer writes and with every value at its largest (Q8_0: −128).
 #[test]
-fn k_quants_are_interleaved_where_they_can_be() {
-    let (rows, cols, m) = (CHUNK + 8, 512, 3);
-    for (dtype, extreme) in [GgmlDType::Q4K, GgmlDType::Q6K].into_iter().flat_map(|d| [(d, false), (d, true)]) {
+fn interleaved_where_they_can_be() {
+    let types = [GgmlDType::Q4_0, GgmlDType::Q5_0, GgmlDType::Q8_0, GgmlDType::Q4K, GgmlDType::Q6K];
+    for (dtype, extreme) in types.into_iter().flat_map(|d| [(d, false), (d, true)]) {
+        let (rows, m) = (CHUNK + 8, 3);
+        // Blocks of 32: four at a time and two left over in the GGUF's layout.
+        let cols = if dtype.block_size() == 256 { 512 } else { 576 };
         let mut bytes = quantized(dtype, rows, cols, 21).0;
         if extreme {
-            // Every value and scale at its largest (the i16 sums' bound), small finite f16 scales.
-            bytes.fill(0xFF);
-            let scale_at: &[usize] = if dtype == GgmlDType::Q6K { &[208] } else { &[0, 2] };
+            // Small finite f16 scales.
+            bytes.fill(if dtype == GgmlDType::Q8_0 { 0x80 } else { 0xFF });
+            let scale_at: &[usize] = match dtype {
+                GgmlDType::Q6K => &[208],
+                GgmlDType::Q4K => &[0, 2],
+                _ => &[0],
+            };
             for blk in bytes.chunks_exact_mut(dtype.type_size()) {
                 for &at in scale_at {
                     blk[at..at + 2].copy_from_slice(&half::f16::from_f32(0.01).to_le_bytes());
@@ -238,13 +246,13 @@ fn k_quants_are_interleaved_where_they_can_be() {
         }
         let whole = Weight::from_gguf_bytes(dtype, rows, cols, bytes.clone()).unwrap();
         let interleaved = cfg!(all(target_feature = "simd128", feature = "relaxed-simd"));
-        assert_eq!(matches!(whole.store, Store::Quads(..)), interleaved, "{dtype:?}");
+        assert_eq!(matches!(whole.store, Store::Quads(..) | Store::BlockQuads(..)), interleaved, "{dtype:?}");
         // What the pre-flight counts is what the store holds.
         assert_eq!(Weight::held_bytes(dtype, rows, cols, bytes.len() as u64), whole.bytes() as u64);
         // One row fewer: not whole quads, so the GGUF's layout.
         let row_bytes = cols / dtype.block_size() * dtype.type_size();
         let ragged = Weight::from_gguf_bytes(dtype, rows - 1, cols, bytes[..(rows - 1) * row_bytes].to_vec()).unwrap();
-        assert!(matches!(ragged.store, Store::Super(..)));
+        assert!(matches!(ragged.store, Store::Super(..) | Store::Blocks(..)), "{dtype:?}");
         // Rows 0 and 1 at the activations' extremes, the last noise.
         let mut x = noise(m * cols, 22);
         x[..cols].fill(1.0);
@@ -258,6 +266,16 @@ fn k_quants_are_interleaved_where_they_can_be() {
                 let (p, q) = (a[i * rows + j], b[i * (rows - 1) + j]);
                 assert!((p - q).abs() <= 1e-5 * scale, "{dtype:?} (extreme: {extreme}) [{i},{j}] {p} vs {q}");
             }
+        }
+        // And the rows as embeddings: what the GGUF's layout gives, bit for bit.
+        let (mut p, mut q) = (vec![0f32; cols], vec![0f32; cols]);
+        for r in [0, rows / 2 + 1, rows - 2] {
+            whole.row(r, &mut p).unwrap();
+            ragged.row(r, &mut q).unwrap();
+            assert_eq!(
+                p.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                q.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
         }
     }
 }
@@ -352,6 +370,7 @@ fn relaxed_kernels_agree_with_simd128() {
                                     lanes: &a.lanes[i * nb * 4..(i + 1) * nb * 4],
                                     pos: &a.pos[i * cols..(i + 1) * cols],
                                     neg: &a.neg[i * cols..(i + 1) * cols],
+                                    sums: &a.sums[i * nb..(i + 1) * nb],
                                 };
                                 (
                                     simd128::dot_tile(kind, t, wr, &[act])[0],

@@ -8,6 +8,8 @@ use std::ops::Range;
 use crate::activations::{Act, Activations, Extras};
 use crate::arch;
 use crate::blocks::{Blocks, BLOCK};
+#[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+use crate::interleaved::QUAD;
 use crate::{float16, kquant, vector};
 
 /// A product the integer kernels run: activation row `i` as its kernel takes
@@ -47,6 +49,7 @@ impl<'a> Kernel<'a> for Blocks32<'a> {
             lanes: row_if(self.extras.lanes, &a.lanes, i, nb * 4),
             pos: row_if(self.extras.split, &a.pos, i, cols),
             neg: row_if(self.extras.split, &a.neg, i, cols),
+            sums: row_if(self.extras.sums, &a.sums, i, nb),
         }
     }
 
@@ -127,58 +130,70 @@ fn rows_by<'a, K: Kernel<'a>, const R: usize>(
     i
 }
 
-/// Rows `js` (whole quads) of an interleaved K-quant product into `out`
-/// (`m × js.len()`), chunk by chunk as `band` goes, `QUAD_TILE` activation
-/// rows at a time (then one).
+/// A product over weights interleaved in quads of rows (`interleaved`):
+/// one quad against `R` activation rows, each row's products with the four.
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
-pub(crate) fn quad_band(
-    kind: kquant::Kind,
+pub(crate) trait QuadKernel<'a>: Kernel<'a> {
+    fn quad_dot<const R: usize>(&self, w: &[u8], acts: &[Self::Act; R]) -> [[f32; QUAD]; R];
+}
+
+#[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+impl<'a> QuadKernel<'a> for Blocks32<'a> {
+    fn quad_dot<const R: usize>(&self, w: &[u8], acts: &[Act<'a>; R]) -> [[f32; QUAD]; R] {
+        crate::interleaved::blocks32::dot_tile(self.kind, w, acts)
+    }
+}
+
+#[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+impl<'a> QuadKernel<'a> for Super256<'a> {
+    fn quad_dot<const R: usize>(&self, w: &[u8], acts: &[kquant::Row<'a>; R]) -> [[f32; QUAD]; R] {
+        crate::interleaved::dot_tile(self.kind, w, acts)
+    }
+}
+
+/// Rows `js` (whole quads) of an interleaved product into `out`
+/// (`m × js.len()`), chunk by chunk as `band` goes, `QUAD_TILE` activation
+/// rows at a time (then one); `quad_bytes` is one quad of rows' bytes.
+#[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+pub(crate) fn quad_band<'a, K: QuadKernel<'a>>(
+    k: &K,
     w: &[u8],
-    a: &kquant::Act8K,
-    cols: usize,
+    quad_bytes: usize,
     m: usize,
     js: Range<usize>,
     out: &mut [f32],
 ) {
-    use crate::interleaved::{quad_bytes, QUAD};
-    let k = Quads { kind, a, cols, quad_bytes: cols / kquant::SUPER * quad_bytes(kind) };
-    let quads = &w[js.start / QUAD * k.quad_bytes..js.end / QUAD * k.quad_bytes];
-    for (c, chunk) in quads.chunks(CHUNK / QUAD * k.quad_bytes).enumerate() {
+    let quads = &w[js.start / QUAD * quad_bytes..js.end / QUAD * quad_bytes];
+    for (c, chunk) in quads.chunks(CHUNK / QUAD * quad_bytes).enumerate() {
         let at = Columns { j0: c * CHUNK, n: js.len() };
-        let i = k.rows_by::<QUAD_TILE>(chunk, (0, m), at, out);
-        k.rows_by::<1>(chunk, (i, m), at, out);
+        let i = quads_by::<K, QUAD_TILE>(k, chunk, quad_bytes, (0, m), at, out);
+        quads_by::<K, 1>(k, chunk, quad_bytes, (i, m), at, out);
     }
 }
 
-/// An interleaved product: the weights' type, the activations, their
-/// width, and the bytes of one quad of weight rows.
+/// As `rows_by`, a quad of weight rows at a time.
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
-struct Quads<'a> {
-    kind: kquant::Kind,
-    a: &'a kquant::Act8K,
-    cols: usize,
+#[inline(always)]
+fn quads_by<'a, K: QuadKernel<'a>, const R: usize>(
+    k: &K,
+    chunk: &[u8],
     quad_bytes: usize,
-}
-
-#[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
-impl Quads<'_> {
-    /// As `rows_by`, a quad of weight rows at a time.
-    #[inline(always)]
-    fn rows_by<const R: usize>(&self, chunk: &[u8], (from, to): (usize, usize), at: Columns, out: &mut [f32]) -> usize {
-        use crate::interleaved::{dot_tile, QUAD};
-        let mut i = from;
-        while i + R <= to {
-            let acts: [kquant::Row<'_>; R] = std::array::from_fn(|r| self.a.row(i + r, self.cols));
-            for (q, wq) in chunk.chunks_exact(self.quad_bytes).enumerate() {
-                for (r, v) in dot_tile(self.kind, wq, &acts).into_iter().enumerate() {
-                    let o = (i + r) * at.n + at.j0 + QUAD * q;
-                    out[o..o + QUAD].copy_from_slice(&v);
-                }
+    (from, to): (usize, usize),
+    at: Columns,
+    out: &mut [f32],
+) -> usize {
+    let mut i = from;
+    while i + R <= to {
+        let acts: [K::Act; R] = std::array::from_fn(|r| k.act(i + r));
+        for (q, wq) in chunk.chunks_exact(quad_bytes).enumerate() {
+            for (r, v) in k.quad_dot(wq, &acts).into_iter().enumerate() {
+                let o = (i + r) * at.n + at.j0 + QUAD * q;
+                out[o..o + QUAD].copy_from_slice(&v);
             }
-            i += R;
         }
-        i
+        i += R;
     }
+    i
 }
 
 /// Activation rows per unpacked quad of interleaved weights in a prompt:

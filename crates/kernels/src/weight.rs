@@ -18,6 +18,8 @@ pub(crate) enum Store {
     Super(kquant::Kind, Vec<u8>),
     /// Q4_K or Q6_K rows interleaved in quads (`interleaved`: the relaxed-SIMD build).
     Quads(kquant::Kind, Vec<u8>),
+    /// Q4_0, Q5_0 or Q8_0 rows interleaved in quads (`interleaved::blocks32`).
+    BlockQuads(Blocks, Vec<u8>),
     /// F16, kept as the file stores it.
     F16(Vec<u8>),
     /// Types without a kernel here, multiplied by candle (which keeps F16/F32
@@ -61,6 +63,9 @@ impl Weight {
             return Err(WeightError::Size { rows, cols, dtype, expected, got: bytes.len() });
         }
         let store = match (Blocks::of(dtype), kquant::Kind::of(dtype)) {
+            (Some(b), _) if interleaved::blocks32::interleaves(b, rows) => {
+                Store::BlockQuads(b, interleaved::blocks32::repack(b, bytes, rows, cols))
+            }
             (Some(b), _) => Store::Blocks(b, bytes),
             (_, Some(k)) if interleaved::interleaves(k, rows, cols) => {
                 Store::Quads(k, interleaved::repack(k, f16_table(), bytes, rows, cols))
@@ -108,6 +113,9 @@ impl Weight {
                 kquant::dequantize_row(*kind, f16_table(), &bytes[r * row_bytes..(r + 1) * row_bytes], out);
             }
             Store::Quads(kind, quads) => interleaved::dequantize_row(*kind, quads, self.cols, r, out),
+            Store::BlockQuads(kind, quads) => {
+                dequantize_row(*kind, &interleaved::blocks32::gguf_row(*kind, quads, self.cols, r), out)
+            }
             Store::F16(bytes) => float16::widen_row(&bytes[r * 2 * self.cols..(r + 1) * 2 * self.cols], out),
             Store::Candle(QMatMul::QTensor(t)) => {
                 let data = t.data()?;
@@ -126,7 +134,9 @@ impl Weight {
     /// The matrix's bytes as the kernels here read them (None for candle's stores).
     pub fn stored(&self) -> Option<&[u8]> {
         match &self.store {
-            Store::Blocks(_, b) | Store::Super(_, b) | Store::Quads(_, b) | Store::F16(b) => Some(b),
+            Store::Blocks(_, b) | Store::Super(_, b) | Store::Quads(_, b) | Store::BlockQuads(_, b) | Store::F16(b) => {
+                Some(b)
+            }
             Store::Candle(_) => None,
         }
     }
@@ -149,9 +159,19 @@ impl Weight {
                 band(&k, w, self.cols / kquant::SUPER * kind.bytes(), m, js, out)
             }
             #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
-            Store::Quads(kind, w) => crate::tiling::quad_band(*kind, w, &a.k, self.cols, m, js, out),
+            Store::Quads(kind, w) => {
+                let k = Super256 { kind: *kind, t: f16_table(), a: &a.k, cols: self.cols };
+                let quad_bytes = self.cols / kquant::SUPER * interleaved::quad_bytes(*kind);
+                crate::tiling::quad_band(&k, w, quad_bytes, m, js, out)
+            }
+            #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+            Store::BlockQuads(kind, w) => {
+                let k = Blocks32 { kind: *kind, t: f16_table(), a, cols: self.cols, extras: Extras::of_quads(*kind) };
+                let quad_bytes = interleaved::QUAD * self.cols / BLOCK * kind.bytes();
+                crate::tiling::quad_band(&k, w, quad_bytes, m, js, out)
+            }
             #[cfg(not(all(target_feature = "simd128", feature = "relaxed-simd")))]
-            Store::Quads(..) => unreachable!("interleaved only where relaxed SIMD is built in"),
+            Store::Quads(..) | Store::BlockQuads(..) => unreachable!("interleaved only where relaxed SIMD is built in"),
             Store::F16(w) => f16_band(w, self.cols, x, m, js, out),
             Store::Candle(_) => {}
         }
@@ -187,11 +207,12 @@ pub fn matmul_shared(
         cols = Some(w.cols);
     }
     let Some(cols) = cols else { return Ok(()) };
-    let kinds = products.iter().filter_map(|(w, _)| match w.store {
-        Store::Blocks(kind, _) => Some(kind),
+    let needs = products.iter().filter_map(|(w, _)| match w.store {
+        Store::Blocks(kind, _) => Some(Extras::of(kind)),
+        Store::BlockQuads(kind, _) => Some(Extras::of_quads(kind)),
         _ => None,
     });
-    if let Some(needs) = kinds.map(Extras::of).reduce(Extras::or) {
+    if let Some(needs) = needs.reduce(Extras::or) {
         scratch.quantize(x, m, cols, needs);
     }
     if products.iter().any(|(w, _)| matches!(w.store, Store::Super(..) | Store::Quads(..))) {
