@@ -197,10 +197,11 @@ fn quads_by<'a, K: QuadKernel<'a>, const R: usize>(
 }
 
 /// Activation rows per unpacked quad of interleaved weights in a prompt:
-/// two, as each row keeps three accumulators (four rows' would not fit
-/// the 16 vector registers beside the weights, scales and broadcasts).
+/// three. Each row keeps two or three accumulators; with four rows V8
+/// spilled more than the shared unpacking saved, and two shared it less
+/// (the README's speed notes have the measurement).
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
-const QUAD_TILE: usize = 2;
+const QUAD_TILE: usize = 3;
 
 /// Rows `js` of an F16 product into `out` (`m × js.len()`): each weight row
 /// widened once, then met by every activation row.
