@@ -218,13 +218,21 @@ fn a_prompts_rows_are_each_rows_own_product() {
     }
 }
 
-/// Q4_0, Q5_0, Q8_0, Q4_K and Q6_K are interleaved in quads where relaxed
+/// Blocks of 32, Q4_K and Q6_K are interleaved in quads where relaxed
 /// SIMD is built in and the rows are whole quads, and kept as the GGUF has
 /// them otherwise; both give the same products to f32 rounding, from what a
 /// quantizer writes and with every value at its largest (Q8_0: −128).
 #[test]
 fn interleaved_where_they_can_be() {
-    let types = [GgmlDType::Q4_0, GgmlDType::Q5_0, GgmlDType::Q8_0, GgmlDType::Q4K, GgmlDType::Q6K];
+    let types = [
+        GgmlDType::Q4_0,
+        GgmlDType::Q4_1,
+        GgmlDType::Q5_0,
+        GgmlDType::Q5_1,
+        GgmlDType::Q8_0,
+        GgmlDType::Q4K,
+        GgmlDType::Q6K,
+    ];
     for (dtype, extreme) in types.into_iter().flat_map(|d| [(d, false), (d, true)]) {
         let (rows, m) = (CHUNK + 8, 3);
         // Blocks of 32: four at a time and two left over in the GGUF's layout.
@@ -235,7 +243,7 @@ fn interleaved_where_they_can_be() {
             bytes.fill(if dtype == GgmlDType::Q8_0 { 0x80 } else { 0xFF });
             let scale_at: &[usize] = match dtype {
                 GgmlDType::Q6K => &[208],
-                GgmlDType::Q4K => &[0, 2],
+                GgmlDType::Q4K | GgmlDType::Q4_1 | GgmlDType::Q5_1 => &[0, 2],
                 _ => &[0],
             };
             for blk in bytes.chunks_exact_mut(dtype.type_size()) {

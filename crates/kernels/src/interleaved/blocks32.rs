@@ -1,5 +1,5 @@
-//! Blocks of 32 without a minimum (Q4_0, Q5_0, Q8_0) interleaved in quads
-//! of rows, as ggml's `block_q4_0x4` / `block_q8_0x4` are: a quad's block
+//! Blocks of 32 (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) interleaved in quads of rows,
+//! as ggml's `block_q4_0x4` / `block_q8_0x4` are: a quad's block
 //! holds the four rows' blocks of the same 32 columns, and one vector four
 //! consecutive values of each row, so a 4-byte broadcast of the activations
 //! meets all four rows in one 8-bit dot product. The per-block work that the
@@ -13,33 +13,38 @@ use crate::blocks::{with_block_type, BlockType, Blocks, BLOCK};
 
 use super::QUAD;
 
-/// Where a quad block's values start (after the four f16 scales, and for
-/// Q5_0 the fifth bits).
-const fn values_at<T: BlockType>() -> usize {
-    if T::FIFTH_BIT {
-        24
+/// Where a quad block's fifth bits start (after the four f16 scales, and
+/// the four minimums for the types with one).
+const fn fifth_at<T: BlockType>() -> usize {
+    if T::HAS_MIN {
+        16
     } else {
         8
     }
 }
 
+/// Where a quad block's values start (after the fifth bits, if any).
+const fn values_at<T: BlockType>() -> usize {
+    fifth_at::<T>() + if T::FIFTH_BIT { 16 } else { 0 }
+}
+
 /// Whether a matrix of `kind` with `rows` rows is interleaved in this
-/// build: where relaxed SIMD is built in, the types without a minimum, whole
-/// quads of rows.
-pub(crate) fn interleaves(kind: Blocks, rows: usize) -> bool {
-    super::USED && matches!(kind, Blocks::Q4_0 | Blocks::Q5_0 | Blocks::Q8_0) && rows.is_multiple_of(QUAD)
+/// build: where relaxed SIMD is built in, whole quads of rows.
+pub(crate) fn interleaves(_kind: Blocks, rows: usize) -> bool {
+    super::USED && rows.is_multiple_of(QUAD)
 }
 
 /// The GGUF's rows of `kind` (`rows × cols`, `interleavable`) interleaved in
 /// quads, in place. A quad's block of `kind`:
-/// - `0..8` the four rows' f16 scales;
-/// - Q4_0 and Q5_0: for each 4-byte step `j` of the GGUF's 16 bytes of
+/// - `0..8` the four rows' f16 scales; Q4_1 and Q5_1: `8..16` their f16 minimums;
+/// - the nibble types: for each 4-byte step `j` of the GGUF's 16 bytes of
 ///   nibbles, 16 bytes (at `values_at + 16 j`) holding row r's bytes
 ///   `4j ..+ 4` at `4r`: low nibbles are values `4j + k`, high nibbles
 ///   `16 + 4j + k`;
-/// - Q5_0 also: `8..24` the fifth bits, byte `4r + k` holding in bit `j`
-///   that of value `4j + k` and in bit `4 + j` that of value `16 + 4j + k`
-///   (of row r), so each vector of values takes its bits with one shift;
+/// - Q5_0 and Q5_1 also: 16 bytes of fifth bits before the nibbles, byte
+///   `4r + k` holding in bit `j` that of value `4j + k` and in bit `4 + j`
+///   that of value `16 + 4j + k` (of row r), so each vector of values takes
+///   its bits with one shift;
 /// - Q8_0: for each 4-byte step `v` of the 32 values, 16 bytes (at
 ///   `8 + 16 v`) holding row r's values `4v ..+ 4` at `4r`.
 pub(crate) fn repack(kind: Blocks, mut bytes: Vec<u8>, rows: usize, cols: usize) -> Vec<u8> {
@@ -63,6 +68,9 @@ pub(crate) fn repack(kind: Blocks, mut bytes: Vec<u8>, rows: usize, cols: usize)
 /// Row `r`'s block `src` into its lanes of the quad's block `dst`.
 fn pack<T: BlockType>(src: &[u8], r: usize, dst: &mut [u8]) {
     dst[2 * r..2 * r + 2].copy_from_slice(&src[..2]);
+    if T::HAS_MIN {
+        dst[8 + 2 * r..8 + 2 * r + 2].copy_from_slice(&src[2..4]);
+    }
     let (at, to) = (T::QUANTS, values_at::<T>());
     if T::BYTE_VALUES {
         for v in 0..8 {
@@ -81,7 +89,7 @@ fn pack<T: BlockType>(src: &[u8], r: usize, dst: &mut [u8]) {
                 byte |= (((qh >> (4 * j + k)) & 1) as u8) << j;
                 byte |= (((qh >> (16 + 4 * j + k)) & 1) as u8) << (4 + j);
             }
-            dst[8 + 4 * r + k] = byte;
+            dst[fifth_at::<T>() + 4 * r + k] = byte;
         }
     }
 }
@@ -89,6 +97,9 @@ fn pack<T: BlockType>(src: &[u8], r: usize, dst: &mut [u8]) {
 /// Row `r`'s block back from the quad's block `quad`, as the GGUF has it.
 fn unpack<T: BlockType>(quad: &[u8], r: usize, out: &mut [u8]) {
     out[..2].copy_from_slice(&quad[2 * r..2 * r + 2]);
+    if T::HAS_MIN {
+        out[2..4].copy_from_slice(&quad[8 + 2 * r..8 + 2 * r + 2]);
+    }
     let (at, from) = (T::QUANTS, values_at::<T>());
     if T::BYTE_VALUES {
         for v in 0..8 {
@@ -102,7 +113,7 @@ fn unpack<T: BlockType>(quad: &[u8], r: usize, out: &mut [u8]) {
     if T::FIFTH_BIT {
         let mut qh = 0u32;
         for k in 0..4 {
-            let byte = u32::from(quad[8 + 4 * r + k]);
+            let byte = u32::from(quad[fifth_at::<T>() + 4 * r + k]);
             for j in 0..4 {
                 qh |= ((byte >> j) & 1) << (4 * j + k);
                 qh |= ((byte >> (4 + j)) & 1) << (16 + 4 * j + k);
@@ -152,7 +163,7 @@ pub(crate) fn dot_tile<const R: usize>(
 mod relaxed {
     use std::arch::wasm32::*;
 
-    use super::{values_at, QUAD};
+    use super::{fifth_at, values_at, QUAD};
     use crate::activations::Act;
     use crate::arch::simd128::moved_bits;
     use crate::blocks::{BlockType, BLOCK};
@@ -162,24 +173,30 @@ mod relaxed {
     /// 7-bit operand) and their offset taken off with the block's activation
     /// sum; with `I16` a half block's pairs are summed in i16 lanes (four
     /// steps of at most 2 × 31 × 127). Q8_0's bytes meet the activations'
-    /// positive and negative parts, each step's difference widened.
+    /// positive and negative parts, each step's difference widened. The
+    /// minimums of Q4_1 and Q5_1 meet the blocks' scaled activation sums.
     #[target_feature(enable = "relaxed-simd")]
     pub(super) unsafe fn tile<T: BlockType, const R: usize, const I16: bool>(
         w: &[u8],
         acts: &[Act<'_>; R],
     ) -> [[f32; QUAD]; R] {
-        debug_assert!(!T::HAS_MIN, "only blocks without a minimum are interleaved");
         let nb = acts[0].d.len();
         let size = QUAD * T::BYTES;
         let mut facc = [f32x4_splat(0.0); R];
         for b in 0..nb {
             let blk = w.as_ptr().add(b * size);
-            // The four f16 scales into the high halves of u32 lanes.
-            let d = widen4(u32x4_shl(u32x4_extend_low_u16x8(v128_load64_zero(blk as *const u64)), 16));
+            // Four f16 values into the high halves of u32 lanes, widened.
+            let f16s = |p: *const u8| widen4(u32x4_shl(u32x4_extend_low_u16x8(v128_load64_zero(p as *const u64)), 16));
+            let d = f16s(blk);
+            let mins = if T::HAS_MIN { f16s(blk.add(8)) } else { f32x4_splat(0.0) };
             let sums = if T::BYTE_VALUES { bytes::<R, I16>(blk, acts, b) } else { nibbles::<T, R, I16>(blk, acts, b) };
             for (r, (sum, facc)) in sums.iter().zip(facc.iter_mut()).enumerate() {
-                let da = f32x4_splat(*acts.get_unchecked(r).d.get_unchecked(b));
+                let a = acts.get_unchecked(r);
+                let da = f32x4_splat(*a.d.get_unchecked(b));
                 *facc = f32x4_add(*facc, f32x4_mul(f32x4_convert_i32x4(*sum), f32x4_mul(d, da)));
+                if T::HAS_MIN {
+                    *facc = f32x4_add(*facc, f32x4_mul(mins, f32x4_splat(*a.s.get_unchecked(b))));
+                }
             }
         }
         facc.map(|v| {
@@ -192,8 +209,8 @@ mod relaxed {
         })
     }
 
-    /// Block `b` of a quad of Q4_0 or Q5_0 against each activation row: the
-    /// four rows' integer sums, offset taken off.
+    /// Block `b` of a quad of nibbles against each activation row: the four
+    /// rows' integer sums, the offset of Q4_0 and Q5_0 taken off.
     #[inline(always)]
     unsafe fn nibbles<T: BlockType, const R: usize, const I16: bool>(
         blk: *const u8,
@@ -202,7 +219,7 @@ mod relaxed {
     ) -> [v128; R] {
         let (low, fifth_bit) = (u8x16_splat(0x0F), u8x16_splat(0x10));
         let zero = i32x4_splat(0);
-        let fifth = if T::FIFTH_BIT { v128_load(blk.add(8) as *const v128) } else { zero };
+        let fifth = if T::FIFTH_BIT { v128_load(blk.add(fifth_at::<T>()) as *const v128) } else { zero };
         let values = blk.add(values_at::<T>());
         let (mut lo_acc, mut hi_acc) = ([zero; R], [zero; R]);
         for j in 0..4 {
@@ -232,10 +249,10 @@ mod relaxed {
             };
             // Σ (q − c)·a = Σ q·a − c·Σ a, with −16 · Σ a kept per block
             // (Q5_0's offset; Q4_0's 8 is half of it).
-            let minus_16_sum = i32x4_splat(*acts.get_unchecked(r).sums.get_unchecked(b));
+            let minus_16_sum = || i32x4_splat(*acts.get_unchecked(r).sums.get_unchecked(b));
             match T::CENTRE {
-                16 => i32x4_add(sum, minus_16_sum),
-                8 => i32x4_add(sum, i32x4_shr(minus_16_sum, 1)),
+                16 => i32x4_add(sum, minus_16_sum()),
+                8 => i32x4_add(sum, i32x4_shr(minus_16_sum(), 1)),
                 _ => sum,
             }
         })
