@@ -150,6 +150,12 @@ impl Engine {
         self.model.clear_kv_cache();
     }
 
+    /// Whether the KV cache is kept in 8 bits now (the conversation took it
+    /// past its budget: see `Decoder::set_cache_budget`).
+    pub fn cache_is_8bit(&self) -> bool {
+        self.model.cache_is_8bit()
+    }
+
     fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Vec<f32>> {
         self.model.forward(ids, pos).map_err(candle_err(&self.file))
     }

@@ -127,7 +127,7 @@ impl Engine {
         let mut counted =
             Progress { inner: reader, read: 0, total: plan.tensor_bytes, last: 0, report: progress, ran_out: false };
         let loaded = Model::load(plan.arch, content, &mut counted, context, &file);
-        let model = match loaded {
+        let mut model = match loaded {
             Err(InferenceError::Load { .. }) if counted.ran_out => {
                 return Err(InferenceError::Truncated {
                     file,
@@ -138,6 +138,10 @@ impl Engine {
             }
             loaded => loaded?,
         };
+        // What loading holds is estimated; the cache that grows with the
+        // conversation may take the rest of `EIGHT_BIT_CACHE_PAST` × the file in f16.
+        let room = EIGHT_BIT_CACHE_PAST * plan.file_bytes as f64 - plan.estimated_bytes as f64;
+        model.set_cache_budget(Some(room.max(0.0) as usize));
         if let Some(rows) = model.vocab_size().filter(|&rows| rows < plan.vocab_size) {
             return Err(InferenceError::Load {
                 file,
@@ -159,6 +163,11 @@ impl Engine {
         })
     }
 }
+
+/// Memory, as a multiple of the file, past which the KV cache is kept in 8
+/// bits (llama.cpp's `q8_0` cache) rather than f16: a long chat's f16 cache
+/// alone can pass the model's own size on small models.
+const EIGHT_BIT_CACHE_PAST: f64 = 1.3;
 
 type Metadata = std::collections::HashMap<String, candle_core::quantized::gguf_file::Value>;
 

@@ -50,6 +50,18 @@ impl Model {
         }
     }
 
+    /// See `Decoder::set_cache_budget` (candle's models keep their own cache).
+    pub fn set_cache_budget(&mut self, bytes: Option<usize>) {
+        if let Model::Decoder(d) = self {
+            d.set_cache_budget(bytes);
+        }
+    }
+
+    /// Whether the cache is kept in 8 bits now.
+    pub fn cache_is_8bit(&self) -> bool {
+        matches!(self, Model::Decoder(d) if d.cache_is_8bit())
+    }
+
     /// The weights one decoded token reads, where our decoder holds them.
     pub fn token_weights(&self) -> Option<Vec<&[u8]>> {
         match self {

@@ -99,7 +99,7 @@ fn follow(d: &mut Decoder, prompt: &[u32], g: &Golden) -> usize {
 
 /// The sample, its requantized variants (Q8_0, Q4_K and Q6_K mixes, F16:
 /// scripts/requantized.sh) and Gemma 3 270M Q4_K_M against llama.cpp's
-/// greedy decoding of each (tests/golden/requantized.json, made by
+/// greedy decoding of each (the sample and Gemma also with an 8-bit cache) (tests/golden/requantized.json, made by
 /// scripts/golden-llamacpp.py).
 #[test]
 fn real_files_follow_llama_cpp_for_16_tokens() {
@@ -161,5 +161,16 @@ fn real_files_follow_llama_cpp_for_16_tokens() {
         let exact = follow(&mut d, &prompt, &g);
         // Near-ties are the exception, not the rule.
         assert!(exact >= 14, "{kind}: only {exact} of 16 greedy tokens are llama.cpp's");
+        if matches!(kind, "Q4_1" | "Q4_K_M") {
+            // The 8-bit cache a long chat turns to (no room left for f16:
+            // 8 bits from the first position), against the same f16-cache
+            // golden, within the same drift.
+            d.clear_kv_cache();
+            d.set_cache_budget(Some(0));
+            let g = Golden { label: format!("{} with an 8-bit cache", g.label), ..g };
+            let exact = follow(&mut d, &prompt, &g);
+            assert!(d.cache_is_8bit(), "{kind}: the cache stayed f16 past its budget");
+            assert!(exact >= 14, "{kind}, 8-bit cache: only {exact} of 16 greedy tokens are llama.cpp's");
+        }
     }
 }

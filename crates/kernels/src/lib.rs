@@ -20,7 +20,8 @@
 //! for the relaxed-SIMD build), `float16`, `vector` (f32 dot and axpy), `arch/{portable,simd128,relaxed}` (the kernels
 //! by target, chosen in one place), `parallel` (the team of threads),
 //! `relaxed_dot` (which of relaxed SIMD's two dot products this CPU runs faster),
-//! `stream` (the rate memory streams at, which bounds a decoded token).
+//! `stream` (the rate memory streams at, which bounds a decoded token),
+//! `q8_0` (rows kept as Q8_0 blocks: the 8-bit KV cache).
 
 mod activations;
 mod arch;
@@ -29,6 +30,7 @@ pub mod float16;
 mod interleaved;
 mod kquant;
 pub mod parallel;
+pub mod q8_0;
 pub mod relaxed_dot;
 pub mod stream;
 mod tiling;

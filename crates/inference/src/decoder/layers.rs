@@ -1,8 +1,9 @@
 //! The layers every family shares: RMS norm, rotary position embedding,
 //! grouped-query attention over the cache, the feed-forward activations.
 
-use fineprint_kernels::{float16, parallel, vector};
+use fineprint_kernels::{parallel, vector};
 
+use super::cache::Rows;
 use super::Config;
 
 /// A rotary embedding's frequencies. The cosines and sines are made for the
@@ -49,43 +50,11 @@ pub(super) fn rotate(x: &mut [f32], cos: &[f32], sin: &[f32], neox: bool, rope_d
     }
 }
 
-/// Stores `rows` (`row_len` values each) as f16 at positions `pos..`, after
-/// dropping what lies at `pos` and beyond. A linear cache grows by whole
-/// chunks so a long chat does not double it at the wrong moment; a ring of
-/// `ring` positions is allocated whole at its first use (growing it in steps
-/// left the smaller blocks behind in the worker's memory, which never
-/// shrinks) and then overwrites its oldest slots.
-pub(super) fn append(cache: &mut Vec<u16>, pos: usize, rows: &[f32], row_len: usize, ring: Option<usize>) {
-    let m = rows.len() / row_len;
-    match ring {
-        Some(ring) if pos + m > ring => {
-            for (r, row) in rows.chunks_exact(row_len).enumerate() {
-                let at = (pos + r) % ring * row_len;
-                if at < cache.len() {
-                    float16::narrow_into(row, &mut cache[at..at + row_len]);
-                } else {
-                    float16::narrow(row, cache);
-                }
-            }
-        }
-        _ => {
-            cache.truncate(pos * row_len);
-            let need = cache.len() + rows.len();
-            if need > cache.capacity() {
-                let chunk = 256 * row_len;
-                let cap = ring.map_or(need.div_ceil(chunk) * chunk, |r| r * row_len);
-                cache.reserve_exact(cap.max(need) - cache.len());
-            }
-            float16::narrow(rows, cache);
-        }
-    }
-}
-
 /// Query rows per attention task in a prompt.
 const ROWS: usize = 4;
 
 /// Causal attention of `m` query rows at positions `pos..pos + m` over the
-/// f16 cache. A task (see `fineprint_kernels::parallel`) takes up to `ROWS`
+/// cache (f16 or 8-bit). A task (see `fineprint_kernels::parallel`) takes up to `ROWS`
 /// rows and the query heads that share one key/value head, so each cached
 /// key and value row is widened to f32 once for all of them: the widening
 /// costs more than the dot product, and every query head of the group (three
@@ -98,8 +67,8 @@ const ROWS: usize = 4;
 pub(super) fn attention(
     c: &Config,
     q: &[f32],
-    k: &[u16],
-    v: &[u16],
+    k: &Rows,
+    v: &Rows,
     pos: usize,
     m: usize,
     window: Option<usize>,
@@ -123,7 +92,7 @@ pub(super) fn attention(
     // for a sliding-window layer only the last `window` of them.
     let seen = |i: usize| pos + i + 1;
     let first = |i: usize| window.map_or(0, |w| seen(i).saturating_sub(w));
-    // Bytes of cache read: every head reads its keys and values (f16).
+    // Work: every head reads its keys and values (counted as f16).
     let work = m * c.n_head * (pos + m) * hd * 4;
     parallel::chunks(grouped, ROWS * width, work, Task::default, |t: &mut Task, at, o| {
         let (kvh, rows) = (at / blocks, (at % blocks) * ROWS..((at % blocks + 1) * ROWS).min(m));
@@ -135,7 +104,7 @@ pub(super) fn attention(
         t.row.resize(hd, 0.0);
         let heads = |r: usize| (rows.start + r, r * group..(r + 1) * group);
         for (key, slot) in (lo..hi).zip(slots(lo, ring)) {
-            float16::widen_into(&k[slot * kv_dim + kvh * hd..][..hd], &mut t.row);
+            k.widen(slot, kv_dim, kvh * hd, &mut t.row);
             for r in 0..rows.len() {
                 let (i, hs) = heads(r);
                 if key < first(i) || key >= seen(i) {
@@ -159,7 +128,7 @@ pub(super) fn attention(
         }
         o.fill(0.0);
         for (key, slot) in (lo..hi).zip(slots(lo, ring)) {
-            float16::widen_into(&v[slot * kv_dim + kvh * hd..][..hd], &mut t.row);
+            v.widen(slot, kv_dim, kvh * hd, &mut t.row);
             for r in 0..rows.len() {
                 let (i, hs) = heads(r);
                 if key < first(i) || key >= seen(i) {
@@ -213,8 +182,8 @@ const KEYS: usize = 64;
 fn attention_one(
     c: &Config,
     q: &[f32],
-    k: &[u16],
-    v: &[u16],
+    k: &Rows,
+    v: &Rows,
     pos: usize,
     window: Option<usize>,
     ring: Option<usize>,
@@ -240,7 +209,7 @@ fn attention_one(
         t.row.resize(hd, 0.0);
         let qs = &q[kvh * group * hd..][..group * hd];
         for (j, slot) in slots(lo, ring).take(n).enumerate() {
-            float16::widen_into(&k[slot * kv_dim + kvh * hd..][..hd], &mut t.row);
+            k.widen(slot, kv_dim, kvh * hd, &mut t.row);
             for (h, qh) in qs.chunks_exact(hd).enumerate() {
                 t.scores[h * n + j] = score(c, qh, &t.row);
             }
@@ -251,7 +220,7 @@ fn attention_one(
         }
         vals.fill(0.0);
         for (j, slot) in slots(lo, ring).take(n).enumerate() {
-            float16::widen_into(&v[slot * kv_dim + kvh * hd..][..hd], &mut t.row);
+            v.widen(slot, kv_dim, kvh * hd, &mut t.row);
             for (h, o) in vals.chunks_exact_mut(hd).enumerate() {
                 vector::axpy(o, t.scores[h * n + j], &t.row);
             }
@@ -429,30 +398,36 @@ mod tests {
     }
 
     /// One token's attention, split into runs of keys and merged, against
-    /// the softmax over all its keys in f64 (on the cache's f16 values):
-    /// within one run and across several, with a sliding window over a ring
-    /// that has wrapped, and with a score cap.
+    /// the softmax over all its keys in f64 (on the values the cache holds,
+    /// f16 or 8-bit): within one run and across several, with a sliding
+    /// window over a ring that has wrapped, and with a score cap.
     #[test]
     fn one_token_attention_is_the_softmax_over_its_keys() {
-        for (n_head, n_kv_head, hd, softcap) in [(6, 2, 16, None), (4, 1, 40, Some(50.0)), (3, 3, 8, None)] {
+        let shapes =
+            [(6, 2, 16, None, false), (4, 1, 40, Some(50.0), false), (3, 3, 8, None, false), (4, 2, 64, None, true)];
+        for (n_head, n_kv_head, hd, softcap, eight_bit) in shapes {
             let c = config(n_head, n_kv_head, hd, softcap);
             let (q_dim, kv_dim, group) = (n_head * hd, n_kv_head * hd, n_head / n_kv_head);
             for (pos, window) in [(0, None), (63, None), (64, None), (200, None), (200, Some(70)), (300, Some(64))] {
                 let ring = window.map(|w| w + 8);
                 let (keys, values) = (noise((pos + 1) * kv_dim, 1), noise((pos + 1) * kv_dim, 2));
-                let (mut k, mut v) = (Vec::new(), Vec::new());
+                let (mut k, mut v) = (Rows::default(), Rows::default());
+                if eight_bit {
+                    k.requantize_8bit(kv_dim);
+                    v.requantize_8bit(kv_dim);
+                }
                 for p in 0..=pos {
-                    append(&mut k, p, &keys[p * kv_dim..][..kv_dim], kv_dim, ring);
-                    append(&mut v, p, &values[p * kv_dim..][..kv_dim], kv_dim, ring);
+                    k.append(p, &keys[p * kv_dim..][..kv_dim], kv_dim, ring);
+                    v.append(p, &values[p * kv_dim..][..kv_dim], kv_dim, ring);
                 }
                 let q = noise(q_dim, 3);
                 let (mut parts, mut out) = (Vec::new(), vec![0.0; q_dim]);
                 attention(&c, &q, &k, &v, pos, 1, window, ring, &mut parts, &mut out);
-                let f16 = |x: f32| {
-                    let (mut h, mut w) = (Vec::new(), [0.0]);
-                    float16::narrow(&[x], &mut h);
-                    float16::widen_into(&h, &mut w);
-                    w[0] as f64
+                // Head `kvh`'s part of the row the cache holds for position `p`.
+                let held = |rows: &Rows, p: usize, kvh: usize| {
+                    let mut row = vec![0f32; hd];
+                    rows.widen(p % ring.unwrap_or(usize::MAX), kv_dim, kvh * hd, &mut row);
+                    row
                 };
                 let first = window.map_or(0, |w| (pos + 1).saturating_sub(w));
                 for h in 0..n_head {
@@ -460,23 +435,21 @@ mod tests {
                     let qh = &q[h * hd..][..hd];
                     let scores: Vec<f64> = (first..=pos)
                         .map(|p| {
-                            let key = &keys[p * kv_dim + kvh * hd..][..hd];
-                            let s = qh.iter().zip(key).map(|(&a, &b)| a as f64 * f16(b)).sum::<f64>()
+                            let s = qh.iter().zip(held(&k, p, kvh)).map(|(&a, b)| a as f64 * b as f64).sum::<f64>()
                                 * c.query_scale as f64;
                             softcap.map_or(s, |cap| cap as f64 * (s / cap as f64).tanh())
                         })
                         .collect();
                     let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                     let sum: f64 = scores.iter().map(|s| (s - max).exp()).sum();
+                    let vals: Vec<Vec<f32>> = (first..=pos).map(|p| held(&v, p, kvh)).collect();
                     for d in 0..hd {
-                        let want: f64 = (first..=pos)
-                            .zip(&scores)
-                            .map(|(p, s)| (s - max).exp() / sum * f16(values[p * kv_dim + kvh * hd + d]))
-                            .sum();
+                        let want: f64 =
+                            vals.iter().zip(&scores).map(|(row, s)| (s - max).exp() / sum * row[d] as f64).sum();
                         let got = out[h * hd + d] as f64;
                         assert!(
                             (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
-                            "heads {n_head}/{n_kv_head}, position {pos}, window {window:?}: head {h}[{d}] = {got}, want {want}"
+                            "heads {n_head}/{n_kv_head} (8-bit: {eight_bit}), position {pos}, window {window:?}: head {h}[{d}] = {got}, want {want}"
                         );
                     }
                 }

@@ -23,15 +23,15 @@ use crate::arch::Arch;
 use crate::gguf::md_u64;
 use fineprint_kernels::{matmul_shared, parallel, Activations, Weight};
 
+mod cache;
 mod gemma3;
 mod layers;
 mod llama;
 mod qwen;
 mod tensors;
 
-use layers::{
-    add, add_rows, append, attention, gelu_tanh_mul, rms_norm, rms_norm_in_place, rotate, silu_mul, Rotation,
-};
+use cache::Rows;
+use layers::{add, add_rows, attention, gelu_tanh_mul, rms_norm, rms_norm_in_place, rotate, silu_mul, Rotation};
 use tensors::Tensors;
 
 /// The feed-forward activation's cost per value in `parallel`'s units (bytes
@@ -211,9 +211,9 @@ struct Layer {
     up: Weight,
     down: Weight,
     /// Keys and values of the positions seen so far, `kv_dim` per position,
-    /// as f16 (as llama.cpp keeps them): half the memory of a long chat.
-    k_cache: Vec<u16>,
-    v_cache: Vec<u16>,
+    /// as f16 (as llama.cpp keeps them), or 8-bit past the cache's budget.
+    k_cache: Rows,
+    v_cache: Rows,
     /// Positions in the cache.
     len: usize,
     /// A sliding-window layer keeps only its window (and one prompt chunk,
@@ -234,6 +234,9 @@ pub struct Decoder {
     /// The local layers' rotation, where its base differs.
     local_rotation: Option<Rotation>,
     context: usize,
+    /// Bytes the f16 cache of the layers that grow with the context may take
+    /// before every layer's cache turns 8-bit (None: it stays f16).
+    cache_budget: Option<usize>,
     scratch: Scratch,
 }
 
@@ -357,11 +360,22 @@ impl Decoder {
                 gate: t.matrix(&n("ffn_gate.weight"), Some(ffn), dim)?,
                 up: t.matrix(&n("ffn_up.weight"), Some(ffn), dim)?,
                 down: t.matrix(&n("ffn_down.weight"), Some(dim), ffn)?,
-                k_cache: Vec::new(),
-                v_cache: Vec::new(),
+                k_cache: Rows::default(),
+                v_cache: Rows::default(),
             });
         }
-        Ok(Self { cfg, embd, output, out_norm, layers, rotation, local_rotation, context, scratch: Scratch::default() })
+        Ok(Self {
+            cfg,
+            embd,
+            output,
+            out_norm,
+            layers,
+            rotation,
+            local_rotation,
+            context,
+            cache_budget: None,
+            scratch: Scratch::default(),
+        })
     }
 
     pub fn vocab_size(&self) -> usize {
@@ -377,11 +391,44 @@ impl Decoder {
         layers.chain([output]).map(|w| w.stored()).collect()
     }
 
+    /// A new conversation starts with an f16 cache again (where its budget
+    /// lets it: short chats then compute as llama.cpp's default does).
     pub fn clear_kv_cache(&mut self) {
         for l in &mut self.layers {
-            l.k_cache.clear();
-            l.v_cache.clear();
+            l.k_cache = Rows::default();
+            l.v_cache = Rows::default();
             l.len = 0;
+        }
+    }
+
+    /// Bytes the f16 cache of the layers that grow with the context (not the
+    /// sliding-window rings, a fixed size) may take; past them, every layer's
+    /// keys and values are requantized to 8 bits and kept so from then on.
+    /// Heads whose width is not whole blocks of 32 keep f16.
+    pub fn set_cache_budget(&mut self, bytes: Option<usize>) {
+        self.cache_budget = bytes;
+    }
+
+    /// Whether the cache is kept in 8 bits now.
+    pub fn cache_is_8bit(&self) -> bool {
+        self.layers.first().is_some_and(|l| l.k_cache.is_8bit())
+    }
+
+    /// Turns the cache 8-bit if, with positions up to `end`, the f16 cache of
+    /// the growing layers would pass its budget.
+    fn fit_cache(&mut self, end: usize) {
+        let kv_dim = self.cfg.n_kv_head * self.cfg.head_dim;
+        let Some(budget) = self.cache_budget else { return };
+        if self.cache_is_8bit() || !fineprint_kernels::q8_0::fits(self.cfg.head_dim) {
+            return;
+        }
+        let growing = self.layers.iter().filter(|l| l.ring.is_none()).count();
+        if growing * end * 2 * Rows::position_bytes(kv_dim, false) <= budget {
+            return;
+        }
+        for l in &mut self.layers {
+            l.k_cache.requantize_8bit(kv_dim);
+            l.v_cache.requantize_8bit(kv_dim);
         }
     }
 
@@ -418,6 +465,7 @@ impl Decoder {
     /// states in the scratch buffer.
     fn run(&mut self, ids: &[u32], pos: usize) -> candle_core::Result<()> {
         let m = ids.len();
+        self.fit_cache(pos + m);
         let c = &self.cfg;
         let (dim, hd) = (c.dim, c.head_dim);
         let (q_dim, kv_dim) = (c.n_head * hd, c.n_kv_head * hd);
@@ -470,8 +518,8 @@ impl Decoder {
                     rotate(head, cos, sin, c.neox, c.rope_dim);
                 }
             }
-            append(&mut layer.k_cache, pos, &s.k, kv_dim, layer.ring);
-            append(&mut layer.v_cache, pos, &s.v, kv_dim, layer.ring);
+            layer.k_cache.append(pos, &s.k, kv_dim, layer.ring);
+            layer.v_cache.append(pos, &s.v, kv_dim, layer.ring);
             layer.len = pos + m;
             s.att.resize(m * q_dim, 0.0);
             let window = if layer.local { c.sliding_window } else { None };
