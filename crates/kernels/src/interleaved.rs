@@ -208,6 +208,7 @@ mod relaxed {
     use std::arch::wasm32::*;
 
     use super::{Q4K_BYTES, Q6K_BYTES, QUAD};
+    use crate::arch::relaxed::accumulate;
     use crate::arch::simd128::moved_bits;
     use crate::kquant::{Row, SUPER};
 
@@ -244,13 +245,8 @@ mod relaxed {
                         let a = acts.get_unchecked(r).qs.as_ptr().add(b * SUPER + 64 * j + 4 * l);
                         let (a_lo, a_hi) =
                             (v128_load32_splat(a as *const u32), v128_load32_splat(a.add(32) as *const u32));
-                        if I16 {
-                            lo_acc[r] = i16x8_add(lo_acc[r], i16x8_relaxed_dot_i8x16_i7x16(a_lo, lo));
-                            hi_acc[r] = i16x8_add(hi_acc[r], i16x8_relaxed_dot_i8x16_i7x16(a_hi, hi));
-                        } else {
-                            lo_acc[r] = i32x4_relaxed_dot_i8x16_i7x16_add(a_lo, lo, lo_acc[r]);
-                            hi_acc[r] = i32x4_relaxed_dot_i8x16_i7x16_add(a_hi, hi, hi_acc[r]);
-                        }
+                        lo_acc[r] = accumulate::<I16>(lo_acc[r], a_lo, lo);
+                        hi_acc[r] = accumulate::<I16>(hi_acc[r], a_hi, hi);
                     }
                 }
                 for r in 0..R {
@@ -343,11 +339,7 @@ mod relaxed {
                             let x = acts.get_unchecked(r).qs.as_ptr().add(b * SUPER + 128 * n + 4 * l);
                             for (quarter, acc) in acc.iter_mut().enumerate() {
                                 let xs = v128_load32_splat(x.add(32 * quarter) as *const u32);
-                                *acc = if I16 {
-                                    i16x8_add(*acc, i16x8_relaxed_dot_i8x16_i7x16(xs, q[quarter]))
-                                } else {
-                                    i32x4_relaxed_dot_i8x16_i7x16_add(xs, q[quarter], *acc)
-                                };
+                                *acc = accumulate::<I16>(*acc, xs, q[quarter]);
                             }
                         }
                     }

@@ -224,16 +224,9 @@ fn a_prompts_rows_are_each_rows_own_product() {
 /// quantizer writes and with every value at its largest (Q8_0: −128).
 #[test]
 fn interleaved_where_they_can_be() {
-    let types = [
-        GgmlDType::Q4_0,
-        GgmlDType::Q4_1,
-        GgmlDType::Q5_0,
-        GgmlDType::Q5_1,
-        GgmlDType::Q8_0,
-        GgmlDType::Q4K,
-        GgmlDType::Q6K,
-    ];
-    for (dtype, extreme) in types.into_iter().flat_map(|d| [(d, false), (d, true)]) {
+    // Every type but Q5_K and F16, which keep the GGUF's layout, and Q3_K (candle's).
+    let types = EVERY_TYPE.into_iter().filter(|d| !matches!(d, GgmlDType::Q5K | GgmlDType::F16 | GgmlDType::Q3K));
+    for (dtype, extreme) in types.flat_map(|d| [(d, false), (d, true)]) {
         let (rows, m) = (CHUNK + 8, 3);
         // Blocks of 32: four at a time and two left over in the GGUF's layout.
         let cols = if dtype.block_size() == 256 { 512 } else { 576 };

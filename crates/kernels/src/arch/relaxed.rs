@@ -28,6 +28,18 @@ unsafe fn relaxed<const R: usize, const I16: bool>(kind: Blocks, t: &[f32], w: &
     with_block_type!(kind, T => tile::<T, R, true, I16>(t, w, acts))
 }
 
+/// `acc` plus the 8-bit products of `a` (i8) and `w` (0..=127): with `I16`,
+/// products summed in pairs into i16 lanes (`i16x8.relaxed_dot_i8x16_i7x16_s`
+/// and an add), otherwise in fours into i32 lanes (one instruction).
+#[inline(always)]
+pub(crate) unsafe fn accumulate<const I16: bool>(acc: v128, a: v128, w: v128) -> v128 {
+    if I16 {
+        i16x8_add(acc, i16x8_relaxed_dot_i8x16_i7x16(a, w))
+    } else {
+        i32x4_relaxed_dot_i8x16_i7x16_add(a, w, acc)
+    }
+}
+
 /// Block `b` of one activation row (`a0`, `a1` its values) against the
 /// block's values as stored: four i32 partial sums.
 #[inline(always)]

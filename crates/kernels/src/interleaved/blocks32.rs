@@ -165,6 +165,7 @@ mod relaxed {
 
     use super::{fifth_at, values_at, QUAD};
     use crate::activations::Act;
+    use crate::arch::relaxed::accumulate;
     use crate::arch::simd128::moved_bits;
     use crate::blocks::{BlockType, BLOCK};
     use crate::float16::simd::widen4;
@@ -232,13 +233,8 @@ mod relaxed {
             for r in 0..R {
                 let a = acts.get_unchecked(r).qs.as_ptr().add(b * BLOCK + 4 * j);
                 let (a_lo, a_hi) = (v128_load32_splat(a as *const u32), v128_load32_splat(a.add(16) as *const u32));
-                if I16 {
-                    lo_acc[r] = i16x8_add(lo_acc[r], i16x8_relaxed_dot_i8x16_i7x16(a_lo, lo));
-                    hi_acc[r] = i16x8_add(hi_acc[r], i16x8_relaxed_dot_i8x16_i7x16(a_hi, hi));
-                } else {
-                    lo_acc[r] = i32x4_relaxed_dot_i8x16_i7x16_add(a_lo, lo, lo_acc[r]);
-                    hi_acc[r] = i32x4_relaxed_dot_i8x16_i7x16_add(a_hi, hi, hi_acc[r]);
-                }
+                lo_acc[r] = accumulate::<I16>(lo_acc[r], a_lo, lo);
+                hi_acc[r] = accumulate::<I16>(hi_acc[r], a_hi, hi);
             }
         }
         std::array::from_fn(|r| {
