@@ -4,9 +4,11 @@ conformance set's requantized variants of it: the first 16 greedy ids after the 
 golden prompt, and at every step llama.cpp's second choice and the log-probability
 gap between its first and second choice (a logit difference) (where it is small, quantized arithmetic may pick
 either). Also Gemma 3 270M Q4_K_M on its golden prompt. Writes tests/golden/requantized.json.
+With --scale, the same for the scale set's test files (scripts/scale-set.sh llama-0.5b gemma3-1b
+llama-1.2b) on the sample's prompt ids, into tests/golden/scale.json.
 
-Usage: python3 scripts/golden-llamacpp.py   (after scripts/requantized.sh;
-reads the prompt ids from ../shared/fixtures/golden/prompt_ids.txt)"""
+Usage: python3 scripts/golden-llamacpp.py [--scale]   (after scripts/requantized.sh, or
+scripts/scale-set.sh; reads the prompt ids from ../shared/fixtures/golden/prompt_ids.txt)"""
 import hashlib
 import json
 import os
@@ -29,6 +31,48 @@ out = {
     "prompt_text": gemma_prompt,
     "variants": [],
 }
+
+
+def greedy(path, prompt):
+    """llama.cpp's 16 greedy steps after `prompt`: ids, second choices, gaps and text."""
+    params = xl.CommonParams()
+    params.model.path = str(path)
+    params.n_ctx = 512
+    params.cpuparams.n_threads = 2
+    params.cpuparams_batch.n_threads = 2
+    os.dup2(devnull, 2)
+    server = xl.Server(params)
+    reply = server.handle_completions({
+        "prompt": prompt, "n_predict": 16, "temperature": 0, "top_k": 1, "ignore_eos": True, "n_probs": 2,
+    })
+    os.dup2(stderr, 2)
+    del server
+    steps = reply["choices"][0]["logprobs"]["content"]
+    return {
+        "ids": [s["id"] for s in steps],
+        "second_ids": [s["top_logprobs"][1]["id"] for s in steps],
+        "text": reply["choices"][0]["text"],
+        "llama_cpp_top2_gap": [round(s["top_logprobs"][0]["logprob"] - s["top_logprobs"][1]["logprob"], 4) for s in steps],
+    }
+
+
+if "--scale" in sys.argv[1:]:
+    scale = {
+        "reference": f"llama.cpp (xllamacpp {version} from PyPI), greedy (temperature 0, top_k 1), 2 threads, "
+                     "end-of-sequence ignored, prompt: ../shared/fixtures/golden/prompt_ids.txt (110 ids, no BOS added)",
+        "made_by": "scripts/scale-set.sh llama-0.5b gemma3-1b llama-1.2b, then python3 scripts/golden-llamacpp.py --scale",
+        "variants": [],
+    }
+    for name in ["llama-0.5b", "gemma3-1b", "llama-1.2b"]:
+        path = root / "sample/scale" / f"{name}-q4_k_m.gguf"
+        g = greedy(path, prompt)
+        del g["text"]  # random weights: no sensible text
+        scale["variants"].append({"name": name, "file": f"sample/scale/{path.name}",
+                                  "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), **g})
+        print(name, g["ids"], file=sys.stderr)
+    (root / "tests/golden/scale.json").write_text(json.dumps(scale, indent=1) + "\n")
+    sys.exit(0)
+
 for kind in ["Q4_1", "Q8_0", "Q4_K", "Q6_K", "F16", "Q4_K_M"]:
     # Q4_1 is the sample itself, the file the others are made from; Q4_K_M is Gemma 3 270M
     # (scripts/gemma.sh) on the prompt of ../shared/fixtures/golden/gemma-3-270m-q4_k_m.json.
@@ -38,25 +82,10 @@ for kind in ["Q4_1", "Q8_0", "Q4_K", "Q6_K", "F16", "Q4_K_M"]:
         folder = "sample/SmolLM2-135M-Instruct" if kind == "Q4_1" else f"sample/requantized/{kind}"
         path = root / folder / f"SmolLM2-135M-Instruct.{kind}.gguf"
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    params = xl.CommonParams()
-    params.model.path = str(path)
-    params.n_ctx = 512
-    params.cpuparams.n_threads = 2
-    params.cpuparams_batch.n_threads = 2
-    os.dup2(devnull, 2)
-    server = xl.Server(params)
-    reply = server.handle_completions({
-        "prompt": gemma_prompt if kind == "Q4_K_M" else prompt, "n_predict": 16, "temperature": 0, "top_k": 1, "ignore_eos": True, "n_probs": 2,
-    })
-    os.dup2(stderr, 2)
-    steps = reply["choices"][0]["logprobs"]["content"]
-    ids = [s["id"] for s in steps]
-    seconds = [s["top_logprobs"][1]["id"] for s in steps]
-    gaps = [round(s["top_logprobs"][0]["logprob"] - s["top_logprobs"][1]["logprob"], 4) for s in steps]
+    g = greedy(path, gemma_prompt if kind == "Q4_K_M" else prompt)
     out["variants"].append({
         "type": kind, "prompt": "text" if kind == "Q4_K_M" else "ids", "file": f"{folder}/{path.name}", "sha256": sha,
-        "ids": ids, "second_ids": seconds, "text": reply["choices"][0]["text"], "llama_cpp_top2_gap": gaps,
+        "ids": g["ids"], "second_ids": g["second_ids"], "text": g["text"], "llama_cpp_top2_gap": g["llama_cpp_top2_gap"],
     })
-    print(kind, ids, file=sys.stderr)
-    del server
+    print(kind, g["ids"], file=sys.stderr)
 (root / "tests/golden/requantized.json").write_text(json.dumps(out, indent=1) + "\n")

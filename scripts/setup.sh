@@ -8,8 +8,10 @@
 #   setup.sh workers   the pinned nightly with rust-src, for the threaded workers;
 #   setup.sh           all of it, and what the tests need beside: wasm32-wasip1,
 #                      Chromium, chromedriver and Firefox from Debian, the test
-#                      drivers from npm, spdx-tools, the Gemma folder and the
-#                      requantized conformance files.
+#                      drivers from npm, spdx-tools, the Gemma folder, the
+#                      requantized conformance files and the scale set's three
+#                      test files (synthetic, made here; the 3B is the
+#                      benchmark's alone).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -114,3 +116,4 @@ fi
 
 bash scripts/gemma.sh
 bash scripts/requantized.sh
+bash scripts/scale-set.sh llama-0.5b gemma3-1b llama-1.2b

@@ -174,3 +174,58 @@ fn real_files_follow_llama_cpp_for_16_tokens() {
         }
     }
 }
+
+/// The scale set's synthetic files (random weights in llama.cpp's Q4_K_M
+/// mix, `scripts/scale-set.sh`; the 3B is left to the benchmark) against
+/// llama.cpp's logits on the sample's prompt (tests/golden/scale.json, made by
+/// `scripts/golden-llamacpp.py --scale`). Random weights give near-ties at
+/// most steps, so the logit gaps carry the check, not the greedy ids.
+#[test]
+fn scale_set_follows_llama_cpp_logits() {
+    let set: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/golden/scale.json")).expect("tests/golden/scale.json"),
+    )
+    .expect("golden JSON");
+    let prompt: Vec<u32> = std::fs::read_to_string(root().join("../shared/fixtures/golden/prompt_ids.txt"))
+        .expect("../shared/fixtures/golden/prompt_ids.txt")
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().expect("id"))
+        .collect();
+    let ids = |v: &serde_json::Value| -> Vec<u32> {
+        v.as_array().expect("ids").iter().map(|i| i.as_u64().expect("id") as u32).collect()
+    };
+    let variants = set["variants"].as_array().expect("variants");
+    let names: Vec<&str> = variants.iter().map(|v| v["name"].as_str().expect("name")).collect();
+    assert_eq!(names, ["llama-0.5b", "gemma3-1b", "llama-1.2b"]);
+    for v in variants {
+        let path = root().join(v["file"].as_str().expect("file"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!("{} ({e}): run scripts/setup.sh (it makes the scale set's test files)", path.display())
+        });
+        let sha = format!("{:x}", sha2::Sha256::digest(&bytes));
+        assert_eq!(
+            sha,
+            v["sha256"].as_str().expect("sha"),
+            "{}: not the file the golden was made from",
+            path.display()
+        );
+        let mut reader = std::io::Cursor::new(bytes);
+        let content = Content::read(&mut reader).expect("header");
+        let plan = preflight::plan("scale", &content, reader.get_ref().len() as u64, None).expect("plan");
+        assert_eq!(plan.quantization, "Q4_K_M");
+        let mut d = Decoder::load(plan.arch, &content, &mut reader, 512).expect("decoder");
+        let g = Golden {
+            label: v["name"].as_str().expect("name").to_owned(),
+            ids: ids(&v["ids"]),
+            second: ids(&v["second_ids"]),
+            gap: v["llama_cpp_top2_gap"]
+                .as_array()
+                .expect("gaps")
+                .iter()
+                .map(|x| x.as_f64().expect("gap") as f32)
+                .collect(),
+        };
+        follow(&mut d, &prompt, &g);
+    }
+}
