@@ -60,6 +60,49 @@ struct Golden {
     gap: Vec<f32>,
 }
 
+impl Golden {
+    /// A variant of a golden file: its `ids`, `second_ids` and `llama_cpp_top2_gap`.
+    fn of(label: String, v: &serde_json::Value) -> Self {
+        let ids = |v: &serde_json::Value| -> Vec<u32> {
+            v.as_array().expect("ids").iter().map(|i| i.as_u64().expect("id") as u32).collect()
+        };
+        let gaps = v["llama_cpp_top2_gap"].as_array().expect("gaps");
+        Golden {
+            label,
+            ids: ids(&v["ids"]),
+            second: ids(&v["second_ids"]),
+            gap: gaps.iter().map(|x| x.as_f64().expect("gap") as f32).collect(),
+        }
+    }
+}
+
+/// The sample's golden prompt, as ids.
+fn sample_prompt() -> Vec<u32> {
+    std::fs::read_to_string(root().join("../shared/fixtures/golden/prompt_ids.txt"))
+        .expect("../shared/fixtures/golden/prompt_ids.txt")
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().expect("id"))
+        .collect()
+}
+
+/// The model file a golden variant was made from, checked by its sha256.
+fn golden_file(path: &Path, v: &serde_json::Value) -> std::io::Cursor<Vec<u8>> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| {
+        panic!("{} ({e}): run scripts/setup.sh (it makes the conformance files and the scale set's)", path.display())
+    });
+    let sha = format!("{:x}", sha2::Sha256::digest(&bytes));
+    assert_eq!(sha, v["sha256"].as_str().expect("sha"), "{}: not the file the golden was made from", path.display());
+    std::io::Cursor::new(bytes)
+}
+
+/// A golden file of tests/golden.
+fn golden_set(name: &str) -> serde_json::Value {
+    let p = root().join("tests/golden").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{} ({e})", p.display())))
+        .expect("golden JSON")
+}
+
 /// Feeds `prompt`, then llama.cpp's own continuation (teacher forcing: one
 /// near-tie must not derail the rest). At every step our logit gap between
 /// llama.cpp's two choices must be within [`DRIFT`] of its gap, and where
@@ -103,34 +146,18 @@ fn follow(d: &mut Decoder, prompt: &[u32], g: &Golden) -> usize {
 /// scripts/golden-llamacpp.py).
 #[test]
 fn real_files_follow_llama_cpp_for_16_tokens() {
-    let set: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("tests/golden/requantized.json")).expect("tests/golden/requantized.json"),
-    )
-    .expect("golden JSON");
-    let sample_prompt: Vec<u32> = std::fs::read_to_string(root().join("../shared/fixtures/golden/prompt_ids.txt"))
-        .expect("../shared/fixtures/golden/prompt_ids.txt")
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().expect("id"))
-        .collect();
+    let set = golden_set("requantized.json");
+    let sample_prompt = sample_prompt();
     let variants = set["variants"].as_array().expect("variants");
     let kinds: Vec<&str> = variants.iter().map(|v| v["type"].as_str().expect("type")).collect();
     assert_eq!(kinds, ["Q4_1", "Q8_0", "Q4_K", "Q6_K", "F16", "Q4_K_M"]);
-    let ids = |v: &serde_json::Value| -> Vec<u32> {
-        v.as_array().expect("ids").iter().map(|i| i.as_u64().expect("id") as u32).collect()
-    };
     for v in variants {
         let kind = v["type"].as_str().expect("type");
         let path = root().join(v["file"].as_str().expect("file"));
         if kind == "Q4_K_M" {
             gemma();
         }
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-            panic!("{} ({e}): run scripts/setup.sh (it makes the conformance files)", path.display())
-        });
-        let sha = format!("{:x}", sha2::Sha256::digest(&bytes));
-        assert_eq!(sha, v["sha256"].as_str().expect("sha"), "{kind}: not the file the golden ids were made from");
-        let mut reader = std::io::Cursor::new(bytes);
+        let mut reader = golden_file(&path, v);
         let content = Content::read(&mut reader).expect("header");
         let plan = preflight::plan(kind, &content, reader.get_ref().len() as u64, None).expect("plan");
         assert_eq!(plan.quantization, if kind == "Q4_K" { "Q4_K_S" } else { kind });
@@ -147,17 +174,7 @@ fn real_files_follow_llama_cpp_for_16_tokens() {
             sample_prompt.clone()
         };
         let mut d = Decoder::load(plan.arch, &content, &mut reader, 512).expect("decoder");
-        let g = Golden {
-            label: format!("{kind} ({})", path.file_name().and_then(|n| n.to_str()).unwrap_or("?")),
-            ids: ids(&v["ids"]),
-            second: ids(&v["second_ids"]),
-            gap: v["llama_cpp_top2_gap"]
-                .as_array()
-                .expect("gaps")
-                .iter()
-                .map(|x| x.as_f64().expect("gap") as f32)
-                .collect(),
-        };
+        let g = Golden::of(format!("{kind} ({})", path.file_name().and_then(|n| n.to_str()).unwrap_or("?")), v);
         let exact = follow(&mut d, &prompt, &g);
         // Near-ties are the exception, not the rule.
         assert!(exact >= 14, "{kind}: only {exact} of 16 greedy tokens are llama.cpp's");
@@ -182,50 +199,18 @@ fn real_files_follow_llama_cpp_for_16_tokens() {
 /// most steps, so the logit gaps carry the check, not the greedy ids.
 #[test]
 fn scale_set_follows_llama_cpp_logits() {
-    let set: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("tests/golden/scale.json")).expect("tests/golden/scale.json"),
-    )
-    .expect("golden JSON");
-    let prompt: Vec<u32> = std::fs::read_to_string(root().join("../shared/fixtures/golden/prompt_ids.txt"))
-        .expect("../shared/fixtures/golden/prompt_ids.txt")
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().expect("id"))
-        .collect();
-    let ids = |v: &serde_json::Value| -> Vec<u32> {
-        v.as_array().expect("ids").iter().map(|i| i.as_u64().expect("id") as u32).collect()
-    };
+    let set = golden_set("scale.json");
+    let prompt = sample_prompt();
     let variants = set["variants"].as_array().expect("variants");
     let names: Vec<&str> = variants.iter().map(|v| v["name"].as_str().expect("name")).collect();
     assert_eq!(names, ["llama-0.5b", "gemma3-1b", "llama-1.2b"]);
     for v in variants {
-        let path = root().join(v["file"].as_str().expect("file"));
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-            panic!("{} ({e}): run scripts/setup.sh (it makes the scale set's test files)", path.display())
-        });
-        let sha = format!("{:x}", sha2::Sha256::digest(&bytes));
-        assert_eq!(
-            sha,
-            v["sha256"].as_str().expect("sha"),
-            "{}: not the file the golden was made from",
-            path.display()
-        );
-        let mut reader = std::io::Cursor::new(bytes);
+        let mut reader = golden_file(&root().join(v["file"].as_str().expect("file")), v);
         let content = Content::read(&mut reader).expect("header");
         let plan = preflight::plan("scale", &content, reader.get_ref().len() as u64, None).expect("plan");
         assert_eq!(plan.quantization, "Q4_K_M");
         let mut d = Decoder::load(plan.arch, &content, &mut reader, 512).expect("decoder");
-        let g = Golden {
-            label: v["name"].as_str().expect("name").to_owned(),
-            ids: ids(&v["ids"]),
-            second: ids(&v["second_ids"]),
-            gap: v["llama_cpp_top2_gap"]
-                .as_array()
-                .expect("gaps")
-                .iter()
-                .map(|x| x.as_f64().expect("gap") as f32)
-                .collect(),
-        };
+        let g = Golden::of(v["name"].as_str().expect("name").to_owned(), v);
         follow(&mut d, &prompt, &g);
     }
 }
