@@ -16,7 +16,7 @@
 //! The rooms: `weight` (the store and the products), `tiling` (how weight
 //! rows meet activation rows), `activations`, `blocks` (the block types of
 //! 32), `kquant`, `interleaved` (Q4_K and Q6_K rows, and in
-//! `interleaved::blocks32` Q4_0, Q5_0 and Q8_0 rows, repacked four at a time
+//! `interleaved::blocks32` the blocks of 32, repacked four at a time
 //! for the relaxed-SIMD build), `float16`, `vector` (f32 dot and axpy), `arch/{portable,simd128,relaxed}` (the kernels
 //! by target, chosen in one place), `parallel` (the team of threads),
 //! `relaxed_dot` (which of relaxed SIMD's two dot products this CPU runs faster),

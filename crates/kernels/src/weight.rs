@@ -18,7 +18,7 @@ pub(crate) enum Store {
     Super(kquant::Kind, Vec<u8>),
     /// Q4_K or Q6_K rows interleaved in quads (`interleaved`: the relaxed-SIMD build).
     Quads(kquant::Kind, Vec<u8>),
-    /// Q4_0, Q5_0 or Q8_0 rows interleaved in quads (`interleaved::blocks32`).
+    /// Blocks of 32 (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) interleaved in quads (`interleaved::blocks32`).
     BlockQuads(Blocks, Vec<u8>),
     /// F16, kept as the file stores it.
     F16(Vec<u8>),

@@ -34,7 +34,7 @@ pub(crate) fn interleaves(_kind: Blocks, rows: usize) -> bool {
     super::USED && rows.is_multiple_of(QUAD)
 }
 
-/// The GGUF's rows of `kind` (`rows × cols`, `interleavable`) interleaved in
+/// The GGUF's rows of `kind` (`rows × cols`, `interleaves`) interleaved in
 /// quads, in place. A quad's block of `kind`:
 /// - `0..8` the four rows' f16 scales; Q4_1 and Q5_1: `8..16` their f16 minimums;
 /// - the nibble types: for each 4-byte step `j` of the GGUF's 16 bytes of
