@@ -18,7 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut r = std::io::Cursor::new(bytes);
     let content = preflight::read_content(model, &mut r)?;
     let plan = preflight::plan(model, &content, r.get_ref().len() as u64, None)?;
-    let mut d = Decoder::load(plan.arch, &content, &mut r, 512)?;
+    let mut d = Decoder::load(plan.arch, &content, &mut r, 512, plan.layers)?;
     choose_dot_sums();
     // Timed over several passes (PASSES, default 1): a wasm engine compiles hot
     // functions again while they run, so the later passes are the steady ones

@@ -21,6 +21,8 @@ use tokenizers::Tokenizer;
 pub use error::{InferenceError, Result};
 /// Relaxed SIMD's two dot products and the choice between them (the worker times them when it starts).
 pub use fineprint_kernels::relaxed_dot;
+// How the decoder holds its layers' matrices (`preflight::Plan::layers`).
+pub use fineprint_kernels::Holding;
 use model::Model;
 use template::ChatTemplate;
 

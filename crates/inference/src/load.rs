@@ -126,7 +126,7 @@ impl Engine {
         content.metadata.retain(|k, _| !tokenizer::VOCABULARY_KEYS.contains(&k.as_str()));
         let mut counted =
             Progress { inner: reader, read: 0, total: plan.tensor_bytes, last: 0, report: progress, ran_out: false };
-        let loaded = Model::load(plan.arch, content, &mut counted, context, &file);
+        let loaded = Model::load(plan.arch, content, &mut counted, context, plan.layers, &file);
         let mut model = match loaded {
             Err(InferenceError::Load { .. }) if counted.ran_out => {
                 return Err(InferenceError::Truncated {

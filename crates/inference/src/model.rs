@@ -10,6 +10,7 @@ use candle_transformers::models::{quantized_llama, quantized_phi3};
 use crate::arch::{uses_candle_model, Arch};
 use crate::decoder::Decoder;
 use crate::error::InferenceError;
+use fineprint_kernels::Holding;
 
 pub enum Model {
     /// llama, mistral, qwen2, qwen3, gemma3: weights stay quantized, embedding included.
@@ -25,12 +26,13 @@ impl Model {
         content: Content,
         reader: &mut R,
         context: usize,
+        layers: Holding,
         file: &str,
     ) -> Result<Self, InferenceError> {
         let device = Device::Cpu;
         let candle = |e: candle_core::Error| InferenceError::Load { file: file.to_owned(), reason: e.to_string() };
         if !uses_candle_model(arch, &content) {
-            let d = Decoder::load(arch, &content, reader, context)
+            let d = Decoder::load(arch, &content, reader, context, layers)
                 .map_err(|e| InferenceError::Load { file: file.to_owned(), reason: e.to_string() })?;
             return Ok(Model::Decoder(Box::new(d)));
         }

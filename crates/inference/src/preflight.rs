@@ -11,7 +11,9 @@ pub use crate::arch::{Arch, SUPPORTED};
 pub use crate::gguf::{md_str, md_u64, read_content};
 use candle_core::quantized::GgmlDType;
 
+use crate::decoder::holding_of;
 use crate::error::{InferenceError, Result};
+use fineprint_kernels::Holding;
 
 /// A browser gives one wasm32 instance at most 4 GiB; keep headroom for the
 /// allocator, the tokenizer and the JS side.
@@ -38,7 +40,16 @@ pub struct Plan {
     pub vocab_size: usize,
     pub quantization: String,
     pub parameters: u64,
+    /// How the layers' matrices are held: fast where that keeps what
+    /// loading holds within `FAST_LAYERS_WITHIN` × the file and costs no
+    /// context (`fineprint_kernels::Holding`).
+    pub layers: Holding,
 }
+
+/// What loading may hold, as a multiple of the file, for the layers'
+/// matrices to be held in their faster, larger form: the bound #27 sets a
+/// 3B model's load to. Past it the memory is worth more than the speed.
+pub const FAST_LAYERS_WITHIN: f64 = 1.15;
 
 /// The header values the loaders trust, checked before any of them is used:
 /// a hostile or damaged file gets a named error, not a panic or a huge allocation.
@@ -142,6 +153,18 @@ fn tokenizer_bytes(md: &HashMap<String, Value>) -> u64 {
     2 * text + 40 * merges
 }
 
+/// How the layers' matrices are held, for a `file`-byte model whose load
+/// holds `compact` bytes with them compact and `fast` held fast: fast where
+/// that stays within `FAST_LAYERS_WITHIN` × the file and the memory left
+/// for the cache (`context_with` bytes held) gives as long a context.
+fn layers_holding(file: u64, compact: u64, fast: u64, context_with: impl Fn(u64) -> usize) -> Holding {
+    if fast as f64 <= FAST_LAYERS_WITHIN * file as f64 && context_with(fast) == context_with(compact) {
+        Holding::Fast
+    } else {
+        Holding::Compact
+    }
+}
+
 /// Checks that the model can run here and estimates what loading it costs.
 pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<u64>) -> Result<Plan> {
     let md = &content.metadata;
@@ -155,7 +178,8 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
     })?;
     check_header(file, &arch_name, md)?;
     let mut tensor_bytes = 0u64;
-    let mut held_bytes = 0u64;
+    // What the decoder holds, with the layers compact and held fast.
+    let (mut held_compact, mut held_fast) = (0u64, 0u64);
     let mut parameters = 0u64;
     let mut counts: HashMap<String, u64> = HashMap::new();
     let mut largest_f32_embedding = 0u64;
@@ -191,13 +215,16 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
             });
         }
         tensor_bytes += bytes;
-        // As our decoder holds it: the relaxed-SIMD build repacks Q4_K.
-        held_bytes += match info.shape.dims() {
+        // As our decoder holds it: the relaxed-SIMD build repacks K-quants.
+        let held = |layers| match info.shape.dims() {
             [rows, cols] if !crate::arch::uses_candle_model(arch, content) => {
-                fineprint_kernels::Weight::held_bytes(info.ggml_dtype, *rows, *cols, bytes)
+                let holding = holding_of(name, layers);
+                fineprint_kernels::Weight::held_bytes(info.ggml_dtype, *rows, *cols, bytes, holding)
             }
             _ => bytes,
         };
+        held_compact += held(Holding::Compact);
+        held_fast += held(Holding::Fast);
         parameters += elems;
         *counts.entry(format!("{:?}", info.ggml_dtype)).or_default() += bytes;
         if name == "token_embd.weight" && crate::arch::uses_candle_model(arch, content) {
@@ -231,27 +258,36 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
     let rings = ring_layers.saturating_mul(ring).saturating_mul(layer_kv);
     // What loading holds: the tensors as the decoder keeps them, the tokenizer,
     // and working buffers (measured by tests/memory.rs).
-    let fixed = held_bytes
-        .saturating_add(largest_f32_embedding)
-        .saturating_add(tokenizer_bytes(md))
-        .saturating_add(RUNTIME_BYTES)
-        .saturating_add(rings);
+    let fixed_with = |held: u64| {
+        held.saturating_add(largest_f32_embedding)
+            .saturating_add(tokenizer_bytes(md))
+            .saturating_add(RUNTIME_BYTES)
+            .saturating_add(rings)
+    };
     let wanted = context_length.clamp(1, crate::MAX_CONTEXT);
-    let mut context = wanted;
-    if let Some(limit) = memory_limit {
-        // A model that fits but whose full-context cache would not runs with a
-        // shorter context rather than not at all.
-        let room = limit.saturating_sub(fixed) / kv_per_token.max(1);
-        if (room as usize) < wanted {
-            context = (room as usize / 256 * 256).min(wanted);
+    // A model that fits but whose full-context cache would not runs with a
+    // shorter context rather than not at all.
+    let context_with = |fixed: u64| match memory_limit {
+        Some(limit) => {
+            let room = (limit.saturating_sub(fixed) / kv_per_token.max(1)) as usize;
+            if room < wanted {
+                (room / 256 * 256).min(wanted)
+            } else {
+                wanted
+            }
         }
-        if context < MIN_CONTEXT.min(wanted) {
-            return Err(InferenceError::TooBig {
-                file: file.into(),
-                need_mb: fixed.saturating_add(kv_per_token.saturating_mul(MIN_CONTEXT as u64)) >> 20,
-                limit_mb: limit >> 20,
-            });
-        }
+        None => wanted,
+    };
+    let (compact, fast) = (fixed_with(held_compact), fixed_with(held_fast));
+    let layers = layers_holding(file_size, compact, fast, context_with);
+    let fixed = if layers == Holding::Fast { fast } else { compact };
+    let context = context_with(fixed);
+    if let Some(limit) = memory_limit.filter(|_| context < MIN_CONTEXT.min(wanted)) {
+        return Err(InferenceError::TooBig {
+            file: file.into(),
+            need_mb: fixed.saturating_add(kv_per_token.saturating_mul(MIN_CONTEXT as u64)) >> 20,
+            limit_mb: limit >> 20,
+        });
     }
     // Loading holds `fixed`; the cache then grows with the conversation.
     let estimated_bytes = fixed;
@@ -271,5 +307,28 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
         vocab_size,
         quantization,
         parameters,
+        layers,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_are_held_fast_only_within_the_bound_and_at_no_cost_in_context() {
+        let full = |_: u64| 4096;
+        // A 1.0 GB file whose load holds 1.05 GB compact.
+        let (file, compact) = (1_000_000_000, 1_050_000_000);
+        assert_eq!(layers_holding(file, compact, 1_140_000_000, full), Holding::Fast);
+        assert_eq!(layers_holding(file, compact, 1_150_000_000, full), Holding::Fast);
+        assert_eq!(layers_holding(file, compact, 1_160_000_000, full), Holding::Compact);
+        // A model already past the bound when compact stays compact.
+        assert_eq!(layers_holding(file, 1_200_000_000, 1_210_000_000, full), Holding::Compact);
+        // Within the bound, but the memory left for the cache would give a
+        // shorter context: compact.
+        let limited = |held: u64| if held > 1_100_000_000 { 3840 } else { 4096 };
+        assert_eq!(layers_holding(file, compact, 1_140_000_000, limited), Holding::Compact);
+        assert_eq!(layers_holding(file, compact, 1_090_000_000, limited), Holding::Fast);
+    }
 }

@@ -15,6 +15,7 @@ use fineprint_inference::arch::Arch;
 use fineprint_inference::decoder::Decoder;
 use fineprint_inference::model::Model;
 use fineprint_inference::preflight;
+use fineprint_inference::Holding;
 
 const DIM: usize = 128;
 const FFN: usize = 256;
@@ -188,7 +189,7 @@ fn candle_logits(arch: Arch, bytes: &[u8], steps: &[&[u32]]) -> Vec<Vec<f32>> {
 
 fn our_logits(arch: Arch, bytes: &[u8], steps: &[&[u32]]) -> Vec<Vec<f32>> {
     let (c, mut r) = content(bytes);
-    let mut d = Decoder::load(arch, &c, &mut r, 256).expect("decoder");
+    let mut d = Decoder::load(arch, &c, &mut r, 256, Holding::Fast).expect("decoder");
     let mut pos = 0;
     steps
         .iter()
@@ -266,16 +267,16 @@ fn an_inconsistent_header_is_a_named_load_error() {
     let bytes = random_model("llama");
     let (mut c, mut r) = content(&bytes);
     c.metadata.insert("llama.embedding_length".into(), Value::U32(96));
-    let err = Decoder::load(Arch::Llama, &c, &mut r, 64).err().expect("refused");
+    let err = Decoder::load(Arch::Llama, &c, &mut r, 64, Holding::Compact).err().expect("refused");
     assert!(err.to_string().contains("token_embd.weight"), "{err}");
     // Three heads cannot share two key/value heads.
     let (mut c, mut r) = content(&bytes);
     c.metadata.insert("llama.attention.head_count".into(), Value::U32(3));
-    let err = Decoder::load(Arch::Llama, &c, &mut r, 64).err().expect("refused");
+    let err = Decoder::load(Arch::Llama, &c, &mut r, 64, Holding::Compact).err().expect("refused");
     assert!(err.to_string().contains("3 heads, 2 key/value heads"), "{err}");
     // A token past the vocabulary and a position past the context are errors.
     let (c, mut r) = content(&bytes);
-    let mut d = Decoder::load(Arch::Llama, &c, &mut r, 8).expect("loads");
+    let mut d = Decoder::load(Arch::Llama, &c, &mut r, 8, Holding::Compact).expect("loads");
     assert!(d.forward(&[VOCAB as u32], 0).is_err());
     assert!(d.forward(&[1; 9], 0).is_err());
     assert!(d.forward(&[1], 0).is_ok());
@@ -305,7 +306,7 @@ fn gemma3_local_layers_see_only_their_window() {
         let (mut c, mut r) = content(&bytes);
         // Two layers, both local under the default pattern (five local, then one global).
         c.metadata.insert("gemma3.attention.sliding_window".into(), Value::U32(window));
-        let mut d = Decoder::load(Arch::Gemma3, &c, &mut r, 256).expect("decoder");
+        let mut d = Decoder::load(Arch::Gemma3, &c, &mut r, 256, Holding::Compact).expect("decoder");
         let mut ids = vec![first];
         ids.extend((0..11).map(|i| 10 + i as u32));
         d.forward(&ids, 0).expect("forward")
@@ -327,7 +328,7 @@ fn gemma3_local_layers_keep_a_ring_of_their_window() {
     let load = || {
         let (mut c, mut r) = content(&bytes);
         c.metadata.insert("gemma3.attention.sliding_window".into(), Value::U32(4));
-        Decoder::load(Arch::Gemma3, &c, &mut r, 1024).expect("decoder")
+        Decoder::load(Arch::Gemma3, &c, &mut r, 1024, Holding::Compact).expect("decoder")
     };
     // 400 positions: the ring (4 + 128) wraps three times.
     let ids =
@@ -354,7 +355,7 @@ fn phi3_runs_through_candle_transformers() {
         let plan = preflight::plan("m.gguf", &c, bytes.len() as u64, None).expect("plan");
         assert_eq!(plan.arch, arch);
         assert!(plan.estimated_bytes >= plan.tensor_bytes + (VOCAB * DIM * 4) as u64, "{name}");
-        let mut m = Model::load(arch, c, &mut r, 256, "m.gguf").unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut m = Model::load(arch, c, &mut r, 256, plan.layers, "m.gguf").unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(m.vocab_size(), None);
         let mut pos = 0;
         for ids in STEPS {

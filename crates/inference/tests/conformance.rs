@@ -173,7 +173,7 @@ fn real_files_follow_llama_cpp_for_16_tokens() {
         } else {
             sample_prompt.clone()
         };
-        let mut d = Decoder::load(plan.arch, &content, &mut reader, 512).expect("decoder");
+        let mut d = Decoder::load(plan.arch, &content, &mut reader, 512, plan.layers).expect("decoder");
         let g = Golden::of(format!("{kind} ({})", path.file_name().and_then(|n| n.to_str()).unwrap_or("?")), v);
         let exact = follow(&mut d, &prompt, &g);
         // Near-ties are the exception, not the rule.
@@ -209,7 +209,7 @@ fn scale_set_follows_llama_cpp_logits() {
         let content = Content::read(&mut reader).expect("header");
         let plan = preflight::plan("scale", &content, reader.get_ref().len() as u64, None).expect("plan");
         assert_eq!(plan.quantization, "Q4_K_M");
-        let mut d = Decoder::load(plan.arch, &content, &mut reader, 512).expect("decoder");
+        let mut d = Decoder::load(plan.arch, &content, &mut reader, 512, plan.layers).expect("decoder");
         let g = Golden::of(v["name"].as_str().expect("name").to_owned(), v);
         follow(&mut d, &prompt, &g);
     }

@@ -13,12 +13,12 @@ use std::time::Instant;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use fineprint_kernels::relaxed_dot;
-use fineprint_kernels::{Activations, Weight};
+use fineprint_kernels::{Activations, Holding, Weight};
 
-fn weight(dtype: GgmlDType, rows: usize, cols: usize) -> Weight {
+fn weight(dtype: GgmlDType, rows: usize, cols: usize, holding: Holding) -> Weight {
     let v: Vec<f32> = (0..rows * cols).map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0).collect();
     let q = QTensor::quantize(&Tensor::from_vec(v, (rows, cols), &Device::Cpu).expect("t"), dtype).expect("q");
-    Weight::from_gguf_bytes(dtype, rows, cols, q.data().expect("bytes").into_owned()).expect("weight")
+    Weight::from_gguf_bytes(dtype, rows, cols, q.data().expect("bytes").into_owned(), holding).expect("weight")
 }
 
 fn main() {
@@ -36,8 +36,8 @@ fn main() {
     // One layer's matrices (q, k, v, o, gate, up, down) and the tied output head.
     let layer = [(576, 576), (192, 576), (192, 576), (576, 576), (1536, 576), (1536, 576), (576, 1536)];
     for dtype in [GgmlDType::Q4_1, GgmlDType::Q5_0, GgmlDType::Q8_0] {
-        let ws: Vec<Weight> = layer.iter().map(|&(r, c)| weight(dtype, r, c)).collect();
-        let head = weight(GgmlDType::Q8_0, 49152, 576);
+        let ws: Vec<Weight> = layer.iter().map(|&(r, c)| weight(dtype, r, c, Holding::Compact)).collect();
+        let head = weight(GgmlDType::Q8_0, 49152, 576, Holding::Compact);
         for m in [1usize, 110] {
             let mut acts = Activations::default();
             // In f64: 30 layers of a 110-token prompt overflow a wasm32 usize.
@@ -75,7 +75,7 @@ fn per_byte() {
     let (rows, cols) = (2048, 2048);
     // Gemma 3's tied output head, 262,144 × 640 in Q8_0 (178 MB): one
     // token streams it from memory, not from cache.
-    let head = weight(GgmlDType::Q8_0, 262_144, 640);
+    let head = weight(GgmlDType::Q8_0, 262_144, 640, Holding::Compact);
     let mut acts = Activations::default();
     let mut logits = vec![0f32; 262_144];
     let s = (0..5)
@@ -86,19 +86,23 @@ fn per_byte() {
         })
         .fold(f64::INFINITY, f64::min);
     println!("Q8_0 262144x640 (178.3 MB):  m=1: {:.0} MB/s of weights, {:.1} ms", 178.3e6 / s / 1e6, s * 1e3);
+    // Q6_K twice: as compact as the file, and held fast (a byte a value
+    // where the build interleaves it; MB/s still of the file's bytes).
     let types = [
-        GgmlDType::Q4_1,
-        GgmlDType::Q5_0,
-        GgmlDType::Q8_0,
-        GgmlDType::Q4K,
-        GgmlDType::Q5K,
-        GgmlDType::Q6K,
-        GgmlDType::F16,
+        (GgmlDType::Q4_1, Holding::Compact),
+        (GgmlDType::Q5_0, Holding::Compact),
+        (GgmlDType::Q8_0, Holding::Compact),
+        (GgmlDType::Q4K, Holding::Compact),
+        (GgmlDType::Q5K, Holding::Compact),
+        (GgmlDType::Q6K, Holding::Compact),
+        (GgmlDType::Q6K, Holding::Fast),
+        (GgmlDType::F16, Holding::Compact),
     ];
-    for dtype in types {
-        let w = weight(dtype, rows, cols);
+    for (dtype, holding) in types {
+        let w = weight(dtype, rows, cols, holding);
         let bytes = (rows * cols / dtype.block_size() * dtype.type_size()) as f64;
-        let mut line = format!("{dtype:?} 2048x2048 ({:.1} MB):", bytes / 1e6);
+        let held = if holding == Holding::Fast { " held fast" } else { "" };
+        let mut line = format!("{dtype:?}{held} 2048x2048 ({:.1} MB):", bytes / 1e6);
         // The fastest of several timed runs: the first ones run before V8
         // tiers up, and this machine's neighbours come and go. A run is
         // many products, well above the browser clock's coarse ticks.

@@ -19,6 +19,7 @@
 pub(crate) mod blocks32;
 
 use crate::kquant::{Kind, SUPER};
+use crate::weight::Holding;
 
 /// Rows per quad.
 pub(crate) const QUAD: usize = 4;
@@ -46,11 +47,50 @@ const Q4K_BYTES: usize = 608;
 ///   bits `qh[32n + 4l ..+ 4]`, each as four rows' four bytes.
 const Q6K_BYTES: usize = 848;
 
-/// Bytes of one quad's super-block of `kind` (Q4_K or Q6_K).
-pub(crate) const fn quad_bytes(kind: Kind) -> usize {
-    match kind {
-        Kind::Q6K => Q6K_BYTES,
-        _ => Q4K_BYTES,
+/// Bytes of one quad's Q6_K super-block held a byte a value (`Holding::Fast`):
+/// - `0..80` as in `Q6K_BYTES`;
+/// - `80..1104` the values as stored (0..=63, offset by 32): for each step
+///   `s` of four values, row r's values `4s ..+ 4` at `80 + 16s + 4r`.
+///
+/// 31 % more bytes than the GGUF's six bits, and no unpacking in the kernel.
+const Q6K_WIDE_BYTES: usize = 1104;
+
+/// What a quad's super-blocks hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    Q4K,
+    /// Q6_K's six bits, as the GGUF packs them.
+    Q6K,
+    /// Q6_K a byte a value.
+    Q6KWide,
+}
+
+impl Layout {
+    /// How a `kind` matrix is interleaved when held as `holding` says (Q4_K
+    /// and Q6_K only).
+    pub(crate) fn of(kind: Kind, holding: Holding) -> Self {
+        match (kind, holding) {
+            (Kind::Q6K, Holding::Fast) => Layout::Q6KWide,
+            (Kind::Q6K, Holding::Compact) => Layout::Q6K,
+            _ => Layout::Q4K,
+        }
+    }
+
+    /// Bytes of one quad's super-block.
+    pub(crate) const fn quad_bytes(self) -> usize {
+        match self {
+            Layout::Q4K => Q4K_BYTES,
+            Layout::Q6K => Q6K_BYTES,
+            Layout::Q6KWide => Q6K_WIDE_BYTES,
+        }
+    }
+
+    /// The GGUF's type.
+    pub(crate) const fn kind(self) -> Kind {
+        match self {
+            Layout::Q4K => Kind::Q4K,
+            Layout::Q6K | Layout::Q6KWide => Kind::Q6K,
+        }
     }
 }
 
@@ -62,7 +102,7 @@ pub(crate) fn interleaves(kind: Kind, rows: usize, cols: usize) -> bool {
     USED && matches!(kind, Kind::Q4K | Kind::Q6K) && rows.is_multiple_of(QUAD) && cols.is_multiple_of(SUPER)
 }
 
-/// The GGUF's rows of `kind` (`rows × cols`, `interleaves`) interleaved in quads.
+/// The GGUF's rows (`rows × cols`, `interleaves`) interleaved in quads as `layout` says.
 ///
 /// In place, last quad first: a quad's interleaved bytes take more room than
 /// its GGUF rows, so each lands over its own rows (copied out first) and the
@@ -71,8 +111,8 @@ pub(crate) fn interleaves(kind: Kind, rows: usize, cols: usize) -> bool {
 /// which never shrinks, that later matrices did not fill. `bytes` grows to
 /// the interleaved size; a tensor read with that capacity
 /// (`Weight::held_bytes`) is not moved.
-pub(crate) fn repack(kind: Kind, t: &[f32], mut bytes: Vec<u8>, rows: usize, cols: usize) -> Vec<u8> {
-    let (nb, size, quad) = (cols / SUPER, kind.bytes(), quad_bytes(kind));
+pub(crate) fn repack(layout: Layout, t: &[f32], mut bytes: Vec<u8>, rows: usize, cols: usize) -> Vec<u8> {
+    let (nb, size, quad) = (cols / SUPER, layout.kind().bytes(), layout.quad_bytes());
     let (row_bytes, quads) = (nb * size, rows / QUAD);
     let (gguf_quad, packed_quad) = (QUAD * row_bytes, nb * quad);
     bytes.resize(quads * packed_quad, 0);
@@ -84,9 +124,10 @@ pub(crate) fn repack(kind: Kind, t: &[f32], mut bytes: Vec<u8>, rows: usize, col
             for r in 0..QUAD {
                 let at = r * row_bytes + b * size;
                 let src = &rows_of_quad[at..at + size];
-                match kind {
-                    Kind::Q6K => repack_q6k(t, src, r, dst),
-                    _ => repack_q4k(t, src, r, dst),
+                match layout {
+                    Layout::Q4K => repack_q4k(t, src, r, dst),
+                    Layout::Q6K => repack_q6k(t, src, r, dst),
+                    Layout::Q6KWide => repack_q6k_wide(t, src, r, dst),
                 }
             }
         }
@@ -132,16 +173,40 @@ fn repack_q6k(t: &[f32], src: &[u8], r: usize, dst: &mut [u8]) {
     }
 }
 
+/// Row `r`'s Q6_K super-block `src` into its lanes of the wide quad's `dst`.
+fn repack_q6k_wide(t: &[f32], src: &[u8], r: usize, dst: &mut [u8]) {
+    let d = crate::blocks::f16_at(t, src, 208);
+    dst[4 * r..4 * r + 4].copy_from_slice(&d.to_le_bytes());
+    for g in 0..16 {
+        dst[16 + 8 * (g / 2) + 2 * r + g % 2] = src[192 + g];
+    }
+    let (ql, qh) = (&src[..128], &src[128..192]);
+    for i in 0..SUPER {
+        dst[80 + 16 * (i / 4) + 4 * r + i % 4] = q6k_value(ql, qh, i);
+    }
+}
+
+/// Value `i` (0..=63, before its offset of 32) of a GGUF Q6_K super-block
+/// whose low bits are `ql` and high bits `qh`: half n, quarter c of it,
+/// position k in the quarter.
+fn q6k_value(ql: &[u8], qh: &[u8], i: usize) -> u8 {
+    let (n, c, k) = (i / 128, i % 128 / 32, i % 32);
+    let low = ql[64 * n + 32 * (c % 2) + k];
+    let low = if c < 2 { low & 0x0F } else { low >> 4 };
+    let high = (qh[32 * n + k] >> (2 * c)) & 3;
+    low | (high << 4)
+}
+
 /// Row `r` of an interleaved matrix as f32, with the GGUF layout's
 /// dequantization's float operations in its order (bit for bit the same).
-pub(crate) fn dequantize_row(kind: Kind, quads: &[u8], cols: usize, r: usize, out: &mut [f32]) {
-    let (nb, size) = (cols / SUPER, quad_bytes(kind));
+pub(crate) fn dequantize_row(layout: Layout, quads: &[u8], cols: usize, r: usize, out: &mut [f32]) {
+    let (nb, size) = (cols / SUPER, layout.quad_bytes());
     let (q, lane) = (r / QUAD, r % QUAD);
     let quad = &quads[q * nb * size..(q + 1) * nb * size];
     for (blk, o) in quad.chunks_exact(size).zip(out.chunks_exact_mut(SUPER)) {
-        match kind {
-            Kind::Q6K => dequantize_q6k(blk, lane, o),
-            _ => dequantize_q4k(blk, lane, o),
+        match layout {
+            Layout::Q4K => dequantize_q4k(blk, lane, o),
+            Layout::Q6K | Layout::Q6KWide => dequantize_q6k(layout, blk, lane, o),
         }
     }
 }
@@ -166,17 +231,22 @@ fn dequantize_q4k(blk: &[u8], lane: usize, out: &mut [f32]) {
     }
 }
 
-/// Row `lane` of one quad's Q6_K super-block `blk`.
-fn dequantize_q6k(blk: &[u8], lane: usize, out: &mut [f32]) {
+/// Row `lane` of one quad's Q6_K super-block `blk` (either layout).
+fn dequantize_q6k(layout: Layout, blk: &[u8], lane: usize, out: &mut [f32]) {
     let d = f32_at(blk, 4 * lane);
     for (i, o) in out.iter_mut().enumerate() {
-        // Value i: half n, quarter c of it, position k in the quarter.
-        let (n, c, k) = (i / 128, i % 128 / 32, i % 32);
-        let at = 80 + 48 * (8 * n + k / 4) + 4 * lane + k % 4;
-        let low = blk[at + 16 * (c % 2)];
-        let low = if c < 2 { low & 0x0F } else { low >> 4 };
-        let high = (blk[at + 32] >> (2 * c)) & 3;
-        let v = (low | (high << 4)) as i8 - 32;
+        let stored = if layout == Layout::Q6KWide {
+            blk[80 + 16 * (i / 4) + 4 * lane + i % 4]
+        } else {
+            // Value i: half n, quarter c of it, position k in the quarter.
+            let (n, c, k) = (i / 128, i % 128 / 32, i % 32);
+            let at = 80 + 48 * (8 * n + k / 4) + 4 * lane + k % 4;
+            let low = blk[at + 16 * (c % 2)];
+            let low = if c < 2 { low & 0x0F } else { low >> 4 };
+            let high = (blk[at + 32] >> (2 * c)) & 3;
+            low | (high << 4)
+        };
+        let v = stored as i8 - 32;
         let g = i / 16;
         let sc = blk[16 + 8 * (g / 2) + 2 * lane + g % 2] as i8;
         let d1 = d * f32::from(sc);
@@ -188,17 +258,23 @@ fn dequantize_q6k(blk: &[u8], lane: usize, out: &mut [f32]) {
 /// products with the quad's four rows.
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
 #[inline(always)]
-pub(crate) fn dot_tile<const R: usize>(kind: Kind, w: &[u8], acts: &[crate::kquant::Row<'_>; R]) -> [[f32; QUAD]; R] {
+pub(crate) fn dot_tile<const R: usize>(
+    layout: Layout,
+    w: &[u8],
+    acts: &[crate::kquant::Row<'_>; R],
+) -> [[f32; QUAD]; R] {
     // SAFETY: `w` holds whole quads' super-blocks, as many as each row has
     // (the caller passes a quad of a matrix whose activations these are);
     // the page loads the relaxed-SIMD build only where the engine validates
     // its dot product.
     unsafe {
-        match (kind, crate::relaxed_dot::in_i16()) {
-            (Kind::Q6K, true) => relaxed::tile_q6k::<R, true>(w, acts),
-            (Kind::Q6K, false) => relaxed::tile_q6k::<R, false>(w, acts),
-            (_, true) => relaxed::tile_q4k::<R, true>(w, acts),
-            (_, false) => relaxed::tile_q4k::<R, false>(w, acts),
+        match (layout, crate::relaxed_dot::in_i16()) {
+            (Layout::Q6K, true) => relaxed::tile_q6k::<R, true>(w, acts),
+            (Layout::Q6K, false) => relaxed::tile_q6k::<R, false>(w, acts),
+            (Layout::Q6KWide, true) => relaxed::tile_q6k_wide::<R, true>(w, acts),
+            (Layout::Q6KWide, false) => relaxed::tile_q6k_wide::<R, false>(w, acts),
+            (Layout::Q4K, true) => relaxed::tile_q4k::<R, true>(w, acts),
+            (Layout::Q4K, false) => relaxed::tile_q4k::<R, false>(w, acts),
         }
     }
 }
@@ -207,7 +283,7 @@ pub(crate) fn dot_tile<const R: usize>(kind: Kind, w: &[u8], acts: &[crate::kqua
 mod relaxed {
     use std::arch::wasm32::*;
 
-    use super::{Q4K_BYTES, Q6K_BYTES, QUAD};
+    use super::{Q4K_BYTES, Q6K_BYTES, Q6K_WIDE_BYTES, QUAD};
     use crate::arch::relaxed::accumulate;
     use crate::arch::simd128::moved_bits;
     use crate::kquant::{Row, SUPER};
@@ -313,9 +389,7 @@ mod relaxed {
         for b in 0..nb {
             let blk = w.as_ptr().add(b * Q6K_BYTES);
             let d = v128_load(blk as *const v128);
-            // Pair p's scales, i16 lanes (row r's sub-blocks 2p and 2p + 1 at 2r, 2r + 1).
-            let pairs: [v128; 8] =
-                std::array::from_fn(|p| i16x8_extend_low_i8x16(v128_load64_zero(blk.add(16 + 8 * p) as *const u64)));
+            let pairs = q6k_pairs(blk);
             let mut sumi = [zero; R];
             for n in 0..2 {
                 // Steps 2t, 2t + 1 of this half: sub-blocks 8n + 2c + t / 2 for quarter c.
@@ -344,16 +418,8 @@ mod relaxed {
                         }
                     }
                     for quarter in 0..4 {
-                        // Sub-block 8n + 2·quarter + h: pair 4n + quarter, its
-                        // even (h = 0) or odd member, sign-extended to i32.
-                        // With `I16`, the scale in both i16 lanes of each row.
-                        let v = pairs[4 * n + quarter];
-                        let sc = match (I16, h) {
-                            (true, 0) => i16x8_shuffle::<0, 0, 2, 2, 4, 4, 6, 6>(v, v),
-                            (true, _) => i16x8_shuffle::<1, 1, 3, 3, 5, 5, 7, 7>(v, v),
-                            (false, 0) => i32x4_shr(i32x4_shl(v, 16), 16),
-                            (false, _) => i32x4_shr(v, 16),
-                        };
+                        // Sub-block 8n + 2·quarter + h.
+                        let sc = q6k_scale::<I16>(&pairs, 8 * n + 2 * quarter + h);
                         for (sumi, acc) in sumi.iter_mut().zip(&acc) {
                             let scaled =
                                 if I16 { i32x4_dot_i16x8(acc[quarter], sc) } else { i32x4_mul(acc[quarter], sc) };
@@ -362,17 +428,92 @@ mod relaxed {
                     }
                 }
             }
-            for (r, (sumi, facc)) in sumi.iter().zip(facc.iter_mut()).enumerate() {
-                let row = acts.get_unchecked(r);
-                let bs = row.bsums.as_ptr().add(b * 16);
-                let runs = [v128_load(bs as *const v128), v128_load(bs.add(8) as *const v128)];
-                // 32 · Σ_g scale[g][row] · (the activations' sum over run g).
-                let offset = (0..8)
-                    .fold(zero, |acc, p| i32x4_add(acc, i32x4_dot_i16x8(pairs[p], splat_i32(runs[p / 4], p % 4))));
-                let sumi = i32x4_sub(*sumi, i32x4_shl(offset, 5));
-                let da = f32x4_splat(*row.d.get_unchecked(b));
-                *facc = f32x4_add(*facc, f32x4_mul(f32x4_convert_i32x4(sumi), f32x4_mul(d, da)));
+            q6k_scaled(b, d, &pairs, &sumi, acts, &mut facc);
+        }
+        facc.map(lanes)
+    }
+
+    /// A Q6_K quad super-block's 16 pairs of 8-bit scales, as i16 lanes:
+    /// pair p holds row r's sub-blocks 2p and 2p + 1 at lanes 2r, 2r + 1.
+    #[inline(always)]
+    unsafe fn q6k_pairs(blk: *const u8) -> [v128; 8] {
+        std::array::from_fn(|p| i16x8_extend_low_i8x16(v128_load64_zero(blk.add(16 + 8 * p) as *const u64)))
+    }
+
+    /// Sub-block `g`'s scales from `q6k_pairs`: with `I16` in both i16 lanes
+    /// of each row (for `i32x4.dot_i16x8_s`), otherwise sign-extended to i32.
+    #[inline(always)]
+    unsafe fn q6k_scale<const I16: bool>(pairs: &[v128; 8], g: usize) -> v128 {
+        let v = pairs[g / 2];
+        match (I16, g % 2) {
+            (true, 0) => i16x8_shuffle::<0, 0, 2, 2, 4, 4, 6, 6>(v, v),
+            (true, _) => i16x8_shuffle::<1, 1, 3, 3, 5, 5, 7, 7>(v, v),
+            (false, 0) => i32x4_shr(i32x4_shl(v, 16), 16),
+            (false, _) => i32x4_shr(v, 16),
+        }
+    }
+
+    /// Super-block `b`'s scaled integer sums (`sumi`, the values as stored)
+    /// into `facc`, with the values' offset of 32 taken off: 32 · Σ_g
+    /// scale[g][row] · (the activations' sum over run g).
+    #[inline(always)]
+    unsafe fn q6k_scaled<const R: usize>(
+        b: usize,
+        d: v128,
+        pairs: &[v128; 8],
+        sumi: &[v128; R],
+        acts: &[Row<'_>; R],
+        facc: &mut [v128; R],
+    ) {
+        for (r, (sumi, facc)) in sumi.iter().zip(facc.iter_mut()).enumerate() {
+            let row = acts.get_unchecked(r);
+            let bs = row.bsums.as_ptr().add(b * 16);
+            let runs = [v128_load(bs as *const v128), v128_load(bs.add(8) as *const v128)];
+            let offset = (0..8).fold(i32x4_splat(0), |acc, p| {
+                i32x4_add(acc, i32x4_dot_i16x8(pairs[p], splat_i32(runs[p / 4], p % 4)))
+            });
+            let sumi = i32x4_sub(*sumi, i32x4_shl(offset, 5));
+            let da = f32x4_splat(*row.d.get_unchecked(b));
+            *facc = f32x4_add(*facc, f32x4_mul(f32x4_convert_i32x4(sumi), f32x4_mul(d, da)));
+        }
+    }
+
+    /// Q6_K's wide quads: the values a byte each, as stored (0..=63), so a
+    /// step is one load. Each sub-block of 16 is summed over two pairs of
+    /// steps (with `I16` in i16 lanes: 2 × 2 × 63 × 128 at most), then scaled.
+    #[target_feature(enable = "relaxed-simd")]
+    pub(super) unsafe fn tile_q6k_wide<const R: usize, const I16: bool>(
+        w: &[u8],
+        acts: &[Row<'_>; R],
+    ) -> [[f32; QUAD]; R] {
+        let nb = acts[0].d.len();
+        let zero = i32x4_splat(0);
+        let mut facc = [f32x4_splat(0.0); R];
+        for b in 0..nb {
+            let blk = w.as_ptr().add(b * Q6K_WIDE_BYTES);
+            let d = v128_load(blk as *const v128);
+            let pairs = q6k_pairs(blk);
+            let mut sumi = [zero; R];
+            for g in 0..16 {
+                let mut acc = [[zero; 2]; R];
+                for s in 0..4 {
+                    let q = v128_load(blk.add(80 + 16 * (4 * g + s)) as *const v128);
+                    for (r, acc) in acc.iter_mut().enumerate() {
+                        let x = acts.get_unchecked(r).qs.as_ptr().add(b * SUPER + 16 * g + 4 * s);
+                        acc[s / 2] = accumulate::<I16>(acc[s / 2], v128_load32_splat(x as *const u32), q);
+                    }
+                }
+                let sc = q6k_scale::<I16>(&pairs, g);
+                for (sumi, acc) in sumi.iter_mut().zip(&acc) {
+                    let scaled = if I16 {
+                        i32x4_add(i32x4_dot_i16x8(acc[0], sc), i32x4_dot_i16x8(acc[1], sc))
+                    } else {
+                        i32x4_mul(i32x4_add(acc[0], acc[1]), sc)
+                    };
+                    *sumi = i32x4_add(*sumi, scaled);
+                }
             }
+            q6k_scaled(b, d, &pairs, &sumi, acts, &mut facc);
         }
         facc.map(lanes)
     }
@@ -389,7 +530,9 @@ mod tests {
     #[test]
     fn interleaved_rows_dequantize_as_the_ggufs() {
         let (rows, cols) = (8, 512);
-        for (dtype, kind) in [(GgmlDType::Q4K, Kind::Q4K), (GgmlDType::Q6K, Kind::Q6K)] {
+        let layouts = [Layout::Q4K, Layout::Q6K, Layout::Q6KWide];
+        for (dtype, layout) in [GgmlDType::Q4K, GgmlDType::Q6K, GgmlDType::Q6K].into_iter().zip(layouts) {
+            let kind = layout.kind();
             // What a quantizer writes, and arbitrary bytes (every scale and
             // high-bit pattern) with small finite f16 scales.
             let (written, _) = quantized(dtype, rows, cols, 7);
@@ -403,15 +546,15 @@ mod tests {
             }
             for bytes in [written, arbitrary] {
                 let t = f16_table();
-                let quads = repack(kind, t, bytes.clone(), rows, cols);
-                assert_eq!(quads.len(), rows / QUAD * cols / SUPER * quad_bytes(kind));
+                let quads = repack(layout, t, bytes.clone(), rows, cols);
+                assert_eq!(quads.len(), rows / QUAD * cols / SUPER * layout.quad_bytes());
                 let row_bytes = cols / SUPER * kind.bytes();
                 for r in 0..rows {
                     let (mut want, mut got) = (vec![0f32; cols], vec![0f32; cols]);
                     kquant::dequantize_row(kind, t, &bytes[r * row_bytes..(r + 1) * row_bytes], &mut want);
-                    dequantize_row(kind, &quads, cols, r, &mut got);
+                    dequantize_row(layout, &quads, cols, r, &mut got);
                     let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-                    assert_eq!(bits(&got), bits(&want), "{kind:?} row {r}");
+                    assert_eq!(bits(&got), bits(&want), "{layout:?} row {r}");
                 }
             }
         }

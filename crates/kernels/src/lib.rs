@@ -44,7 +44,7 @@ pub mod testing;
 
 pub use activations::Activations;
 pub use blocks::BLOCK;
-pub use weight::{matmul_shared, Weight, WeightError};
+pub use weight::{matmul_shared, Holding, Weight, WeightError};
 
 #[cfg(test)]
 mod tests;

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use candle_core::quantized::GgmlDType;
 
 use crate::activations::{Activations, Extras, RELAXED};
-use crate::Weight;
+use crate::{Holding, Weight};
 
 /// How the relaxed-SIMD kernels sum their 8-bit products.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +82,9 @@ pub fn choose(clock: &mut dyn FnMut() -> f64) -> Option<Choice> {
     let (rows, cols) = (256, 1024);
     let weights: Vec<Weight> = [GgmlDType::Q4_1, GgmlDType::Q8_0, GgmlDType::Q4K]
         .into_iter()
-        .filter_map(|dtype| Weight::from_gguf_bytes(dtype, rows, cols, synthetic(dtype, rows * cols)).ok())
+        .filter_map(|dtype| {
+            Weight::from_gguf_bytes(dtype, rows, cols, synthetic(dtype, rows * cols), Holding::Compact).ok()
+        })
         .collect();
     let x: Vec<f32> = (0..cols).map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0).collect();
     // Quantized once for every family: the timings are of the kernels alone.
@@ -149,7 +151,8 @@ mod tests {
     fn synthetic_weights_load_and_multiply_to_finite_values() {
         for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0, GgmlDType::Q4K] {
             let (rows, cols) = (4, 512);
-            let w = Weight::from_gguf_bytes(dtype, rows, cols, synthetic(dtype, rows * cols)).unwrap();
+            let w =
+                Weight::from_gguf_bytes(dtype, rows, cols, synthetic(dtype, rows * cols), Holding::Compact).unwrap();
             let mut out = vec![0f32; rows];
             w.matmul(&vec![0.5; cols], 1, &mut out, &mut Activations::default()).unwrap();
             assert!(out.iter().all(|v| v.is_finite() && *v != 0.0), "{dtype:?}: {out:?}");

@@ -51,8 +51,8 @@ fn threads_give_the_one_thread_products() {
         let cols = if dtype.block_size() == 256 { 768 } else { cols };
         let (bytes, _) = quantized(dtype, rows, cols, 7);
         let (bytes2, _) = quantized(dtype, rows / 3, cols, 8);
-        let w = Weight::from_gguf_bytes(dtype, rows, cols, bytes).unwrap();
-        let w2 = Weight::from_gguf_bytes(dtype, rows / 3, cols, bytes2).unwrap();
+        let w = Weight::from_gguf_bytes(dtype, rows, cols, bytes, Holding::Compact).unwrap();
+        let w2 = Weight::from_gguf_bytes(dtype, rows / 3, cols, bytes2, Holding::Compact).unwrap();
         // One token, and a prompt of a tile and a row left over.
         for m in [1, TILE + 1] {
             let x = noise(m * cols, 9);
@@ -91,7 +91,7 @@ fn kernels_agree_with_candle() {
         let q = qtensor_from_ggml(dtype, &bytes, vec![rows, cols], &Device::Cpu).unwrap();
         let candle: Vec<f32> =
             QMatMul::from_qtensor(q).unwrap().forward(&xt).unwrap().flatten_all().unwrap().to_vec1().unwrap();
-        let w = Weight::from_gguf_bytes(dtype, rows, cols, bytes).unwrap();
+        let w = Weight::from_gguf_bytes(dtype, rows, cols, bytes, Holding::Compact).unwrap();
         assert_eq!(w.has_own_kernel(), dtype != GgmlDType::Q3K, "{dtype:?}");
         let mut out = vec![0f32; m * rows];
         w.matmul(&x, m, &mut out, &mut Activations::default()).unwrap();
@@ -161,7 +161,7 @@ fn k_quants_agree_with_candle_on_arbitrary_bytes() {
         let xt = Tensor::from_slice(&x, (m, cols), &Device::Cpu).unwrap();
         let candle: Vec<f32> =
             QMatMul::from_qtensor(q).unwrap().forward(&xt).unwrap().flatten_all().unwrap().to_vec1().unwrap();
-        let w = Weight::from_gguf_bytes(dtype, rows, cols, bytes).unwrap();
+        let w = Weight::from_gguf_bytes(dtype, rows, cols, bytes, Holding::Compact).unwrap();
         let mut row = vec![0f32; cols];
         for r in 0..rows {
             w.row(r, &mut row).unwrap();
@@ -187,7 +187,7 @@ fn q8_0_extremes_do_not_overflow() {
     }
     let x: Vec<f32> = (0..cols).map(|i| if i % 3 == 0 { -1.0 } else { 1.0 }).collect();
     let want: f32 = x.iter().map(|v| v * -128.0).sum();
-    let w = Weight::from_gguf_bytes(GgmlDType::Q8_0, rows, cols, bytes).unwrap();
+    let w = Weight::from_gguf_bytes(GgmlDType::Q8_0, rows, cols, bytes, Holding::Compact).unwrap();
     let mut out = vec![0f32; rows];
     w.matmul(&x, 1, &mut out, &mut Activations::default()).unwrap();
     for o in out {
@@ -204,7 +204,8 @@ fn a_prompts_rows_are_each_rows_own_product() {
     let m = TILE + 4 + 2 + 1;
     for dtype in EVERY_TYPE {
         let cols = if dtype.block_size() == 256 { 512 } else { 576 };
-        let w = Weight::from_gguf_bytes(dtype, rows, cols, quantized(dtype, rows, cols, 11).0).unwrap();
+        let w =
+            Weight::from_gguf_bytes(dtype, rows, cols, quantized(dtype, rows, cols, 11).0, Holding::Compact).unwrap();
         let x = noise(m * cols, 12);
         let mut acts = Activations::default();
         let mut all = vec![0f32; m * rows];
@@ -221,7 +222,8 @@ fn a_prompts_rows_are_each_rows_own_product() {
 /// Blocks of 32, Q4_K and Q6_K are interleaved in quads where relaxed
 /// SIMD is built in and the rows are whole quads, and kept as the GGUF has
 /// them otherwise; both give the same products to f32 rounding, from what a
-/// quantizer writes and with every value at its largest (Q8_0: −128).
+/// quantizer writes and with every value at its largest (Q8_0: −128), and
+/// held fast (Q6_K a byte a value) the same bits as held compact.
 #[test]
 fn interleaved_where_they_can_be() {
     // Every type but Q5_K and F16, which keep the GGUF's layout, and Q3_K (candle's).
@@ -245,38 +247,53 @@ fn interleaved_where_they_can_be() {
                 }
             }
         }
-        let whole = Weight::from_gguf_bytes(dtype, rows, cols, bytes.clone()).unwrap();
-        let interleaved = cfg!(all(target_feature = "simd128", feature = "relaxed-simd"));
-        assert_eq!(matches!(whole.store, Store::Quads(..) | Store::BlockQuads(..)), interleaved, "{dtype:?}");
-        // What the pre-flight counts is what the store holds.
-        assert_eq!(Weight::held_bytes(dtype, rows, cols, bytes.len() as u64), whole.bytes() as u64);
         // One row fewer: not whole quads, so the GGUF's layout.
         let row_bytes = cols / dtype.block_size() * dtype.type_size();
-        let ragged = Weight::from_gguf_bytes(dtype, rows - 1, cols, bytes[..(rows - 1) * row_bytes].to_vec()).unwrap();
+        let ragged_bytes = bytes[..(rows - 1) * row_bytes].to_vec();
+        let ragged = Weight::from_gguf_bytes(dtype, rows - 1, cols, ragged_bytes, Holding::Fast).unwrap();
         assert!(matches!(ragged.store, Store::Super(..) | Store::Blocks(..)), "{dtype:?}");
         // Rows 0 and 1 at the activations' extremes, the last noise.
         let mut x = noise(m * cols, 22);
         x[..cols].fill(1.0);
         x[cols..2 * cols].fill(-1.0);
-        let (mut a, mut b) = (vec![0f32; m * rows], vec![0f32; m * (rows - 1)]);
-        whole.matmul(&x, m, &mut a, &mut Activations::default()).unwrap();
+        let mut b = vec![0f32; m * (rows - 1)];
         ragged.matmul(&x, m, &mut b, &mut Activations::default()).unwrap();
-        let scale = a.iter().fold(0f32, |s, v| s.max(v.abs()));
-        for i in 0..m {
-            for j in 0..rows - 1 {
-                let (p, q) = (a[i * rows + j], b[i * (rows - 1) + j]);
-                assert!((p - q).abs() <= 1e-5 * scale, "{dtype:?} (extreme: {extreme}) [{i},{j}] {p} vs {q}");
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        let mut compact = Vec::new();
+        for holding in [Holding::Compact, Holding::Fast] {
+            let whole = Weight::from_gguf_bytes(dtype, rows, cols, bytes.clone(), holding).unwrap();
+            let interleaved = cfg!(all(target_feature = "simd128", feature = "relaxed-simd"));
+            assert_eq!(matches!(whole.store, Store::Quads(..) | Store::BlockQuads(..)), interleaved, "{dtype:?}");
+            // What the pre-flight counts is what the store holds.
+            assert_eq!(Weight::held_bytes(dtype, rows, cols, bytes.len() as u64, holding), whole.bytes() as u64);
+            let mut a = vec![0f32; m * rows];
+            whole.matmul(&x, m, &mut a, &mut Activations::default()).unwrap();
+            // The quads' two forms of relaxed SIMD's sums: the same bits.
+            let mut in_i16 = a.clone();
+            relaxed_dot::set(relaxed_dot::DotSums::I16);
+            whole.matmul(&x, m, &mut in_i16, &mut Activations::default()).unwrap();
+            relaxed_dot::set(relaxed_dot::DotSums::I32);
+            assert_eq!(bits(&in_i16), bits(&a), "{dtype:?} {holding:?} summed in i16 (extreme: {extreme})");
+            let scale = a.iter().fold(0f32, |s, v| s.max(v.abs()));
+            for i in 0..m {
+                for j in 0..rows - 1 {
+                    let (p, q) = (a[i * rows + j], b[i * (rows - 1) + j]);
+                    assert!((p - q).abs() <= 1e-5 * scale, "{dtype:?} {holding:?} ({extreme}) [{i},{j}] {p} vs {q}");
+                }
             }
-        }
-        // And the rows as embeddings: what the GGUF's layout gives, bit for bit.
-        let (mut p, mut q) = (vec![0f32; cols], vec![0f32; cols]);
-        for r in [0, rows / 2 + 1, rows - 2] {
-            whole.row(r, &mut p).unwrap();
-            ragged.row(r, &mut q).unwrap();
-            assert_eq!(
-                p.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                q.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-            );
+            // Held fast, the same integer sums scaled alike: the same bits.
+            if holding == Holding::Compact {
+                compact = a;
+            } else {
+                assert_eq!(bits(&a), bits(&compact), "{dtype:?} held fast (extreme: {extreme})");
+            }
+            // And the rows as embeddings: what the GGUF's layout gives, bit for bit.
+            let (mut p, mut q) = (vec![0f32; cols], vec![0f32; cols]);
+            for r in [0, rows / 2 + 1, rows - 2] {
+                whole.row(r, &mut p).unwrap();
+                ragged.row(r, &mut q).unwrap();
+                assert_eq!(bits(&p), bits(&q), "{dtype:?} {holding:?} row {r}");
+            }
         }
     }
 }
@@ -285,8 +302,8 @@ fn interleaved_where_they_can_be() {
 fn shared_input_gives_the_same_products() {
     let (a, b) = (quantized(GgmlDType::Q4_1, 8, 64, 1).0, quantized(GgmlDType::Q8_0, 5, 64, 2).0);
     let (a, b) = (
-        Weight::from_gguf_bytes(GgmlDType::Q4_1, 8, 64, a).unwrap(),
-        Weight::from_gguf_bytes(GgmlDType::Q8_0, 5, 64, b).unwrap(),
+        Weight::from_gguf_bytes(GgmlDType::Q4_1, 8, 64, a, Holding::Compact).unwrap(),
+        Weight::from_gguf_bytes(GgmlDType::Q8_0, 5, 64, b, Holding::Compact).unwrap(),
     );
     let x = noise(2 * 64, 5);
     let mut acts = Activations::default();
@@ -409,7 +426,7 @@ fn relaxed_kernels_agree_with_simd128() {
 fn rows_are_the_dequantized_rows() {
     for dtype in EVERY_TYPE {
         let (bytes, deq) = quantized(dtype, 5, 256, 3);
-        let w = Weight::from_gguf_bytes(dtype, 5, 256, bytes).unwrap();
+        let w = Weight::from_gguf_bytes(dtype, 5, 256, bytes, Holding::Compact).unwrap();
         let mut row = vec![0f32; 256];
         w.row(3, &mut row).unwrap();
         let want: Vec<f32> = deq.get(3).unwrap().to_vec1().unwrap();
@@ -421,10 +438,13 @@ fn rows_are_the_dequantized_rows() {
 #[test]
 fn wrong_sizes_are_errors_not_panics() {
     assert!(matches!(
-        Weight::from_gguf_bytes(GgmlDType::Q4_1, 2, 64, vec![0; 79]),
+        Weight::from_gguf_bytes(GgmlDType::Q4_1, 2, 64, vec![0; 79], Holding::Compact),
         Err(WeightError::Size { expected: 80, .. })
     ));
-    assert!(matches!(Weight::from_gguf_bytes(GgmlDType::Q8_0, 2, 40, vec![0; 10]), Err(WeightError::Ragged { .. })));
+    assert!(matches!(
+        Weight::from_gguf_bytes(GgmlDType::Q8_0, 2, 40, vec![0; 10], Holding::Compact),
+        Err(WeightError::Ragged { .. })
+    ));
 }
 
 #[test]

@@ -131,23 +131,47 @@ fn rows_by<'a, K: Kernel<'a>, const R: usize>(
 }
 
 /// A product over weights interleaved in quads of rows (`interleaved`):
-/// one quad against `R` activation rows, each row's products with the four.
+/// activation row `i` as its kernel takes it, and one quad against `R` of
+/// them, each row's products with the four.
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
-pub(crate) trait QuadKernel<'a>: Kernel<'a> {
+pub(crate) trait QuadKernel<'a> {
+    type Act: Copy;
+    fn act(&self, i: usize) -> Self::Act;
     fn quad_dot<const R: usize>(&self, w: &[u8], acts: &[Self::Act; R]) -> [[f32; QUAD]; R];
 }
 
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
 impl<'a> QuadKernel<'a> for Blocks32<'a> {
+    type Act = Act<'a>;
+
+    fn act(&self, i: usize) -> Act<'a> {
+        Kernel::act(self, i)
+    }
+
     fn quad_dot<const R: usize>(&self, w: &[u8], acts: &[Act<'a>; R]) -> [[f32; QUAD]; R] {
         crate::interleaved::blocks32::dot_tile(self.kind, w, acts)
     }
 }
 
+/// K-quant super-blocks interleaved in quads, laid out as `layout` says,
+/// against activations quantized as Q8_K.
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
-impl<'a> QuadKernel<'a> for Super256<'a> {
+pub(crate) struct KQuads<'a> {
+    pub(crate) layout: crate::interleaved::Layout,
+    pub(crate) a: &'a kquant::Act8K,
+    pub(crate) cols: usize,
+}
+
+#[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+impl<'a> QuadKernel<'a> for KQuads<'a> {
+    type Act = kquant::Row<'a>;
+
+    fn act(&self, i: usize) -> kquant::Row<'a> {
+        self.a.row(i, self.cols)
+    }
+
     fn quad_dot<const R: usize>(&self, w: &[u8], acts: &[kquant::Row<'a>; R]) -> [[f32; QUAD]; R] {
-        crate::interleaved::dot_tile(self.kind, w, acts)
+        crate::interleaved::dot_tile(self.layout, w, acts)
     }
 }
 

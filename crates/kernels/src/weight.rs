@@ -17,7 +17,7 @@ pub(crate) enum Store {
     /// K-quant super-blocks of 256 (Q4_K, Q5_K, Q6_K).
     Super(kquant::Kind, Vec<u8>),
     /// Q4_K or Q6_K rows interleaved in quads (`interleaved`: the relaxed-SIMD build).
-    Quads(kquant::Kind, Vec<u8>),
+    Quads(interleaved::Layout, Vec<u8>),
     /// Blocks of 32 (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) interleaved in quads (`interleaved::blocks32`).
     BlockQuads(Blocks, Vec<u8>),
     /// F16, kept as the file stores it.
@@ -25,6 +25,18 @@ pub(crate) enum Store {
     /// Types without a kernel here, multiplied by candle (which keeps F16/F32
     /// matrices as an f32 tensor, other types as its quantized tensor).
     Candle(QMatMul),
+}
+
+/// How a matrix is held: within a few per cent of its file's bytes, or in
+/// more memory where this build has a faster form for its type (Q6_K a byte
+/// a value in the relaxed-SIMD build: 31 % more than the file's six bits,
+/// its products without unpacking). The loader chooses, for the memory the
+/// model may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Holding {
+    #[default]
+    Compact,
+    Fast,
 }
 
 /// A `rows × cols` weight matrix (out × in, as GGUF stores linear layers).
@@ -49,8 +61,14 @@ pub enum WeightError {
 
 impl Weight {
     /// Takes the tensor's bytes as read from the GGUF (no copy for the types
-    /// with a kernel here).
-    pub fn from_gguf_bytes(dtype: GgmlDType, rows: usize, cols: usize, bytes: Vec<u8>) -> Result<Self, WeightError> {
+    /// with a kernel here), to hold as `holding` says.
+    pub fn from_gguf_bytes(
+        dtype: GgmlDType,
+        rows: usize,
+        cols: usize,
+        bytes: Vec<u8>,
+        holding: Holding,
+    ) -> Result<Self, WeightError> {
         let block = dtype.block_size();
         if rows == 0 || cols == 0 {
             return Err(WeightError::Empty { rows, cols });
@@ -68,7 +86,8 @@ impl Weight {
             }
             (Some(b), _) => Store::Blocks(b, bytes),
             (_, Some(k)) if interleaved::interleaves(k, rows, cols) => {
-                Store::Quads(k, interleaved::repack(k, f16_table(), bytes, rows, cols))
+                let layout = interleaved::Layout::of(k, holding);
+                Store::Quads(layout, interleaved::repack(layout, f16_table(), bytes, rows, cols))
             }
             (_, Some(k)) => Store::Super(k, bytes),
             _ if dtype == GgmlDType::F16 => Store::F16(bytes),
@@ -81,12 +100,14 @@ impl Weight {
         Ok(Self { rows, cols, dtype, store })
     }
 
-    /// Bytes a `rows × cols` matrix of `dtype` holds once loaded, for one the
-    /// file stores in `file_bytes` (more where this build repacks it).
-    pub fn held_bytes(dtype: GgmlDType, rows: usize, cols: usize, file_bytes: u64) -> u64 {
+    /// Bytes a `rows × cols` matrix of `dtype` holds once loaded as
+    /// `holding` says, for one the file stores in `file_bytes` (more where
+    /// this build repacks it).
+    pub fn held_bytes(dtype: GgmlDType, rows: usize, cols: usize, file_bytes: u64, holding: Holding) -> u64 {
         match kquant::Kind::of(dtype) {
             Some(k) if interleaved::interleaves(k, rows, cols) => {
-                file_bytes / k.bytes() as u64 * interleaved::quad_bytes(k) as u64 / interleaved::QUAD as u64
+                let layout = interleaved::Layout::of(k, holding);
+                file_bytes / k.bytes() as u64 * layout.quad_bytes() as u64 / interleaved::QUAD as u64
             }
             _ => file_bytes,
         }
@@ -112,7 +133,7 @@ impl Weight {
                 let row_bytes = self.cols / kquant::SUPER * kind.bytes();
                 kquant::dequantize_row(*kind, f16_table(), &bytes[r * row_bytes..(r + 1) * row_bytes], out);
             }
-            Store::Quads(kind, quads) => interleaved::dequantize_row(*kind, quads, self.cols, r, out),
+            Store::Quads(layout, quads) => interleaved::dequantize_row(*layout, quads, self.cols, r, out),
             Store::BlockQuads(kind, quads) => {
                 dequantize_row(*kind, &interleaved::blocks32::gguf_row(*kind, quads, self.cols, r), out)
             }
@@ -159,9 +180,9 @@ impl Weight {
                 band(&k, w, self.cols / kquant::SUPER * kind.bytes(), m, js, out)
             }
             #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
-            Store::Quads(kind, w) => {
-                let k = Super256 { kind: *kind, t: f16_table(), a: &a.k, cols: self.cols };
-                let quad_bytes = self.cols / kquant::SUPER * interleaved::quad_bytes(*kind);
+            Store::Quads(layout, w) => {
+                let k = crate::tiling::KQuads { layout: *layout, a: &a.k, cols: self.cols };
+                let quad_bytes = self.cols / kquant::SUPER * layout.quad_bytes();
                 crate::tiling::quad_band(&k, w, quad_bytes, m, js, out)
             }
             #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]

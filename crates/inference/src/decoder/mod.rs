@@ -21,7 +21,7 @@ use candle_core::quantized::gguf_file::{Content, Value};
 
 use crate::arch::Arch;
 use crate::gguf::md_u64;
-use fineprint_kernels::{matmul_shared, parallel, Activations, Weight};
+use fineprint_kernels::{matmul_shared, parallel, Activations, Holding, Weight};
 
 mod cache;
 mod gemma3;
@@ -32,6 +32,7 @@ mod tensors;
 
 use cache::Rows;
 use layers::{add, add_rows, attention, gelu_tanh_mul, rms_norm, rms_norm_in_place, rotate, silu_mul, Rotation};
+pub(crate) use tensors::holding_of;
 use tensors::Tensors;
 
 /// The feed-forward activation's cost per value in `parallel`'s units (bytes
@@ -268,6 +269,7 @@ impl Decoder {
         content: &Content,
         reader: &mut R,
         context: usize,
+        layers: Holding,
     ) -> Result<Self, LoadError> {
         let h = Header::new(arch, &content.metadata);
         let (cfg, rope) = match arch {
@@ -309,7 +311,7 @@ impl Decoder {
         }
         optional.retain(|n| content.tensor_infos.contains_key(n));
         names.extend(optional);
-        let mut t = Tensors::read(content, reader, &names)?;
+        let mut t = Tensors::read(content, reader, &names, layers)?;
         let embd = t.matrix("token_embd.weight", None, dim)?;
         let vocab = embd.rows;
         // Llama 3.1+ scales some rotation frequencies; the factors ship as a tensor.

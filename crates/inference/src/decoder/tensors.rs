@@ -8,7 +8,7 @@ use candle_core::quantized::ggml_file::qtensor_from_ggml;
 use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::GgmlDType;
 use candle_core::Device;
-use fineprint_kernels::Weight;
+use fineprint_kernels::{Holding, Weight};
 
 use super::LoadError;
 
@@ -21,6 +21,21 @@ pub(super) type Raw = (Vec<usize>, GgmlDType, Vec<u8>);
 pub(super) struct Tensors<'a> {
     content: &'a Content,
     pub(super) raw: HashMap<String, Raw>,
+    /// How the layers' matrices are held (`holding_of`).
+    layers: Holding,
+}
+
+/// How the matrix `name` is held when the layers' are held as `layers`
+/// says. The embedding table and the output head stay compact: a token
+/// looks up one row of the first, and the second meets only the last row of
+/// a prompt, so a faster form would cost memory, and bytes each decoded
+/// token streams, for nothing.
+pub(crate) fn holding_of(name: &str, layers: Holding) -> Holding {
+    if name.starts_with("blk.") {
+        layers
+    } else {
+        Holding::Compact
+    }
 }
 
 impl<'a> Tensors<'a> {
@@ -28,6 +43,7 @@ impl<'a> Tensors<'a> {
         content: &'a Content,
         reader: &mut R,
         names: &[String],
+        layers: Holding,
     ) -> Result<Self, LoadError> {
         let mut order = Vec::with_capacity(names.len());
         for name in names {
@@ -54,7 +70,7 @@ impl<'a> Tensors<'a> {
             // Room for what the weight store makes of it (the relaxed-SIMD
             // build interleaves K-quant rows in place, in a larger size).
             let held = match dims.as_slice() {
-                [rows, cols] => Weight::held_bytes(dtype, *rows, *cols, len as u64) as usize,
+                [rows, cols] => Weight::held_bytes(dtype, *rows, *cols, len as u64, holding_of(name, layers)) as usize,
                 _ => len,
             };
             let mut buf = Vec::with_capacity(held.max(len));
@@ -62,7 +78,7 @@ impl<'a> Tensors<'a> {
             reader.read_exact(&mut buf).map_err(io)?;
             raw.insert(name.clone(), (dims, dtype, buf));
         }
-        Ok(Self { content, raw })
+        Ok(Self { content, raw, layers })
     }
 
     pub(super) fn has(&self, name: &str) -> bool {
@@ -79,7 +95,7 @@ impl<'a> Tensors<'a> {
             let expected = format!("[{}, {cols}]", rows.map_or("n".into(), |r| r.to_string()));
             return Err(LoadError::Shape { name: name.into(), shape: dims, expected });
         }
-        Weight::from_gguf_bytes(dtype, dims[0], cols, bytes)
+        Weight::from_gguf_bytes(dtype, dims[0], cols, bytes, holding_of(name, self.layers))
             .map_err(|e| LoadError::Tensor { name: name.into(), reason: e.to_string() })
     }
 
