@@ -16,7 +16,7 @@ pub mod template;
 pub mod tokenizer;
 
 use fineprint_protocol::ModelInfo;
-use tokenizers::Tokenizer;
+use tokenizer::Tokenizer;
 
 pub use error::{InferenceError, Result};
 /// Relaxed SIMD's two dot products and the choice between them (the worker times them when it starts).
@@ -80,8 +80,7 @@ impl Engine {
     pub fn tokenize(&self, text: &str) -> Result<Vec<u32>> {
         let mut ids = self
             .tokenizer
-            .encode(text, false)
-            .map(|e| e.get_ids().to_vec())
+            .encode(text)
             .map_err(|e| InferenceError::Tokenizer { file: self.file.clone(), reason: e.to_string() })?;
         if let Some(bos) = self.bos.filter(|b| ids.first() != Some(b)) {
             ids.insert(0, bos);

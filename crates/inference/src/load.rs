@@ -11,6 +11,7 @@ use crate::gguf::{self, md_str};
 use crate::model::Model;
 use crate::preflight::{self, Plan};
 use crate::template::ChatTemplate;
+use crate::tokenizer::Tokenizer;
 use crate::{tokenizer, Engine, MAX_CONTEXT};
 
 /// Tokens that end a turn in the chat formats in use, besides the GGUF's EOS id.
@@ -173,7 +174,7 @@ type Metadata = std::collections::HashMap<String, candle_core::quantized::gguf_f
 
 /// The chat template: tokenizer_config.json's where the folder has one, else
 /// the GGUF's `tokenizer.chat_template`; `None` for a model without one.
-fn chat_template(md: &Metadata, tokenizer: &tokenizers::Tokenizer, config: Option<&[u8]>) -> Option<ChatTemplate> {
+fn chat_template(md: &Metadata, tokenizer: &Tokenizer, config: Option<&[u8]>) -> Option<ChatTemplate> {
     let token_text = |key: &str| {
         md.get(key).and_then(|v| v.to_u32().ok()).and_then(|id| tokenizer.id_to_token(id)).unwrap_or_default()
     };
@@ -188,7 +189,7 @@ fn chat_template(md: &Metadata, tokenizer: &tokenizers::Tokenizer, config: Optio
 
 /// The ids that end a turn: the GGUF's EOS id and the end-of-turn tokens of
 /// the chat formats in use that this vocabulary has.
-fn end_of_turn_ids(md: &Metadata, tokenizer: &tokenizers::Tokenizer) -> Vec<u32> {
+fn end_of_turn_ids(md: &Metadata, tokenizer: &Tokenizer) -> Vec<u32> {
     let mut eos: Vec<u32> = md.get("tokenizer.ggml.eos_token_id").and_then(|v| v.to_u32().ok()).into_iter().collect();
     for t in END_OF_TURN {
         if let Some(id) = tokenizer.token_to_id(t) {

@@ -135,20 +135,16 @@ const RUNTIME_BYTES: u64 = 4 << 20;
 
 /// What the tokenizer holds once built: every piece twice (piece → id and
 /// id → piece, with their hash-table entries: about 48 bytes besides the text),
-/// and its merges (about 40 bytes each; a SentencePiece vocabulary rebuilt as
-/// BPE has about two per piece). Measured: 58 MB for Gemma's 262,144 pieces.
+/// and a GPT-2 BPE's merges (about 40 bytes each; a SentencePiece vocabulary
+/// needs none, `tokenizer::SentencePiece`).
 fn tokenizer_bytes(md: &HashMap<String, Value>) -> u64 {
     let text: u64 = match md.get("tokenizer.ggml.tokens") {
         Some(Value::Array(a)) => a.iter().map(|v| v.to_string().map_or(0, |s| s.len() as u64 + 48)).sum(),
         _ => 0,
     };
-    let pieces = match md.get("tokenizer.ggml.tokens") {
-        Some(Value::Array(a)) => a.len() as u64,
-        _ => 0,
-    };
     let merges = match md.get("tokenizer.ggml.merges") {
         Some(Value::Array(a)) => a.len() as u64,
-        _ => 2 * pieces,
+        _ => 0,
     };
     2 * text + 40 * merges
 }

@@ -1,5 +1,9 @@
 //! The model's tokenizer: `tokenizer.json` when the folder has one, otherwise
-//! rebuilt from the GGUF's own vocabulary (`tokenizer.ggml.*`).
+//! rebuilt from the GGUF's own vocabulary (`tokenizer.ggml.*`): a GPT-2 BPE
+//! from its merges, or a SentencePiece vocabulary from its scores
+//! (`sentencepiece`).
+
+mod sentencepiece;
 
 use std::collections::HashMap;
 
@@ -18,10 +22,62 @@ use tokenizers::pre_tokenizers::digits::Digits;
 use tokenizers::pre_tokenizers::sequence::Sequence as PreSequence;
 use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
 use tokenizers::pre_tokenizers::PreTokenizerWrapper;
-use tokenizers::{AddedToken, SplitDelimiterBehavior, Tokenizer};
+use tokenizers::processors::PostProcessorWrapper;
+use tokenizers::{AddedToken, SplitDelimiterBehavior, TokenizerImpl};
 
 use crate::error::{InferenceError, Result};
 use crate::gguf::md_str;
+pub use sentencepiece::SentencePiece;
+
+/// `tokenizers`' pipeline around a model of ours.
+type Pipeline<M> = TokenizerImpl<M, NormalizerWrapper, PreTokenizerWrapper, PostProcessorWrapper, DecoderWrapper>;
+
+/// A model's tokenizer: `tokenizers`' own (from a tokenizer.json, or a
+/// GPT-2 BPE rebuilt from the GGUF), or a SentencePiece vocabulary in
+/// `tokenizers`' pipeline.
+pub enum Tokenizer {
+    HuggingFace(Box<tokenizers::Tokenizer>),
+    SentencePiece(Box<Pipeline<SentencePiece>>),
+}
+
+impl Tokenizer {
+    /// The ids of `text`, with its control and user-defined tokens matched whole.
+    pub fn encode(&self, text: &str) -> tokenizers::Result<Vec<u32>> {
+        Ok(match self {
+            Tokenizer::HuggingFace(t) => t.encode(text, false)?.get_ids().to_vec(),
+            Tokenizer::SentencePiece(t) => t.encode(text, false)?.get_ids().to_vec(),
+        })
+    }
+
+    pub fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> tokenizers::Result<String> {
+        match self {
+            Tokenizer::HuggingFace(t) => t.decode(ids, skip_special_tokens),
+            Tokenizer::SentencePiece(t) => t.decode(ids, skip_special_tokens),
+        }
+    }
+
+    pub fn token_to_id(&self, token: &str) -> Option<u32> {
+        match self {
+            Tokenizer::HuggingFace(t) => t.token_to_id(token),
+            Tokenizer::SentencePiece(t) => t.token_to_id(token),
+        }
+    }
+
+    pub fn id_to_token(&self, id: u32) -> Option<String> {
+        match self {
+            Tokenizer::HuggingFace(t) => t.id_to_token(id),
+            Tokenizer::SentencePiece(t) => t.id_to_token(id),
+        }
+    }
+
+    /// Pieces, with the added tokens or without.
+    pub fn get_vocab_size(&self, with_added_tokens: bool) -> usize {
+        match self {
+            Tokenizer::HuggingFace(t) => t.get_vocab_size(with_added_tokens),
+            Tokenizer::SentencePiece(t) => t.get_vocab_size(with_added_tokens),
+        }
+    }
+}
 
 const LLAMA3_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 const QWEN2_SPLIT: &str =
@@ -73,7 +129,19 @@ pub fn from_gguf(file: &str, md: &HashMap<String, Value>) -> Result<Tokenizer> {
     let types = numbers(md, "tokenizer.ggml.token_type");
     let model = md_str(md, "tokenizer.ggml.model").unwrap_or("gpt2");
     let pre = md_str(md, "tokenizer.ggml.pre").unwrap_or("default");
-    let mut tok = match model {
+    // Control and user-defined tokens are matched whole, as the model was trained.
+    // Only control tokens are special (left out of decoded text): user-defined ones
+    // are text (Gemma's "\n", runs of spaces, HTML tags).
+    let of_type = |want: i32| -> Vec<AddedToken> {
+        tokens
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| types.get(*i).map(|t| *t as i32) == Some(want))
+            .map(|(_, t)| AddedToken::from(t.clone(), want == 3))
+            .collect()
+    };
+    let (control, user) = (of_type(3), of_type(4));
+    match model {
         "gpt2" => {
             let vocab: Vocab = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
             let merges: Vec<(String, String)> = strings(md, "tokenizer.ggml.merges")
@@ -82,7 +150,7 @@ pub fn from_gguf(file: &str, md: &HashMap<String, Value>) -> Result<Tokenizer> {
                 .filter_map(|m| m.split_once(' ').map(|(a, b)| (a.to_owned(), b.to_owned())))
                 .collect();
             let bpe = BPE::builder().vocab_and_merges(vocab, merges).build().map_err(|e| tok_err(file, e))?;
-            let mut tok = Tokenizer::new(bpe);
+            let mut tok = tokenizers::Tokenizer::new(bpe);
             let pre_tok: PreTokenizerWrapper = match pre {
                 // llama.cpp's "smollm" pre-tokenizer: digits one by one, then GPT-2 byte level
                 // without a prefix space (candle's own GGUF tokenizer gets this wrong).
@@ -105,40 +173,19 @@ pub fn from_gguf(file: &str, md: &HashMap<String, Value>) -> Result<Tokenizer> {
             };
             tok.with_pre_tokenizer(Some(pre_tok));
             tok.with_decoder(Some(DecoderWrapper::from(ByteLevelDecoder::default())));
-            tok
+            tok.add_special_tokens(control).map_err(|e| tok_err(file, e))?;
+            tok.add_tokens(user).map_err(|e| tok_err(file, e))?;
+            Ok(Tokenizer::HuggingFace(Box::new(tok)))
         }
         "llama" => {
-            // llama.cpp's SentencePiece vocabularies are BPE: it merges the adjacent pair
-            // whose joined piece scores highest. That is a BPE whose merges are every
-            // split of a piece into two pieces, ranked by the joined piece's score (how
-            // Hugging Face converts these models too); a Unigram reading of the same
-            // scores splits words into many small pieces.
+            // llama.cpp merges the adjacent pair whose joined piece scores
+            // highest (a Unigram reading of the same scores splits words into
+            // many small pieces). Normal pieces and bytes take part in merges.
             let scores = numbers(md, "tokenizer.ggml.scores");
             let normal = |i: usize| matches!(types.get(i).map(|t| *t as i32), None | Some(1) | Some(6));
-            let vocab: Vocab = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
-            let mut merges: Vec<(f64, usize, (String, String))> = Vec::new();
-            for (i, piece) in tokens.iter().enumerate().filter(|(i, _)| normal(*i)) {
-                for (cut, _) in piece.char_indices().skip(1) {
-                    let (a, b) = piece.split_at(cut);
-                    let known = |p: &str| vocab.get(p).is_some_and(|&j| normal(j as usize));
-                    if known(a) && known(b) {
-                        merges.push((scores.get(i).copied().unwrap_or(0.0), i, (a.to_owned(), b.to_owned())));
-                    }
-                }
-            }
-            // Highest score first; the vocabulary order breaks ties.
-            merges.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
-            let merges = merges.into_iter().map(|(_, _, m)| m).collect();
-            let unk = md
-                .get("tokenizer.ggml.unknown_token_id")
-                .and_then(|v| v.to_u32().ok())
-                .and_then(|i| tokens.get(i as usize).cloned());
-            let mut builder = BPE::builder().vocab_and_merges(vocab, merges).byte_fallback(true).fuse_unk(true);
-            if let Some(unk) = unk {
-                builder = builder.unk_token(unk);
-            }
-            let bpe = builder.build().map_err(|e| tok_err(file, e))?;
-            let mut tok = Tokenizer::new(bpe);
+            let unk = md.get("tokenizer.ggml.unknown_token_id").and_then(|v| v.to_u32().ok());
+            let unk = unk.filter(|&u| (u as usize) < tokens.len());
+            let mut tok = Pipeline::new(SentencePiece::new(tokens, &scores, normal, unk));
             let prefix = md.get("tokenizer.ggml.add_space_prefix").and_then(|v| v.to_bool().ok()).unwrap_or(true);
             let mut steps: Vec<NormalizerWrapper> = Vec::new();
             if prefix {
@@ -155,37 +202,24 @@ pub fn from_gguf(file: &str, md: &HashMap<String, Value>) -> Result<Tokenizer> {
                 decoders.push(Strip::new(' ', 1, 0).into());
             }
             tok.with_decoder(Some(DecoderWrapper::from(DecoderSequence::new(decoders))));
-            tok
+            tok.add_special_tokens(control).map_err(|e| tok_err(file, e))?;
+            tok.add_tokens(user).map_err(|e| tok_err(file, e))?;
+            Ok(Tokenizer::SentencePiece(Box::new(tok)))
         }
-        other => {
-            return Err(InferenceError::Tokenizer {
-                file: file.into(),
-                reason: format!("tokenizer type \"{other}\" cannot be rebuilt from the GGUF; add the model's tokenizer.json to the folder"),
-            })
-        }
-    };
-    // Control and user-defined tokens are matched whole, as the model was trained.
-    // Only control tokens are special (left out of decoded text): user-defined ones
-    // are text (Gemma's "\n", runs of spaces, HTML tags).
-    let of_type = |want: i32| -> Vec<AddedToken> {
-        tokens
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| types.get(*i).map(|t| *t as i32) == Some(want))
-            .map(|(_, t)| AddedToken::from(t.clone(), want == 3))
-            .collect()
-    };
-    tok.add_special_tokens(of_type(3)).map_err(|e| tok_err(file, e))?;
-    tok.add_tokens(of_type(4)).map_err(|e| tok_err(file, e))?;
-    Ok(tok)
+        other => Err(InferenceError::Tokenizer {
+            file: file.into(),
+            reason: format!("tokenizer type \"{other}\" cannot be rebuilt from the GGUF; add the model's tokenizer.json to the folder"),
+        }),
+    }
 }
 
 /// Loads `tokenizer.json` and checks it belongs to the model.
 pub fn from_json(name: &str, bytes: &[u8], model_file: &str, model_vocab: usize) -> Result<Tokenizer> {
-    let tok = Tokenizer::from_bytes(bytes).map_err(|e| InferenceError::Tokenizer {
+    let tok = tokenizers::Tokenizer::from_bytes(bytes).map_err(|e| InferenceError::Tokenizer {
         file: name.into(),
         reason: format!("is not a valid tokenizer.json ({e})"),
     })?;
+    let tok = Tokenizer::HuggingFace(Box::new(tok));
     check_vocab(&tok, name, model_file, model_vocab)?;
     Ok(tok)
 }
