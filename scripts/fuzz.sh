@@ -13,3 +13,4 @@ run() {
 for t in front_matter gguf_metadata license_text modelfile revisions; do run "$t"; done
 run gguf_header --features inference
 run decoder --features inference
+run sentencepiece --features inference

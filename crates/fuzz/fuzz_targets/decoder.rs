@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     if !matches!(p.arch, Arch::Llama | Arch::Qwen2 | Arch::Qwen3) {
         return;
     }
-    if let Ok(mut d) = Decoder::load(p.arch, &content, &mut cur, 16) {
+    if let Ok(mut d) = Decoder::load(p.arch, &content, &mut cur, 16, p.layers) {
         let _ = d.forward(&[0, 1], 0);
         let _ = d.forward(&[2], 2);
     }
