@@ -254,12 +254,9 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
     let rings = ring_layers.saturating_mul(ring).saturating_mul(layer_kv);
     // What loading holds: the tensors as the decoder keeps them, the tokenizer,
     // and working buffers (measured by tests/memory.rs).
-    let fixed_with = |held: u64| {
-        held.saturating_add(largest_f32_embedding)
-            .saturating_add(tokenizer_bytes(md))
-            .saturating_add(RUNTIME_BYTES)
-            .saturating_add(rings)
-    };
+    let besides_tensors =
+        largest_f32_embedding.saturating_add(tokenizer_bytes(md)).saturating_add(RUNTIME_BYTES).saturating_add(rings);
+    let fixed_with = |held: u64| held.saturating_add(besides_tensors);
     let wanted = context_length.clamp(1, crate::MAX_CONTEXT);
     // A model that fits but whose full-context cache would not runs with a
     // shorter context rather than not at all.

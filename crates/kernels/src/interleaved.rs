@@ -157,11 +157,7 @@ fn repack_q4k(t: &[f32], src: &[u8], r: usize, dst: &mut [u8]) {
 
 /// Row `r`'s Q6_K super-block `src` into its lanes of the quad's `dst`.
 fn repack_q6k(t: &[f32], src: &[u8], r: usize, dst: &mut [u8]) {
-    let d = crate::blocks::f16_at(t, src, 208);
-    dst[4 * r..4 * r + 4].copy_from_slice(&d.to_le_bytes());
-    for g in 0..16 {
-        dst[16 + 8 * (g / 2) + 2 * r + g % 2] = src[192 + g];
-    }
+    repack_q6k_scales(t, src, r, dst);
     let (ql, qh) = (&src[..128], &src[128..192]);
     for n in 0..2 {
         for l in 0..8 {
@@ -175,14 +171,20 @@ fn repack_q6k(t: &[f32], src: &[u8], r: usize, dst: &mut [u8]) {
 
 /// Row `r`'s Q6_K super-block `src` into its lanes of the wide quad's `dst`.
 fn repack_q6k_wide(t: &[f32], src: &[u8], r: usize, dst: &mut [u8]) {
+    repack_q6k_scales(t, src, r, dst);
+    let (ql, qh) = (&src[..128], &src[128..192]);
+    for i in 0..SUPER {
+        dst[80 + 16 * (i / 4) + 4 * r + i % 4] = q6k_value(ql, qh, i);
+    }
+}
+
+/// Row `r`'s scale and sub-block scales into a Q6_K quad's first 80 bytes
+/// (the same in both layouts).
+fn repack_q6k_scales(t: &[f32], src: &[u8], r: usize, dst: &mut [u8]) {
     let d = crate::blocks::f16_at(t, src, 208);
     dst[4 * r..4 * r + 4].copy_from_slice(&d.to_le_bytes());
     for g in 0..16 {
         dst[16 + 8 * (g / 2) + 2 * r + g % 2] = src[192 + g];
-    }
-    let (ql, qh) = (&src[..128], &src[128..192]);
-    for i in 0..SUPER {
-        dst[80 + 16 * (i / 4) + 4 * r + i % 4] = q6k_value(ql, qh, i);
     }
 }
 
