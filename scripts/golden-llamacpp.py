@@ -3,7 +3,9 @@ test reference only, never part of the product) for the sample and the
 conformance set's requantized variants of it: the first 16 greedy ids after the sample's
 golden prompt, and at every step llama.cpp's second choice and the log-probability
 gap between its first and second choice (a logit difference) (where it is small, quantized arithmetic may pick
-either). Also Gemma 3 270M Q4_K_M on its golden prompt. Writes tests/golden/requantized.json.
+either). Also Gemma 3 270M Q4_K_M on its golden prompt; for the sample and Gemma, the same again with the
+quantized caches our decoder steps down to in a long chat (llama.cpp's --cache-type-k/-v: q8_0 and q8_0,
+then q8_0 and q4_0). Writes tests/golden/requantized.json.
 With --scale, the same for the scale set's test files (scripts/scale-set.sh llama-0.5b gemma3-1b
 llama-1.2b) on the sample's prompt ids, into tests/golden/scale.json.
 
@@ -33,9 +35,17 @@ out = {
 }
 
 
-def greedy(path, prompt):
-    """llama.cpp's 16 greedy steps after `prompt`: ids, second choices, gaps and text."""
+# ggml's type ids, for CommonParams.cache_type_k/_v.
+GGML_TYPE = {"f16": 1, "q4_0": 2, "q8_0": 8}
+# The rungs of our cache's ladder below f16 (crates/inference/src/decoder/cache.rs), as (keys, values).
+QUANTIZED_CACHES = [("q8_0", "q8_0"), ("q8_0", "q4_0")]
+
+
+def greedy(path, prompt, cache=("f16", "f16")):
+    """llama.cpp's 16 greedy steps after `prompt`, its cache keeping keys and values
+    in `cache`: ids, second choices, gaps and text."""
     params = xl.CommonParams()
+    params.cache_type_k, params.cache_type_v = (GGML_TYPE[t] for t in cache)
     params.model.path = str(path)
     params.n_ctx = 512
     params.cpuparams.n_threads = 2
@@ -83,9 +93,16 @@ for kind in ["Q4_1", "Q8_0", "Q4_K", "Q6_K", "F16", "Q4_K_M"]:
         path = root / folder / f"SmolLM2-135M-Instruct.{kind}.gguf"
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     g = greedy(path, gemma_prompt if kind == "Q4_K_M" else prompt)
-    out["variants"].append({
+    variant = {
         "type": kind, "prompt": "text" if kind == "Q4_K_M" else "ids", "file": f"{folder}/{path.name}", "sha256": sha,
         "ids": g["ids"], "second_ids": g["second_ids"], "text": g["text"], "llama_cpp_top2_gap": g["llama_cpp_top2_gap"],
-    })
+    }
+    if kind in ("Q4_1", "Q4_K_M"):
+        variant["caches"] = []
+        for cache in QUANTIZED_CACHES:
+            c = greedy(path, gemma_prompt if kind == "Q4_K_M" else prompt, cache)
+            variant["caches"].append({"k": cache[0], "v": cache[1], **c})
+            print(kind, cache, c["ids"], file=sys.stderr)
+    out["variants"].append(variant)
     print(kind, g["ids"], file=sys.stderr)
 (root / "tests/golden/requantized.json").write_text(json.dumps(out, indent=1) + "\n")

@@ -262,8 +262,9 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
             </div>
         </form>
         <p class="stats" data-testid="stats" data-ids=ids_attr data-margins=margins_attr data-memory=memory_attr>{move || st.chat.stats.get().map(|x| format!(
-            "load {:.1} s · prompt {} tokens at {:.1} tok/s · {} new tokens at {:.1} tok/s · worker memory {}",
-            x.load_ms / 1000.0, x.prompt_tokens, x.prompt_tok_s, x.generated_tokens, x.decode_tok_s, human_size(x.memory_bytes)))}</p>
+            "load {:.1} s · prompt {} tokens at {:.1} tok/s · {} new tokens at {:.1} tok/s · worker memory {}{}",
+            x.load_ms / 1000.0, x.prompt_tokens, x.prompt_tok_s, x.generated_tokens, x.decode_tok_s, human_size(x.memory_bytes),
+            x.kv_cache.as_ref().map(|c| format!(" · cache {c}")).unwrap_or_default()))}</p>
         <details class="settings">
             <summary>"Sampling settings"</summary>
             <label>"System prompt " <input prop:value=move || st.chat.system.get() on:change=move |ev| st.chat.system.set(event_target_value(&ev))/></label>

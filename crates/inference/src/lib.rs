@@ -32,6 +32,7 @@ pub const MAX_CONTEXT: usize = 4096;
 mod generate;
 mod load;
 
+pub use decoder::CacheForm;
 pub use generate::{Generation, Step};
 pub use load::LoadInput;
 
@@ -151,10 +152,11 @@ impl Engine {
         self.model.clear_kv_cache();
     }
 
-    /// Whether the KV cache is kept in 8 bits now (the conversation took it
-    /// past its budget: see `Decoder::set_cache_budget`).
-    pub fn cache_is_8bit(&self) -> bool {
-        self.model.cache_is_8bit()
+    /// The forms the KV cache keeps keys and values in now (smaller ones once
+    /// the conversation took it past its budget: see `Decoder::set_cache_budget`);
+    /// None for the architectures candle runs, whose cache is f32.
+    pub fn cache_forms(&self) -> Option<(CacheForm, CacheForm)> {
+        self.model.cache_forms()
     }
 
     fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Vec<f32>> {

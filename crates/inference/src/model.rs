@@ -8,7 +8,7 @@ use candle_core::{Device, Tensor};
 use candle_transformers::models::{quantized_llama, quantized_phi3};
 
 use crate::arch::{uses_candle_model, Arch};
-use crate::decoder::Decoder;
+use crate::decoder::{CacheForm, Decoder};
 use crate::error::InferenceError;
 use fineprint_kernels::Holding;
 
@@ -59,9 +59,13 @@ impl Model {
         }
     }
 
-    /// Whether the cache is kept in 8 bits now.
-    pub fn cache_is_8bit(&self) -> bool {
-        matches!(self, Model::Decoder(d) if d.cache_is_8bit())
+    /// The forms our decoder keeps keys and values in now (candle's models
+    /// keep theirs in f32).
+    pub fn cache_forms(&self) -> Option<(CacheForm, CacheForm)> {
+        match self {
+            Model::Decoder(d) => Some(d.cache_forms()),
+            _ => None,
+        }
     }
 
     /// The weights one decoded token reads, where our decoder holds them.

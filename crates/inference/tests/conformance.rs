@@ -16,7 +16,7 @@ use sha2::Digest;
 
 use candle_core::quantized::gguf_file::Content;
 use fineprint_inference::arch::Arch;
-use fineprint_inference::decoder::Decoder;
+use fineprint_inference::decoder::{CacheForm, Decoder};
 use fineprint_inference::preflight;
 use fineprint_inference::tokenizer;
 
@@ -142,7 +142,8 @@ fn follow(d: &mut Decoder, prompt: &[u32], g: &Golden) -> usize {
 
 /// The sample, its requantized variants (Q8_0, Q4_K and Q6_K mixes, F16:
 /// scripts/requantized.sh) and Gemma 3 270M Q4_K_M against llama.cpp's
-/// greedy decoding of each (the sample and Gemma also with an 8-bit cache) (tests/golden/requantized.json, made by
+/// greedy decoding of each (the sample and Gemma also with their cache in
+/// 8 bits and with 4-bit values) (tests/golden/requantized.json, made by
 /// scripts/golden-llamacpp.py).
 #[test]
 fn real_files_follow_llama_cpp_for_16_tokens() {
@@ -178,16 +179,23 @@ fn real_files_follow_llama_cpp_for_16_tokens() {
         let exact = follow(&mut d, &prompt, &g);
         // Near-ties are the exception, not the rule.
         assert!(exact >= 14, "{kind}: only {exact} of 16 greedy tokens are llama.cpp's");
-        if matches!(kind, "Q4_1" | "Q4_K_M") {
-            // The 8-bit cache a long chat turns to (no room left for f16:
-            // 8 bits from the first position), against the same f16-cache
-            // golden, within the same drift.
+        // The quantized caches a long chat steps down to, each from the first
+        // position, against llama.cpp with the same cache types.
+        let caches = v["caches"].as_array().map_or(&[][..], Vec::as_slice);
+        assert_eq!(caches.len(), if matches!(kind, "Q4_1" | "Q4_K_M") { 2 } else { 0 }, "{kind}: golden caches");
+        for c in caches {
+            let form = |key: &str| match c[key].as_str() {
+                Some("q8_0") => CacheForm::Q8_0,
+                Some("q4_0") => CacheForm::Q4_0,
+                other => panic!("{kind}: cache type {other:?}"),
+            };
+            let forms = (form("k"), form("v"));
+            d.set_cache_forms(forms);
             d.clear_kv_cache();
-            d.set_cache_budget(Some(0));
-            let g = Golden { label: format!("{} with an 8-bit cache", g.label), ..g };
+            let g = Golden::of(format!("{} with a {forms:?} cache", g.label), c);
             let exact = follow(&mut d, &prompt, &g);
-            assert!(d.cache_is_8bit(), "{kind}: the cache stayed f16 past its budget");
-            assert!(exact >= 14, "{kind}, 8-bit cache: only {exact} of 16 greedy tokens are llama.cpp's");
+            assert_eq!(d.cache_forms(), forms, "{kind}");
+            assert!(exact >= 14, "{kind}, {forms:?} cache: only {exact} of 16 greedy tokens are llama.cpp's");
         }
     }
 }

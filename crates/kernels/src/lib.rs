@@ -26,11 +26,11 @@
 mod activations;
 mod arch;
 mod blocks;
+pub mod cache_blocks;
 pub mod float16;
 mod interleaved;
 mod kquant;
 pub mod parallel;
-pub mod q8_0;
 pub mod relaxed_dot;
 pub mod stream;
 mod tiling;

@@ -119,6 +119,11 @@ pub struct Stats {
     pub decode_tok_s: f64,
     /// WebAssembly linear memory (in the worker) or peak RSS (native).
     pub memory_bytes: u64,
+    /// The forms the KV cache holds keys and values in, by llama.cpp's names
+    /// ("f16", "q8_0", "q8_0 keys, q4_0 values"): smaller as a long chat
+    /// passes its memory budget. None where candle's models keep an f32 cache.
+    #[serde(default)]
+    pub kv_cache: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

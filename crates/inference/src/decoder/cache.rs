@@ -1,13 +1,61 @@
 //! One layer's cached keys or values, `row_len` values per position: as f16,
-//! as llama.cpp keeps them by default, or as 8-bit Q8_0 blocks (llama.cpp's
-//! `q8_0` cache, 34 bytes per 32 values against 64) once the f16 cache would
-//! take the memory past its budget (`Decoder::set_cache_budget`).
+//! as llama.cpp keeps them by default, or in GGUF blocks once the f16 cache
+//! would take the memory past its budget (`Decoder::set_cache_budget`): 8-bit
+//! Q8_0 (llama.cpp's `q8_0` cache, 34 bytes per 32 values against 64), then
+//! for values alone 4-bit Q4_0 (18 bytes).
 
-use fineprint_kernels::{float16, q8_0};
+use fineprint_kernels::cache_blocks::Kind;
+use fineprint_kernels::float16;
+
+/// The form a cache row is kept in, largest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Form {
+    F16,
+    Q8_0,
+    Q4_0,
+}
+
+impl Form {
+    /// Bytes per position of `row_len` values.
+    pub fn position_bytes(self, row_len: usize) -> usize {
+        match self.blocks() {
+            None => 2 * row_len,
+            Some(kind) => kind.row_bytes(row_len),
+        }
+    }
+
+    /// llama.cpp's name for it (`--cache-type-k`, `--cache-type-v`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Form::F16 => "f16",
+            Form::Q8_0 => "q8_0",
+            Form::Q4_0 => "q4_0",
+        }
+    }
+
+    fn blocks(self) -> Option<Kind> {
+        match self {
+            Form::F16 => None,
+            Form::Q8_0 => Some(Kind::Q8_0),
+            Form::Q4_0 => Some(Kind::Q4_0),
+        }
+    }
+}
+
+/// The forms keys and values step down through, as (keys, values), as a
+/// conversation takes the cache past its budget: llama.cpp's default f16,
+/// its `q8_0` cache, then `q8_0` keys with `q4_0` values. Keys keep 8 bits:
+/// a key's error moves its score and so which positions are attended to,
+/// through the softmax's exponential, while a value's is averaged over the
+/// positions attended to. 4-bit values are the last resort, taken only where
+/// the memory would otherwise pass its budget; the conformance test holds
+/// every rung to llama.cpp's f16-cache tokens.
+pub(crate) const LADDER: [(Form, Form); 3] =
+    [(Form::F16, Form::F16), (Form::Q8_0, Form::Q8_0), (Form::Q8_0, Form::Q4_0)];
 
 pub(super) enum Rows {
     F16(Vec<u16>),
-    Q8(Vec<u8>),
+    Blocks(Kind, Vec<u8>),
 }
 
 impl Default for Rows {
@@ -17,8 +65,12 @@ impl Default for Rows {
 }
 
 impl Rows {
-    pub(super) fn is_8bit(&self) -> bool {
-        matches!(self, Rows::Q8(_))
+    pub(super) fn form(&self) -> Form {
+        match self {
+            Rows::F16(_) => Form::F16,
+            Rows::Blocks(Kind::Q8_0, _) => Form::Q8_0,
+            Rows::Blocks(Kind::Q4_0, _) => Form::Q4_0,
+        }
     }
 
     /// Positions the cache holds (a ring's slots, once it has wrapped).
@@ -26,16 +78,7 @@ impl Rows {
     fn positions(&self, row_len: usize) -> usize {
         match self {
             Rows::F16(c) => c.len() / row_len,
-            Rows::Q8(c) => c.len() / q8_0::row_bytes(row_len),
-        }
-    }
-
-    /// Bytes per position of `row_len` values in the f16 form and the 8-bit one.
-    pub(super) fn position_bytes(row_len: usize, eight_bit: bool) -> usize {
-        if eight_bit {
-            q8_0::row_bytes(row_len)
-        } else {
-            2 * row_len
+            Rows::Blocks(kind, c) => c.len() / kind.row_bytes(row_len),
         }
     }
 
@@ -50,38 +93,44 @@ impl Rows {
         let m = rows.len() / row_len;
         match self {
             Rows::F16(c) => place(c, pos, m, row_len, ring, |r, slot| float16::narrow_into(row(r), slot)),
-            Rows::Q8(c) => {
-                place(c, pos, m, q8_0::row_bytes(row_len), ring, |r, slot| q8_0::quantize_into(row(r), slot))
+            Rows::Blocks(kind, c) => {
+                let kind = *kind;
+                place(c, pos, m, kind.row_bytes(row_len), ring, |r, slot| kind.quantize_into(row(r), slot))
             }
         }
     }
 
-    /// Values `at..at + out.len()` of the row in `slot` (for the 8-bit form,
-    /// `at` and the length are whole blocks of 32: a head's part of a row).
+    /// Values `at..at + out.len()` of the row in `slot` (in blocks, `at` and
+    /// the length are whole blocks of 32: a head's part of a row).
     #[inline]
     pub(super) fn widen(&self, slot: usize, row_len: usize, at: usize, out: &mut [f32]) {
         match self {
             Rows::F16(c) => float16::widen_into(&c[slot * row_len + at..][..out.len()], out),
-            Rows::Q8(c) => {
-                let start = slot * q8_0::row_bytes(row_len) + q8_0::row_bytes(at);
-                q8_0::widen_into(&c[start..][..q8_0::row_bytes(out.len())], out)
+            Rows::Blocks(kind, c) => {
+                let start = slot * kind.row_bytes(row_len) + kind.row_bytes(at);
+                kind.widen_into(&c[start..][..kind.row_bytes(out.len())], out)
             }
         }
     }
 
-    /// The f16 rows requantized to 8 bits, in place of the f16 ones; the room
+    /// The rows requantized to `form`, a smaller one than they are kept in
+    /// (otherwise they stay as they are), in place of the old ones; the room
     /// reserved (a ring's whole size, a linear cache's chunks) shrinks with them.
-    pub(super) fn requantize_8bit(&mut self, row_len: usize) {
-        let Rows::F16(c) = self else { return };
-        let (rb, positions) = (q8_0::row_bytes(row_len), c.len() / row_len);
-        let mut q = Vec::with_capacity(c.capacity() / row_len * rb);
+    pub(super) fn requantize(&mut self, form: Form, row_len: usize) {
+        let Some(kind) = form.blocks().filter(|_| form > self.form()) else { return };
+        let (old, rb) = (self.form().position_bytes(row_len), kind.row_bytes(row_len));
+        let (positions, reserved) = match self {
+            Rows::F16(c) => (c.len() / row_len, c.capacity() / row_len),
+            Rows::Blocks(_, c) => (c.len() / old, c.capacity() / old),
+        };
+        let mut q = Vec::with_capacity(reserved * rb);
         q.resize(positions * rb, 0);
         let mut wide = vec![0f32; row_len];
-        for (src, dst) in c.chunks_exact(row_len).zip(q.chunks_exact_mut(rb)) {
-            float16::widen_into(src, &mut wide);
-            q8_0::quantize_into(&wide, dst);
+        for (slot, dst) in q.chunks_exact_mut(rb).enumerate() {
+            self.widen(slot, row_len, 0, &mut wide);
+            kind.quantize_into(&wide, dst);
         }
-        *self = Rows::Q8(q);
+        *self = Rows::Blocks(kind, q);
     }
 }
 
@@ -126,6 +175,8 @@ fn place<T: Copy + Default>(
 mod tests {
     use super::*;
 
+    const FORMS: [Form; 3] = [Form::F16, Form::Q8_0, Form::Q4_0];
+
     fn rows(n: usize, row_len: usize, seed: f32) -> Vec<f32> {
         (0..n * row_len).map(|i| (i as f32 * 0.37 + seed).sin() * 3.0).collect()
     }
@@ -136,64 +187,95 @@ mod tests {
         out
     }
 
-    /// Both forms keep positions where a linear cache and a ring put them,
-    /// a linear one rewound drops what follows, and the 8-bit form holds
-    /// what the f16 one does to within its step.
+    /// The largest error a form's rounding makes on `rows` (values within ±3).
+    fn step(form: Form) -> f32 {
+        match form {
+            Form::F16 => 3e-3,
+            Form::Q8_0 => 3.0 / 127.0,
+            // Half a step of 3/8, or a whole one for the +3 that the four bits cap at +7 steps.
+            Form::Q4_0 => 3.0 / 8.0 + 1e-3,
+        }
+    }
+
+    /// Every form keeps positions where a linear cache and a ring put them,
+    /// a linear one rewound drops what follows, and the quantized forms
+    /// hold what the f16 one does to within their step.
     #[test]
-    fn both_forms_place_rows_alike() {
+    fn every_form_places_rows_alike() {
         let row_len = 64;
         for ring in [None, Some(5)] {
-            let (mut f, mut q) = (Rows::default(), Rows::default());
-            q.requantize_8bit(row_len);
-            assert!(q.is_8bit() && !f.is_8bit());
+            let mut caches = FORMS.map(|form| {
+                let mut c = Rows::default();
+                c.requantize(form, row_len);
+                assert_eq!(c.form(), form);
+                c
+            });
             // Three positions, then four more (past a ring of five); a linear cache then back to 2.
             let steps: &[(usize, usize, f32)] =
                 if ring.is_some() { &[(0, 3, 0.0), (3, 4, 1.0)] } else { &[(0, 3, 0.0), (3, 4, 1.0), (2, 1, 2.0)] };
             for &(pos, n, seed) in steps {
                 let x = rows(n, row_len, seed);
-                f.append(pos, &x, row_len, ring);
-                q.append(pos, &x, row_len, ring);
+                caches.iter_mut().for_each(|c| c.append(pos, &x, row_len, ring));
             }
-            let positions = f.positions(row_len);
+            let positions = caches[0].positions(row_len);
             assert_eq!(positions, if ring.is_some() { 5 } else { 3 });
-            assert_eq!(q.positions(row_len), positions);
-            for slot in 0..positions {
-                let (a, b) = (widened(&f, slot, row_len), widened(&q, slot, row_len));
-                for (a, b) in a.iter().zip(&b) {
-                    assert!((a - b).abs() <= 3.0 / 127.0, "slot {slot} (ring {ring:?}): {a} vs {b}");
-                }
-            }
             // The last row written: position 6 (slot 1 of the ring), or 2 after the rewind.
-            let (want, slot) = if ring.is_some() {
+            let (last, last_slot) = if ring.is_some() {
                 (rows(4, row_len, 1.0)[3 * row_len..].to_vec(), 1)
             } else {
                 (rows(1, row_len, 2.0), 2)
             };
-            let got = widened(&f, slot, row_len);
-            assert!(want.iter().zip(&got).all(|(a, b)| (a - b).abs() <= 3e-3), "ring {ring:?}");
+            for c in &caches[1..] {
+                let form = c.form();
+                assert_eq!(c.positions(row_len), positions, "{form:?}");
+                for slot in 0..positions {
+                    let (a, b) = (widened(&caches[0], slot, row_len), widened(c, slot, row_len));
+                    for (a, b) in a.iter().zip(&b) {
+                        assert!((a - b).abs() <= step(form), "{form:?} slot {slot} (ring {ring:?}): {a} vs {b}");
+                    }
+                }
+            }
+            for c in &caches {
+                let got = widened(c, last_slot, row_len);
+                let form = c.form();
+                assert!(last.iter().zip(&got).all(|(a, b)| (a - b).abs() <= step(form)), "{form:?}, ring {ring:?}");
+            }
         }
     }
 
-    /// Requantizing the f16 rows gives what appending the 8-bit form from
-    /// the start would have, up to the f16 rounding on the way; a head's part
-    /// of a row widens alone.
+    /// Requantizing gives what appending in the smaller form from the start
+    /// would have, up to the rounding of the forms on the way (f16 to 8 bits
+    /// to 4, or f16 straight to 4); the reserved room shrinks with the rows,
+    /// a form no smaller leaves them be, and a head's part of a row widens alone.
     #[test]
-    fn f16_rows_turn_into_8_bits_in_place() {
+    fn rows_turn_into_smaller_forms_in_place() {
         let row_len = 128;
         let x = rows(300, row_len, 0.5);
-        let mut c = Rows::default();
-        c.append(0, &x, row_len, None);
-        let Rows::F16(ref f) = c else { unreachable!() };
-        let reserved = f.capacity() / row_len;
-        c.requantize_8bit(row_len);
-        let Rows::Q8(ref q) = c else { panic!("not 8-bit") };
-        assert_eq!(q.len(), 300 * q8_0::row_bytes(row_len));
-        assert_eq!(q.capacity() / q8_0::row_bytes(row_len), reserved);
-        for slot in [0, 150, 299] {
-            let mut head = vec![0f32; 64];
-            c.widen(slot, row_len, 64, &mut head);
-            for (a, b) in x[slot * row_len + 64..][..64].iter().zip(&head) {
-                assert!((a - b).abs() <= 3.0 / 127.0 + 3e-3, "slot {slot}: {a} vs {b}");
+        for path in [&[Form::Q8_0, Form::Q4_0][..], &[Form::Q4_0], &[Form::Q8_0, Form::F16, Form::Q8_0]] {
+            let mut c = Rows::default();
+            c.append(0, &x, row_len, None);
+            let reserved = match &c {
+                Rows::F16(f) => f.capacity() / row_len,
+                Rows::Blocks(..) => unreachable!("appends start in f16"),
+            };
+            let mut tolerance = step(Form::F16);
+            for &form in path {
+                let before = c.form();
+                c.requantize(form, row_len);
+                let Rows::Blocks(kind, q) = &c else { panic!("{path:?}: back to f16") };
+                assert_eq!(c.form(), form.max(before), "{path:?}");
+                let rb = kind.row_bytes(row_len);
+                assert_eq!((q.len(), q.capacity() / rb), (300 * rb, reserved), "{path:?}");
+                if form > before {
+                    tolerance += step(form);
+                }
+            }
+            for slot in [0, 150, 299] {
+                let mut head = vec![0f32; 64];
+                c.widen(slot, row_len, 64, &mut head);
+                for (a, b) in x[slot * row_len + 64..][..64].iter().zip(&head) {
+                    assert!((a - b).abs() <= tolerance, "{path:?} slot {slot}: {a} vs {b}");
+                }
             }
         }
     }

@@ -54,7 +54,7 @@ pub(super) fn rotate(x: &mut [f32], cos: &[f32], sin: &[f32], neox: bool, rope_d
 const ROWS: usize = 4;
 
 /// Causal attention of `m` query rows at positions `pos..pos + m` over the
-/// cache (f16 or 8-bit). A task (see `fineprint_kernels::parallel`) takes up to `ROWS`
+/// cache (in any of its forms). A task (see `fineprint_kernels::parallel`) takes up to `ROWS`
 /// rows and the query heads that share one key/value head, so each cached
 /// key and value row is widened to f32 once for all of them: the widening
 /// costs more than the dot product, and every query head of the group (three
@@ -399,23 +399,28 @@ mod tests {
 
     /// One token's attention, split into runs of keys and merged, against
     /// the softmax over all its keys in f64 (on the values the cache holds,
-    /// f16 or 8-bit): within one run and across several, with a sliding
+    /// in each of its forms): within one run and across several, with a sliding
     /// window over a ring that has wrapped, and with a score cap.
     #[test]
     fn one_token_attention_is_the_softmax_over_its_keys() {
-        let shapes =
-            [(6, 2, 16, None, false), (4, 1, 40, Some(50.0), false), (3, 3, 8, None, false), (4, 2, 64, None, true)];
-        for (n_head, n_kv_head, hd, softcap, eight_bit) in shapes {
+        use super::super::cache::{Form, LADDER};
+        let f16 = (Form::F16, Form::F16);
+        let shapes = [
+            (6, 2, 16, None, f16),
+            (4, 1, 40, Some(50.0), f16),
+            (3, 3, 8, None, f16),
+            (4, 2, 64, None, LADDER[1]),
+            (3, 1, 64, Some(50.0), LADDER[2]),
+        ];
+        for (n_head, n_kv_head, hd, softcap, forms) in shapes {
             let c = config(n_head, n_kv_head, hd, softcap);
             let (q_dim, kv_dim, group) = (n_head * hd, n_kv_head * hd, n_head / n_kv_head);
             for (pos, window) in [(0, None), (63, None), (64, None), (200, None), (200, Some(70)), (300, Some(64))] {
                 let ring = window.map(|w| w + 8);
                 let (keys, values) = (noise((pos + 1) * kv_dim, 1), noise((pos + 1) * kv_dim, 2));
                 let (mut k, mut v) = (Rows::default(), Rows::default());
-                if eight_bit {
-                    k.requantize_8bit(kv_dim);
-                    v.requantize_8bit(kv_dim);
-                }
+                k.requantize(forms.0, kv_dim);
+                v.requantize(forms.1, kv_dim);
                 for p in 0..=pos {
                     k.append(p, &keys[p * kv_dim..][..kv_dim], kv_dim, ring);
                     v.append(p, &values[p * kv_dim..][..kv_dim], kv_dim, ring);
@@ -449,7 +454,7 @@ mod tests {
                         let got = out[h * hd + d] as f64;
                         assert!(
                             (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
-                            "heads {n_head}/{n_kv_head} (8-bit: {eight_bit}), position {pos}, window {window:?}: head {h}[{d}] = {got}, want {want}"
+                            "heads {n_head}/{n_kv_head} (cache {forms:?}), position {pos}, window {window:?}: head {h}[{d}] = {got}, want {want}"
                         );
                     }
                 }

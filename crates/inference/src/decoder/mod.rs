@@ -30,7 +30,9 @@ mod llama;
 mod qwen;
 mod tensors;
 
+pub use cache::Form as CacheForm;
 use cache::Rows;
+pub(crate) use cache::LADDER as CACHE_LADDER;
 use layers::{add, add_rows, attention, gelu_tanh_mul, rms_norm, rms_norm_in_place, rotate, silu_mul, Rotation};
 pub(crate) use tensors::holding_of;
 use tensors::Tensors;
@@ -212,7 +214,8 @@ struct Layer {
     up: Weight,
     down: Weight,
     /// Keys and values of the positions seen so far, `kv_dim` per position,
-    /// as f16 (as llama.cpp keeps them), or 8-bit past the cache's budget.
+    /// as f16 (as llama.cpp keeps them), or in fewer bits past the cache's
+    /// budget (`cache::LADDER`).
     k_cache: Rows,
     v_cache: Rows,
     /// Positions in the cache.
@@ -235,9 +238,11 @@ pub struct Decoder {
     /// The local layers' rotation, where its base differs.
     local_rotation: Option<Rotation>,
     context: usize,
-    /// Bytes the f16 cache of the layers that grow with the context may take
-    /// before every layer's cache turns 8-bit (None: it stays f16).
+    /// Bytes the cache of the layers that grow with the context may take
+    /// before every layer's cache steps down `cache::LADDER` (None: it stays f16).
     cache_budget: Option<usize>,
+    /// Forms the cache is kept in whatever its length (`set_cache_forms`).
+    cache_pinned: Option<(CacheForm, CacheForm)>,
     scratch: Scratch,
 }
 
@@ -376,6 +381,7 @@ impl Decoder {
             local_rotation,
             context,
             cache_budget: None,
+            cache_pinned: None,
             scratch: Scratch::default(),
         })
     }
@@ -401,36 +407,61 @@ impl Decoder {
             l.v_cache = Rows::default();
             l.len = 0;
         }
+        if let Some(forms) = self.cache_pinned {
+            self.requantize_cache(forms);
+        }
     }
 
-    /// Bytes the f16 cache of the layers that grow with the context (not the
-    /// sliding-window rings, a fixed size) may take; past them, every layer's
-    /// keys and values are requantized to 8 bits and kept so from then on.
-    /// Heads whose width is not whole blocks of 32 keep f16.
+    /// Bytes the cache of the layers that grow with the context (not the
+    /// sliding-window rings, a fixed size) may take. Past them, every layer's
+    /// keys and values step down `cache::LADDER` to the first forms whose
+    /// cache at that length fits (or the last) and are kept so for the rest of
+    /// the conversation. Heads whose width is not whole blocks of 32 keep f16.
     pub fn set_cache_budget(&mut self, bytes: Option<usize>) {
         self.cache_budget = bytes;
+        self.cache_pinned = None;
     }
 
-    /// Whether the cache is kept in 8 bits now.
-    pub fn cache_is_8bit(&self) -> bool {
-        self.layers.first().is_some_and(|l| l.k_cache.is_8bit())
+    /// Keeps the cache in `forms` whatever its length, in place of a budget
+    /// (what it holds now is requantized, where `forms` are smaller; a
+    /// cleared cache starts in them again): llama.cpp's `--cache-type-k`/`-v`,
+    /// how the conformance test runs each rung from the first position.
+    pub fn set_cache_forms(&mut self, forms: (CacheForm, CacheForm)) {
+        self.cache_budget = None;
+        self.cache_pinned = Some(forms);
+        self.requantize_cache(forms);
     }
 
-    /// Turns the cache 8-bit if, with positions up to `end`, the f16 cache of
-    /// the growing layers would pass its budget.
-    fn fit_cache(&mut self, end: usize) {
+    fn requantize_cache(&mut self, forms: (CacheForm, CacheForm)) {
+        if !fineprint_kernels::cache_blocks::fits(self.cfg.head_dim) {
+            return;
+        }
         let kv_dim = self.cfg.n_kv_head * self.cfg.head_dim;
-        let Some(budget) = self.cache_budget else { return };
-        if self.cache_is_8bit() || !fineprint_kernels::q8_0::fits(self.cfg.head_dim) {
-            return;
-        }
-        let growing = self.layers.iter().filter(|l| l.ring.is_none()).count();
-        if growing * end * 2 * Rows::position_bytes(kv_dim, false) <= budget {
-            return;
-        }
         for l in &mut self.layers {
-            l.k_cache.requantize_8bit(kv_dim);
-            l.v_cache.requantize_8bit(kv_dim);
+            l.k_cache.requantize(forms.0, kv_dim);
+            l.v_cache.requantize(forms.1, kv_dim);
+        }
+    }
+
+    /// The forms the cache keeps keys and values in now.
+    pub fn cache_forms(&self) -> (CacheForm, CacheForm) {
+        self.layers.first().map_or((CacheForm::F16, CacheForm::F16), |l| (l.k_cache.form(), l.v_cache.form()))
+    }
+
+    /// Steps the cache down its ladder as far as positions up to `end` need
+    /// for the growing layers to stay within the budget.
+    fn fit_cache(&mut self, end: usize) {
+        let Some(budget) = self.cache_budget else { return };
+        let kv_dim = self.cfg.n_kv_head * self.cfg.head_dim;
+        let growing = self.layers.iter().filter(|l| l.ring.is_none()).count();
+        let now = self.cache_forms();
+        let cost =
+            |(k, v): (CacheForm, CacheForm)| growing * end * (k.position_bytes(kv_dim) + v.position_bytes(kv_dim));
+        let last = cache::LADDER[cache::LADDER.len() - 1];
+        let rung =
+            cache::LADDER.into_iter().filter(|&rung| rung >= now).find(|&rung| cost(rung) <= budget).unwrap_or(last);
+        if rung != now {
+            self.requantize_cache(rung);
         }
     }
 
