@@ -167,7 +167,8 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
         ModelState::Failed(e) => return Err(e),
         ModelState::Ready(info) => view! {
             <p class="muted" data-testid="model-ready" data-estimated=info.estimated_bytes.to_string()>
-                {format!("Loaded {} · {} · {} · tokenizer from {} · memory estimated {} plus {} per 1,000 tokens of conversation", info.name, info.architecture, info.quantization, info.tokenizer_source, human_size(info.estimated_bytes), human_size(info.kv_bytes_per_token * 1000))}
+                {format!("Loaded {} · {} · {} · tokenizer from {} · memory estimated {} plus {} per 1,000 tokens of conversation{}", info.name, info.architecture, info.quantization, info.tokenizer_source, human_size(info.estimated_bytes), human_size(info.kv_bytes_per_token * 1000),
+                    info.cache_budget_bytes.map(|b| format!(" ({} per 1,000 once the cache passes {}: it is then kept in fewer bits, as llama.cpp's q8_0 and q4_0 caches)", human_size(info.kv_bytes_per_token_smallest * 1000), human_size(b))).unwrap_or_default())}
                 {info.notes.iter().map(|n| format!(" · {n}")).collect::<String>()}
             </p>
         }.into_any(),

@@ -28,7 +28,10 @@ async function loadSample(page) {
 test("greedy generation in the worker matches the golden tokens, and the acknowledgement is remembered", async () => {
   const { page, errors } = await openPage(browser.context, srv.url);
   await loadSample(page);
-  assert.match(await page.textContent("[data-testid=model-ready]"), /llama/);
+  const ready = await page.textContent("[data-testid=model-ready]");
+  assert.match(ready, /llama/);
+  // A long chat's cache steps down to fewer bits, and the page says when.
+  assert.match(ready, /per 1,000 tokens of conversation \([\d.]+ [KM]B per 1,000 once the cache passes [\d.]+ [KM]B/);
   await setSampling(page, { "#temperature": 0, "#repeat-penalty": 1, "#max-tokens": 32 });
   await page.fill("#prompt", userMessage);
   await page.click("#send");
@@ -43,6 +46,7 @@ test("greedy generation in the worker matches the golden tokens, and the acknowl
   assert.deepEqual(ids.slice(0, 32), golden.first_generated_ids.slice(0, 32));
   const stats = await page.textContent("[data-testid=stats]");
   assert.match(stats, /prompt 110 tokens/);
+  assert.match(stats, /cache f16$/, "a short chat keeps llama.cpp's default cache");
   // The worker's wasm memory never shrinks, so after the run it is the peak.
   const memory = Number(await page.getAttribute("[data-testid=stats]", "data-memory"));
   const gguf = statSync(join(SAMPLE, "SmolLM2-135M-Instruct.Q4_1.gguf")).size;

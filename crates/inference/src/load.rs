@@ -120,6 +120,8 @@ impl Engine {
             chat_template_source: template.as_ref().map(|t| t.source_name.clone()),
             estimated_bytes: plan.estimated_bytes,
             kv_bytes_per_token: plan.kv_bytes_per_token,
+            cache_budget_bytes: plan.cache_budget,
+            kv_bytes_per_token_smallest: plan.kv_bytes_per_token_smallest,
             notes,
         };
         // The vocabulary arrays are in the tokenizer now; dropped before the
@@ -139,10 +141,7 @@ impl Engine {
             }
             loaded => loaded?,
         };
-        // What loading holds is estimated; the cache that grows with the
-        // conversation may take the rest of `EIGHT_BIT_CACHE_PAST` × the file in f16.
-        let room = EIGHT_BIT_CACHE_PAST * plan.file_bytes as f64 - plan.estimated_bytes as f64;
-        model.set_cache_budget(Some(room.max(0.0) as usize));
+        model.set_cache_budget(plan.cache_budget.map(|b| usize::try_from(b).unwrap_or(usize::MAX)));
         if let Some(rows) = model.vocab_size().filter(|&rows| rows < plan.vocab_size) {
             return Err(InferenceError::Load {
                 file,
@@ -164,11 +163,6 @@ impl Engine {
         })
     }
 }
-
-/// Memory, as a multiple of the file, past which the KV cache is kept in 8
-/// bits (llama.cpp's `q8_0` cache) rather than f16: a long chat's f16 cache
-/// alone can pass the model's own size on small models.
-const EIGHT_BIT_CACHE_PAST: f64 = 1.3;
 
 type Metadata = std::collections::HashMap<String, candle_core::quantized::gguf_file::Value>;
 

@@ -30,8 +30,14 @@ pub struct Plan {
     pub tensor_bytes: u64,
     /// What loading holds (within 15 % of its peak: tests/memory.rs).
     pub estimated_bytes: u64,
-    /// What the KV cache adds per token of conversation.
+    /// What the KV cache adds per token of conversation, in f16.
     pub kv_bytes_per_token: u64,
+    /// What it adds once a long conversation has taken it down its ladder
+    /// (`decoder::CacheForm`: 8-bit keys, 4-bit values), and the bytes it may
+    /// take before it steps down; the f16 rate and None where the cache
+    /// stays as it is (candle's models, heads not whole blocks of 32).
+    pub kv_bytes_per_token_smallest: u64,
+    pub cache_budget: Option<u64>,
     /// What the model was trained for (its header).
     pub context_length: usize,
     /// What this tool will run: capped at [`crate::MAX_CONTEXT`], and lower when
@@ -50,6 +56,11 @@ pub struct Plan {
 /// matrices to be held in their faster, larger form: the bound #27 sets a
 /// 3B model's load to. Past it the memory is worth more than the speed.
 pub const FAST_LAYERS_WITHIN: f64 = 1.15;
+
+/// Memory, as a multiple of the file, past which the KV cache steps down
+/// from f16 to fewer bits (see `decoder::CacheForm`): a long chat's f16
+/// cache alone can pass the model's own size on small models.
+pub const CACHE_STEPS_DOWN_PAST: f64 = 1.3;
 
 /// The header values the loaders trust, checked before any of them is used:
 /// a hostile or damaged file gets a named error, not a panic or a huge allocation.
@@ -250,8 +261,20 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
     } else {
         crate::decoder::ring_layers(arch, md).map_or((0, 0), |(n, r)| (n as u64, r as u64))
     };
-    let kv_per_token = n_layer.saturating_sub(ring_layers).saturating_mul(layer_kv);
+    let growing = n_layer.saturating_sub(ring_layers);
+    let kv_per_token = growing.saturating_mul(layer_kv);
     let rings = ring_layers.saturating_mul(ring).saturating_mul(layer_kv);
+    // Our decoder's cache steps down to its last rung as a chat grows (whole
+    // blocks of 32 per head): the context is sized by that rung's bytes.
+    let ladder = !crate::arch::uses_candle_model(arch, content)
+        && usize::try_from(head_dim).is_ok_and(fineprint_kernels::cache_blocks::fits);
+    let smallest_per_token = match (ladder, crate::decoder::CACHE_LADDER.last()) {
+        (true, Some(&(k, v))) => {
+            let kv_dim = usize::try_from(n_kv.saturating_mul(head_dim)).unwrap_or(usize::MAX);
+            growing.saturating_mul(k.position_bytes(kv_dim).saturating_add(v.position_bytes(kv_dim)) as u64)
+        }
+        _ => kv_per_token,
+    };
     // What loading holds: the tensors as the decoder keeps them, the tokenizer,
     // and working buffers (measured by tests/memory.rs).
     let besides_tensors =
@@ -262,7 +285,7 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
     // shorter context rather than not at all.
     let context_with = |fixed: u64| match memory_limit {
         Some(limit) => {
-            let room = (limit.saturating_sub(fixed) / kv_per_token.max(1)) as usize;
+            let room = (limit.saturating_sub(fixed) / smallest_per_token.max(1)) as usize;
             if room < wanted {
                 (room / 256 * 256).min(wanted)
             } else {
@@ -278,12 +301,18 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
     if let Some(limit) = memory_limit.filter(|_| context < MIN_CONTEXT.min(wanted)) {
         return Err(InferenceError::TooBig {
             file: file.into(),
-            need_mb: fixed.saturating_add(kv_per_token.saturating_mul(MIN_CONTEXT as u64)) >> 20,
+            need_mb: fixed.saturating_add(smallest_per_token.saturating_mul(MIN_CONTEXT as u64)) >> 20,
             limit_mb: limit >> 20,
         });
     }
-    // Loading holds `fixed`; the cache then grows with the conversation.
+    // Loading holds `fixed`; the cache then grows with the conversation,
+    // stepping down as it passes its budget: within the memory limit as well
+    // as the bound, as the context is sized by its last rung.
     let estimated_bytes = fixed;
+    let cache_budget = ladder.then(|| {
+        let bound = (CACHE_STEPS_DOWN_PAST * file_size as f64) as u64;
+        bound.min(memory_limit.unwrap_or(u64::MAX)).saturating_sub(fixed)
+    });
     let quantization = md_u64(md, "general.file_type")
         .and_then(file_type_name)
         .map(str::to_owned)
@@ -295,6 +324,8 @@ pub fn plan(file: &str, content: &Content, file_size: u64, memory_limit: Option<
         tensor_bytes,
         estimated_bytes,
         kv_bytes_per_token: kv_per_token,
+        kv_bytes_per_token_smallest: smallest_per_token,
+        cache_budget,
         context_length,
         context,
         vocab_size,

@@ -209,12 +209,21 @@ fn a_model_whose_full_context_does_not_fit_runs_with_a_shorter_one() {
     let mb = 1u64 << 20;
     let roomy = preflight::plan("long.gguf", &c, 1 << 20, Some(64 * mb + 2048 * mb)).expect("fits");
     assert_eq!((roomy.context_length, roomy.context), (8192, fineprint_inference::MAX_CONTEXT));
-    let (load, per_token) = (roomy.estimated_bytes, roomy.kv_bytes_per_token);
-    assert!(per_token > 0);
-    // Room for the cache of 1200 tokens: rounded down to 1024.
+    let (load, per_token) = (roomy.estimated_bytes, roomy.kv_bytes_per_token_smallest);
+    // A long chat's cache ends with 8-bit keys and 4-bit values: (34 + 18) bytes per 32 of each, against 2 × 64.
+    assert_eq!(per_token * 128, roomy.kv_bytes_per_token * 52);
+    // Room for the cache of 1200 tokens at that rate: rounded down to 1024.
     let tight = preflight::plan("long.gguf", &c, 1 << 20, Some(load + 1200 * per_token)).expect("fits, shorter");
     assert_eq!(tight.context, 1024);
     assert_eq!(tight.estimated_bytes, load, "loading costs the same; only the cache is shorter");
+    // This 1 MB file's load alone passes 1.3x it: its cache is small from the first token.
+    assert!(load > 2 << 20);
+    assert_eq!((roomy.cache_budget, tight.cache_budget), (Some(0), Some(0)));
+    // Said to be a 1 GB file (its tensors fit in it all the same), the cache
+    // steps down at 1.3x that, or sooner where the memory left is less.
+    let big = |limit| preflight::plan("long.gguf", &c, 1 << 30, limit).expect("fits").cache_budget;
+    assert_eq!(big(None), Some((1.3 * f64::from(1u32 << 30)) as u64 - load));
+    assert_eq!(big(Some(load + 1200 * per_token)), Some(1200 * per_token));
     // Room for 200 tokens: below the useful minimum.
     let err = preflight::plan("long.gguf", &c, 1 << 20, Some(load + 200 * per_token)).expect_err("refused");
     assert!(matches!(err, InferenceError::TooBig { .. }), "{err}");

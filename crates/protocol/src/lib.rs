@@ -103,8 +103,15 @@ pub struct ModelInfo {
     pub chat_template_source: Option<String>,
     /// What loading holds (the pre-flight estimate).
     pub estimated_bytes: u64,
-    /// What each token of conversation adds (the KV cache).
+    /// What each token of conversation adds (the KV cache, in f16).
     pub kv_bytes_per_token: u64,
+    /// Past this many bytes the cache is kept in fewer bits (8-bit keys,
+    /// then 4-bit values), and each token adds `kv_bytes_per_token_smallest`
+    /// at the last step; None where it stays f16.
+    #[serde(default)]
+    pub cache_budget_bytes: Option<u64>,
+    #[serde(default)]
+    pub kv_bytes_per_token_smallest: u64,
     pub notes: Vec<String>,
 }
 
