@@ -455,8 +455,10 @@ impl Decoder {
         let kv_dim = self.cfg.n_kv_head * self.cfg.head_dim;
         let growing = self.layers.iter().filter(|l| l.ring.is_none()).count();
         let now = self.cache_forms();
-        let cost =
-            |(k, v): (CacheForm, CacheForm)| growing * end * (k.position_bytes(kv_dim) + v.position_bytes(kv_dim));
+        // Saturating: on wasm32 a large header's product can pass usize.
+        let cost = |(k, v): (CacheForm, CacheForm)| {
+            growing.saturating_mul(end).saturating_mul(k.position_bytes(kv_dim) + v.position_bytes(kv_dim))
+        };
         let last = cache::LADDER[cache::LADDER.len() - 1];
         let rung =
             cache::LADDER.into_iter().filter(|&rung| rung >= now).find(|&rung| cost(rung) <= budget).unwrap_or(last);
