@@ -455,9 +455,12 @@ impl Decoder {
         let kv_dim = self.cfg.n_kv_head * self.cfg.head_dim;
         let growing = self.layers.iter().filter(|l| l.ring.is_none()).count();
         let now = self.cache_forms();
-        // Saturating: on wasm32 a large header's product can pass usize.
+        // What the growing layers reserve (whole chunks) at `end`, the
+        // allocation a step must stay within. Saturating: on wasm32 a large
+        // header's product can pass usize.
+        let positions = growing.saturating_mul(cache::reserved(end));
         let cost = |(k, v): (CacheForm, CacheForm)| {
-            growing.saturating_mul(end).saturating_mul(k.position_bytes(kv_dim) + v.position_bytes(kv_dim))
+            positions.saturating_mul(k.position_bytes(kv_dim) + v.position_bytes(kv_dim))
         };
         let last = cache::LADDER[cache::LADDER.len() - 1];
         let rung =
