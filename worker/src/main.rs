@@ -135,6 +135,7 @@ fn load(data: &JsValue, model_name: String, tokenizer_name: Option<String>) -> R
         .map_err(|e| e.to_string())?;
     post(&Event::Progress { phase: Phase::WarmingUp, done: 0, total: 1 });
     engine.warm_up().map_err(|e| e.to_string())?;
+    engine.measured_load(memory_bytes());
     post(&Event::Loaded { info: engine.info.clone(), load_ms: now() - t0, memory_bytes: memory_bytes() });
     STATE.with(|s| s.borrow_mut().engine = Some(engine));
     Ok(())

@@ -60,6 +60,9 @@ pub struct Engine {
     /// Tokens whose keys and values sit in the model's cache, in order.
     cached: Vec<u32>,
     context: usize,
+    /// What loading and the cache may hold together, where the cache steps
+    /// down to stay within it (`preflight::Plan::cache_budget`).
+    cache_bound: Option<u64>,
 }
 
 fn candle_err(file: &str) -> impl Fn(candle_core::Error) -> InferenceError + '_ {
@@ -150,6 +153,18 @@ impl Engine {
         self.history.clear();
         self.cached.clear();
         self.model.clear_kv_cache();
+    }
+
+    /// Sets the cache's budget from what loading was measured to hold (the
+    /// worker's wasm memory, which counts what the estimate cannot: the
+    /// module's own data, the pages the allocator took while loading), where
+    /// that is more than the estimate, so the cache steps down within the
+    /// same bound.
+    pub fn measured_load(&mut self, held: u64) {
+        let Some(bound) = self.cache_bound.filter(|_| held > self.info.estimated_bytes) else { return };
+        let budget = bound.saturating_sub(held);
+        self.model.set_cache_budget(Some(usize::try_from(budget).unwrap_or(usize::MAX)));
+        self.info.cache_budget_bytes = Some(budget);
     }
 
     /// The forms the KV cache keeps keys and values in now (smaller ones once

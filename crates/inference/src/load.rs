@@ -160,6 +160,7 @@ impl Engine {
             history: Vec::new(),
             cached: Vec::new(),
             context,
+            cache_bound: plan.cache_budget.map(|b| b.saturating_add(plan.estimated_bytes)),
         })
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use fineprint_inference::{preflight, Engine, InferenceError, LoadInput, Step};
+use fineprint_inference::{preflight, CacheForm, Engine, InferenceError, LoadInput, Step};
 use fineprint_protocol::Sampling;
 
 /// The sample model; a test that needs it fails (not passes) when it is missing.
@@ -84,6 +84,32 @@ fn sample_model_reproduces_the_golden_prompt_ids_and_first_32_tokens() {
     // The chat template from the GGUF renders the same prompt from the plain message.
     let user = prompt.split("<|im_start|>user\n").nth(1).and_then(|s| s.split("<|im_end|>").next()).expect("user turn");
     assert_eq!(engine.chat_prompt(user, None, "1 Jan 2026").expect("renders"), prompt);
+}
+
+/// The worker measures what loading held; where that is more than the
+/// estimate, the cache's budget narrows so loading and cache stay within
+/// the same bound, and with no room left the cache starts at its last rung.
+#[test]
+fn a_measured_load_narrows_the_cache_budget_within_the_same_bound() {
+    let bytes = std::fs::read(sample()).expect("read sample");
+    let size = bytes.len() as u64;
+    let mut engine = load(bytes, "SmolLM2-135M-Instruct.Q4_1.gguf", None, None).expect("loads");
+    let (estimate, budget) = (engine.info.estimated_bytes, engine.info.cache_budget_bytes.expect("a budget"));
+    assert_eq!(budget, (1.3 * size as f64) as u64 - estimate, "1.3x the file, less the load");
+    engine.measured_load(estimate - 1);
+    assert_eq!(engine.info.cache_budget_bytes, Some(budget), "a smaller measure leaves the estimate's budget");
+    engine.measured_load(estimate + 5_000_000);
+    assert_eq!(engine.info.cache_budget_bytes, Some(budget - 5_000_000));
+    let f16 = (CacheForm::F16, CacheForm::F16);
+    let mut g = engine.start(&[1, 2, 3], &Sampling::greedy(1), &clock).expect("starts");
+    while let Step::Token { .. } = engine.step(&mut g, &clock).expect("steps") {}
+    assert_eq!(engine.cache_forms(), Some(f16), "a short chat keeps f16");
+    engine.measured_load(estimate + budget);
+    engine.reset();
+    let mut g = engine.start(&[1, 2, 3], &Sampling::greedy(1), &clock).expect("starts");
+    while let Step::Token { .. } = engine.step(&mut g, &clock).expect("steps") {}
+    assert_eq!(engine.info.cache_budget_bytes, Some(0));
+    assert_eq!(engine.cache_forms(), Some((CacheForm::Q8_0, CacheForm::Q4_0)), "no room: the last rung");
 }
 
 /// A header may give a context shorter than the warm-up: the model still
