@@ -149,6 +149,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode, CliError> {
             "prompt_tokens": g.stats.prompt_tokens,
             "prompt_tok_s": g.stats.prompt_tok_s,
             "decode_tok_s": g.stats.decode_tok_s,
+            "kv_cache": g.stats.kv_cache,
             "load_ms": load_ms,
             "stop_reason": reason,
             "peak_rss_bytes": peak_rss_bytes(),
