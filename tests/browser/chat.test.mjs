@@ -90,19 +90,26 @@ test("Stop ends generation at once and the chat stays usable", async () => {
   await page.close();
 });
 
-test("a long chat steps the cache down and the worker's memory stays near 1.3x the file", async () => {
+test("a long chat steps the cache down and what it adds to the worker's memory is the last rung's cache", async () => {
   // Turns of a greedy conversation on to past 2,000 tokens: the sample's f16
   // cache, then its 8-bit one, pass the budget on the way (set from the
-  // worker's own memory once loaded). Its wasm memory (which never shrinks,
-  // so it is the peak) is what loading took, 1.12x the file here against
-  // 1.05x natively, plus the last rung's cache (8-bit keys, 4-bit values:
-  // 9.4 KB a token): 1.33x through 2,116 tokens where tests/memory.rs
-  // holds 1.29x natively. The bound here is the native one plus that
-  // difference in the load (1.34x while the budget came from the estimate
-  // and did not count the cache's whole chunks).
+  // worker's own memory once loaded), and the cache ends with 8-bit keys and
+  // 4-bit values. The worker's wasm memory (which never shrinks, so it is the
+  // peak) grows by about that last rung's cache (9.4 KB a token, in chunks of
+  // 256 positions): an f16 cache would add 2.5 times as much, an 8-bit one
+  // 1.3 times. What loading takes in the page varies from run to run (1.12-1.16x
+  // the file, against 1.05x natively), so the whole is 1.33-1.39x the file
+  // here where tests/memory.rs holds 1.29x natively: printed, not asserted.
   const { page, errors } = await openPage(browser.context, srv.url);
-  await loadSample(page);
+  await chooseFolder(page, SAMPLE);
+  await page.waitForSelector("[data-testid=chat]");
+  if (!(await page.isChecked("#ack"))) await page.check("#ack");
+  await page.click("#load-model");
+  await page.waitForSelector("[data-testid=model-ready]", { timeout: 120000 });
   const loaded = Number(await page.getAttribute("[data-testid=stats]", "data-memory"));
+  const ready = await page.textContent("[data-testid=model-ready]");
+  const [, perThousand, unit] = ready.match(/\(([\d.]+) ([KM]B) per 1,000 once the cache passes/);
+  const lastRung = Number(perThousand) * { KB: 1e3, MB: 1e6 }[unit] / 1000;
   await setSampling(page, { "#temperature": 0, "#repeat-penalty": 1, "#max-tokens": 400 });
   let [total, stats] = [0, ""];
   for (let turn = 1; total < 2000 && turn <= 40; turn++) {
@@ -121,7 +128,9 @@ test("a long chat steps the cache down and the worker's memory stays near 1.3x t
   const gguf = statSync(join(SAMPLE, "SmolLM2-135M-Instruct.Q4_1.gguf")).size;
   console.log(`sample worker memory through the long chat: ${memory} (${(memory / gguf).toFixed(2)}x the file)`);
   console.log(`sample worker memory once loaded: ${loaded} (${(loaded / gguf).toFixed(2)}x the file)`);
-  assert.ok(memory <= 1.35 * gguf, `worker memory ${memory} through a 2,000-token chat for a ${gguf}-byte model (${(memory / gguf).toFixed(2)}x)`);
+  const reserved = Math.ceil(total / 256) * 256 * lastRung;
+  console.log(`the chat added ${memory - loaded} bytes; the last rung's cache reserves ${reserved}`);
+  assert.ok(memory - loaded <= 1.1 * reserved, `the chat added ${memory - loaded} bytes to the worker for a last-rung cache of ${reserved}`);
   assert.deepEqual(errors, []);
   await page.close();
 });
