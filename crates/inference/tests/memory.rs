@@ -59,8 +59,8 @@ const FILES: [&str; 6] = [
 ];
 
 /// Memory through a 2,000-token chat, as a multiple of the file: #27's
-/// bound. The sample's load is 1.05× its file and its f16 cache would add
-/// 0.47× by then, 8 bits of it 0.25×; it steps down to 4-bit values.
+/// bound. The sample reaches it only with its cache's last rung, 8-bit keys
+/// and 4-bit values (README, "A cache that steps down").
 const LONG_CHAT_BOUND: f64 = 1.3;
 
 /// One test, files in turn: the counters are process-wide (and this file has no other test).

@@ -50,8 +50,8 @@ impl Form {
 /// 4-bit keys were tried as a further rung: a small difference in a key
 /// flips its rounding by a whole step of an eighth of its block's largest
 /// value, and against llama.cpp run with `q4_0` keys the sample's logits
-/// drifted by 2.3 at the first step, far past what the conformance test
-/// allows. 4-bit values are the last resort, taken only where the memory
+/// drifted far past what the conformance test allows (README, "A cache
+/// that steps down"). 4-bit values are the last resort, taken only where the memory
 /// would otherwise pass its budget; the conformance test holds every rung
 /// to llama.cpp run with the same cache types.
 pub(crate) const LADDER: [(Form, Form); 3] =

@@ -227,6 +227,18 @@ struct Layer {
     ring: Option<usize>,
 }
 
+/// How the cache's forms are chosen (see `Decoder::set_cache_budget` and
+/// `set_cache_forms`).
+#[derive(Clone, Copy)]
+enum CachePolicy {
+    /// f16 whatever its length.
+    F16,
+    /// Down `cache::LADDER` as the growing layers' cache passes these bytes.
+    Budget(usize),
+    /// These forms whatever its length.
+    Forms((CacheForm, CacheForm)),
+}
+
 pub struct Decoder {
     cfg: Config,
     embd: Weight,
@@ -238,11 +250,8 @@ pub struct Decoder {
     /// The local layers' rotation, where its base differs.
     local_rotation: Option<Rotation>,
     context: usize,
-    /// Bytes the cache of the layers that grow with the context may take
-    /// before every layer's cache steps down `cache::LADDER` (None: it stays f16).
-    cache_budget: Option<usize>,
-    /// Forms the cache is kept in whatever its length (`set_cache_forms`).
-    cache_pinned: Option<(CacheForm, CacheForm)>,
+    /// How the cache's forms are chosen as it grows.
+    cache_policy: CachePolicy,
     scratch: Scratch,
 }
 
@@ -380,8 +389,7 @@ impl Decoder {
             rotation,
             local_rotation,
             context,
-            cache_budget: None,
-            cache_pinned: None,
+            cache_policy: CachePolicy::F16,
             scratch: Scratch::default(),
         })
     }
@@ -407,7 +415,7 @@ impl Decoder {
             l.v_cache = Rows::default();
             l.len = 0;
         }
-        if let Some(forms) = self.cache_pinned {
+        if let CachePolicy::Forms(forms) = self.cache_policy {
             self.requantize_cache(forms);
         }
     }
@@ -418,8 +426,7 @@ impl Decoder {
     /// cache at that length fits (or the last) and are kept so for the rest of
     /// the conversation. Heads whose width is not whole blocks of 32 keep f16.
     pub fn set_cache_budget(&mut self, bytes: Option<usize>) {
-        self.cache_budget = bytes;
-        self.cache_pinned = None;
+        self.cache_policy = bytes.map_or(CachePolicy::F16, CachePolicy::Budget);
     }
 
     /// Keeps the cache in `forms` whatever its length, in place of a budget
@@ -427,8 +434,7 @@ impl Decoder {
     /// cleared cache starts in them again): llama.cpp's `--cache-type-k`/`-v`,
     /// how the conformance test runs each rung from the first position.
     pub fn set_cache_forms(&mut self, forms: (CacheForm, CacheForm)) {
-        self.cache_budget = None;
-        self.cache_pinned = Some(forms);
+        self.cache_policy = CachePolicy::Forms(forms);
         self.requantize_cache(forms);
     }
 
@@ -451,7 +457,7 @@ impl Decoder {
     /// Steps the cache down its ladder as far as positions up to `end` need
     /// for the growing layers to stay within the budget.
     fn fit_cache(&mut self, end: usize) {
-        let Some(budget) = self.cache_budget else { return };
+        let CachePolicy::Budget(budget) = self.cache_policy else { return };
         let kv_dim = self.cfg.n_kv_head * self.cfg.head_dim;
         let growing = self.layers.iter().filter(|l| l.ring.is_none()).count();
         let now = self.cache_forms();
