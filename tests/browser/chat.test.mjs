@@ -107,9 +107,13 @@ test("a long chat steps the cache down and what it adds to the worker's memory i
   await page.click("#load-model");
   await page.waitForSelector("[data-testid=model-ready]", { timeout: 120000 });
   const loaded = Number(await page.getAttribute("[data-testid=stats]", "data-memory"));
-  const ready = await page.textContent("[data-testid=model-ready]");
-  const [, perThousand, unit] = ready.match(/\(([\d.]+) ([KM]B) per 1,000 once the cache passes/);
-  const lastRung = Number(perThousand) * { KB: 1e3, MB: 1e6 }[unit] / 1000;
+  const bytes = (n, unit) => Number(n) * { B: 1, KB: 1e3, MB: 1e6 }[unit];
+  const cacheTerms = async () => {
+    const ready = await page.textContent("[data-testid=model-ready]");
+    const [, perThousand, unit, budget, budgetUnit] = ready.match(/\(([\d.]+) ([KM]B) per 1,000 once the cache passes ([\d.]+) (K?M?B):/);
+    return { lastRung: bytes(perThousand, unit) / 1000, budget: bytes(budget, budgetUnit) };
+  };
+  const { lastRung, budget } = await cacheTerms();
   await setSampling(page, { "#temperature": 0, "#repeat-penalty": 1, "#max-tokens": 400 });
   let [total, stats] = [0, ""];
   for (let turn = 1; total < 2000 && turn <= 40; turn++) {
@@ -131,6 +135,16 @@ test("a long chat steps the cache down and what it adds to the worker's memory i
   const reserved = Math.ceil(total / 256) * 256 * lastRung;
   console.log(`the chat added ${memory - loaded} bytes; the last rung's cache reserves ${reserved}`);
   assert.ok(memory - loaded <= 1.1 * reserved, `the chat added ${memory - loaded} bytes to the worker for a last-rung cache of ${reserved}`);
+  // The same model again in the same worker: its memory (which never
+  // shrinks) still holds the first load's pages, free again, and the new
+  // load must not count them against its cache's budget.
+  await chooseFolder(page, SAMPLE);
+  await page.waitForSelector("#load-model");
+  await page.click("#load-model");
+  await page.waitForSelector("[data-testid=model-ready]", { timeout: 120000 });
+  const again = await cacheTerms();
+  console.log(`cache budget: first load ${budget}, second ${again.budget}`);
+  assert.ok(again.budget >= budget, `a second load's cache budget ${again.budget} against the first's ${budget}`);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -67,6 +67,8 @@ struct State {
     generating: bool,
     stop: bool,
     today: String,
+    /// The worker's memory before its first model: what a fresh worker holds.
+    fresh: Option<u64>,
 }
 
 thread_local! {
@@ -122,6 +124,12 @@ fn load(data: &JsValue, model_name: String, tokenizer_name: Option<String>) -> R
     let tokenizer_config = blob_field(data, "tokenizer_config").map(|b| read_all(&b)).transpose()?;
     // Free the previous model before reading the next one.
     STATE.with(|s| s.borrow_mut().engine = None);
+    // Wasm memory never shrinks: after an earlier model, what this load holds
+    // is what the memory grew by on top of a fresh worker's, not the total
+    // (most of it the earlier model's, free again). Where the load reused
+    // that free memory, this is below the estimate and the estimate stands.
+    let before = memory_bytes();
+    let fresh = STATE.with(|s| *s.borrow_mut().fresh.get_or_insert(before));
     let t0 = now();
     let input = LoadInput {
         model_name: &model_name,
@@ -135,7 +143,7 @@ fn load(data: &JsValue, model_name: String, tokenizer_name: Option<String>) -> R
         .map_err(|e| e.to_string())?;
     post(&Event::Progress { phase: Phase::WarmingUp, done: 0, total: 1 });
     engine.warm_up().map_err(|e| e.to_string())?;
-    engine.measured_load(memory_bytes());
+    engine.measured_load(memory_bytes().saturating_sub(before).saturating_add(fresh));
     post(&Event::Loaded { info: engine.info.clone(), load_ms: now() - t0, memory_bytes: memory_bytes() });
     STATE.with(|s| s.borrow_mut().engine = Some(engine));
     Ok(())

@@ -209,9 +209,12 @@ impl Engine {
         }
         g.stats.generated_tokens = g.generated.len();
         g.stats.decode_tok_s = rate(g.generated.len(), g.stats.decode_ms);
-        g.stats.kv_cache = self.cache_forms().map(|(k, v)| match k == v {
-            true => k.name().to_owned(),
-            false => format!("{} keys, {} values", k.name(), v.name()),
+        g.stats.kv_cache = self.cache_forms().map(|(k, v)| {
+            if k == v {
+                k.name().to_owned()
+            } else {
+                format!("{} keys, {} values", k.name(), v.name())
+            }
         });
         if g.record_reply {
             self.history.push(("assistant".into(), g.text.clone()));

@@ -155,11 +155,11 @@ impl Engine {
         self.model.clear_kv_cache();
     }
 
-    /// Sets the cache's budget from what loading was measured to hold (the
-    /// worker's wasm memory, which counts what the estimate cannot: the
-    /// module's own data, the pages the allocator took while loading), where
-    /// that is more than the estimate, so the cache steps down within the
-    /// same bound.
+    /// Sets the cache's budget from what loading was measured to hold (in
+    /// the worker, what its wasm memory grew by on top of a fresh worker's,
+    /// which counts what the estimate cannot: the module's own data, the
+    /// pages the allocator took while loading), where that is more than the
+    /// estimate, so the cache steps down within the same bound.
     pub fn measured_load(&mut self, held: u64) {
         let Some(bound) = self.cache_bound.filter(|_| held > self.info.estimated_bytes) else { return };
         let budget = bound.saturating_sub(held);
