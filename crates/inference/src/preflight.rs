@@ -144,20 +144,20 @@ fn type_mix(counts: &HashMap<String, u64>, total: u64) -> String {
 /// Working buffers, the f16 table and the allocator's slack, measured.
 const RUNTIME_BYTES: u64 = 4 << 20;
 
-/// What the tokenizer holds once built: every piece twice (piece → id and
-/// id → piece, with their hash-table entries: about 48 bytes besides the text),
-/// and a GPT-2 BPE's merges (about 40 bytes each; a SentencePiece vocabulary
-/// needs none, `tokenizer::SentencePiece`).
+/// What the tokenizer holds once built (`tokenizer::Bpe`,
+/// `tokenizer::SentencePiece`): each piece's text once, and about 24 bytes a
+/// piece besides (where it ends, its slot in the index, its score) and a
+/// GPT-2 BPE's merges (16 bytes in a hash table with room to spare).
 fn tokenizer_bytes(md: &HashMap<String, Value>) -> u64 {
     let text: u64 = match md.get("tokenizer.ggml.tokens") {
-        Some(Value::Array(a)) => a.iter().map(|v| v.to_string().map_or(0, |s| s.len() as u64 + 48)).sum(),
+        Some(Value::Array(a)) => a.iter().map(|v| v.to_string().map_or(0, |s| s.len() as u64 + 24)).sum(),
         _ => 0,
     };
     let merges = match md.get("tokenizer.ggml.merges") {
         Some(Value::Array(a)) => a.len() as u64,
         _ => 0,
     };
-    2 * text + 40 * merges
+    text + 24 * merges
 }
 
 /// How the layers' matrices are held, for a `file`-byte model whose load

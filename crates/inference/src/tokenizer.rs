@@ -3,6 +3,8 @@
 //! from its merges, or a SentencePiece vocabulary from its scores
 //! (`sentencepiece`).
 
+mod bpe;
+mod pieces;
 mod sentencepiece;
 
 use std::collections::HashMap;
@@ -14,7 +16,6 @@ use tokenizers::decoders::fuse::Fuse;
 use tokenizers::decoders::sequence::Sequence as DecoderSequence;
 use tokenizers::decoders::strip::Strip;
 use tokenizers::decoders::DecoderWrapper;
-use tokenizers::models::bpe::{Vocab, BPE};
 use tokenizers::normalizers::{NormalizerWrapper, Sequence as NormalizerSequence};
 use tokenizers::normalizers::{Prepend, Replace};
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
@@ -27,16 +28,18 @@ use tokenizers::{AddedToken, SplitDelimiterBehavior, TokenizerImpl};
 
 use crate::error::{InferenceError, Result};
 use crate::gguf::md_str;
+pub use bpe::{Bpe, MergeOutOfVocabulary};
 pub use sentencepiece::SentencePiece;
 
 /// `tokenizers`' pipeline around a model of ours.
 type Pipeline<M> = TokenizerImpl<M, NormalizerWrapper, PreTokenizerWrapper, PostProcessorWrapper, DecoderWrapper>;
 
-/// A model's tokenizer: `tokenizers`' own (from a tokenizer.json, or a
-/// GPT-2 BPE rebuilt from the GGUF), or a SentencePiece vocabulary in
+/// A model's tokenizer: `tokenizers`' own from a tokenizer.json, or one
+/// rebuilt from the GGUF (a GPT-2 BPE or a SentencePiece vocabulary) in
 /// `tokenizers`' pipeline.
 pub enum Tokenizer {
     HuggingFace(Box<tokenizers::Tokenizer>),
+    Bpe(Box<Pipeline<Bpe>>),
     SentencePiece(Box<Pipeline<SentencePiece>>),
 }
 
@@ -45,6 +48,7 @@ impl Tokenizer {
     pub fn encode(&self, text: &str) -> tokenizers::Result<Vec<u32>> {
         Ok(match self {
             Tokenizer::HuggingFace(t) => t.encode(text, false)?.get_ids().to_vec(),
+            Tokenizer::Bpe(t) => t.encode(text, false)?.get_ids().to_vec(),
             Tokenizer::SentencePiece(t) => t.encode(text, false)?.get_ids().to_vec(),
         })
     }
@@ -52,6 +56,7 @@ impl Tokenizer {
     pub fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> tokenizers::Result<String> {
         match self {
             Tokenizer::HuggingFace(t) => t.decode(ids, skip_special_tokens),
+            Tokenizer::Bpe(t) => t.decode(ids, skip_special_tokens),
             Tokenizer::SentencePiece(t) => t.decode(ids, skip_special_tokens),
         }
     }
@@ -59,6 +64,7 @@ impl Tokenizer {
     pub fn token_to_id(&self, token: &str) -> Option<u32> {
         match self {
             Tokenizer::HuggingFace(t) => t.token_to_id(token),
+            Tokenizer::Bpe(t) => t.token_to_id(token),
             Tokenizer::SentencePiece(t) => t.token_to_id(token),
         }
     }
@@ -66,6 +72,7 @@ impl Tokenizer {
     pub fn id_to_token(&self, id: u32) -> Option<String> {
         match self {
             Tokenizer::HuggingFace(t) => t.id_to_token(id),
+            Tokenizer::Bpe(t) => t.id_to_token(id),
             Tokenizer::SentencePiece(t) => t.id_to_token(id),
         }
     }
@@ -74,6 +81,7 @@ impl Tokenizer {
     pub fn get_vocab_size(&self, with_added_tokens: bool) -> usize {
         match self {
             Tokenizer::HuggingFace(t) => t.get_vocab_size(with_added_tokens),
+            Tokenizer::Bpe(t) => t.get_vocab_size(with_added_tokens),
             Tokenizer::SentencePiece(t) => t.get_vocab_size(with_added_tokens),
         }
     }
@@ -143,14 +151,20 @@ pub fn from_gguf(file: &str, md: &HashMap<String, Value>) -> Result<Tokenizer> {
     let (control, user) = (of_type(3), of_type(4));
     match model {
         "gpt2" => {
-            let vocab: Vocab = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
-            let merges: Vec<(String, String)> = strings(md, "tokenizer.ggml.merges")
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|m| m.split_once(' ').map(|(a, b)| (a.to_owned(), b.to_owned())))
-                .collect();
-            let bpe = BPE::builder().vocab_and_merges(vocab, merges).build().map_err(|e| tok_err(file, e))?;
-            let mut tok = tokenizers::Tokenizer::new(bpe);
+            // The merges as they stand in the metadata ("left right"), not copied.
+            let merges: Vec<(&str, &str)> = match md.get("tokenizer.ggml.merges") {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|v| v.to_string().ok())
+                    .collect::<Option<Vec<_>>>()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|m| m.split_once(' '))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let bpe = Bpe::new(tokens, merges).map_err(|e| tok_err(file, e))?;
+            let mut tok = Pipeline::new(bpe);
             let pre_tok: PreTokenizerWrapper = match pre {
                 // llama.cpp's "smollm" pre-tokenizer: digits one by one, then GPT-2 byte level
                 // without a prefix space (candle's own GGUF tokenizer gets this wrong).
@@ -175,7 +189,7 @@ pub fn from_gguf(file: &str, md: &HashMap<String, Value>) -> Result<Tokenizer> {
             tok.with_decoder(Some(DecoderWrapper::from(ByteLevelDecoder::default())));
             tok.add_special_tokens(control).map_err(|e| tok_err(file, e))?;
             tok.add_tokens(user).map_err(|e| tok_err(file, e))?;
-            Ok(Tokenizer::HuggingFace(Box::new(tok)))
+            Ok(Tokenizer::Bpe(Box::new(tok)))
         }
         "llama" => {
             // llama.cpp merges the adjacent pair whose joined piece scores

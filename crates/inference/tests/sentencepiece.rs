@@ -13,6 +13,8 @@ use tokenizers::models::bpe::{Vocab, BPE};
 use tokenizers::normalizers::{Prepend, Replace, Sequence};
 use tokenizers::AddedToken;
 
+mod texts;
+
 fn gemma() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample/gemma-3-270m/gemma-3-270m-q4_k_m.gguf");
     assert!(p.is_file(), "Gemma 3 270M is not set up at {}: run scripts/setup.sh", p.display());
@@ -85,30 +87,6 @@ fn as_bpe(md: &HashMap<String, Value>) -> tokenizers::Tokenizer {
     tok
 }
 
-/// Text of many kinds, written for this test: prose, code, markup, numbers,
-/// runs of spaces and newlines, scripts other than Latin, emoji, the chat
-/// format's own tokens, and characters no vocabulary has.
-const TEXTS: &[&str] = &[
-    "The Gemma Terms of Use say that a person who builds a product with the model must",
-    "  leading spaces,   runs of   spaces, and trailing ones   ",
-    "line one\nline two\n\n\nafter blank lines\r\nwindows line\ttab\t\tend",
-    "fn main() {\n    let x: Vec<u32> = (0..10).map(|i| i * i).collect();\n    println!(\"{x:?}\");\n}\n",
-    "<start_of_turn>user\nWhat may I do with this model?<end_of_turn>\n<start_of_turn>model\n",
-    "<table><tr><td>cell</td></tr></table> <b>bold</b> &amp; <a href=\"https://example.org/x?y=1\">link</a>",
-    "1234567890 3.14159 -42 1e-9 0x1F 2026-12-06 12:34:56 $1,000,000.00 50% 1/3",
-    "日本語のテキストと中文文本，还有한국어 문장도 있습니다。",
-    "Русский текст, ελληνικά, עברית, العربية, हिन्दी, ไทย, Tiếng Việt.",
-    "emoji 😀🎉👩‍💻🏳️‍🌈 and symbols ∑∫√∞ ≠ ≤ ≥ → ← © ® ™ § ¶ • …",
-    "rare characters: \u{1D54F}\u{1F9EC}\u{E000}\u{10FFFD} \u{0301}e\u{0301} \u{200B}zero\u{200D}width",
-    "MIXEDcase camelCaseWords snake_case_words kebab-case-words SCREAMING_CASE",
-    "Licensed under the Apache License, Version 2.0 (the \"License\"); you may not use this file except in compliance with the License.",
-    "a",
-    " ",
-    "",
-    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-    "............................................................ ---------- ==========",
-];
-
 #[test]
 fn sentencepiece_matches_the_bpe_reading_of_its_vocabulary() {
     let path = gemma();
@@ -118,24 +96,7 @@ fn sentencepiece_matches_the_bpe_reading_of_its_vocabulary() {
     let ours = tokenizer::from_gguf("gemma", md).expect("tokenizer");
     assert!(matches!(ours, tokenizer::Tokenizer::SentencePiece(_)), "a SentencePiece vocabulary");
     let bpe = as_bpe(md);
-    // And real license texts, a few KB of each (the fixtures beside the project).
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/licenses");
-    let mut texts: Vec<String> = TEXTS.iter().map(|t| t.to_string()).collect();
-    let mut folders: Vec<_> = std::fs::read_dir(&fixtures)
-        .unwrap_or_else(|e| panic!("{} ({e}): the license fixtures", fixtures.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    folders.sort();
-    for folder in &folders {
-        let mut files: Vec<_> =
-            std::fs::read_dir(folder).expect("folder").filter_map(|e| e.ok().map(|e| e.path())).collect();
-        files.sort();
-        if let Some(text) = files.iter().find_map(|f| std::fs::read_to_string(f).ok().filter(|t| t.len() > 200)) {
-            texts.push(text.chars().take(3000).collect());
-        }
-    }
-    assert!(texts.len() > TEXTS.len() + 40, "license fixtures read: {}", texts.len() - TEXTS.len());
+    let texts = texts::all();
     let mut tokens = 0;
     for text in &texts {
         let want = bpe.encode(text.as_str(), false).expect("bpe").get_ids().to_vec();

@@ -20,10 +20,11 @@ use std::path::{Path, PathBuf};
 use tokenizers::models::bpe::BpeTrainer;
 use tokenizers::{Model, Token};
 
+use super::pieces::Pieces;
+
 /// A vocabulary of scored pieces.
 pub struct SentencePiece {
-    ids: HashMap<String, u32>,
-    pieces: Vec<String>,
+    pieces: Pieces,
     scores: Vec<f32>,
     /// Whether a piece takes part in merges: normal pieces and bytes, as
     /// llama.cpp's SentencePiece vocabularies mark them (control,
@@ -37,16 +38,21 @@ pub struct SentencePiece {
 impl SentencePiece {
     /// `pieces[i]` scores `scores[i]`; `merges(i)` says whether it takes part in merges.
     pub fn new(pieces: Vec<String>, scores: &[f64], merges: impl Fn(usize) -> bool, unk: Option<u32>) -> Self {
-        let ids: HashMap<String, u32> = pieces.iter().enumerate().map(|(i, p)| (p.clone(), i as u32)).collect();
-        let bytes = std::array::from_fn(|b| ids.get(&format!("<0x{b:02X}>")).copied());
+        let pieces = Pieces::new(pieces);
+        let bytes = std::array::from_fn(|b| pieces.get(&format!("<0x{b:02X}>")));
         let scores = (0..pieces.len()).map(|i| scores.get(i).copied().unwrap_or(0.0) as f32).collect();
         let merges = (0..pieces.len()).map(merges).collect();
-        Self { ids, pieces, scores, merges, bytes, unk }
+        Self { pieces, scores, merges, bytes, unk }
+    }
+
+    /// The text of a piece the vocabulary has (bytes and the unknown piece).
+    fn piece(&self, id: u32) -> String {
+        self.pieces.piece(id).unwrap_or_default().to_owned()
     }
 
     /// The piece `text` is, if it takes part in merges.
     fn mergeable(&self, text: &str) -> Option<u32> {
-        self.ids.get(text).copied().filter(|&id| self.merges[id as usize])
+        self.pieces.get(text).filter(|&id| self.merges[id as usize])
     }
 }
 
@@ -152,21 +158,21 @@ impl Model for SentencePiece {
             let s = symbols[i];
             let piece = &text[s.start..s.end];
             // A merged symbol is a piece; a character may be one that does not merge.
-            match s.id.or_else(|| self.ids.get(piece).copied()) {
+            match s.id.or_else(|| self.pieces.get(piece)) {
                 Some(id) => tokens.push(Token::new(id, piece.to_owned(), (s.start, s.end))),
                 None => {
                     let bytes: Option<Vec<u32>> = piece.bytes().map(|b| self.bytes[b as usize]).collect();
                     match (bytes, self.unk) {
                         (Some(ids), _) => {
                             for (k, id) in ids.into_iter().enumerate() {
-                                let value = self.pieces[id as usize].clone();
+                                let value = self.piece(id);
                                 tokens.push(Token::new(id, value, (s.start + k, s.start + k + 1)));
                             }
                         }
                         // Unknown characters in a row are one unknown token.
                         (None, Some(unk)) => match tokens.last_mut() {
                             Some(t) if t.id == unk && t.offsets.1 == s.start => t.offsets.1 = s.end,
-                            _ => tokens.push(Token::new(unk, self.pieces[unk as usize].clone(), (s.start, s.end))),
+                            _ => tokens.push(Token::new(unk, self.piece(unk), (s.start, s.end))),
                         },
                         (None, None) => {}
                     }
@@ -178,15 +184,15 @@ impl Model for SentencePiece {
     }
 
     fn token_to_id(&self, token: &str) -> Option<u32> {
-        self.ids.get(token).copied()
+        self.pieces.get(token)
     }
 
     fn id_to_token(&self, id: u32) -> Option<String> {
-        self.pieces.get(id as usize).cloned()
+        self.pieces.piece(id).map(str::to_owned)
     }
 
     fn get_vocab(&self) -> HashMap<String, u32> {
-        self.ids.clone()
+        self.pieces.to_map()
     }
 
     fn get_vocab_size(&self) -> usize {
