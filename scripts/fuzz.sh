@@ -14,3 +14,4 @@ for t in front_matter gguf_metadata license_text modelfile revisions; do run "$t
 run gguf_header --features inference
 run decoder --features inference
 run sentencepiece --features inference
+run gpt2_bpe --features inference
