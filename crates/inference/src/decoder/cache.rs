@@ -125,6 +125,30 @@ impl Rows {
         }
     }
 
+    /// Values `at..at + len` of the rows in `slots`, one after another in
+    /// `out` (`len` values each): a run of keys or values for one head,
+    /// with the form matched once for the run rather than once a row.
+    #[inline]
+    pub(super) fn widen_run(
+        &self,
+        slots: impl Iterator<Item = usize>,
+        row_len: usize,
+        at: usize,
+        len: usize,
+        out: &mut [f32],
+    ) {
+        let outs = out.chunks_exact_mut(len);
+        match self {
+            Rows::F16(c) => {
+                slots.zip(outs).for_each(|(slot, o)| float16::widen_into(&c[slot * row_len + at..][..len], o))
+            }
+            Rows::Blocks(kind, c) => {
+                let (rb, from, bytes) = (kind.row_bytes(row_len), kind.row_bytes(at), kind.row_bytes(len));
+                slots.zip(outs).for_each(|(slot, o)| kind.widen_into(&c[slot * rb + from..][..bytes], o))
+            }
+        }
+    }
+
     /// The rows requantized to `form`, a smaller one than they are kept in
     /// (otherwise they stay as they are), in place of the old ones; the room
     /// reserved (a ring's whole size, a linear cache's chunks) shrinks with them.

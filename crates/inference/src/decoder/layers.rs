@@ -206,24 +206,25 @@ fn attention_one(
         let n = KEYS.min(seen - lo);
         t.scores.clear();
         t.scores.resize(group * n, 0.0);
-        t.row.resize(hd, 0.0);
+        // The run's key rows widened at once, then each head's scores.
+        t.rows.resize(n * hd, 0.0);
+        k.widen_run(slots(lo, ring).take(n), kv_dim, kvh * hd, hd, &mut t.rows);
         let qs = &q[kvh * group * hd..][..group * hd];
-        for (j, slot) in slots(lo, ring).take(n).enumerate() {
-            k.widen(slot, kv_dim, kvh * hd, &mut t.row);
-            for (h, qh) in qs.chunks_exact(hd).enumerate() {
-                t.scores[h * n + j] = score(c, qh, &t.row);
+        for (h, qh) in qs.chunks_exact(hd).enumerate() {
+            for (s, key) in t.scores[h * n..][..n].iter_mut().zip(t.rows.chunks_exact(hd)) {
+                *s = score(c, qh, key);
             }
         }
         let (vals, stats) = o.split_at_mut(group * hd);
         for (h, sc) in t.scores.chunks_exact_mut(n).enumerate() {
             (stats[h], stats[group + h]) = exp_shifted(sc);
         }
+        // The run's value rows likewise, then each head's weighted sum over
+        // them with its output held in registers (`vector::mix`).
+        v.widen_run(slots(lo, ring).take(n), kv_dim, kvh * hd, hd, &mut t.rows);
         vals.fill(0.0);
-        for (j, slot) in slots(lo, ring).take(n).enumerate() {
-            v.widen(slot, kv_dim, kvh * hd, &mut t.row);
-            for (h, o) in vals.chunks_exact_mut(hd).enumerate() {
-                vector::axpy(o, t.scores[h * n + j], &t.row);
-            }
+        for (h, o) in vals.chunks_exact_mut(hd).enumerate() {
+            vector::mix(o, &t.scores[h * n..][..n], &t.rows);
         }
     });
     for (kvh, head_parts) in parts.chunks_exact(runs * part).enumerate() {
@@ -241,11 +242,12 @@ fn attention_one(
     }
 }
 
-/// A task's scratch: its scores and one widened cache row.
+/// A task's scratch: its scores, one widened cache row, and a run of them.
 #[derive(Default)]
 struct Task {
     scores: Vec<f32>,
     row: Vec<f32>,
+    rows: Vec<f32>,
 }
 
 /// The cache slots of positions `first, first + 1, …` in a ring of `ring`
