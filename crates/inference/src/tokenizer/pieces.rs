@@ -71,6 +71,43 @@ impl Pieces {
     }
 }
 
+/// The `tokenizers::Model` methods of a model whose vocabulary is the
+/// `Pieces` in its field `pieces`: kept in the GGUF, never trained.
+macro_rules! vocabulary_methods {
+    () => {
+        fn token_to_id(&self, token: &str) -> Option<u32> {
+            self.pieces.get(token)
+        }
+
+        fn id_to_token(&self, id: u32) -> Option<String> {
+            self.pieces.piece(id).map(str::to_owned)
+        }
+
+        fn get_vocab(&self) -> std::collections::HashMap<String, u32> {
+            self.pieces.to_map()
+        }
+
+        fn get_vocab_size(&self) -> usize {
+            self.pieces.len()
+        }
+
+        /// Nothing to save: the vocabulary lives in the GGUF.
+        fn save(
+            &self,
+            _folder: &std::path::Path,
+            _prefix: Option<&str>,
+        ) -> tokenizers::Result<Vec<std::path::PathBuf>> {
+            Ok(Vec::new())
+        }
+
+        /// The trait asks for a trainer; this model is never trained.
+        fn get_trainer(&self) -> tokenizers::models::bpe::BpeTrainer {
+            tokenizers::models::bpe::BpeTrainer::default()
+        }
+    };
+}
+pub(super) use vocabulary_methods;
+
 fn span(ends: &[usize], id: u32) -> std::ops::Range<usize> {
     let i = id as usize;
     (if i == 0 { 0 } else { ends[i - 1] })..ends[i]

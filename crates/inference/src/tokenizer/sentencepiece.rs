@@ -14,8 +14,7 @@
 //! `tokenizers`' own.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::BinaryHeap;
 
 use tokenizers::models::bpe::BpeTrainer;
 use tokenizers::{Model, Token};
@@ -183,31 +182,7 @@ impl Model for SentencePiece {
         Ok(tokens)
     }
 
-    fn token_to_id(&self, token: &str) -> Option<u32> {
-        self.pieces.get(token)
-    }
-
-    fn id_to_token(&self, id: u32) -> Option<String> {
-        self.pieces.piece(id).map(str::to_owned)
-    }
-
-    fn get_vocab(&self) -> HashMap<String, u32> {
-        self.pieces.to_map()
-    }
-
-    fn get_vocab_size(&self) -> usize {
-        self.pieces.len()
-    }
-
-    /// Nothing to save: the vocabulary lives in the GGUF.
-    fn save(&self, _folder: &Path, _prefix: Option<&str>) -> tokenizers::Result<Vec<PathBuf>> {
-        Ok(Vec::new())
-    }
-
-    /// The trait asks for a trainer; this model is never trained.
-    fn get_trainer(&self) -> BpeTrainer {
-        BpeTrainer::default()
-    }
+    super::pieces::vocabulary_methods!();
 }
 
 #[cfg(test)]
