@@ -6,9 +6,9 @@
 //!
 //! `tokenizers`' own BPE gives the same tokens; it keeps the vocabulary as
 //! two maps of owned strings (text to id and back) beside a map of merges,
-//! which for a 49,152-piece vocabulary is about 6 MB of a browser worker's
-//! memory, more than a long chat's whole cache. Here the pieces are held
-//! once (`Pieces`) and a merge is 16 bytes in a hash table. A
+//! several times the text's size in a browser worker that has only what the
+//! model leaves it (the README's memory notes have the figures). Here the
+//! pieces are held once (`Pieces`) and a merge is 16 bytes in a hash table. A
 //! `tokenizers` model, so the pipeline around it (pre-tokenizer, added
 //! tokens, byte-level decoder) is `tokenizers`' own.
 
