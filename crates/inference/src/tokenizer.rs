@@ -163,7 +163,9 @@ pub fn from_gguf(file: &str, md: &HashMap<String, Value>) -> Result<Tokenizer> {
                     .collect(),
                 _ => Vec::new(),
             };
-            let bpe = Bpe::new(tokens, merges).map_err(|e| tok_err(file, e))?;
+            let bpe = Bpe::new(tokens, merges).map_err(|e| {
+                tok_err(file, format!("its vocabulary cannot be merged ({e}); add the model's tokenizer.json to the folder"))
+            })?;
             let mut tok = Pipeline::new(bpe);
             let pre_tok: PreTokenizerWrapper = match pre {
                 // llama.cpp's "smollm" pre-tokenizer: digits one by one, then GPT-2 byte level

@@ -74,3 +74,17 @@ fn gpt2_bpe_matches_tokenizers_own_on_the_same_vocabulary() {
         assert_eq!(ours.id_to_token(id), theirs.id_to_token(id), "piece {id}");
     }
 }
+
+#[test]
+fn a_merge_outside_the_vocabulary_is_named_with_what_to_do() {
+    let array = |xs: &[&str]| Value::Array(xs.iter().map(|x| Value::String(x.to_string())).collect());
+    let md = std::collections::HashMap::from([
+        ("tokenizer.ggml.model".to_string(), Value::String("gpt2".into())),
+        ("tokenizer.ggml.tokens".to_string(), array(&["a", "b"])),
+        ("tokenizer.ggml.merges".to_string(), array(&["a b"])),
+    ]);
+    let err = tokenizer::from_gguf("m.gguf", &md).err().expect("refused").to_string();
+    assert!(err.starts_with("m.gguf: "), "{err}");
+    assert!(err.contains("merge 0 (\"a b\"): \"ab\" is not in the vocabulary"), "{err}");
+    assert!(err.contains("add the model's tokenizer.json to the folder"), "{err}");
+}
