@@ -116,13 +116,7 @@ impl Rows {
     /// the length are whole blocks of 32: a head's part of a row).
     #[inline]
     pub(super) fn widen(&self, slot: usize, row_len: usize, at: usize, out: &mut [f32]) {
-        match self {
-            Rows::F16(c) => float16::widen_into(&c[slot * row_len + at..][..out.len()], out),
-            Rows::Blocks(kind, c) => {
-                let start = slot * kind.row_bytes(row_len) + kind.row_bytes(at);
-                kind.widen_into(&c[start..][..kind.row_bytes(out.len())], out)
-            }
-        }
+        self.widen_run(std::iter::once(slot), row_len, at, out.len(), out)
     }
 
     /// Values `at..at + len` of the rows in `slots`, one after another in
@@ -137,6 +131,9 @@ impl Rows {
         len: usize,
         out: &mut [f32],
     ) {
+        if len == 0 {
+            return;
+        }
         let outs = out.chunks_exact_mut(len);
         match self {
             Rows::F16(c) => {
