@@ -61,48 +61,80 @@ pub fn set(sums: DotSums) {
     IN_I16.store(sums == DotSums::I16, Ordering::Relaxed);
 }
 
-/// Rounds of timings, alternating the two forms: the first ones run while
+/// Rounds of timings, alternating the two forms. The first ones run while
 /// the engine still compiles the kernels (a browser tiers a function up only
-/// after it has run a while), so the fastest of several is taken.
-const ROUNDS: usize = 7;
+/// after it has run a while, on a background thread that takes a core from
+/// the timings), so the fastest of several is taken, and the rounds go on
+/// until neither form's fastest has improved for `STEADY` of them: in
+/// Chromium the first rounds ran up to five times slower than the last, and
+/// a form still coming up to speed after a fixed seven would lose.
+const MIN_ROUNDS: usize = 7;
+const STEADY: usize = 4;
+const MAX_ROUNDS: usize = 24;
 
-/// Products per timing: about 4 ms on one core, far above the 0.1 ms to which
-/// a page that is not cross-origin isolated rounds its clock.
-const REPS: usize = 192;
+/// A timing improves a form's fastest when it is this much below it: finer
+/// differences are the clock's ticks and the machine's noise.
+const IMPROVES: f64 = 0.98;
+
+/// Products per timing (rows times weights): a few ms on one core, far above
+/// the 0.1 ms to which a page that is not cross-origin isolated rounds its
+/// clock. A quarter are one row (a decoded token), the rest tiles of
+/// `PROMPT_ROWS` rows (a prompt's): the forms run one row alike on CPUs with
+/// AVX-VNNI and a prompt apart, and timed on one row alone, the choice went
+/// either way with the machine's noise.
+const REPS: usize = 288;
+const PROMPT_ROWS: usize = 3;
 
 /// Times both forms on one thread over products of the three families of
 /// block (Q4_1, Q8_0, Q4_K; synthetic weights of about 150–280 KB each, so
-/// they stay in cache and the arithmetic is what is timed), and keeps the
-/// faster. `clock` is in milliseconds. In a build without relaxed SIMD there
-/// is nothing to choose: `None`, and nothing is timed.
+/// they stay in cache and the arithmetic is what is timed), one row and a
+/// prompt's tile, and keeps the faster. `clock` is in milliseconds. In a
+/// build without relaxed SIMD there is nothing to choose: `None`, and nothing
+/// is timed.
 pub fn choose(clock: &mut dyn FnMut() -> f64) -> Option<Choice> {
     if !RELAXED {
         return None;
     }
-    let (rows, cols) = (256, 1024);
+    let (rows, cols, m) = (256, 1024, PROMPT_ROWS);
     let weights: Vec<Weight> = [GgmlDType::Q4_1, GgmlDType::Q8_0, GgmlDType::Q4K]
         .into_iter()
         .filter_map(|dtype| {
             Weight::from_gguf_bytes(dtype, rows, cols, synthetic(dtype, rows * cols), Holding::Compact).ok()
         })
         .collect();
-    let x: Vec<f32> = (0..cols).map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0).collect();
+    let x: Vec<f32> = (0..m * cols).map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0).collect();
     // Quantized once for every family: the timings are of the kernels alone.
-    let mut acts = Activations::default();
-    acts.quantize(&x, 1, cols, Extras { lanes: true, split: true, sums: true });
-    acts.k.quantize(&x, 1, cols);
-    let mut out = vec![0f32; rows];
+    let quantized = |m: usize| {
+        let mut acts = Activations::default();
+        acts.quantize(&x[..m * cols], m, cols, Extras { lanes: true, split: true, sums: true });
+        acts.k.quantize(&x[..m * cols], m, cols);
+        acts
+    };
+    let (one, tile) = (quantized(1), quantized(m));
+    let mut out = vec![0f32; m * rows];
+    let n = weights.len().max(1);
     let mut best = [f64::INFINITY; 2];
-    for _ in 0..ROUNDS {
+    let mut steady = 0;
+    for round in 0..MAX_ROUNDS {
+        let mut improved = false;
         for (form, best) in [DotSums::I32, DotSums::I16].into_iter().zip(best.iter_mut()) {
             set(form);
             let t0 = clock();
-            for _ in 0..REPS / weights.len().max(1) {
-                for w in &weights {
-                    w.band(&x, 1, &acts, 0..rows, &mut out);
+            for w in &weights {
+                for _ in 0..REPS / 4 / n {
+                    w.band(&x[..cols], 1, &one, 0..rows, &mut out[..rows]);
+                }
+                for _ in 0..REPS * 3 / 4 / n / m {
+                    w.band(&x, m, &tile, 0..rows, &mut out);
                 }
             }
-            *best = best.min(clock() - t0);
+            let ms = clock() - t0;
+            improved |= ms < *best * IMPROVES;
+            *best = best.min(ms);
+        }
+        steady = if improved { 0 } else { steady + 1 };
+        if round + 1 >= MIN_ROUNDS && steady >= STEADY {
+            break;
         }
     }
     let sums = if best[1] < best[0] { DotSums::I16 } else { DotSums::I32 };
@@ -182,6 +214,43 @@ mod tests {
             t += if current() == slow { 2.0 } else { 1.0 };
             t
         })
+    }
+
+    /// A form whose kernels come up to speed slowly (five slow timings, then
+    /// faster every round until twice as fast as the other: ahead of it only
+    /// after the seventh) is still found the faster: the rounds go on while
+    /// a form's fastest improves.
+    #[test]
+    fn a_form_that_tiers_up_late_is_still_chosen() {
+        let before = current();
+        let (mut t, mut i16_timings) = (0.0, 0u32);
+        let mut reads = 0;
+        let choice = choose(&mut || {
+            reads += 1;
+            // Every second read ends a timing.
+            if reads % 2 == 0 {
+                t += match current() {
+                    DotSums::I32 => 2.0,
+                    DotSums::I16 => {
+                        i16_timings += 1;
+                        if i16_timings <= 5 {
+                            10.0
+                        } else {
+                            (3.0 - 0.3 * f64::from(i16_timings - 6)).max(1.0)
+                        }
+                    }
+                };
+            }
+            t
+        });
+        if RELAXED {
+            let choice = choice.unwrap();
+            assert_eq!((choice.sums, choice.i16_ms, choice.i32_ms), (DotSums::I16, 1.0, 2.0), "{choice:?}");
+            assert!((i16_timings as usize) < MAX_ROUNDS, "it stops once steady: {i16_timings} rounds");
+        } else {
+            assert_eq!(choice, None);
+        }
+        set(before);
     }
 
     #[test]
