@@ -304,7 +304,7 @@ fn pool_size() -> usize {
 const SIMD: Simd = if cfg!(feature = "relaxed-simd") { Simd::Relaxed } else { Simd::Simd128 };
 
 /// Times relaxed SIMD's two dot products on this CPU and keeps the faster
-/// (about 0.1 s, before any model: see `relaxed_dot`); `None` in the simd128 build.
+/// (a fraction of a second, before any model: see `relaxed_dot`); `None` in the simd128 build.
 fn choose_dot_sums() -> Option<DotSums> {
     let performance = scope().performance()?;
     let choice = fineprint_inference::relaxed_dot::choose(&mut || performance.now())?;

@@ -66,8 +66,8 @@ pub fn set(sums: DotSums) {
 /// after it has run a while, on a background thread that takes a core from
 /// the timings), so the fastest of several is taken, and the rounds go on
 /// until neither form's fastest has improved for `STEADY` of them: in
-/// Chromium the first rounds ran up to five times slower than the last, and
-/// a form still coming up to speed after a fixed seven would lose.
+/// Chromium the first rounds run far slower than the last, and a form
+/// still coming up to speed after a fixed seven would lose.
 const MIN_ROUNDS: usize = 7;
 const STEADY: usize = 4;
 const MAX_ROUNDS: usize = 24;
