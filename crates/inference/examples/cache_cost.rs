@@ -22,7 +22,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let plan = preflight::plan(&path, &content, reader.get_ref().len() as u64, None)?;
     let mut d = Decoder::load(plan.arch, &content, &mut reader, length + 64, plan.layers)?;
     let vocab = plan.vocab_size.min(40_000) as u32;
-    let prompt: Vec<u32> = (0..length as u32).map(|i| 200 + (i * 7919) % (vocab - 200)).collect();
+    // Ids past the first 200 (where the special tokens sit) when the vocabulary has them.
+    let first = if vocab > 400 { 200 } else { 0 };
+    if vocab == 0 {
+        return Err(format!("{path}: no vocabulary to draw a prompt from").into());
+    }
+    let prompt: Vec<u32> = (0..length as u32).map(|i| first + (i * 7919) % (vocab - first)).collect();
     let (f16, q8, q4) = (CacheForm::F16, CacheForm::Q8_0, CacheForm::Q4_0);
     let rungs = [(f16, f16), (q8, q8), (q8, q4)];
     let mut best = [f64::INFINITY; 3];
