@@ -300,12 +300,36 @@ mod relaxed {
         let low = u8x16_splat(0x0F);
         let zero = i32x4_splat(0);
         let mut facc = [f32x4_splat(0.0); R];
+        // In i32 lanes a sum is a chain of dot products, each waiting on the
+        // last; one row alone (a decoded token) has too few chains to fill
+        // the dot product's latency, so it keeps `CHAINS` of them per half.
+        let chains = if !I16 && R == 1 { CHAINS } else { 1 };
+        // What is loaded where keeps V8's registers for the accumulators:
+        // the scales are read after the products they scale, the block's
+        // `d` and `dmin` at its end, and the sub-block minimums' sums are
+        // written out term by term (as a loop over four pairs LLVM left a
+        // switch and an array in memory). With one more vector live through
+        // the products, V8 kept an accumulator on the stack, and its chain
+        // of dot products waited on a store and a load every step.
         for b in 0..nb {
             let blk = w.as_ptr().add(b * Q4K_BYTES);
-            let d = v128_load(blk as *const v128);
-            let dmin = v128_load(blk.add(16) as *const v128);
             let mut sumi = [zero; R];
             for j in 0..4 {
+                let (mut lo_acc, mut hi_acc) = ([[zero; CHAINS]; R], [[zero; CHAINS]; R]);
+                for l in 0..8 {
+                    let v = v128_load(blk.add(96).add(16 * (8 * j + l)) as *const v128);
+                    let (lo, hi) = (v128_and(v, low), moved_bits(v, 4, 0, low));
+                    let c = l % chains;
+                    for r in 0..R {
+                        let a = acts.get_unchecked(r).qs.as_ptr().add(b * SUPER).add(64 * j + 4 * l);
+                        let (a_lo, a_hi) =
+                            (v128_load32_splat(a as *const u32), v128_load32_splat(a.add(32) as *const u32));
+                        lo_acc[r][c] = accumulate::<I16>(lo_acc[r][c], a_lo, lo);
+                        hi_acc[r][c] = accumulate::<I16>(hi_acc[r][c], a_hi, hi);
+                    }
+                }
+                let (lo_acc, hi_acc) =
+                    (lo_acc.map(|c| joined::<I16>(c, chains)), hi_acc.map(|c| joined::<I16>(c, chains)));
                 // Sub-blocks 2j (low nibbles) and 2j + 1 (high): the four
                 // rows' scales, as i16 pairs (one per i16 lane of a row's
                 // sums) or as i32 lanes.
@@ -315,18 +339,6 @@ mod relaxed {
                 } else {
                     (u32x4_extend_low_u16x8(sc), u32x4_extend_high_u16x8(sc))
                 };
-                let (mut lo_acc, mut hi_acc) = ([zero; R], [zero; R]);
-                for l in 0..8 {
-                    let v = v128_load(blk.add(96 + 16 * (8 * j + l)) as *const v128);
-                    let (lo, hi) = (v128_and(v, low), moved_bits(v, 4, 0, low));
-                    for r in 0..R {
-                        let a = acts.get_unchecked(r).qs.as_ptr().add(b * SUPER + 64 * j + 4 * l);
-                        let (a_lo, a_hi) =
-                            (v128_load32_splat(a as *const u32), v128_load32_splat(a.add(32) as *const u32));
-                        lo_acc[r] = accumulate::<I16>(lo_acc[r], a_lo, lo);
-                        hi_acc[r] = accumulate::<I16>(hi_acc[r], a_hi, hi);
-                    }
-                }
                 for r in 0..R {
                     let scaled = if I16 {
                         i32x4_add(i32x4_dot_i16x8(lo_acc[r], sc_lo), i32x4_dot_i16x8(hi_acc[r], sc_hi))
@@ -338,21 +350,25 @@ mod relaxed {
             }
             // Σ_s min[s][row] · (the activations' sum over sub-block s): a
             // pair of sub-blocks per i16 multiply-add.
-            let mins: [v128; 4] =
-                std::array::from_fn(|p| u16x8_extend_low_u8x16(v128_load64_zero(blk.add(64 + 8 * p) as *const u64)));
+            let min = |p: usize| u16x8_extend_low_u8x16(v128_load64_zero(blk.add(64 + 8 * p) as *const u64));
+            let mins = [min(0), min(1), min(2), min(3)];
+            let (d, dmin) = (v128_load(blk as *const v128), v128_load(blk.add(16) as *const v128));
             for (r, (sumi, facc)) in sumi.iter().zip(facc.iter_mut()).enumerate() {
                 let row = acts.get_unchecked(r);
                 let bs = row.bsums.as_ptr().add(b * 16);
                 let (s0, s1) = (v128_load(bs as *const v128), v128_load(bs.add(8) as *const v128));
                 // Sums over sub-blocks of 32 (at most 32 × 128: i16 holds them).
                 let by_32 = i16x8_narrow_i32x4(i32x4_extadd_pairwise_i16x8(s0), i32x4_extadd_pairwise_i16x8(s1));
-                let pair = |p: usize| match p {
-                    0 => i32x4_shuffle::<0, 0, 0, 0>(by_32, by_32),
-                    1 => i32x4_shuffle::<1, 1, 1, 1>(by_32, by_32),
-                    2 => i32x4_shuffle::<2, 2, 2, 2>(by_32, by_32),
-                    _ => i32x4_shuffle::<3, 3, 3, 3>(by_32, by_32),
-                };
-                let min_sum = (0..4).fold(zero, |acc, p| i32x4_add(acc, i32x4_dot_i16x8(mins[p], pair(p))));
+                let min_sum = i32x4_add(
+                    i32x4_add(
+                        i32x4_dot_i16x8(mins[0], splat_i32(by_32, 0)),
+                        i32x4_dot_i16x8(mins[1], splat_i32(by_32, 1)),
+                    ),
+                    i32x4_add(
+                        i32x4_dot_i16x8(mins[2], splat_i32(by_32, 2)),
+                        i32x4_dot_i16x8(mins[3], splat_i32(by_32, 3)),
+                    ),
+                );
                 let da = f32x4_splat(*row.d.get_unchecked(b));
                 let scaled = f32x4_mul(f32x4_convert_i32x4(*sumi), f32x4_mul(d, da));
                 let minus = f32x4_mul(f32x4_convert_i32x4(min_sum), f32x4_mul(dmin, da));
@@ -360,6 +376,15 @@ mod relaxed {
             }
         }
         facc.map(lanes)
+    }
+
+    /// Independent sums kept by a lone row's Q4_K product in i32 lanes.
+    const CHAINS: usize = 4;
+
+    /// The first `n` of `sums` added (in i16 or i32 lanes).
+    #[inline(always)]
+    fn joined<const I16: bool>(sums: [v128; CHAINS], n: usize) -> v128 {
+        sums[1..n].iter().fold(sums[0], |acc, &s| if I16 { i16x8_add(acc, s) } else { i32x4_add(acc, s) })
     }
 
     #[inline(always)]

@@ -229,7 +229,9 @@ fn interleaved_where_they_can_be() {
     // Every type but Q5_K and F16, which keep the GGUF's layout, and Q3_K (candle's).
     let types = EVERY_TYPE.into_iter().filter(|d| !matches!(d, GgmlDType::Q5K | GgmlDType::F16 | GgmlDType::Q3K));
     for (dtype, extreme) in types.flat_map(|d| [(d, false), (d, true)]) {
-        let (rows, m) = (CHUNK + 8, 3);
+        // Four activation rows: a prompt's tile of three, then one alone (a
+        // decoded token's path).
+        let (rows, m) = (CHUNK + 8, 4);
         // Blocks of 32: four at a time and two left over in the GGUF's layout.
         let cols = if dtype.block_size() == 256 { 512 } else { 576 };
         let mut bytes = quantized(dtype, rows, cols, 21).0;
