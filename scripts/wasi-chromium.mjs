@@ -9,6 +9,8 @@
 //   node scripts/wasi-chromium.mjs …/examples/logits.wasm $PWD/model.gguf $PWD/ids.txt
 // PROFILE=20 samples the run with V8's profiler and prints the 20 functions
 // with the most self time (build with CARGO_PROFILE_RELEASE_STRIP=none for names).
+// JS_FLAGS passes V8 flags to Chromium (JS_FLAGS=--no-liftoff). Chromium's V8 has no
+// disassembler; the README's speed notes say how to read the code it makes.
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
@@ -24,7 +26,8 @@ if (!file) {
 }
 const files = args.filter((a) => a.startsWith("/") && existsSync(a) && statSync(a).isFile()).map((a) => realpathSync(a));
 
-const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
+const jsFlags = process.env.JS_FLAGS ? [`--js-flags=${process.env.JS_FLAGS}`] : [];
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", ...jsFlags] });
 const page = await browser.newPage();
 // The program and its files are served to the page from here (a server, not
 // a Playwright route: a model file is too big for one DevTools message).

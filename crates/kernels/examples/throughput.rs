@@ -6,7 +6,7 @@
 //! or, built with `--features relaxed-simd` too, `node scripts/wasi-chromium.mjs …/throughput.wasm`
 //! in headless Chromium (whose V8 runs relaxed SIMD, as the page's worker does). Chromium tiers
 //! functions up while they run: the first lines are the least steady, compare the per-byte ones
-//! (`PER_BYTE=1` runs only those).
+//! (`PER_BYTE=1` runs only those; `ONLY=Q4K,Q6K` only those types of them).
 
 use std::time::Instant;
 
@@ -73,19 +73,24 @@ fn main() {
 /// "As fast per byte" compares these MB/s columns.
 fn per_byte() {
     let (rows, cols) = (2048, 2048);
-    // Gemma 3's tied output head, 262,144 × 640 in Q8_0 (178 MB): one
-    // token streams it from memory, not from cache.
-    let head = weight(GgmlDType::Q8_0, 262_144, 640, Holding::Compact);
-    let mut acts = Activations::default();
-    let mut logits = vec![0f32; 262_144];
-    let s = (0..5)
-        .map(|_| {
-            let t0 = Instant::now();
-            head.matmul(&[0.25f32; 640], 1, &mut logits, &mut acts).expect("head");
-            t0.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min);
-    println!("Q8_0 262144x640 (178.3 MB):  m=1: {:.0} MB/s of weights, {:.1} ms", 178.3e6 / s / 1e6, s * 1e3);
+    // ONLY=Q4K (a type's name, or several joined by commas) times those alone.
+    let only = std::env::var("ONLY").ok();
+    let chosen = |dtype: GgmlDType| only.as_deref().is_none_or(|o| o.split(',').any(|t| t == format!("{dtype:?}")));
+    if chosen(GgmlDType::Q8_0) {
+        // Gemma 3's tied output head, 262,144 × 640 in Q8_0 (178 MB): one
+        // token streams it from memory, not from cache.
+        let head = weight(GgmlDType::Q8_0, 262_144, 640, Holding::Compact);
+        let mut acts = Activations::default();
+        let mut logits = vec![0f32; 262_144];
+        let s = (0..5)
+            .map(|_| {
+                let t0 = Instant::now();
+                head.matmul(&[0.25f32; 640], 1, &mut logits, &mut acts).expect("head");
+                t0.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min);
+        println!("Q8_0 262144x640 (178.3 MB):  m=1: {:.0} MB/s of weights, {:.1} ms", 178.3e6 / s / 1e6, s * 1e3);
+    }
     // Q6_K twice: as compact as the file, and held fast (a byte a value
     // where the build interleaves it; MB/s still of the file's bytes).
     let types = [
@@ -98,7 +103,7 @@ fn per_byte() {
         (GgmlDType::Q6K, Holding::Fast),
         (GgmlDType::F16, Holding::Compact),
     ];
-    for (dtype, holding) in types {
+    for (dtype, holding) in types.into_iter().filter(|&(dtype, _)| chosen(dtype)) {
         let w = weight(dtype, rows, cols, holding);
         let bytes = (rows * cols / dtype.block_size() * dtype.type_size()) as f64;
         let held = if holding == Holding::Fast { " held fast" } else { "" };
