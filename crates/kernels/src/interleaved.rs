@@ -287,7 +287,7 @@ mod relaxed {
 
     use super::{Q4K_BYTES, Q6K_BYTES, Q6K_WIDE_BYTES, QUAD};
     use crate::arch::relaxed::accumulate;
-    use crate::arch::simd128::moved_bits;
+    use crate::arch::simd128::{held, moved_bits};
     use crate::kquant::{Row, SUPER};
 
     /// Q4_K's quads. With `I16`, each 8-bit product's pairs are summed in i16 lanes over a
@@ -297,7 +297,7 @@ mod relaxed {
     #[target_feature(enable = "relaxed-simd")]
     pub(super) unsafe fn tile_q4k<const R: usize, const I16: bool>(w: &[u8], acts: &[Row<'_>; R]) -> [[f32; QUAD]; R] {
         let nb = acts[0].d.len();
-        let low = u8x16_splat(0x0F);
+        let low = held(u8x16_splat(0x0F));
         let zero = i32x4_splat(0);
         let mut facc = [f32x4_splat(0.0); R];
         // In i32 lanes a sum is a chain of dot products, each waiting on the
@@ -410,7 +410,7 @@ mod relaxed {
     #[target_feature(enable = "relaxed-simd")]
     pub(super) unsafe fn tile_q6k<const R: usize, const I16: bool>(w: &[u8], acts: &[Row<'_>; R]) -> [[f32; QUAD]; R] {
         let nb = acts[0].d.len();
-        let (low, pair) = (u8x16_splat(0x0F), u8x16_splat(0x30));
+        let (low, pair) = (held(u8x16_splat(0x0F)), held(u8x16_splat(0x30)));
         let zero = i32x4_splat(0);
         let mut facc = [f32x4_splat(0.0); R];
         for b in 0..nb {

@@ -73,6 +73,16 @@ unsafe fn unpack<T: BlockType, const CENTRED: bool>(blk: *const u8) -> (v128, v1
     }
 }
 
+/// `v`, read back from memory: to V8 a value computed before a kernel's
+/// loops, which it keeps in a register, rather than a constant, which it
+/// builds again (three instructions for a mask) at each use inside them.
+#[cfg(feature = "relaxed-simd")]
+#[inline(always)]
+pub(crate) fn held(v: v128) -> v128 {
+    // SAFETY: a read of a local just written.
+    unsafe { std::ptr::read_volatile(&v) }
+}
+
 /// Each byte's bits moved from bit `from` to bit `to`, then masked with
 /// `mask`, which must keep none of the bits a byte's neighbour shifted in.
 /// Shifted as u16 lanes: V8 lowers an i8 shift to that same shift and a

@@ -166,7 +166,7 @@ mod relaxed {
     use super::{fifth_at, values_at, QUAD};
     use crate::activations::Act;
     use crate::arch::relaxed::accumulate;
-    use crate::arch::simd128::moved_bits;
+    use crate::arch::simd128::{held, moved_bits};
     use crate::blocks::{BlockType, BLOCK};
     use crate::float16::simd::widen4;
 
@@ -184,13 +184,16 @@ mod relaxed {
         let nb = acts[0].d.len();
         let size = QUAD * T::BYTES;
         let mut facc = [f32x4_splat(0.0); R];
+        // The nibbles' masks: the low four bits, the fifth.
+        let masks = (held(u8x16_splat(0x0F)), held(u8x16_splat(0x10)));
         for b in 0..nb {
             let blk = w.as_ptr().add(b * size);
             // Four f16 values into the high halves of u32 lanes, widened.
             let f16s = |p: *const u8| widen4(u32x4_shl(u32x4_extend_low_u16x8(v128_load64_zero(p as *const u64)), 16));
             let d = f16s(blk);
             let mins = if T::HAS_MIN { f16s(blk.add(8)) } else { f32x4_splat(0.0) };
-            let sums = if T::BYTE_VALUES { bytes::<R, I16>(blk, acts, b) } else { nibbles::<T, R, I16>(blk, acts, b) };
+            let sums =
+                if T::BYTE_VALUES { bytes::<R, I16>(blk, acts, b) } else { nibbles::<T, R, I16>(blk, acts, b, masks) };
             for (r, (sum, facc)) in sums.iter().zip(facc.iter_mut()).enumerate() {
                 let a = acts.get_unchecked(r);
                 let da = f32x4_splat(*a.d.get_unchecked(b));
@@ -217,8 +220,8 @@ mod relaxed {
         blk: *const u8,
         acts: &[Act<'_>; R],
         b: usize,
+        (low, fifth_bit): (v128, v128),
     ) -> [v128; R] {
-        let (low, fifth_bit) = (u8x16_splat(0x0F), u8x16_splat(0x10));
         let zero = i32x4_splat(0);
         let fifth = if T::FIFTH_BIT { v128_load(blk.add(fifth_at::<T>()) as *const v128) } else { zero };
         let values = blk.add(values_at::<T>());
