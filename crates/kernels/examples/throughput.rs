@@ -76,6 +76,24 @@ fn per_byte() {
     // ONLY=Q4K (a type's name, or several joined by commas) times those alone.
     let only = std::env::var("ONLY").ok();
     let chosen = |dtype: GgmlDType| only.as_deref().is_none_or(|o| o.split(',').any(|t| t == format!("{dtype:?}")));
+    // Q6_K twice: as compact as the file, and held fast (a byte a value
+    // where the build interleaves it; MB/s still of the file's bytes).
+    let types = [
+        (GgmlDType::Q4_1, Holding::Compact),
+        (GgmlDType::Q5_0, Holding::Compact),
+        (GgmlDType::Q8_0, Holding::Compact),
+        (GgmlDType::Q4K, Holding::Compact),
+        (GgmlDType::Q5K, Holding::Compact),
+        (GgmlDType::Q6K, Holding::Compact),
+        (GgmlDType::Q6K, Holding::Fast),
+        (GgmlDType::F16, Holding::Compact),
+    ];
+    if !types.iter().any(|&(dtype, _)| chosen(dtype)) {
+        let mut names: Vec<String> = types.iter().map(|(dtype, _)| format!("{dtype:?}")).collect();
+        names.dedup();
+        eprintln!("ONLY names no type timed here; the types are {}", names.join(", "));
+        std::process::exit(2);
+    }
     if chosen(GgmlDType::Q8_0) {
         // Gemma 3's tied output head, 262,144 × 640 in Q8_0 (178 MB): one
         // token streams it from memory, not from cache.
@@ -91,18 +109,6 @@ fn per_byte() {
             .fold(f64::INFINITY, f64::min);
         println!("Q8_0 262144x640 (178.3 MB):  m=1: {:.0} MB/s of weights, {:.1} ms", 178.3e6 / s / 1e6, s * 1e3);
     }
-    // Q6_K twice: as compact as the file, and held fast (a byte a value
-    // where the build interleaves it; MB/s still of the file's bytes).
-    let types = [
-        (GgmlDType::Q4_1, Holding::Compact),
-        (GgmlDType::Q5_0, Holding::Compact),
-        (GgmlDType::Q8_0, Holding::Compact),
-        (GgmlDType::Q4K, Holding::Compact),
-        (GgmlDType::Q5K, Holding::Compact),
-        (GgmlDType::Q6K, Holding::Compact),
-        (GgmlDType::Q6K, Holding::Fast),
-        (GgmlDType::F16, Holding::Compact),
-    ];
     for (dtype, holding) in types.into_iter().filter(|&(dtype, _)| chosen(dtype)) {
         let w = weight(dtype, rows, cols, holding);
         let bytes = (rows * cols / dtype.block_size() * dtype.type_size()) as f64;
