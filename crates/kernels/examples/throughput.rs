@@ -6,7 +6,8 @@
 //! or, built with `--features relaxed-simd` too, `node scripts/wasi-chromium.mjs …/throughput.wasm`
 //! in headless Chromium (whose V8 runs relaxed SIMD, as the page's worker does). Chromium tiers
 //! functions up while they run: the first lines are the least steady, compare the per-byte ones
-//! (`PER_BYTE=1` runs only those; `ONLY=Q4K,Q6K` only those types of them).
+//! (`PER_BYTE=1` runs only those; `ONLY=Q4K,Q6K` only those types of them;
+//! `FROM_MEMORY=1` times one row against Q4_K matrices past every cache).
 
 use std::time::Instant;
 
@@ -29,6 +30,9 @@ fn main() {
         relaxed_dot::set_or_choose(std::env::var("DOT").ok().as_deref(), &mut || t0.elapsed().as_secs_f64() * 1e3)
     {
         println!("{choice:?}");
+    }
+    if std::env::var("FROM_MEMORY").is_ok() {
+        return from_memory();
     }
     if std::env::var("PER_BYTE").is_ok() {
         return per_byte();
@@ -133,5 +137,45 @@ fn per_byte() {
             line += &format!("  m={m}: {:.0} MB/s of weights", bytes / s / 1e6);
         }
         println!("{line}");
+    }
+}
+
+/// A decoded token's pace from memory: one row against 48 Q4_K matrices of
+/// 8192 × 2048 (453 MB, past every cache, as a model's layers are), beside
+/// the stream probe's read of as many bytes. In cache (`PER_BYTE`) the same
+/// kernel runs faster than memory streams; how far under the probe it falls
+/// here is what memory costs it.
+fn from_memory() {
+    let (rows, cols, n) = (8192usize, 2048usize, 48usize);
+    let row_bytes = cols / 256 * 144;
+    let ws: Vec<Weight> = (0..n)
+        .map(|k| {
+            // Any bytes are Q4_K values; each block's d and dmin small f16s.
+            let mut b: Vec<u8> = (0..rows * row_bytes).map(|i| ((i * 7 + k) % 251) as u8).collect();
+            for blk in b.chunks_exact_mut(144) {
+                blk[..4].copy_from_slice(&[0x00, 0x1c, 0x00, 0x18]);
+            }
+            Weight::from_gguf_bytes(GgmlDType::Q4K, rows, cols, b, Holding::Compact).expect("weight")
+        })
+        .collect();
+    let raw: Vec<Vec<u8>> = (0..n).map(|k| vec![k as u8; rows * row_bytes]).collect();
+    let parts: Vec<&[u8]> = raw.iter().map(Vec::as_slice).collect();
+    let total = (n * rows * row_bytes) as f64;
+    let (x, mut out, mut acts) = (vec![0.5f32; cols], vec![0f32; rows], Activations::default());
+    for _ in 0..4 {
+        let t0 = Instant::now();
+        for w in &ws {
+            w.matmul(&x, 1, &mut out, &mut acts).expect("matmul");
+        }
+        let s = t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        std::hint::black_box(fineprint_kernels::stream::read(&parts));
+        let p = t1.elapsed().as_secs_f64();
+        println!(
+            "Q4K {n} x {rows}x{cols} ({:.0} MB) from memory: m=1: {:.0} MB/s of weights, stream probe {:.0} MB/s",
+            total / 1e6,
+            total / s / 1e6,
+            total / p / 1e6
+        );
     }
 }

@@ -188,8 +188,11 @@ pub(crate) fn quad_band<'a, K: QuadKernel<'a>>(
     out: &mut [f32],
 ) {
     let quads = &w[js.start / QUAD * quad_bytes..js.end / QUAD * quad_bytes];
-    for (c, chunk) in quads.chunks(CHUNK / QUAD * quad_bytes).enumerate() {
-        let at = Columns { j0: c * CHUNK, n: js.len() };
+    // A lone row (a decoded token) reuses nothing from cache: its chunk is
+    // the whole band, so that `quads_by` can spread its streams over it.
+    let chunk_bytes = if m == 1 { quads.len().max(1) } else { CHUNK / QUAD * quad_bytes };
+    for (c, chunk) in quads.chunks(chunk_bytes).enumerate() {
+        let at = Columns { j0: c * chunk_bytes / quad_bytes * QUAD, n: js.len() };
         let i = quads_by::<K, QUAD_TILE>(k, chunk, quad_bytes, (0, m), at, out);
         quads_by::<K, 1>(k, chunk, quad_bytes, (i, m), at, out);
     }
@@ -209,7 +212,10 @@ fn quads_by<'a, K: QuadKernel<'a>, const R: usize>(
     let mut i = from;
     while i + R <= to {
         let acts: [K::Act; R] = std::array::from_fn(|r| k.act(i + r));
-        for (q, wq) in chunk.chunks_exact(quad_bytes).enumerate() {
+        let n = chunk.len() / quad_bytes;
+        let per = n.div_ceil(if R == 1 { STREAMS } else { 1 });
+        for q in (0..per).flat_map(|k| (k..n).step_by(per)) {
+            let wq = &chunk[q * quad_bytes..(q + 1) * quad_bytes];
             for (r, v) in k.quad_dot(wq, &acts).into_iter().enumerate() {
                 let o = (i + r) * at.n + at.j0 + QUAD * q;
                 out[o..o + QUAD].copy_from_slice(&v);
@@ -219,6 +225,14 @@ fn quads_by<'a, K: QuadKernel<'a>, const R: usize>(
     }
     i
 }
+
+/// Sequential streams a lone row's product reads its chunk in: the quads
+/// taken in turn from `STREAMS` stretches of it. Read from memory, one stream
+/// leaves the hardware prefetcher too few misses in flight, each load among
+/// dozens of the kernel's instructions (the README's speed notes have the
+/// measurement; `throughput` with `FROM_MEMORY=1` reruns it).
+#[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+const STREAMS: usize = 4;
 
 /// Activation rows per unpacked quad of interleaved weights in a prompt:
 /// three. Each row keeps two or three accumulators; with four rows V8
