@@ -147,12 +147,13 @@ fn per_byte() {
 /// here is what memory costs it.
 fn from_memory() {
     let (rows, cols, n) = (8192usize, 2048usize, 48usize);
-    let row_bytes = cols / 256 * 144;
+    let (block, block_bytes) = (GgmlDType::Q4K.block_size(), GgmlDType::Q4K.type_size());
+    let row_bytes = cols / block * block_bytes;
     let ws: Vec<Weight> = (0..n)
         .map(|k| {
             // Any bytes are Q4_K values; each block's d and dmin small f16s.
             let mut b: Vec<u8> = (0..rows * row_bytes).map(|i| ((i * 7 + k) % 251) as u8).collect();
-            for blk in b.chunks_exact_mut(144) {
+            for blk in b.chunks_exact_mut(block_bytes) {
                 blk[..4].copy_from_slice(&[0x00, 0x1c, 0x00, 0x18]);
             }
             Weight::from_gguf_bytes(GgmlDType::Q4K, rows, cols, b, Holding::Compact).expect("weight")

@@ -214,7 +214,7 @@ fn quads_by<'a, K: QuadKernel<'a>, const R: usize>(
         let acts: [K::Act; R] = std::array::from_fn(|r| k.act(i + r));
         let n = chunk.len() / quad_bytes;
         let per = n.div_ceil(if R == 1 { STREAMS } else { 1 });
-        for q in (0..per).flat_map(|k| (k..n).step_by(per)) {
+        for q in (0..per).flat_map(|first| (first..n).step_by(per)) {
             let wq = &chunk[q * quad_bytes..(q + 1) * quad_bytes];
             for (r, v) in k.quad_dot(wq, &acts).into_iter().enumerate() {
                 let o = (i + r) * at.n + at.j0 + QUAD * q;
