@@ -7,7 +7,8 @@
 //! in headless Chromium (whose V8 runs relaxed SIMD, as the page's worker does). Chromium tiers
 //! functions up while they run: the first lines are the least steady, compare the per-byte ones
 //! (`PER_BYTE=1` runs only those; `ONLY=Q4K,Q6K` only those types of them;
-//! `FROM_MEMORY=1` times one row against Q4_K matrices past every cache).
+//! `FROM_MEMORY=1` times one row against matrices past every cache, `ONLY` choosing
+//! the types there too).
 
 use std::time::Instant;
 
@@ -16,10 +17,53 @@ use candle_core::{Device, Tensor};
 use fineprint_kernels::relaxed_dot;
 use fineprint_kernels::{Activations, Holding, Weight};
 
-fn weight(dtype: GgmlDType, rows: usize, cols: usize, holding: Holding) -> Weight {
+/// A `rows × cols` matrix of `dtype` as the GGUF stores it.
+fn quantized(dtype: GgmlDType, rows: usize, cols: usize) -> Vec<u8> {
     let v: Vec<f32> = (0..rows * cols).map(|i| ((i * 7919 % 1000) as f32 / 500.0) - 1.0).collect();
     let q = QTensor::quantize(&Tensor::from_vec(v, (rows, cols), &Device::Cpu).expect("t"), dtype).expect("q");
-    Weight::from_gguf_bytes(dtype, rows, cols, q.data().expect("bytes").into_owned(), holding).expect("weight")
+    q.data().expect("bytes").into_owned()
+}
+
+fn weight(dtype: GgmlDType, rows: usize, cols: usize, holding: Holding) -> Weight {
+    Weight::from_gguf_bytes(dtype, rows, cols, quantized(dtype, rows, cols), holding).expect("weight")
+}
+
+/// The types `per_byte` and `from_memory` time, each as it is held: Q6_K
+/// twice, as compact as the file, and held fast (a byte a value where the
+/// build interleaves it; MB/s still of the file's bytes).
+const TYPES: [(GgmlDType, Holding); 8] = [
+    (GgmlDType::Q4_1, Holding::Compact),
+    (GgmlDType::Q5_0, Holding::Compact),
+    (GgmlDType::Q8_0, Holding::Compact),
+    (GgmlDType::Q4K, Holding::Compact),
+    (GgmlDType::Q5K, Holding::Compact),
+    (GgmlDType::Q6K, Holding::Compact),
+    (GgmlDType::Q6K, Holding::Fast),
+    (GgmlDType::F16, Holding::Compact),
+];
+
+/// `TYPES` as `ONLY` (a type's name, or several joined by commas) chooses
+/// them, or all; exits naming the types when `ONLY` names none of them.
+fn chosen_types() -> Vec<(GgmlDType, Holding)> {
+    let only = std::env::var("ONLY").ok();
+    let chosen = |dtype: GgmlDType| only.as_deref().is_none_or(|o| o.split(',').any(|t| t == format!("{dtype:?}")));
+    let types: Vec<_> = TYPES.into_iter().filter(|&(dtype, _)| chosen(dtype)).collect();
+    if types.is_empty() {
+        let mut names: Vec<String> = TYPES.iter().map(|(dtype, _)| format!("{dtype:?}")).collect();
+        names.dedup();
+        eprintln!("ONLY names no type timed here; the types are {}", names.join(", "));
+        std::process::exit(2);
+    }
+    types
+}
+
+/// " held fast" for `Holding::Fast`, to follow a type's name.
+fn held(holding: Holding) -> &'static str {
+    if holding == Holding::Fast {
+        " held fast"
+    } else {
+        ""
+    }
 }
 
 fn main() {
@@ -77,28 +121,8 @@ fn main() {
 /// "As fast per byte" compares these MB/s columns.
 fn per_byte() {
     let (rows, cols) = (2048, 2048);
-    // ONLY=Q4K (a type's name, or several joined by commas) times those alone.
-    let only = std::env::var("ONLY").ok();
-    let chosen = |dtype: GgmlDType| only.as_deref().is_none_or(|o| o.split(',').any(|t| t == format!("{dtype:?}")));
-    // Q6_K twice: as compact as the file, and held fast (a byte a value
-    // where the build interleaves it; MB/s still of the file's bytes).
-    let types = [
-        (GgmlDType::Q4_1, Holding::Compact),
-        (GgmlDType::Q5_0, Holding::Compact),
-        (GgmlDType::Q8_0, Holding::Compact),
-        (GgmlDType::Q4K, Holding::Compact),
-        (GgmlDType::Q5K, Holding::Compact),
-        (GgmlDType::Q6K, Holding::Compact),
-        (GgmlDType::Q6K, Holding::Fast),
-        (GgmlDType::F16, Holding::Compact),
-    ];
-    if !types.iter().any(|&(dtype, _)| chosen(dtype)) {
-        let mut names: Vec<String> = types.iter().map(|(dtype, _)| format!("{dtype:?}")).collect();
-        names.dedup();
-        eprintln!("ONLY names no type timed here; the types are {}", names.join(", "));
-        std::process::exit(2);
-    }
-    if chosen(GgmlDType::Q8_0) {
+    let types = chosen_types();
+    if types.iter().any(|&(dtype, _)| dtype == GgmlDType::Q8_0) {
         // Gemma 3's tied output head, 262,144 × 640 in Q8_0 (178 MB): one
         // token streams it from memory, not from cache.
         let head = weight(GgmlDType::Q8_0, 262_144, 640, Holding::Compact);
@@ -113,11 +137,10 @@ fn per_byte() {
             .fold(f64::INFINITY, f64::min);
         println!("Q8_0 262144x640 (178.3 MB):  m=1: {:.0} MB/s of weights, {:.1} ms", 178.3e6 / s / 1e6, s * 1e3);
     }
-    for (dtype, holding) in types.into_iter().filter(|&(dtype, _)| chosen(dtype)) {
+    for (dtype, holding) in types {
         let w = weight(dtype, rows, cols, holding);
         let bytes = (rows * cols / dtype.block_size() * dtype.type_size()) as f64;
-        let held = if holding == Holding::Fast { " held fast" } else { "" };
-        let mut line = format!("{dtype:?}{held} 2048x2048 ({:.1} MB):", bytes / 1e6);
+        let mut line = format!("{dtype:?}{} 2048x2048 ({:.1} MB):", held(holding), bytes / 1e6);
         // The fastest of several timed runs: the first ones run before V8
         // tiers up, and this machine's neighbours come and go. A run is
         // many products, well above the browser clock's coarse ticks.
@@ -140,43 +163,40 @@ fn per_byte() {
     }
 }
 
-/// A decoded token's pace from memory: one row against 48 Q4_K matrices of
-/// 8192 × 2048 (453 MB, past every cache, as a model's layers are), beside
-/// the stream probe's read of as many bytes. In cache (`PER_BYTE`) the same
-/// kernel runs faster than memory streams; how far under the probe it falls
-/// here is what memory costs it.
+/// A decoded token's pace from memory: one row against as many copies of
+/// an 8192 × 2048 matrix as make about 450 MB (past every cache, as a
+/// model's layers are), beside the stream probe's read of as many bytes,
+/// for each type `ONLY` names (all by default). In cache (`PER_BYTE`) the
+/// kernels run faster than memory streams; how far under the probe one
+/// falls here is what memory costs it.
 fn from_memory() {
-    let (rows, cols, n) = (8192usize, 2048usize, 48usize);
-    let (block, block_bytes) = (GgmlDType::Q4K.block_size(), GgmlDType::Q4K.type_size());
-    let row_bytes = cols / block * block_bytes;
-    let ws: Vec<Weight> = (0..n)
-        .map(|k| {
-            // Any bytes are Q4_K values; each block's d and dmin small f16s.
-            let mut b: Vec<u8> = (0..rows * row_bytes).map(|i| ((i * 7 + k) % 251) as u8).collect();
-            for blk in b.chunks_exact_mut(block_bytes) {
-                blk[..4].copy_from_slice(&[0x00, 0x1c, 0x00, 0x18]);
+    let (rows, cols) = (8192usize, 2048usize);
+    for (dtype, holding) in chosen_types() {
+        let bytes = quantized(dtype, rows, cols);
+        let n = 450_000_000usize.div_ceil(bytes.len());
+        let ws: Vec<Weight> = (0..n)
+            .map(|_| Weight::from_gguf_bytes(dtype, rows, cols, bytes.clone(), holding).expect("weight"))
+            .collect();
+        let raw: Vec<Vec<u8>> = (0..n).map(|k| vec![k as u8; bytes.len()]).collect();
+        let parts: Vec<&[u8]> = raw.iter().map(Vec::as_slice).collect();
+        let total = (n * bytes.len()) as f64;
+        let (x, mut out, mut acts) = (vec![0.5f32; cols], vec![0f32; rows], Activations::default());
+        for _ in 0..4 {
+            let t0 = Instant::now();
+            for w in &ws {
+                w.matmul(&x, 1, &mut out, &mut acts).expect("matmul");
             }
-            Weight::from_gguf_bytes(GgmlDType::Q4K, rows, cols, b, Holding::Compact).expect("weight")
-        })
-        .collect();
-    let raw: Vec<Vec<u8>> = (0..n).map(|k| vec![k as u8; rows * row_bytes]).collect();
-    let parts: Vec<&[u8]> = raw.iter().map(Vec::as_slice).collect();
-    let total = (n * rows * row_bytes) as f64;
-    let (x, mut out, mut acts) = (vec![0.5f32; cols], vec![0f32; rows], Activations::default());
-    for _ in 0..4 {
-        let t0 = Instant::now();
-        for w in &ws {
-            w.matmul(&x, 1, &mut out, &mut acts).expect("matmul");
+            let s = t0.elapsed().as_secs_f64();
+            let t1 = Instant::now();
+            std::hint::black_box(fineprint_kernels::stream::read(&parts));
+            let p = t1.elapsed().as_secs_f64();
+            println!(
+                "{dtype:?}{} {n} x {rows}x{cols} ({:.0} MB) from memory: m=1: {:.0} MB/s of weights, stream probe {:.0} MB/s",
+                held(holding),
+                total / 1e6,
+                total / s / 1e6,
+                total / p / 1e6
+            );
         }
-        let s = t0.elapsed().as_secs_f64();
-        let t1 = Instant::now();
-        std::hint::black_box(fineprint_kernels::stream::read(&parts));
-        let p = t1.elapsed().as_secs_f64();
-        println!(
-            "Q4K {n} x {rows}x{cols} ({:.0} MB) from memory: m=1: {:.0} MB/s of weights, stream probe {:.0} MB/s",
-            total / 1e6,
-            total / s / 1e6,
-            total / p / 1e6
-        );
     }
 }

@@ -256,27 +256,30 @@ fn dequantize_q6k(layout: Layout, blk: &[u8], lane: usize, out: &mut [f32]) {
     }
 }
 
-/// One quad (`w`: its super-blocks) against `R` activation rows: each row's
-/// products with the quad's four rows.
+/// `P` quads (`w`: each its super-blocks) against `R` activation rows: for
+/// each quad, each row's products with the quad's four rows. A prompt's
+/// tile is a few rows against one quad; a decoded token's, one row against
+/// a few quads (`tiling::LONE_QUADS`). Each product is the same, bit for
+/// bit, whatever the tile.
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
 #[inline(always)]
-pub(crate) fn dot_tile<const R: usize>(
+pub(crate) fn dot_tile<const R: usize, const P: usize>(
     layout: Layout,
-    w: &[u8],
+    w: [&[u8]; P],
     acts: &[crate::kquant::Row<'_>; R],
-) -> [[f32; QUAD]; R] {
-    // SAFETY: `w` holds whole quads' super-blocks, as many as each row has
-    // (the caller passes a quad of a matrix whose activations these are);
-    // the page loads the relaxed-SIMD build only where the engine validates
-    // its dot product.
+) -> [[[f32; QUAD]; R]; P] {
+    // SAFETY: each of `w` holds a whole quad's super-blocks, as many as
+    // each row has (the caller passes quads of a matrix whose activations
+    // these are); the page loads the relaxed-SIMD build only where the
+    // engine validates its dot product.
     unsafe {
         match (layout, crate::relaxed_dot::in_i16()) {
-            (Layout::Q6K, true) => relaxed::tile_q6k::<R, true>(w, acts),
-            (Layout::Q6K, false) => relaxed::tile_q6k::<R, false>(w, acts),
-            (Layout::Q6KWide, true) => relaxed::tile_q6k_wide::<R, true>(w, acts),
-            (Layout::Q6KWide, false) => relaxed::tile_q6k_wide::<R, false>(w, acts),
-            (Layout::Q4K, true) => relaxed::tile_q4k::<R, true>(w, acts),
-            (Layout::Q4K, false) => relaxed::tile_q4k::<R, false>(w, acts),
+            (Layout::Q6K, true) => relaxed::tile_q6k::<R, P, true>(w, acts),
+            (Layout::Q6K, false) => relaxed::tile_q6k::<R, P, false>(w, acts),
+            (Layout::Q6KWide, true) => relaxed::tile_q6k_wide::<R, P, true>(w, acts),
+            (Layout::Q6KWide, false) => relaxed::tile_q6k_wide::<R, P, false>(w, acts),
+            (Layout::Q4K, true) => relaxed::tile_q4k::<R, P, true>(w, acts),
+            (Layout::Q4K, false) => relaxed::tile_q4k::<R, P, false>(w, acts),
         }
     }
 }
@@ -290,92 +293,111 @@ mod relaxed {
     use crate::arch::simd128::{held, moved_bits};
     use crate::kquant::{Row, SUPER};
 
+    /// Each quad's super-block `b`.
+    #[inline(always)]
+    unsafe fn blocks<const P: usize>(w: &[&[u8]; P], b: usize, bytes: usize) -> [*const u8; P] {
+        std::array::from_fn(|q| w.get_unchecked(q).as_ptr().add(b * bytes))
+    }
+
     /// Q4_K's quads. With `I16`, each 8-bit product's pairs are summed in i16 lanes over a
     /// sub-block (eight steps of at most 2 × 15 × 128: 30,720, inside i16)
     /// and widened by the multiply with the sub-block's scale; otherwise
     /// summed in i32 lanes and multiplied after.
     #[target_feature(enable = "relaxed-simd")]
-    pub(super) unsafe fn tile_q4k<const R: usize, const I16: bool>(w: &[u8], acts: &[Row<'_>; R]) -> [[f32; QUAD]; R] {
+    pub(super) unsafe fn tile_q4k<const R: usize, const P: usize, const I16: bool>(
+        w: [&[u8]; P],
+        acts: &[Row<'_>; R],
+    ) -> [[[f32; QUAD]; R]; P] {
         let nb = acts[0].d.len();
         let low = held(u8x16_splat(0x0F));
         let zero = i32x4_splat(0);
-        let mut facc = [f32x4_splat(0.0); R];
+        let mut facc = [[f32x4_splat(0.0); R]; P];
         // In i32 lanes a sum is a chain of dot products, each waiting on the
-        // last; one row alone (a decoded token) has too few chains to fill
-        // the dot product's latency, so it keeps `CHAINS` of them per half.
-        let chains = if !I16 && R == 1 { CHAINS } else { 1 };
+        // last; one row against one quad has too few chains to fill the dot
+        // product's latency, so it keeps `CHAINS` of them per half.
+        let chains = if !I16 && R * P == 1 { CHAINS } else { 1 };
         // What is loaded where keeps V8's registers for the accumulators:
         // the scales are read after the products they scale, the block's
         // `d` and `dmin` at its end, and the sub-block minimums' sums are
         // written out term by term (as a loop over four pairs LLVM left a
         // switch and an array in memory). With one more vector live through
         // the products, V8 kept an accumulator on the stack, and its chain
-        // of dot products waited on a store and a load every step.
+        // of dot products waited on a store and a load every step. The
+        // activations are loaded per quad as written; LLVM loads them once.
         for b in 0..nb {
-            let blk = w.as_ptr().add(b * Q4K_BYTES);
-            let mut sumi = [zero; R];
+            let blk = blocks(&w, b, Q4K_BYTES);
+            let mut sumi = [[zero; R]; P];
             for j in 0..4 {
-                let (mut lo_acc, mut hi_acc) = ([[zero; CHAINS]; R], [[zero; CHAINS]; R]);
+                let (mut lo_acc, mut hi_acc) = ([[[zero; CHAINS]; R]; P], [[[zero; CHAINS]; R]; P]);
                 for l in 0..8 {
-                    let v = v128_load(blk.add(96).add(16 * (8 * j + l)) as *const v128);
-                    let (lo, hi) = (v128_and(v, low), moved_bits(v, 4, 0, low));
                     let c = l % chains;
-                    for r in 0..R {
-                        let a = acts.get_unchecked(r).qs.as_ptr().add(b * SUPER).add(64 * j + 4 * l);
-                        let (a_lo, a_hi) =
-                            (v128_load32_splat(a as *const u32), v128_load32_splat(a.add(32) as *const u32));
-                        lo_acc[r][c] = accumulate::<I16>(lo_acc[r][c], a_lo, lo);
-                        hi_acc[r][c] = accumulate::<I16>(hi_acc[r][c], a_hi, hi);
+                    for q in 0..P {
+                        let v = v128_load(blk[q].add(96).add(16 * (8 * j + l)) as *const v128);
+                        let (lo, hi) = (v128_and(v, low), moved_bits(v, 4, 0, low));
+                        for r in 0..R {
+                            let a = acts.get_unchecked(r).qs.as_ptr().add(b * SUPER).add(64 * j + 4 * l);
+                            let (a_lo, a_hi) =
+                                (v128_load32_splat(a as *const u32), v128_load32_splat(a.add(32) as *const u32));
+                            lo_acc[q][r][c] = accumulate::<I16>(lo_acc[q][r][c], a_lo, lo);
+                            hi_acc[q][r][c] = accumulate::<I16>(hi_acc[q][r][c], a_hi, hi);
+                        }
                     }
                 }
-                let (lo_acc, hi_acc) =
-                    (lo_acc.map(|c| joined::<I16>(c, chains)), hi_acc.map(|c| joined::<I16>(c, chains)));
-                // Sub-blocks 2j (low nibbles) and 2j + 1 (high): the four
-                // rows' scales, as i16 pairs (one per i16 lane of a row's
-                // sums) or as i32 lanes.
-                let sc = u16x8_extend_low_u8x16(v128_load64_zero(blk.add(32 + 8 * j) as *const u64));
-                let (sc_lo, sc_hi) = if I16 {
-                    (i16x8_shuffle::<0, 0, 1, 1, 2, 2, 3, 3>(sc, sc), i16x8_shuffle::<4, 4, 5, 5, 6, 6, 7, 7>(sc, sc))
-                } else {
-                    (u32x4_extend_low_u16x8(sc), u32x4_extend_high_u16x8(sc))
-                };
-                for r in 0..R {
-                    let scaled = if I16 {
-                        i32x4_add(i32x4_dot_i16x8(lo_acc[r], sc_lo), i32x4_dot_i16x8(hi_acc[r], sc_hi))
+                for q in 0..P {
+                    let (lo_acc, hi_acc) =
+                        (lo_acc[q].map(|c| joined::<I16>(c, chains)), hi_acc[q].map(|c| joined::<I16>(c, chains)));
+                    // Sub-blocks 2j (low nibbles) and 2j + 1 (high): the four
+                    // rows' scales, as i16 pairs (one per i16 lane of a row's
+                    // sums) or as i32 lanes.
+                    let sc = u16x8_extend_low_u8x16(v128_load64_zero(blk[q].add(32 + 8 * j) as *const u64));
+                    let (sc_lo, sc_hi) = if I16 {
+                        (
+                            i16x8_shuffle::<0, 0, 1, 1, 2, 2, 3, 3>(sc, sc),
+                            i16x8_shuffle::<4, 4, 5, 5, 6, 6, 7, 7>(sc, sc),
+                        )
                     } else {
-                        i32x4_add(i32x4_mul(lo_acc[r], sc_lo), i32x4_mul(hi_acc[r], sc_hi))
+                        (u32x4_extend_low_u16x8(sc), u32x4_extend_high_u16x8(sc))
                     };
-                    sumi[r] = i32x4_add(sumi[r], scaled);
+                    for r in 0..R {
+                        let scaled = if I16 {
+                            i32x4_add(i32x4_dot_i16x8(lo_acc[r], sc_lo), i32x4_dot_i16x8(hi_acc[r], sc_hi))
+                        } else {
+                            i32x4_add(i32x4_mul(lo_acc[r], sc_lo), i32x4_mul(hi_acc[r], sc_hi))
+                        };
+                        sumi[q][r] = i32x4_add(sumi[q][r], scaled);
+                    }
                 }
             }
-            // Σ_s min[s][row] · (the activations' sum over sub-block s): a
-            // pair of sub-blocks per i16 multiply-add.
-            let min = |p: usize| u16x8_extend_low_u8x16(v128_load64_zero(blk.add(64 + 8 * p) as *const u64));
-            let mins = [min(0), min(1), min(2), min(3)];
-            let (d, dmin) = (v128_load(blk as *const v128), v128_load(blk.add(16) as *const v128));
-            for (r, (sumi, facc)) in sumi.iter().zip(facc.iter_mut()).enumerate() {
-                let row = acts.get_unchecked(r);
-                let bs = row.bsums.as_ptr().add(b * 16);
-                let (s0, s1) = (v128_load(bs as *const v128), v128_load(bs.add(8) as *const v128));
-                // Sums over sub-blocks of 32 (at most 32 × 128: i16 holds them).
-                let by_32 = i16x8_narrow_i32x4(i32x4_extadd_pairwise_i16x8(s0), i32x4_extadd_pairwise_i16x8(s1));
-                let min_sum = i32x4_add(
-                    i32x4_add(
-                        i32x4_dot_i16x8(mins[0], splat_i32(by_32, 0)),
-                        i32x4_dot_i16x8(mins[1], splat_i32(by_32, 1)),
-                    ),
-                    i32x4_add(
-                        i32x4_dot_i16x8(mins[2], splat_i32(by_32, 2)),
-                        i32x4_dot_i16x8(mins[3], splat_i32(by_32, 3)),
-                    ),
-                );
-                let da = f32x4_splat(*row.d.get_unchecked(b));
-                let scaled = f32x4_mul(f32x4_convert_i32x4(*sumi), f32x4_mul(d, da));
-                let minus = f32x4_mul(f32x4_convert_i32x4(min_sum), f32x4_mul(dmin, da));
-                *facc = f32x4_add(*facc, f32x4_sub(scaled, minus));
+            for q in 0..P {
+                // Σ_s min[s][row] · (the activations' sum over sub-block s): a
+                // pair of sub-blocks per i16 multiply-add.
+                let min = |p: usize| u16x8_extend_low_u8x16(v128_load64_zero(blk[q].add(64 + 8 * p) as *const u64));
+                let mins = [min(0), min(1), min(2), min(3)];
+                let (d, dmin) = (v128_load(blk[q] as *const v128), v128_load(blk[q].add(16) as *const v128));
+                for (r, (sumi, facc)) in sumi[q].iter().zip(facc[q].iter_mut()).enumerate() {
+                    let row = acts.get_unchecked(r);
+                    let bs = row.bsums.as_ptr().add(b * 16);
+                    let (s0, s1) = (v128_load(bs as *const v128), v128_load(bs.add(8) as *const v128));
+                    // Sums over sub-blocks of 32 (at most 32 × 128: i16 holds them).
+                    let by_32 = i16x8_narrow_i32x4(i32x4_extadd_pairwise_i16x8(s0), i32x4_extadd_pairwise_i16x8(s1));
+                    let min_sum = i32x4_add(
+                        i32x4_add(
+                            i32x4_dot_i16x8(mins[0], splat_i32(by_32, 0)),
+                            i32x4_dot_i16x8(mins[1], splat_i32(by_32, 1)),
+                        ),
+                        i32x4_add(
+                            i32x4_dot_i16x8(mins[2], splat_i32(by_32, 2)),
+                            i32x4_dot_i16x8(mins[3], splat_i32(by_32, 3)),
+                        ),
+                    );
+                    let da = f32x4_splat(*row.d.get_unchecked(b));
+                    let scaled = f32x4_mul(f32x4_convert_i32x4(*sumi), f32x4_mul(d, da));
+                    let minus = f32x4_mul(f32x4_convert_i32x4(min_sum), f32x4_mul(dmin, da));
+                    *facc = f32x4_add(*facc, f32x4_sub(scaled, minus));
+                }
             }
         }
-        facc.map(lanes)
+        facc.map(|f| f.map(lanes))
     }
 
     /// Independent sums kept by a lone row's Q4_K product in i32 lanes.
@@ -408,56 +430,65 @@ mod relaxed {
     /// activations' run sums. Products are summed over two steps (with
     /// `I16` in i16 lanes: 2 × 2 × 63 × 128 at most), then scaled.
     #[target_feature(enable = "relaxed-simd")]
-    pub(super) unsafe fn tile_q6k<const R: usize, const I16: bool>(w: &[u8], acts: &[Row<'_>; R]) -> [[f32; QUAD]; R] {
+    pub(super) unsafe fn tile_q6k<const R: usize, const P: usize, const I16: bool>(
+        w: [&[u8]; P],
+        acts: &[Row<'_>; R],
+    ) -> [[[f32; QUAD]; R]; P] {
         let nb = acts[0].d.len();
         let (low, pair) = (held(u8x16_splat(0x0F)), held(u8x16_splat(0x30)));
         let zero = i32x4_splat(0);
-        let mut facc = [f32x4_splat(0.0); R];
+        let mut facc = [[f32x4_splat(0.0); R]; P];
         for b in 0..nb {
-            let blk = w.as_ptr().add(b * Q6K_BYTES);
-            let d = v128_load(blk as *const v128);
-            let pairs = q6k_pairs(blk);
-            let mut sumi = [zero; R];
+            let blk = blocks(&w, b, Q6K_BYTES);
+            let d: [v128; P] = std::array::from_fn(|q| v128_load(blk[q] as *const v128));
+            let pairs: [[v128; 8]; P] = std::array::from_fn(|q| q6k_pairs(blk[q]));
+            let mut sumi = [[zero; R]; P];
             for n in 0..2 {
                 // Steps 2t, 2t + 1 of this half: sub-blocks 8n + 2c + t / 2 for quarter c.
                 for t in 0..4 {
                     let h = t / 2;
-                    let mut acc = [[zero; 4]; R];
+                    let mut acc = [[[zero; 4]; R]; P];
                     for l in 2 * t..2 * t + 2 {
-                        let p = blk.add(80 + 48 * (8 * n + l));
-                        let (a, c, hi) = (
-                            v128_load(p as *const v128),
-                            v128_load(p.add(16) as *const v128),
-                            v128_load(p.add(32) as *const v128),
-                        );
-                        let q = [
-                            v128_or(v128_and(a, low), moved_bits(hi, 0, 4, pair)),
-                            v128_or(v128_and(c, low), moved_bits(hi, 2, 4, pair)),
-                            v128_or(moved_bits(a, 4, 0, low), v128_and(hi, pair)),
-                            v128_or(moved_bits(c, 4, 0, low), moved_bits(hi, 6, 4, pair)),
-                        ];
-                        for (r, acc) in acc.iter_mut().enumerate() {
-                            let x = acts.get_unchecked(r).qs.as_ptr().add(b * SUPER + 128 * n + 4 * l);
-                            for (quarter, acc) in acc.iter_mut().enumerate() {
-                                let xs = v128_load32_splat(x.add(32 * quarter) as *const u32);
-                                *acc = accumulate::<I16>(*acc, xs, q[quarter]);
+                        for q in 0..P {
+                            let p = blk[q].add(80 + 48 * (8 * n + l));
+                            let (a, c, hi) = (
+                                v128_load(p as *const v128),
+                                v128_load(p.add(16) as *const v128),
+                                v128_load(p.add(32) as *const v128),
+                            );
+                            let values = [
+                                v128_or(v128_and(a, low), moved_bits(hi, 0, 4, pair)),
+                                v128_or(v128_and(c, low), moved_bits(hi, 2, 4, pair)),
+                                v128_or(moved_bits(a, 4, 0, low), v128_and(hi, pair)),
+                                v128_or(moved_bits(c, 4, 0, low), moved_bits(hi, 6, 4, pair)),
+                            ];
+                            for (r, acc) in acc[q].iter_mut().enumerate() {
+                                let x = acts.get_unchecked(r).qs.as_ptr().add(b * SUPER + 128 * n + 4 * l);
+                                for (quarter, acc) in acc.iter_mut().enumerate() {
+                                    let xs = v128_load32_splat(x.add(32 * quarter) as *const u32);
+                                    *acc = accumulate::<I16>(*acc, xs, values[quarter]);
+                                }
                             }
                         }
                     }
-                    for quarter in 0..4 {
-                        // Sub-block 8n + 2·quarter + h.
-                        let sc = q6k_scale::<I16>(&pairs, 8 * n + 2 * quarter + h);
-                        for (sumi, acc) in sumi.iter_mut().zip(&acc) {
-                            let scaled =
-                                if I16 { i32x4_dot_i16x8(acc[quarter], sc) } else { i32x4_mul(acc[quarter], sc) };
-                            *sumi = i32x4_add(*sumi, scaled);
+                    for (q, acc) in acc.iter().enumerate() {
+                        for quarter in 0..4 {
+                            // Sub-block 8n + 2·quarter + h.
+                            let sc = q6k_scale::<I16>(&pairs[q], 8 * n + 2 * quarter + h);
+                            for (sumi, acc) in sumi[q].iter_mut().zip(acc) {
+                                let scaled =
+                                    if I16 { i32x4_dot_i16x8(acc[quarter], sc) } else { i32x4_mul(acc[quarter], sc) };
+                                *sumi = i32x4_add(*sumi, scaled);
+                            }
                         }
                     }
                 }
             }
-            q6k_scaled(b, d, &pairs, &sumi, acts, &mut facc);
+            for q in 0..P {
+                q6k_scaled(b, d[q], &pairs[q], &sumi[q], acts, &mut facc[q]);
+            }
         }
-        facc.map(lanes)
+        facc.map(|f| f.map(lanes))
     }
 
     /// A Q6_K quad super-block's 16 pairs of 8-bit scales, as i16 lanes:
@@ -509,40 +540,46 @@ mod relaxed {
     /// step is one load. Each sub-block of 16 is summed over two pairs of
     /// steps (with `I16` in i16 lanes: 2 × 2 × 63 × 128 at most), then scaled.
     #[target_feature(enable = "relaxed-simd")]
-    pub(super) unsafe fn tile_q6k_wide<const R: usize, const I16: bool>(
-        w: &[u8],
+    pub(super) unsafe fn tile_q6k_wide<const R: usize, const P: usize, const I16: bool>(
+        w: [&[u8]; P],
         acts: &[Row<'_>; R],
-    ) -> [[f32; QUAD]; R] {
+    ) -> [[[f32; QUAD]; R]; P] {
         let nb = acts[0].d.len();
         let zero = i32x4_splat(0);
-        let mut facc = [f32x4_splat(0.0); R];
+        let mut facc = [[f32x4_splat(0.0); R]; P];
         for b in 0..nb {
-            let blk = w.as_ptr().add(b * Q6K_WIDE_BYTES);
-            let d = v128_load(blk as *const v128);
-            let pairs = q6k_pairs(blk);
-            let mut sumi = [zero; R];
+            let blk = blocks(&w, b, Q6K_WIDE_BYTES);
+            let d: [v128; P] = std::array::from_fn(|q| v128_load(blk[q] as *const v128));
+            let pairs: [[v128; 8]; P] = std::array::from_fn(|q| q6k_pairs(blk[q]));
+            let mut sumi = [[zero; R]; P];
             for g in 0..16 {
-                let mut acc = [[zero; 2]; R];
+                let mut acc = [[[zero; 2]; R]; P];
                 for s in 0..4 {
-                    let q = v128_load(blk.add(80 + 16 * (4 * g + s)) as *const v128);
-                    for (r, acc) in acc.iter_mut().enumerate() {
-                        let x = acts.get_unchecked(r).qs.as_ptr().add(b * SUPER + 16 * g + 4 * s);
-                        acc[s / 2] = accumulate::<I16>(acc[s / 2], v128_load32_splat(x as *const u32), q);
+                    for q in 0..P {
+                        let v = v128_load(blk[q].add(80 + 16 * (4 * g + s)) as *const v128);
+                        for (r, acc) in acc[q].iter_mut().enumerate() {
+                            let x = acts.get_unchecked(r).qs.as_ptr().add(b * SUPER + 16 * g + 4 * s);
+                            acc[s / 2] = accumulate::<I16>(acc[s / 2], v128_load32_splat(x as *const u32), v);
+                        }
                     }
                 }
-                let sc = q6k_scale::<I16>(&pairs, g);
-                for (sumi, acc) in sumi.iter_mut().zip(&acc) {
-                    let scaled = if I16 {
-                        i32x4_add(i32x4_dot_i16x8(acc[0], sc), i32x4_dot_i16x8(acc[1], sc))
-                    } else {
-                        i32x4_mul(i32x4_add(acc[0], acc[1]), sc)
-                    };
-                    *sumi = i32x4_add(*sumi, scaled);
+                for (q, acc) in acc.iter().enumerate() {
+                    let sc = q6k_scale::<I16>(&pairs[q], g);
+                    for (sumi, acc) in sumi[q].iter_mut().zip(acc) {
+                        let scaled = if I16 {
+                            i32x4_add(i32x4_dot_i16x8(acc[0], sc), i32x4_dot_i16x8(acc[1], sc))
+                        } else {
+                            i32x4_mul(i32x4_add(acc[0], acc[1]), sc)
+                        };
+                        *sumi = i32x4_add(*sumi, scaled);
+                    }
                 }
             }
-            q6k_scaled(b, d, &pairs, &sumi, acts, &mut facc);
+            for q in 0..P {
+                q6k_scaled(b, d[q], &pairs[q], &sumi[q], acts, &mut facc[q]);
+            }
         }
-        facc.map(lanes)
+        facc.map(|f| f.map(lanes))
     }
 }
 

@@ -196,16 +196,17 @@ fn q8_0_extremes_do_not_overflow() {
 }
 
 /// A prompt's rows, taken eight, four, two and one at a time, are each
-/// the product of that row alone, bit for bit.
+/// the product of that row alone (a decoded token's path), bit for bit.
 #[test]
 fn a_prompts_rows_are_each_rows_own_product() {
-    // Whole quads (interleaved Q4_K in the relaxed-SIMD build), a chunk and part of another.
+    // Whole quads (interleaved in the relaxed-SIMD build), a chunk and part
+    // of another: 18 quads, which a lone row takes four at a time and two
+    // left over.
     let rows = CHUNK + 8;
     let m = TILE + 4 + 2 + 1;
-    for dtype in EVERY_TYPE {
+    for (dtype, holding) in EVERY_TYPE.into_iter().flat_map(|d| [(d, Holding::Compact), (d, Holding::Fast)]) {
         let cols = if dtype.block_size() == 256 { 512 } else { 576 };
-        let w =
-            Weight::from_gguf_bytes(dtype, rows, cols, quantized(dtype, rows, cols, 11).0, Holding::Compact).unwrap();
+        let w = Weight::from_gguf_bytes(dtype, rows, cols, quantized(dtype, rows, cols, 11).0, holding).unwrap();
         let x = noise(m * cols, 12);
         let mut acts = Activations::default();
         let mut all = vec![0f32; m * rows];
@@ -214,7 +215,7 @@ fn a_prompts_rows_are_each_rows_own_product() {
             let mut one = vec![0f32; rows];
             w.matmul(xr, 1, &mut one, &mut acts).unwrap();
             let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&one), bits(want), "{dtype:?} row {i} of {m}");
+            assert_eq!(bits(&one), bits(want), "{dtype:?} {holding:?} row {i} of {m}");
         }
     }
 }
@@ -229,8 +230,7 @@ fn interleaved_where_they_can_be() {
     // Every type but Q5_K and F16, which keep the GGUF's layout, and Q3_K (candle's).
     let types = EVERY_TYPE.into_iter().filter(|d| !matches!(d, GgmlDType::Q5K | GgmlDType::F16 | GgmlDType::Q3K));
     for (dtype, extreme) in types.flat_map(|d| [(d, false), (d, true)]) {
-        // Four activation rows: a prompt's tile of three, then one alone (a
-        // decoded token's path).
+        // Four activation rows: a prompt's tile of three, then one left over.
         let (rows, m) = (CHUNK + 8, 4);
         // Blocks of 32: four at a time and two left over in the GGUF's layout.
         let cols = if dtype.block_size() == 256 { 512 } else { 576 };

@@ -131,13 +131,13 @@ fn rows_by<'a, K: Kernel<'a>, const R: usize>(
 }
 
 /// A product over weights interleaved in quads of rows (`interleaved`):
-/// activation row `i` as its kernel takes it, and one quad against `R` of
-/// them, each row's products with the four.
+/// activation row `i` as its kernel takes it, and `P` quads against `R` of
+/// them, for each quad each row's products with its four rows.
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
 pub(crate) trait QuadKernel<'a> {
     type Act: Copy;
     fn act(&self, i: usize) -> Self::Act;
-    fn quad_dot<const R: usize>(&self, w: &[u8], acts: &[Self::Act; R]) -> [[f32; QUAD]; R];
+    fn quad_dot<const R: usize, const P: usize>(&self, w: [&[u8]; P], acts: &[Self::Act; R]) -> [[[f32; QUAD]; R]; P];
 }
 
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
@@ -148,7 +148,7 @@ impl<'a> QuadKernel<'a> for Blocks32<'a> {
         Kernel::act(self, i)
     }
 
-    fn quad_dot<const R: usize>(&self, w: &[u8], acts: &[Act<'a>; R]) -> [[f32; QUAD]; R] {
+    fn quad_dot<const R: usize, const P: usize>(&self, w: [&[u8]; P], acts: &[Act<'a>; R]) -> [[[f32; QUAD]; R]; P] {
         crate::interleaved::blocks32::dot_tile(self.kind, w, acts)
     }
 }
@@ -170,14 +170,19 @@ impl<'a> QuadKernel<'a> for KQuads<'a> {
         self.a.row(i, self.cols)
     }
 
-    fn quad_dot<const R: usize>(&self, w: &[u8], acts: &[kquant::Row<'a>; R]) -> [[f32; QUAD]; R] {
+    fn quad_dot<const R: usize, const P: usize>(
+        &self,
+        w: [&[u8]; P],
+        acts: &[kquant::Row<'a>; R],
+    ) -> [[[f32; QUAD]; R]; P] {
         crate::interleaved::dot_tile(self.layout, w, acts)
     }
 }
 
 /// Rows `js` (whole quads) of an interleaved product into `out`
 /// (`m × js.len()`), chunk by chunk as `band` goes, `QUAD_TILE` activation
-/// rows at a time (then one); `quad_bytes` is one quad of rows' bytes.
+/// rows at a time (then one); a lone row as `lone_row` reads it.
+/// `quad_bytes` is one quad of rows' bytes.
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
 pub(crate) fn quad_band<'a, K: QuadKernel<'a>>(
     k: &K,
@@ -188,11 +193,12 @@ pub(crate) fn quad_band<'a, K: QuadKernel<'a>>(
     out: &mut [f32],
 ) {
     let quads = &w[js.start / QUAD * quad_bytes..js.end / QUAD * quad_bytes];
-    // A lone row (a decoded token) reuses nothing from cache: its chunk is
-    // the whole band, so that `quads_by` can spread its streams over it.
-    let chunk_bytes = if m == 1 { quads.len().max(1) } else { CHUNK / QUAD * quad_bytes };
-    for (c, chunk) in quads.chunks(chunk_bytes).enumerate() {
-        let at = Columns { j0: c * chunk_bytes / quad_bytes * QUAD, n: js.len() };
+    if m == 1 {
+        // A lone row (a decoded token) reuses nothing from cache.
+        return lone_row(k, quads, quad_bytes, out);
+    }
+    for (c, chunk) in quads.chunks(CHUNK / QUAD * quad_bytes).enumerate() {
+        let at = Columns { j0: c * CHUNK, n: js.len() };
         let i = quads_by::<K, QUAD_TILE>(k, chunk, quad_bytes, (0, m), at, out);
         quads_by::<K, 1>(k, chunk, quad_bytes, (i, m), at, out);
     }
@@ -212,11 +218,9 @@ fn quads_by<'a, K: QuadKernel<'a>, const R: usize>(
     let mut i = from;
     while i + R <= to {
         let acts: [K::Act; R] = std::array::from_fn(|r| k.act(i + r));
-        let n = chunk.len() / quad_bytes;
-        let per = n.div_ceil(if R == 1 { STREAMS } else { 1 });
-        for q in (0..per).flat_map(|first| (first..n).step_by(per)) {
-            let wq = &chunk[q * quad_bytes..(q + 1) * quad_bytes];
-            for (r, v) in k.quad_dot(wq, &acts).into_iter().enumerate() {
+        for (q, wq) in chunk.chunks_exact(quad_bytes).enumerate() {
+            let [products] = k.quad_dot([wq], &acts);
+            for (r, v) in products.into_iter().enumerate() {
                 let o = (i + r) * at.n + at.j0 + QUAD * q;
                 out[o..o + QUAD].copy_from_slice(&v);
             }
@@ -226,13 +230,36 @@ fn quads_by<'a, K: QuadKernel<'a>, const R: usize>(
     i
 }
 
-/// Sequential streams a lone row's product reads its chunk in: the quads
-/// taken in turn from `STREAMS` stretches of it. Read from memory, one stream
-/// leaves the hardware prefetcher too few misses in flight, each load among
-/// dozens of the kernel's instructions (the README's speed notes have the
-/// measurement; `throughput` with `FROM_MEMORY=1` reruns it).
+/// One activation row against a band's `quads` into `out`: `LONE_QUADS`
+/// quads at a time, one from each of as many stretches of the band, so
+/// that the kernel's loop reads that many sequential streams of memory.
+/// One stream at a time leaves the hardware too few misses in flight, each
+/// load among dozens of the kernel's instructions (the README's speed
+/// notes have the measurement; `throughput` with `FROM_MEMORY=1` reruns
+/// it). The quads the stretches leave over go one at a time.
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
-const STREAMS: usize = 4;
+fn lone_row<'a, K: QuadKernel<'a>>(k: &K, quads: &[u8], quad_bytes: usize, out: &mut [f32]) {
+    let act = [k.act(0)];
+    let n = quads.len() / quad_bytes;
+    let per = n / LONE_QUADS;
+    let quad = |q: usize| &quads[q * quad_bytes..(q + 1) * quad_bytes];
+    for first in 0..per {
+        let qs: [usize; LONE_QUADS] = std::array::from_fn(|s| first + s * per);
+        for (q, [v]) in qs.into_iter().zip(k.quad_dot(qs.map(quad), &act)) {
+            out[QUAD * q..QUAD * (q + 1)].copy_from_slice(&v);
+        }
+    }
+    for q in LONE_QUADS * per..n {
+        let [[v]] = k.quad_dot([quad(q)], &act);
+        out[QUAD * q..QUAD * (q + 1)].copy_from_slice(&v);
+    }
+}
+
+/// Quads a lone row's kernel reads at once (`lone_row`): four. Two kept
+/// too few lines in flight, and more than four spilled the kernels'
+/// accumulators without reading faster (the README's speed notes).
+#[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+const LONE_QUADS: usize = 4;
 
 /// Activation rows per unpacked quad of interleaved weights in a prompt:
 /// three. Each row keeps two or three accumulators; with four rows V8

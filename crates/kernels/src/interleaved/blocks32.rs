@@ -137,24 +137,25 @@ pub(crate) fn gguf_row(kind: Blocks, quads: &[u8], cols: usize, r: usize) -> Vec
     })
 }
 
-/// One quad of rows (`w`: its blocks) against `R` activation rows: each
-/// row's products with the quad's four rows.
+/// `P` quads of rows (`w`: each its blocks) against `R` activation rows: for
+/// each quad, each row's products with the quad's four rows (as
+/// `interleaved::dot_tile`).
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
 #[inline(always)]
-pub(crate) fn dot_tile<const R: usize>(
+pub(crate) fn dot_tile<const R: usize, const P: usize>(
     kind: Blocks,
-    w: &[u8],
+    w: [&[u8]; P],
     acts: &[crate::activations::Act<'_>; R],
-) -> [[f32; QUAD]; R] {
-    // SAFETY: `w` holds whole quad blocks of `kind`, as many as each row
-    // has blocks, and the activations carry what `Extras::of_quads` asks
-    // for; the page loads the relaxed-SIMD build only where the engine
-    // validates its dot product.
+) -> [[[f32; QUAD]; R]; P] {
+    // SAFETY: each of `w` holds whole quad blocks of `kind`, as many as
+    // each row has blocks, and the activations carry what
+    // `Extras::of_quads` asks for; the page loads the relaxed-SIMD build
+    // only where the engine validates its dot product.
     unsafe {
         if crate::relaxed_dot::in_i16() {
-            with_block_type!(kind, T => relaxed::tile::<T, R, true>(w, acts))
+            with_block_type!(kind, T => relaxed::tile::<T, R, P, true>(w, acts))
         } else {
-            with_block_type!(kind, T => relaxed::tile::<T, R, false>(w, acts))
+            with_block_type!(kind, T => relaxed::tile::<T, R, P, false>(w, acts))
         }
     }
 }
@@ -177,111 +178,132 @@ mod relaxed {
     /// positive and negative parts, each step's difference widened. The
     /// minimums of Q4_1 and Q5_1 meet the blocks' scaled activation sums.
     #[target_feature(enable = "relaxed-simd")]
-    pub(super) unsafe fn tile<T: BlockType, const R: usize, const I16: bool>(
-        w: &[u8],
+    pub(super) unsafe fn tile<T: BlockType, const R: usize, const P: usize, const I16: bool>(
+        w: [&[u8]; P],
         acts: &[Act<'_>; R],
-    ) -> [[f32; QUAD]; R] {
+    ) -> [[[f32; QUAD]; R]; P] {
         let nb = acts[0].d.len();
         let size = QUAD * T::BYTES;
-        let mut facc = [f32x4_splat(0.0); R];
+        let mut facc = [[f32x4_splat(0.0); R]; P];
         // The nibbles' masks: the low four bits, the fifth.
         let masks = (held(u8x16_splat(0x0F)), held(u8x16_splat(0x10)));
         for b in 0..nb {
-            let blk = w.as_ptr().add(b * size);
-            // Four f16 values into the high halves of u32 lanes, widened.
-            let f16s = |p: *const u8| widen4(u32x4_shl(u32x4_extend_low_u16x8(v128_load64_zero(p as *const u64)), 16));
-            let d = f16s(blk);
-            let mins = if T::HAS_MIN { f16s(blk.add(8)) } else { f32x4_splat(0.0) };
-            let sums =
-                if T::BYTE_VALUES { bytes::<R, I16>(blk, acts, b) } else { nibbles::<T, R, I16>(blk, acts, b, masks) };
-            for (r, (sum, facc)) in sums.iter().zip(facc.iter_mut()).enumerate() {
-                let a = acts.get_unchecked(r);
-                let da = f32x4_splat(*a.d.get_unchecked(b));
-                *facc = f32x4_add(*facc, f32x4_mul(f32x4_convert_i32x4(*sum), f32x4_mul(d, da)));
-                if T::HAS_MIN {
-                    *facc = f32x4_add(*facc, f32x4_mul(mins, f32x4_splat(*a.s.get_unchecked(b))));
+            let blk: [*const u8; P] = std::array::from_fn(|q| w.get_unchecked(q).as_ptr().add(b * size));
+            let sums = if T::BYTE_VALUES {
+                bytes::<R, P, I16>(blk, acts, b)
+            } else {
+                nibbles::<T, R, P, I16>(blk, acts, b, masks)
+            };
+            for q in 0..P {
+                // Four f16 values into the high halves of u32 lanes, widened.
+                let f16s =
+                    |p: *const u8| widen4(u32x4_shl(u32x4_extend_low_u16x8(v128_load64_zero(p as *const u64)), 16));
+                let d = f16s(blk[q]);
+                let mins = if T::HAS_MIN { f16s(blk[q].add(8)) } else { f32x4_splat(0.0) };
+                for (r, (sum, facc)) in sums[q].iter().zip(facc[q].iter_mut()).enumerate() {
+                    let a = acts.get_unchecked(r);
+                    let da = f32x4_splat(*a.d.get_unchecked(b));
+                    *facc = f32x4_add(*facc, f32x4_mul(f32x4_convert_i32x4(*sum), f32x4_mul(d, da)));
+                    if T::HAS_MIN {
+                        *facc = f32x4_add(*facc, f32x4_mul(mins, f32x4_splat(*a.s.get_unchecked(b))));
+                    }
                 }
             }
         }
-        facc.map(|v| {
-            [
-                f32x4_extract_lane::<0>(v),
-                f32x4_extract_lane::<1>(v),
-                f32x4_extract_lane::<2>(v),
-                f32x4_extract_lane::<3>(v),
-            ]
+        facc.map(|f| {
+            f.map(|v| {
+                [
+                    f32x4_extract_lane::<0>(v),
+                    f32x4_extract_lane::<1>(v),
+                    f32x4_extract_lane::<2>(v),
+                    f32x4_extract_lane::<3>(v),
+                ]
+            })
         })
     }
 
-    /// Block `b` of a quad of nibbles against each activation row: the four
-    /// rows' integer sums, the offset of Q4_0 and Q5_0 taken off.
+    /// Block `b` of each quad of nibbles against each activation row: the
+    /// four rows' integer sums, the offset of Q4_0 and Q5_0 taken off.
     #[inline(always)]
-    unsafe fn nibbles<T: BlockType, const R: usize, const I16: bool>(
-        blk: *const u8,
+    unsafe fn nibbles<T: BlockType, const R: usize, const P: usize, const I16: bool>(
+        blk: [*const u8; P],
         acts: &[Act<'_>; R],
         b: usize,
         (low, fifth_bit): (v128, v128),
-    ) -> [v128; R] {
+    ) -> [[v128; R]; P] {
         let zero = i32x4_splat(0);
-        let fifth = if T::FIFTH_BIT { v128_load(blk.add(fifth_at::<T>()) as *const v128) } else { zero };
-        let values = blk.add(values_at::<T>());
-        let (mut lo_acc, mut hi_acc) = ([zero; R], [zero; R]);
+        let (mut lo_acc, mut hi_acc) = ([[zero; R]; P], [[zero; R]; P]);
         for j in 0..4 {
-            let v = v128_load(values.add(16 * j) as *const v128);
-            let (mut lo, mut hi) = (v128_and(v, low), moved_bits(v, 4, 0, low));
-            if T::FIFTH_BIT {
-                lo = v128_or(lo, moved_bits(fifth, j as u32, 4, fifth_bit));
-                hi = v128_or(hi, moved_bits(fifth, 4 + j as u32, 4, fifth_bit));
-            }
-            for r in 0..R {
-                let a = acts.get_unchecked(r).qs.as_ptr().add(b * BLOCK + 4 * j);
-                let (a_lo, a_hi) = (v128_load32_splat(a as *const u32), v128_load32_splat(a.add(16) as *const u32));
-                lo_acc[r] = accumulate::<I16>(lo_acc[r], a_lo, lo);
-                hi_acc[r] = accumulate::<I16>(hi_acc[r], a_hi, hi);
-            }
-        }
-        std::array::from_fn(|r| {
-            let sum = if I16 {
-                i32x4_add(i32x4_extadd_pairwise_i16x8(lo_acc[r]), i32x4_extadd_pairwise_i16x8(hi_acc[r]))
-            } else {
-                i32x4_add(lo_acc[r], hi_acc[r])
-            };
-            // Σ (q − c)·a = Σ q·a − c·Σ a, with −16 · Σ a kept per block
-            // (Q5_0's offset; Q4_0's 8 is half of it).
-            let minus_16_sum = || i32x4_splat(*acts.get_unchecked(r).sums.get_unchecked(b));
-            match T::CENTRE {
-                16 => i32x4_add(sum, minus_16_sum()),
-                8 => i32x4_add(sum, i32x4_shr(minus_16_sum(), 1)),
-                _ => sum,
-            }
-        })
-    }
-
-    /// Block `b` of a quad of Q8_0 against each activation row.
-    #[inline(always)]
-    unsafe fn bytes<const R: usize, const I16: bool>(blk: *const u8, acts: &[Act<'_>; R], b: usize) -> [v128; R] {
-        let zero = i32x4_splat(0);
-        let (mut pos_acc, mut neg_acc) = ([zero; R], [zero; R]);
-        for v in 0..8 {
-            let w = v128_load(blk.add(8 + 16 * v) as *const v128);
-            for r in 0..R {
-                let a = acts.get_unchecked(r);
-                let at = b * BLOCK + 4 * v;
-                let pos = v128_load32_splat(a.pos.as_ptr().add(at) as *const u32);
-                let neg = v128_load32_splat(a.neg.as_ptr().add(at) as *const u32);
-                if I16 {
-                    // A pair's product with one part is at most 2 × 128 × 127
-                    // and only one part of each activation is not zero: the
-                    // difference is the pair's exact sum, inside i16.
-                    let pair = i16x8_sub(i16x8_relaxed_dot_i8x16_i7x16(w, pos), i16x8_relaxed_dot_i8x16_i7x16(w, neg));
-                    pos_acc[r] = i32x4_add(pos_acc[r], i32x4_extadd_pairwise_i16x8(pair));
-                } else {
-                    pos_acc[r] = i32x4_relaxed_dot_i8x16_i7x16_add(w, pos, pos_acc[r]);
-                    neg_acc[r] = i32x4_relaxed_dot_i8x16_i7x16_add(w, neg, neg_acc[r]);
+            for q in 0..P {
+                let values = blk[q].add(values_at::<T>());
+                let v = v128_load(values.add(16 * j) as *const v128);
+                let (mut lo, mut hi) = (v128_and(v, low), moved_bits(v, 4, 0, low));
+                if T::FIFTH_BIT {
+                    let fifth = v128_load(blk[q].add(fifth_at::<T>()) as *const v128);
+                    lo = v128_or(lo, moved_bits(fifth, j as u32, 4, fifth_bit));
+                    hi = v128_or(hi, moved_bits(fifth, 4 + j as u32, 4, fifth_bit));
+                }
+                for r in 0..R {
+                    let a = acts.get_unchecked(r).qs.as_ptr().add(b * BLOCK + 4 * j);
+                    let (a_lo, a_hi) = (v128_load32_splat(a as *const u32), v128_load32_splat(a.add(16) as *const u32));
+                    lo_acc[q][r] = accumulate::<I16>(lo_acc[q][r], a_lo, lo);
+                    hi_acc[q][r] = accumulate::<I16>(hi_acc[q][r], a_hi, hi);
                 }
             }
         }
-        std::array::from_fn(|r| if I16 { pos_acc[r] } else { i32x4_sub(pos_acc[r], neg_acc[r]) })
+        std::array::from_fn(|q| {
+            std::array::from_fn(|r| {
+                let sum = if I16 {
+                    i32x4_add(i32x4_extadd_pairwise_i16x8(lo_acc[q][r]), i32x4_extadd_pairwise_i16x8(hi_acc[q][r]))
+                } else {
+                    i32x4_add(lo_acc[q][r], hi_acc[q][r])
+                };
+                // Σ (q − c)·a = Σ q·a − c·Σ a, with −16 · Σ a kept per block
+                // (Q5_0's offset; Q4_0's 8 is half of it).
+                let minus_16_sum = || i32x4_splat(*acts.get_unchecked(r).sums.get_unchecked(b));
+                match T::CENTRE {
+                    16 => i32x4_add(sum, minus_16_sum()),
+                    8 => i32x4_add(sum, i32x4_shr(minus_16_sum(), 1)),
+                    _ => sum,
+                }
+            })
+        })
+    }
+
+    /// Block `b` of each quad of Q8_0 against each activation row.
+    #[inline(always)]
+    unsafe fn bytes<const R: usize, const P: usize, const I16: bool>(
+        blk: [*const u8; P],
+        acts: &[Act<'_>; R],
+        b: usize,
+    ) -> [[v128; R]; P] {
+        let zero = i32x4_splat(0);
+        let (mut pos_acc, mut neg_acc) = ([[zero; R]; P], [[zero; R]; P]);
+        for v in 0..8 {
+            for q in 0..P {
+                let w = v128_load(blk[q].add(8 + 16 * v) as *const v128);
+                for r in 0..R {
+                    let a = acts.get_unchecked(r);
+                    let at = b * BLOCK + 4 * v;
+                    let pos = v128_load32_splat(a.pos.as_ptr().add(at) as *const u32);
+                    let neg = v128_load32_splat(a.neg.as_ptr().add(at) as *const u32);
+                    if I16 {
+                        // A pair's product with one part is at most 2 × 128 × 127
+                        // and only one part of each activation is not zero: the
+                        // difference is the pair's exact sum, inside i16.
+                        let pair =
+                            i16x8_sub(i16x8_relaxed_dot_i8x16_i7x16(w, pos), i16x8_relaxed_dot_i8x16_i7x16(w, neg));
+                        pos_acc[q][r] = i32x4_add(pos_acc[q][r], i32x4_extadd_pairwise_i16x8(pair));
+                    } else {
+                        pos_acc[q][r] = i32x4_relaxed_dot_i8x16_i7x16_add(w, pos, pos_acc[q][r]);
+                        neg_acc[q][r] = i32x4_relaxed_dot_i8x16_i7x16_add(w, neg, neg_acc[q][r]);
+                    }
+                }
+            }
+        }
+        std::array::from_fn(|q| {
+            std::array::from_fn(|r| if I16 { pos_acc[q][r] } else { i32x4_sub(pos_acc[q][r], neg_acc[q][r]) })
+        })
     }
 }
 
