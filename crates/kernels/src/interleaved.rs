@@ -85,6 +85,17 @@ impl Layout {
         }
     }
 
+    /// The tile a prompt's rows meet these quads in: Q6_K held a byte a
+    /// value is loaded, not unpacked, so two rows against two quads.
+    #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+    pub(crate) fn prompt_tile(self) -> crate::tiling::PromptTile {
+        use crate::tiling::PromptTile;
+        match self {
+            Layout::Q6KWide => PromptTile::TwoRowsTwoQuads,
+            Layout::Q4K | Layout::Q6K => PromptTile::ThreeRows,
+        }
+    }
+
     /// The GGUF's type.
     pub(crate) const fn kind(self) -> Kind {
         match self {

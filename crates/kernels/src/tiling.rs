@@ -138,6 +138,22 @@ pub(crate) trait QuadKernel<'a> {
     type Act: Copy;
     fn act(&self, i: usize) -> Self::Act;
     fn quad_dot<const R: usize, const P: usize>(&self, w: [&[u8]; P], acts: &[Self::Act; R]) -> [[[f32; QUAD]; R]; P];
+    /// The tile a prompt's rows meet these weights in.
+    fn prompt_tile(&self) -> PromptTile;
+}
+
+/// How a prompt's activation rows meet interleaved weights: how many rows
+/// share each unpacked quad, against how many quads at once. The kernels
+/// differ in what a tile costs them: where unpacking is dear (nibbles, six
+/// bits) three rows share it; where it is a plain load (Q8_0, Q6_K held a
+/// byte a value) two rows against two quads keep more chains of dot
+/// products going with fewer loads (the README's speed notes have the
+/// measurement).
+#[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PromptTile {
+    ThreeRows,
+    TwoRowsTwoQuads,
 }
 
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
@@ -150,6 +166,10 @@ impl<'a> QuadKernel<'a> for Blocks32<'a> {
 
     fn quad_dot<const R: usize, const P: usize>(&self, w: [&[u8]; P], acts: &[Act<'a>; R]) -> [[[f32; QUAD]; R]; P] {
         crate::interleaved::blocks32::dot_tile(self.kind, w, acts)
+    }
+
+    fn prompt_tile(&self) -> PromptTile {
+        crate::interleaved::blocks32::prompt_tile(self.kind)
     }
 }
 
@@ -177,11 +197,16 @@ impl<'a> QuadKernel<'a> for KQuads<'a> {
     ) -> [[[f32; QUAD]; R]; P] {
         crate::interleaved::dot_tile(self.layout, w, acts)
     }
+
+    fn prompt_tile(&self) -> PromptTile {
+        self.layout.prompt_tile()
+    }
 }
 
 /// Rows `js` (whole quads) of an interleaved product into `out`
-/// (`m × js.len()`), chunk by chunk as `band` goes, `QUAD_TILE` activation
-/// rows at a time (then one); a lone row as `lone_row` reads it.
+/// (`m × js.len()`), chunk by chunk as `band` goes, in the kernel's
+/// `PromptTile` (the rows left over one at a time); a lone row as
+/// `lone_row` reads it.
 /// `quad_bytes` is one quad of rows' bytes.
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
 pub(crate) fn quad_band<'a, K: QuadKernel<'a>>(
@@ -199,15 +224,19 @@ pub(crate) fn quad_band<'a, K: QuadKernel<'a>>(
     }
     for (c, chunk) in quads.chunks(CHUNK / QUAD * quad_bytes).enumerate() {
         let at = Columns { j0: c * CHUNK, n: js.len() };
-        let i = quads_by::<K, QUAD_TILE>(k, chunk, quad_bytes, (0, m), at, out);
-        quads_by::<K, 1>(k, chunk, quad_bytes, (i, m), at, out);
+        let i = match k.prompt_tile() {
+            PromptTile::ThreeRows => quads_by::<K, 3, 1>(k, chunk, quad_bytes, (0, m), at, out),
+            PromptTile::TwoRowsTwoQuads => quads_by::<K, 2, 2>(k, chunk, quad_bytes, (0, m), at, out),
+        };
+        quads_by::<K, 1, 1>(k, chunk, quad_bytes, (i, m), at, out);
     }
 }
 
-/// As `rows_by`, a quad of weight rows at a time.
+/// As `rows_by`, `R` activation rows against `P` quads of weight rows at a
+/// time (the quads left over one at a time).
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
 #[inline(always)]
-fn quads_by<'a, K: QuadKernel<'a>, const R: usize>(
+fn quads_by<'a, K: QuadKernel<'a>, const R: usize, const P: usize>(
     k: &K,
     chunk: &[u8],
     quad_bytes: usize,
@@ -215,15 +244,26 @@ fn quads_by<'a, K: QuadKernel<'a>, const R: usize>(
     at: Columns,
     out: &mut [f32],
 ) -> usize {
+    let n = chunk.len() / quad_bytes;
+    let quad = |q: usize| &chunk[q * quad_bytes..(q + 1) * quad_bytes];
     let mut i = from;
     while i + R <= to {
         let acts: [K::Act; R] = std::array::from_fn(|r| k.act(i + r));
-        for (q, wq) in chunk.chunks_exact(quad_bytes).enumerate() {
-            let [products] = k.quad_dot([wq], &acts);
+        let mut put = |q: usize, products: [[f32; QUAD]; R]| {
             for (r, v) in products.into_iter().enumerate() {
                 let o = (i + r) * at.n + at.j0 + QUAD * q;
                 out[o..o + QUAD].copy_from_slice(&v);
             }
+        };
+        for first in (0..n / P).map(|g| g * P) {
+            let qs: [usize; P] = std::array::from_fn(|p| first + p);
+            for (q, products) in qs.into_iter().zip(k.quad_dot(qs.map(quad), &acts)) {
+                put(q, products);
+            }
+        }
+        for q in n / P * P..n {
+            let [products] = k.quad_dot([quad(q)], &acts);
+            put(q, products);
         }
         i += R;
     }
@@ -260,13 +300,6 @@ fn lone_row<'a, K: QuadKernel<'a>>(k: &K, quads: &[u8], quad_bytes: usize, out: 
 /// accumulators without reading faster (the README's speed notes).
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
 const LONE_QUADS: usize = 4;
-
-/// Activation rows per unpacked quad of interleaved weights in a prompt:
-/// three. Each row keeps two or three accumulators; with four rows V8
-/// spilled more than the shared unpacking saved, and two shared it less
-/// (the README's speed notes have the measurement).
-#[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
-const QUAD_TILE: usize = 3;
 
 /// Rows `js` of an F16 product into `out` (`m × js.len()`): each weight row
 /// widened once, then met by every activation row.

@@ -137,6 +137,17 @@ pub(crate) fn gguf_row(kind: Blocks, quads: &[u8], cols: usize, r: usize) -> Vec
     })
 }
 
+/// The tile a prompt's rows meet quads of `kind` in: Q8_0's values are
+/// loaded, not unpacked, so two rows against two quads.
+#[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
+pub(crate) fn prompt_tile(kind: Blocks) -> crate::tiling::PromptTile {
+    with_block_type!(kind, T => if T::BYTE_VALUES {
+        crate::tiling::PromptTile::TwoRowsTwoQuads
+    } else {
+        crate::tiling::PromptTile::ThreeRows
+    })
+}
+
 /// `P` quads of rows (`w`: each its blocks) against `R` activation rows: for
 /// each quad, each row's products with the quad's four rows (as
 /// `interleaved::dot_tile`).
