@@ -269,9 +269,9 @@ fn dequantize_q6k(layout: Layout, blk: &[u8], lane: usize, out: &mut [f32]) {
 
 /// `P` quads (`w`: each its super-blocks) against `R` activation rows: for
 /// each quad, each row's products with the quad's four rows. A prompt's
-/// tile is a few rows against one quad; a decoded token's, one row against
-/// a few quads (`tiling::LONE_QUADS`). Each product is the same, bit for
-/// bit, whatever the tile.
+/// tile is a few rows against one or two quads (`tiling::PromptTile`); a
+/// decoded token's, one row against four (`tiling::lone_row`). Each
+/// product is the same, bit for bit, whatever the tile.
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
 #[inline(always)]
 pub(crate) fn dot_tile<const R: usize, const P: usize>(
