@@ -6,3 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo clippy -q --target wasm32-unknown-unknown -p fineprint-app -p fineprint-worker -p fineprint-inference -p fineprint-kernels -- -D warnings
 cargo clippy -q --target wasm32-unknown-unknown -p fineprint-worker -p fineprint-kernels --features fineprint-worker/relaxed-simd -- -D warnings
+# The kernels' tests and examples as the wasm test runs build them (simd128, then relaxed SIMD).
+RUSTFLAGS="-C target-feature=+simd128" cargo clippy -q --target wasm32-wasip1 -p fineprint-kernels --tests --examples -- -D warnings
+RUSTFLAGS="-C target-feature=+simd128" cargo clippy -q --target wasm32-wasip1 -p fineprint-kernels --tests --examples --features relaxed-simd -- -D warnings

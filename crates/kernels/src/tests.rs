@@ -323,7 +323,7 @@ fn shared_input_gives_the_same_products() {
 #[cfg(target_arch = "wasm32")]
 #[test]
 fn wasm_builds_use_simd128() {
-    assert!(cfg!(target_feature = "simd128"), "build with -C target-feature=+simd128");
+    const { assert!(cfg!(target_feature = "simd128"), "build with -C target-feature=+simd128") };
     assert_eq!(RELAXED, cfg!(feature = "relaxed-simd"));
 }
 
@@ -337,7 +337,7 @@ fn wasm_builds_use_simd128() {
 #[test]
 fn relaxed_kernels_agree_with_simd128() {
     use crate::relaxed_dot::{self, DotSums};
-    assert!(RELAXED);
+    const { assert!(RELAXED) };
     let (rows, m) = (7, 5);
     for dtype in EVERY_TYPE.into_iter().filter(|d| Blocks::of(*d).is_some() || kquant::Kind::of(*d).is_some()) {
         // 18 blocks of 32: four at a time, then two.
