@@ -304,9 +304,9 @@ mod relaxed {
     use crate::arch::simd128::{held, moved_bits};
     use crate::kquant::{Row, SUPER};
 
-    /// Each quad's super-block `b`.
+    /// Each quad's block `b` of `bytes` (a super-block, or a quad block of 32).
     #[inline(always)]
-    unsafe fn blocks<const P: usize>(w: &[&[u8]; P], b: usize, bytes: usize) -> [*const u8; P] {
+    pub(super) unsafe fn blocks<const P: usize>(w: &[&[u8]; P], b: usize, bytes: usize) -> [*const u8; P] {
         std::array::from_fn(|q| w.get_unchecked(q).as_ptr().add(b * bytes))
     }
 
@@ -420,8 +420,9 @@ mod relaxed {
         sums[1..n].iter().fold(sums[0], |acc, &s| if I16 { i16x8_add(acc, s) } else { i32x4_add(acc, s) })
     }
 
+    /// A quad's four f32 lanes.
     #[inline(always)]
-    fn lanes(v: v128) -> [f32; QUAD] {
+    pub(super) fn lanes(v: v128) -> [f32; QUAD] {
         [f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)]
     }
 

@@ -181,6 +181,7 @@ mod relaxed {
     use crate::arch::simd128::{held, moved_bits};
     use crate::blocks::{BlockType, BLOCK};
     use crate::float16::simd::widen4;
+    use crate::interleaved::relaxed::{blocks, lanes};
 
     /// The quads' products. Nibbles are multiplied as stored (relaxed SIMD's
     /// 7-bit operand) and their offset taken off with the block's activation
@@ -199,7 +200,7 @@ mod relaxed {
         // The nibbles' masks: the low four bits, the fifth.
         let masks = (held(u8x16_splat(0x0F)), held(u8x16_splat(0x10)));
         for b in 0..nb {
-            let blk: [*const u8; P] = std::array::from_fn(|q| w.get_unchecked(q).as_ptr().add(b * size));
+            let blk = blocks(&w, b, size);
             let sums = if T::BYTE_VALUES {
                 bytes::<R, P, I16>(blk, acts, b)
             } else {
@@ -221,16 +222,7 @@ mod relaxed {
                 }
             }
         }
-        facc.map(|f| {
-            f.map(|v| {
-                [
-                    f32x4_extract_lane::<0>(v),
-                    f32x4_extract_lane::<1>(v),
-                    f32x4_extract_lane::<2>(v),
-                    f32x4_extract_lane::<3>(v),
-                ]
-            })
-        })
+        facc.map(|f| f.map(lanes))
     }
 
     /// Block `b` of each quad of nibbles against each activation row: the
