@@ -78,14 +78,39 @@ pub struct Activations {
     pub(crate) k: kquant::Act8K,
 }
 
-impl Activations {
-    pub(crate) fn quantize(&mut self, x: &[f32], m: usize, cols: usize, extras: Extras) {
-        let nb = cols / BLOCK;
-        self.qs.resize(m * cols, 0);
-        self.d.resize(m * nb, 0.0);
-        self.s.resize(m * nb, 0.0);
-        for ((xs, qs), (d, s)) in
-            x.chunks_exact(BLOCK).zip(self.qs.chunks_exact_mut(BLOCK)).zip(self.d.iter_mut().zip(self.s.iter_mut()))
+/// Activation rows a thread takes at a time when a prompt's rows are
+/// quantized across the team: a few, so that the threads finish together.
+pub(crate) const ROWS_PER_TASK: usize = 4;
+
+/// `v`'s first `n` elements in parts of `per`, or, where `v` is empty (a
+/// product that does not read it), as many empty parts.
+pub(crate) fn parts<T>(v: &mut [T], per: usize, n: usize) -> Vec<&mut [T]> {
+    if v.is_empty() {
+        std::iter::repeat_with(Default::default).take(n.div_ceil(per.max(1))).collect()
+    } else {
+        v[..n].chunks_mut(per).collect()
+    }
+}
+
+/// Some rows of `Activations`, to be filled from their rows of `x`.
+struct Rows<'a> {
+    x: &'a [f32],
+    qs: &'a mut [i8],
+    d: &'a mut [f32],
+    s: &'a mut [f32],
+    lanes: &'a mut [i32],
+    sums: &'a mut [i32],
+    pos: &'a mut [i8],
+    neg: &'a mut [i8],
+}
+
+impl Rows<'_> {
+    fn fill(&mut self) {
+        for ((xs, qs), (d, s)) in self
+            .x
+            .chunks_exact(BLOCK)
+            .zip(self.qs.chunks_exact_mut(BLOCK))
+            .zip(self.d.iter_mut().zip(self.s.iter_mut()))
         {
             let scale = rounding::abs_max(xs) / 127.0;
             let inv = if scale != 0.0 { 1.0 / scale } else { 0.0 };
@@ -98,27 +123,46 @@ impl Activations {
             *d = dh.to_f32();
             *s = (half::f16::from_f32(sum as f32) * dh).to_f32();
         }
-        if extras.lanes {
-            self.lanes.resize(m * nb * 4, 0);
-            for (qs, lanes) in self.qs.chunks_exact(BLOCK).zip(self.lanes.chunks_exact_mut(4)) {
-                // Lane k of a 16-byte dot product sums bytes 4k..4k+4 of each half.
-                for (k, lane) in lanes.iter_mut().enumerate() {
-                    let half =
-                        |h: usize| qs[16 * h + 4 * k..16 * h + 4 * k + 4].iter().map(|&q| i32::from(q)).sum::<i32>();
-                    *lane = -16 * (half(0) + half(1));
-                }
+        for (qs, lanes) in self.qs.chunks_exact(BLOCK).zip(self.lanes.chunks_exact_mut(4)) {
+            // Lane k of a 16-byte dot product sums bytes 4k..4k+4 of each half.
+            for (k, lane) in lanes.iter_mut().enumerate() {
+                let half = |h: usize| qs[16 * h + 4 * k..16 * h + 4 * k + 4].iter().map(|&q| i32::from(q)).sum::<i32>();
+                *lane = -16 * (half(0) + half(1));
             }
         }
-        if extras.sums {
-            self.sums.clear();
-            self.sums.extend(self.qs.chunks_exact(BLOCK).map(|qs| -16 * qs.iter().map(|&q| i32::from(q)).sum::<i32>()));
+        for (qs, sum) in self.qs.chunks_exact(BLOCK).zip(self.sums.iter_mut()) {
+            *sum = -16 * qs.iter().map(|&q| i32::from(q)).sum::<i32>();
         }
-        if extras.split {
-            self.pos.clear();
-            self.pos.extend(self.qs.iter().map(|&q| q.max(0)));
-            self.neg.clear();
-            self.neg.extend(self.qs.iter().map(|&q| (-q).max(0)));
+        for ((&q, pos), neg) in self.qs.iter().zip(self.pos.iter_mut()).zip(self.neg.iter_mut()) {
+            (*pos, *neg) = (q.max(0), (-q).max(0));
         }
+    }
+}
+
+impl Activations {
+    /// The `m` rows of `x` (`cols` values each), with the `extras` the
+    /// products read (the rest left empty). A prompt's rows are shared out
+    /// among the threads; each row's arithmetic is the same on any of them.
+    pub(crate) fn quantize(&mut self, x: &[f32], m: usize, cols: usize, extras: Extras) {
+        let nb = cols / BLOCK;
+        self.qs.resize(m * cols, 0);
+        self.d.resize(m * nb, 0.0);
+        self.s.resize(m * nb, 0.0);
+        self.lanes.resize(if extras.lanes { m * nb * 4 } else { 0 }, 0);
+        self.sums.resize(if extras.sums { m * nb } else { 0 }, 0);
+        self.pos.resize(if extras.split { m * cols } else { 0 }, 0);
+        self.neg.resize(if extras.split { m * cols } else { 0 }, 0);
+        let per = ROWS_PER_TASK;
+        let (x, values, blocks) = (&x[..m * cols], per * cols, per * nb);
+        let mut rows: Vec<Rows<'_>> = x
+            .chunks(values)
+            .zip(parts(&mut self.qs, values, m * cols))
+            .zip(parts(&mut self.d, blocks, m * nb).into_iter().zip(parts(&mut self.s, blocks, m * nb)))
+            .zip(parts(&mut self.lanes, 4 * blocks, 4 * m * nb).into_iter().zip(parts(&mut self.sums, blocks, m * nb)))
+            .zip(parts(&mut self.pos, values, m * cols).into_iter().zip(parts(&mut self.neg, values, m * cols)))
+            .map(|((((x, qs), (d, s)), (lanes, sums)), (pos, neg))| Rows { x, qs, d, s, lanes, sums, pos, neg })
+            .collect();
+        crate::parallel::each_mut(&mut rows, 4 * x.len(), Rows::fill);
     }
 }
 
@@ -137,4 +181,46 @@ pub(crate) struct Act<'a> {
     pub(crate) neg: &'a [i8],
     #[cfg_attr(not(all(feature = "relaxed-simd", target_feature = "simd128")), allow(dead_code))]
     pub(crate) sums: &'a [i32],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Activations, Extras};
+
+    /// Row `i` of `v` (`n` a row), or nothing where `v` is empty.
+    fn row_of<T>(v: &[T], i: usize, n: usize) -> &[T] {
+        v.get(i * n..(i + 1) * n).unwrap_or(&[])
+    }
+
+    /// A prompt's rows quantized at once (in parts, across threads in a
+    /// build with `parallel`) are each row quantized alone, every array the
+    /// kernels read included; a row count that is not a multiple of the
+    /// parts' rows leaves a short last part.
+    #[test]
+    fn rows_quantized_together_are_each_row_quantized_alone() {
+        let cols = 512;
+        for m in [1, 4, 37] {
+            let x: Vec<f32> = crate::testing::noise(m * cols, m as u64).iter().map(|v| v * 3.0).collect();
+            let mut all = Activations::default();
+            all.quantize(&x, m, cols, Extras::ALL);
+            all.k.quantize(&x, m, cols);
+            assert!(4 * x.len() >= crate::parallel::MIN_WORK || m < 37, "37 rows are worth sharing out");
+            for (i, row) in x.chunks_exact(cols).enumerate() {
+                let mut one = Activations::default();
+                one.quantize(row, 1, cols, Extras::ALL);
+                one.k.quantize(row, 1, cols);
+                let nb = cols / crate::blocks::BLOCK;
+                assert_eq!(one.qs, row_of(&all.qs, i, cols), "row {i} of {m}");
+                assert_eq!(one.d, row_of(&all.d, i, nb), "row {i} of {m}");
+                assert_eq!(one.s, row_of(&all.s, i, nb), "row {i} of {m}");
+                // Empty in builds whose kernels do not read them.
+                assert_eq!(one.lanes, row_of(&all.lanes, i, 4 * nb), "row {i} of {m}");
+                assert_eq!(one.sums, row_of(&all.sums, i, nb), "row {i} of {m}");
+                assert_eq!(one.pos, row_of(&all.pos, i, cols), "row {i} of {m}");
+                assert_eq!(one.neg, row_of(&all.neg, i, cols), "row {i} of {m}");
+                let (k, k1) = (all.k.row(i, cols), one.k.row(0, cols));
+                assert_eq!((k.qs, k.d, k.bsums), (k1.qs, k1.d, k1.bsums), "row {i} of {m}, Q8_K");
+            }
+        }
+    }
 }

@@ -59,32 +59,25 @@ pub(crate) struct Act8K {
 impl Act8K {
     /// As ggml and candle do it (the scale maps the value of largest magnitude
     /// to ∓127), so that the integer sums are theirs exactly.
+    /// A prompt's rows are shared out among the threads, as
+    /// `Activations::quantize` does.
     pub(crate) fn quantize(&mut self, x: &[f32], m: usize, cols: usize) {
+        use crate::activations::{parts, ROWS_PER_TASK};
         let nb = cols / SUPER;
         self.qs.resize(m * cols, 0);
         self.d.resize(m * nb, 0.0);
         self.bsums.resize(m * nb * GROUPS, 0);
-        for ((xs, qs), (d, bsums)) in x
-            .chunks_exact(SUPER)
-            .zip(self.qs.chunks_exact_mut(SUPER))
-            .zip(self.d.iter_mut().zip(self.bsums.chunks_exact_mut(GROUPS)))
-        {
-            let amax = crate::activations::rounding::abs_max(xs);
-            // ggml takes the sign of the first value of largest magnitude; either
-            // sign gives the same products (d and every q flip together).
-            let Some(&max) = xs.iter().find(|v| v.abs() == amax).filter(|_| amax != 0.0) else {
-                qs.fill(0);
-                bsums.fill(0);
-                *d = 0.0;
-                continue;
-            };
-            let iscale = -127.0 / max;
-            crate::activations::rounding::round_scaled(xs, iscale, -128.0, qs);
-            for (s, run) in bsums.iter_mut().zip(qs.chunks_exact(16)) {
-                *s = run.iter().map(|&q| i16::from(q)).sum();
-            }
-            *d = 1.0 / iscale;
-        }
+        let (x, values, blocks) = (&x[..m * cols], ROWS_PER_TASK * cols, ROWS_PER_TASK * nb);
+        let mut rows: Vec<_> = x
+            .chunks(values)
+            .zip(parts(&mut self.qs, values, m * cols))
+            .zip(parts(&mut self.d, blocks, m * nb).into_iter().zip(parts(
+                &mut self.bsums,
+                GROUPS * blocks,
+                GROUPS * m * nb,
+            )))
+            .collect();
+        crate::parallel::each_mut(&mut rows, 4 * x.len(), |((x, qs), (d, bsums))| quantize_rows(x, qs, d, bsums));
     }
 
     pub(crate) fn row(&self, i: usize, cols: usize) -> Row<'_> {
@@ -94,6 +87,29 @@ impl Act8K {
             d: &self.d[i * nb..(i + 1) * nb],
             bsums: &self.bsums[i * nb * GROUPS..(i + 1) * nb * GROUPS],
         }
+    }
+}
+
+/// Rows of `x` into their Q8_K values `qs`, scales `d` and run sums `bsums`.
+fn quantize_rows(x: &[f32], qs: &mut [i8], d: &mut [f32], bsums: &mut [i16]) {
+    for ((xs, qs), (d, bsums)) in
+        x.chunks_exact(SUPER).zip(qs.chunks_exact_mut(SUPER)).zip(d.iter_mut().zip(bsums.chunks_exact_mut(GROUPS)))
+    {
+        let amax = crate::activations::rounding::abs_max(xs);
+        // ggml takes the sign of the first value of largest magnitude; either
+        // sign gives the same products (d and every q flip together).
+        let Some(&max) = xs.iter().find(|v| v.abs() == amax).filter(|_| amax != 0.0) else {
+            qs.fill(0);
+            bsums.fill(0);
+            *d = 0.0;
+            continue;
+        };
+        let iscale = -127.0 / max;
+        crate::activations::rounding::round_scaled(xs, iscale, -128.0, qs);
+        for (s, run) in bsums.iter_mut().zip(qs.chunks_exact(16)) {
+            *s = run.iter().map(|&q| i16::from(q)).sum();
+        }
+        *d = 1.0 / iscale;
     }
 }
 

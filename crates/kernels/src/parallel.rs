@@ -230,6 +230,19 @@ where
     each(n, work >= MIN_WORK, init, |t, k| f(t, k, unsafe { o.part(piece(k)) }));
 }
 
+/// Calls `f` on each of `items` (disjoint parts of some outputs, with what
+/// fills them), spread over the team when `work` (bytes read) is at least
+/// `MIN_WORK`, else one after another on this thread.
+pub fn each_mut<T, F>(items: &mut [T], work: usize, f: F)
+where
+    T: Send,
+    F: Fn(&mut T) + Sync + Send,
+{
+    let (n, o) = (items.len(), Shared::new(items));
+    // SAFETY: task k takes item k only.
+    each(n, work >= MIN_WORK, || (), |_, k| f(unsafe { &mut o.part(k..k + 1)[0] }));
+}
+
 /// The pass's thread and the pool's other threads while a pass runs.
 #[cfg(feature = "parallel")]
 mod team {
