@@ -82,16 +82,6 @@ pub struct Activations {
 /// quantized across the team: a few, so that the threads finish together.
 pub(crate) const ROWS_PER_TASK: usize = 4;
 
-/// `v`'s first `n` elements in parts of `per`, or, where `v` is empty (a
-/// product that does not read it), as many empty parts.
-pub(crate) fn parts<T>(v: &mut [T], per: usize, n: usize) -> Vec<&mut [T]> {
-    if v.is_empty() {
-        std::iter::repeat_with(Default::default).take(n.div_ceil(per.max(1))).collect()
-    } else {
-        v[..n].chunks_mut(per).collect()
-    }
-}
-
 /// Some rows of `Activations`, to be filled from their rows of `x`.
 struct Rows<'a> {
     x: &'a [f32],
@@ -152,17 +142,23 @@ impl Activations {
         self.sums.resize(if extras.sums { m * nb } else { 0 }, 0);
         self.pos.resize(if extras.split { m * cols } else { 0 }, 0);
         self.neg.resize(if extras.split { m * cols } else { 0 }, 0);
-        let per = ROWS_PER_TASK;
-        let (x, values, blocks) = (&x[..m * cols], per * cols, per * nb);
-        let mut rows: Vec<Rows<'_>> = x
-            .chunks(values)
-            .zip(parts(&mut self.qs, values, m * cols))
-            .zip(parts(&mut self.d, blocks, m * nb).into_iter().zip(parts(&mut self.s, blocks, m * nb)))
-            .zip(parts(&mut self.lanes, 4 * blocks, 4 * m * nb).into_iter().zip(parts(&mut self.sums, blocks, m * nb)))
-            .zip(parts(&mut self.pos, values, m * cols).into_iter().zip(parts(&mut self.neg, values, m * cols)))
-            .map(|((((x, qs), (d, s)), (lanes, sums)), (pos, neg))| Rows { x, qs, d, s, lanes, sums, pos, neg })
-            .collect();
-        crate::parallel::each_mut(&mut rows, 4 * x.len(), Rows::fill);
+        let (values, blocks) = (ROWS_PER_TASK * cols, ROWS_PER_TASK * nb);
+        // An extra no product reads yields no parts: those rows take it empty.
+        let (mut qs, mut d, mut s) = (self.qs.chunks_mut(values), self.d.chunks_mut(blocks), self.s.chunks_mut(blocks));
+        let (mut lanes, mut sums) = (self.lanes.chunks_mut(4 * blocks), self.sums.chunks_mut(blocks));
+        let (mut pos, mut neg) = (self.pos.chunks_mut(values), self.neg.chunks_mut(values));
+        let x = &x[..m * cols];
+        let rows = x.chunks(values).map(|x| Rows {
+            x,
+            qs: qs.next().unwrap_or_default(),
+            d: d.next().unwrap_or_default(),
+            s: s.next().unwrap_or_default(),
+            lanes: lanes.next().unwrap_or_default(),
+            sums: sums.next().unwrap_or_default(),
+            pos: pos.next().unwrap_or_default(),
+            neg: neg.next().unwrap_or_default(),
+        });
+        crate::parallel::each_mut(rows, 4 * x.len(), Rows::fill);
     }
 }
 

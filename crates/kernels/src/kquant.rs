@@ -62,22 +62,17 @@ impl Act8K {
     /// A prompt's rows are shared out among the threads, as
     /// `Activations::quantize` does.
     pub(crate) fn quantize(&mut self, x: &[f32], m: usize, cols: usize) {
-        use crate::activations::{parts, ROWS_PER_TASK};
+        use crate::activations::ROWS_PER_TASK;
         let nb = cols / SUPER;
         self.qs.resize(m * cols, 0);
         self.d.resize(m * nb, 0.0);
         self.bsums.resize(m * nb * GROUPS, 0);
-        let (x, values, blocks) = (&x[..m * cols], ROWS_PER_TASK * cols, ROWS_PER_TASK * nb);
-        let mut rows: Vec<_> = x
+        let (values, blocks) = (ROWS_PER_TASK * cols, ROWS_PER_TASK * nb);
+        let rows = x[..m * cols]
             .chunks(values)
-            .zip(parts(&mut self.qs, values, m * cols))
-            .zip(parts(&mut self.d, blocks, m * nb).into_iter().zip(parts(
-                &mut self.bsums,
-                GROUPS * blocks,
-                GROUPS * m * nb,
-            )))
-            .collect();
-        crate::parallel::each_mut(&mut rows, 4 * x.len(), |((x, qs), (d, bsums))| quantize_rows(x, qs, d, bsums));
+            .zip(self.qs.chunks_mut(values))
+            .zip(self.d.chunks_mut(blocks).zip(self.bsums.chunks_mut(GROUPS * blocks)));
+        crate::parallel::each_mut(rows, 4 * m * cols, |((x, qs), (d, bsums))| quantize_rows(x, qs, d, bsums));
     }
 
     pub(crate) fn row(&self, i: usize, cols: usize) -> Row<'_> {

@@ -231,16 +231,21 @@ where
 }
 
 /// Calls `f` on each of `items` (disjoint parts of some outputs, with what
-/// fills them), spread over the team when `work` (bytes read) is at least
-/// `MIN_WORK`, else one after another on this thread.
-pub fn each_mut<T, F>(items: &mut [T], work: usize, f: F)
+/// fills them): spread over the team when `work` (bytes read) is at least
+/// `MIN_WORK`, else one after another on this thread, without collecting
+/// them (a decoded token's products come here).
+pub fn each_mut<T, F>(items: impl Iterator<Item = T>, work: usize, f: F)
 where
     T: Send,
     F: Fn(&mut T) + Sync + Send,
 {
-    let (n, o) = (items.len(), Shared::new(items));
+    if work < MIN_WORK || threads() == 1 {
+        return items.for_each(|mut t| f(&mut t));
+    }
+    let mut items: Vec<T> = items.collect();
+    let (n, o) = (items.len(), Shared::new(&mut items));
     // SAFETY: task k takes item k only.
-    each(n, work >= MIN_WORK, || (), |_, k| f(unsafe { &mut o.part(k..k + 1)[0] }));
+    each(n, true, || (), |_, k| f(unsafe { &mut o.part(k..k + 1)[0] }));
 }
 
 /// The pass's thread and the pool's other threads while a pass runs.
