@@ -245,6 +245,15 @@ fn qwen3_with_head_norms_matches_candle() {
     compare(Arch::Qwen3, &random_model("qwen3"), STEPS, RANDOM_MODEL_TOLERANCE);
 }
 
+/// A prompt past one chunk (`PROMPT_CHUNK`, 128 rows) runs in two: the
+/// first keeps only its keys and values, the second only its last row's
+/// hidden state.
+#[test]
+fn a_prompt_longer_than_a_chunk_matches_candle() {
+    let prompt: Vec<u32> = (0..150).map(|i| (i * 37 + 5) % VOCAB as u32).collect();
+    compare(Arch::Llama, &random_model("llama"), &[&prompt, &[64], &[7]], RANDOM_MODEL_TOLERANCE);
+}
+
 #[test]
 fn the_sample_model_matches_candle() {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -498,17 +498,20 @@ impl Decoder {
         // run at once (for SmolLM2 about 28 KB a row), the cache only by its keys and values.
         let chunks = ids.chunks(PROMPT_CHUNK).count();
         for (i, chunk) in ids.chunks(PROMPT_CHUNK).enumerate().take(chunks - 1) {
-            self.run(chunk, pos + i * PROMPT_CHUNK)?;
+            self.run(chunk, pos + i * PROMPT_CHUNK, 0)?;
         }
         let last = (chunks - 1) * PROMPT_CHUNK;
-        self.run(&ids[last..], pos + last)?;
+        self.run(&ids[last..], pos + last, 1)?;
         self.logits()
     }
 
-    /// Runs `ids` at positions `pos..` through every layer, leaving the hidden
-    /// states in the scratch buffer.
-    fn run(&mut self, ids: &[u32], pos: usize) -> candle_core::Result<()> {
+    /// Runs `ids` at positions `pos..` through every layer, keeping every
+    /// row's keys and values and leaving the last `keep` rows' hidden states
+    /// at the end of the scratch buffer.
+    fn run(&mut self, ids: &[u32], pos: usize, keep: usize) -> candle_core::Result<()> {
         let m = ids.len();
+        let keep = keep.min(m);
+        let n_layers = self.layers.len();
         self.fit_cache(pos + m);
         let c = &self.cfg;
         let (dim, hd) = (c.dim, c.head_dim);
@@ -525,7 +528,7 @@ impl Decoder {
         if let Some(local) = &self.local_rotation {
             local.rows(pos, m, &mut s.local_cos, &mut s.local_sin);
         }
-        for layer in &mut self.layers {
+        for (l, layer) in self.layers.iter_mut().enumerate() {
             // Attention.
             rms_norm(&s.x, &layer.attn_norm, c.eps, &mut s.h);
             s.q.resize(m * q_dim, 0.0);
@@ -565,40 +568,51 @@ impl Decoder {
             layer.k_cache.append(pos, &s.k, kv_dim, layer.ring);
             layer.v_cache.append(pos, &s.v, kv_dim, layer.ring);
             layer.len = pos + m;
-            s.att.resize(m * q_dim, 0.0);
+            // From here on a row's work feeds only its own hidden state, and
+            // after the last layer only the last `keep` rows' are read (the
+            // logits): there the other rows stop once their keys and values
+            // are cached, as llama.cpp's graphs stop every row but the
+            // outputs (`inp_out_ids`).
+            let from = if l + 1 == n_layers { m - keep } else { 0 };
+            let rows = m - from;
+            if rows == 0 {
+                continue;
+            }
+            s.att.resize(rows * q_dim, 0.0);
             let window = if layer.local { c.sliding_window } else { None };
             attention(
                 c,
-                &s.q,
+                &s.q[from * q_dim..],
                 &layer.k_cache,
                 &layer.v_cache,
-                pos,
-                m,
+                pos + from,
+                rows,
                 window,
                 layer.ring,
                 &mut s.att_grouped,
                 &mut s.att,
             );
-            s.proj.resize(m * dim, 0.0);
-            layer.o.matmul(&s.att, m, &mut s.proj, &mut s.acts)?;
+            let x = &mut s.x[from * dim..];
+            s.proj.resize(rows * dim, 0.0);
+            layer.o.matmul(&s.att, rows, &mut s.proj, &mut s.acts)?;
             if let Some([post_attn, _]) = &layer.post_norms {
                 rms_norm_in_place(&mut s.proj, post_attn, c.eps);
             }
-            add(&mut s.x, &s.proj);
+            add(x, &s.proj);
 
             // Feed-forward: down(silu(gate(h)) · up(h)).
-            rms_norm(&s.x, &layer.ffn_norm, c.eps, &mut s.h);
+            rms_norm(x, &layer.ffn_norm, c.eps, &mut s.h);
             let ffn = layer.gate.rows;
-            s.gate.resize(m * ffn, 0.0);
-            s.up.resize(m * ffn, 0.0);
-            matmul_shared(&s.h, m, &mut [(&layer.gate, &mut s.gate), (&layer.up, &mut s.up)], &mut s.acts)?;
+            s.gate.resize(rows * ffn, 0.0);
+            s.up.resize(rows * ffn, 0.0);
+            matmul_shared(&s.h, rows, &mut [(&layer.gate, &mut s.gate), (&layer.up, &mut s.up)], &mut s.acts)?;
             // Split across threads: in a prompt, Gemma's tanh alone took about
             // a twelfth of the time when it ran on one.
             let up = &s.up;
             parallel::chunks(
                 &mut s.gate,
                 ACTIVATION_CHUNK,
-                m * ffn * ACTIVATION_WORK,
+                rows * ffn * ACTIVATION_WORK,
                 || (),
                 |_, k, gate| {
                     let up = &up[k * ACTIVATION_CHUNK..][..gate.len()];
@@ -609,11 +623,11 @@ impl Decoder {
                     }
                 },
             );
-            layer.down.matmul(&s.gate, m, &mut s.proj, &mut s.acts)?;
+            layer.down.matmul(&s.gate, rows, &mut s.proj, &mut s.acts)?;
             if let Some([_, post_ffn]) = &layer.post_norms {
                 rms_norm_in_place(&mut s.proj, post_ffn, c.eps);
             }
-            add(&mut s.x, &s.proj);
+            add(x, &s.proj);
         }
         Ok(())
     }
