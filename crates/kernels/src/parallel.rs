@@ -233,7 +233,7 @@ where
 /// Calls `f` on each of `items` (disjoint parts of some outputs, with what
 /// fills them): spread over the team when `work` (bytes read) is at least
 /// `MIN_WORK`, else one after another on this thread, without collecting
-/// them (a decoded token's products come here).
+/// them (a decoded token's activation row takes this way on every token).
 pub fn each_mut<T, F>(items: impl Iterator<Item = T>, work: usize, f: F)
 where
     T: Send,
