@@ -61,9 +61,18 @@ export function watchConsole(page) {
   return errors;
 }
 
+// The folders tests write (some near 100 MB) go when the test process ends,
+// passed or failed, so repeated runs do not fill the temporary directory.
+const madeRoots = [];
+process.on("exit", () => {
+  for (const root of madeRoots) rmSync(root, { recursive: true, force: true });
+});
+
 /** A folder written for a test: { "name": contents (string or Buffer) }. */
 export function makeFolder(name, files) {
-  const dir = join(mkdtempSync(join(tmpdir(), "fineprint-case-")), name);
+  const root = mkdtempSync(join(tmpdir(), "fineprint-case-"));
+  madeRoots.push(root);
+  const dir = join(root, name);
   for (const [rel, body] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, rel)), { recursive: true });
     writeFileSync(join(dir, rel), body);
