@@ -217,8 +217,9 @@ pub(crate) fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[
         relaxed => unsafe { simd::dot_tile_relaxed(kind, t, w, acts) },
         // SAFETY: as above, and simd128 is enabled at compile time.
         simd128 => unsafe { simd::dot_tile(kind, t, w, acts) },
-        // SAFETY: the CPU has AVX2 (`by_target!` checked).
-        avx2 => unsafe { portable::dot_tile_avx2(kind, t, w, acts) },
+        // SAFETY: the CPU has AVX2 and FMA (`by_target!` checked); whole
+        // super-blocks, as above.
+        avx2 => unsafe { avx2::dot_tile(kind, t, w, acts) },
         portable => portable::dot_tile(kind, t, w, acts),
     )
 }
@@ -237,12 +238,6 @@ pub(crate) unsafe fn relaxed_dot(kind: Kind, t: &[f32], w: &[u8], a: Row<'_>) ->
 #[cfg_attr(target_feature = "simd128", allow(dead_code))]
 pub(crate) mod portable {
     use super::{min_sum, unpack, Kind, Row, GROUPS, SUPER};
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn dot_tile_avx2<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
-        dot_tile(kind, t, w, acts)
-    }
 
     /// Fixed-size runs of 16, no bounds checks inside: the shape compilers
     /// vectorise into widening multiply-adds.
@@ -277,6 +272,162 @@ pub(crate) mod portable {
             }
         }
         out
+    }
+}
+
+/// The AVX2 kernels (ggml-cpu's `ggml_vec_dot_q4_K_q8_K` and its kin, over
+/// `R` rows): a super-block is unpacked straight into eight registers of 32
+/// values and eight of their scales, once for all rows.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::{Kind, Row, GROUPS, SUPER};
+    use crate::arch::avx2::hsum;
+    use crate::blocks::f16_at;
+
+    /// A super-block in registers: 32 values per run of 32 (unsigned for
+    /// Q4_K and Q5_K, centred for Q6_K), and each run's scales as i16 lanes
+    /// that meet `vpmaddubsw`'s pairs (the low eight its first 16 values').
+    struct Unpacked {
+        q: [__m256i; 8],
+        scales: [__m256i; 8],
+        /// Each sub-block's minimum in two i16 lanes (Q4_K, Q5_K).
+        mins: __m256i,
+        d: f32,
+        dmin: f32,
+    }
+
+    /// Q4_K's and Q5_K's 12 bytes of packed 6-bit scales and minimums as
+    /// eight bytes of each (ggml's `utmp` shuffle, as the wasm kernel does).
+    #[inline(always)]
+    fn scales_mins(packed: &[u8]) -> [[u8; 8]; 2] {
+        const LOW6: u32 = 0x3F3F_3F3F;
+        const LOW4: u32 = 0x0F0F_0F0F;
+        const LOW2: u32 = 0x0303_0303;
+        let word =
+            |i: usize| u32::from_le_bytes([packed[4 * i], packed[4 * i + 1], packed[4 * i + 2], packed[4 * i + 3]]);
+        let (u0, u1, u2) = (word(0), word(1), word(2));
+        let join = |a: u32, b: u32| {
+            let (a, b) = (a.to_le_bytes(), b.to_le_bytes());
+            [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]
+        };
+        [
+            join(u0 & LOW6, (u2 & LOW4) | (((u0 >> 6) & LOW2) << 4)),
+            join(u1 & LOW6, ((u2 >> 4) & LOW4) | (((u1 >> 6) & LOW2) << 4)),
+        ]
+    }
+
+    #[inline(always)]
+    unsafe fn unpack(kind: Kind, t: &[f32], blk: &[u8]) -> Unpacked {
+        let load = |at: usize| _mm256_loadu_si256(blk.as_ptr().add(at) as *const __m256i);
+        let low4 = _mm256_set1_epi8(0x0F);
+        let mut q = [_mm256_setzero_si256(); 8];
+        match kind {
+            Kind::Q4K | Kind::Q5K => {
+                let (qs, fifth) = if kind == Kind::Q5K { (48, Some(load(16))) } else { (16, None) };
+                for j in 0..4 {
+                    let nibbles = load(qs + 32 * j);
+                    let mut lo = _mm256_and_si256(nibbles, low4);
+                    let mut hi = _mm256_and_si256(_mm256_srli_epi16::<4>(nibbles), low4);
+                    if let Some(qh) = fifth {
+                        let bit = |b: i32| {
+                            let m = _mm256_set1_epi8((1u8 << b) as i8);
+                            _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, m), m), _mm256_set1_epi8(0x10))
+                        };
+                        lo = _mm256_or_si256(lo, bit(2 * j as i32));
+                        hi = _mm256_or_si256(hi, bit(2 * j as i32 + 1));
+                    }
+                    q[2 * j] = lo;
+                    q[2 * j + 1] = hi;
+                }
+                let [scales8, mins8] = scales_mins(&blk[4..16]);
+                let scales = std::array::from_fn(|k| _mm256_set1_epi16(i16::from(scales8[k])));
+                // Each minimum twice, as the activations' run sums of 16 come.
+                let mins8 = _mm_loadl_epi64(mins8.as_ptr() as *const __m128i);
+                let mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mins8, mins8));
+                Unpacked { q, scales, mins, d: f16_at(t, blk, 0), dmin: f16_at(t, blk, 2) }
+            }
+            Kind::Q6K => {
+                let centre = _mm256_set1_epi8(32);
+                let high = |h: __m256i, mask: i8| _mm256_and_si256(h, _mm256_set1_epi8(mask));
+                for n in 0..2 {
+                    let (ql0, ql1, h) = (load(64 * n), load(64 * n + 32), load(128 + 32 * n));
+                    let parts = [
+                        (_mm256_and_si256(ql0, low4), _mm256_slli_epi16::<4>(high(h, 0x03))),
+                        (_mm256_and_si256(ql1, low4), _mm256_slli_epi16::<2>(high(h, 0x0C))),
+                        (_mm256_and_si256(_mm256_srli_epi16::<4>(ql0), low4), high(h, 0x30)),
+                        (_mm256_and_si256(_mm256_srli_epi16::<4>(ql1), low4), _mm256_srli_epi16::<2>(high(h, -0x40))),
+                    ];
+                    for (i, (lo, hi)) in parts.into_iter().enumerate() {
+                        q[4 * n + i] = _mm256_sub_epi8(_mm256_or_si256(lo, hi), centre);
+                    }
+                }
+                let sc = &blk[192..208];
+                let scales = std::array::from_fn(|k| {
+                    _mm256_set_m128i(
+                        _mm_set1_epi16(i16::from(sc[2 * k + 1] as i8)),
+                        _mm_set1_epi16(i16::from(sc[2 * k] as i8)),
+                    )
+                });
+                Unpacked { q, scales, mins: _mm256_setzero_si256(), d: f16_at(t, blk, 208), dmin: 0.0 }
+            }
+        }
+    }
+
+    /// One weight row of super-blocks against `R` activation rows.
+    ///
+    /// # Safety
+    /// The CPU has AVX2 and FMA; `w` holds whole super-blocks of `kind`.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
+        match kind {
+            Kind::Q4K | Kind::Q5K => tile::<false, R>(kind, t, w, acts),
+            Kind::Q6K => tile::<true, R>(kind, t, w, acts),
+        }
+    }
+
+    /// `SIGNED`: the values are centred (Q6_K), so their signs move onto the
+    /// activations before `vpmaddubsw`; Q4_K's and Q5_K's go in as they are.
+    /// Sums stay in range: a pair of products is at most 2 · 32 · 127, and a
+    /// run's 16 pairs times an 8-bit scale fit i32 many times over.
+    #[inline(always)]
+    unsafe fn tile<const SIGNED: bool, const R: usize>(
+        kind: Kind,
+        t: &[f32],
+        w: &[u8],
+        acts: &[Row<'_>; R],
+    ) -> [f32; R] {
+        let blocks = w.chunks_exact(kind.bytes());
+        for a in acts {
+            assert!(a.qs.len() >= blocks.len() * SUPER && a.d.len() >= blocks.len());
+            assert!(a.bsums.len() >= blocks.len() * GROUPS);
+        }
+        let mut acc = [_mm256_setzero_ps(); R];
+        for (b, blk) in blocks.enumerate() {
+            let u = unpack(kind, t, blk);
+            let abs: [__m256i; 8] =
+                std::array::from_fn(|k| if SIGNED { _mm256_sign_epi8(u.q[k], u.q[k]) } else { u.q[k] });
+            for (acc, a) in acc.iter_mut().zip(acts) {
+                // In bounds: checked above for every super-block.
+                let ys = a.qs.as_ptr().add(b * SUPER);
+                let mut sums = _mm256_setzero_si256();
+                for (k, ((q, abs), scales)) in u.q.iter().zip(&abs).zip(&u.scales).enumerate() {
+                    let y = _mm256_loadu_si256(ys.add(32 * k) as *const __m256i);
+                    let y = if SIGNED { _mm256_sign_epi8(y, *q) } else { y };
+                    let pairs = _mm256_maddubs_epi16(*abs, y);
+                    sums = _mm256_add_epi32(sums, _mm256_madd_epi16(pairs, *scales));
+                }
+                let da = *a.d.get_unchecked(b);
+                *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(u.d * da), *acc);
+                if !SIGNED {
+                    let runs = _mm256_loadu_si256(a.bsums.as_ptr().add(b * GROUPS) as *const __m256i);
+                    let mins = _mm256_cvtepi32_ps(_mm256_madd_epi16(runs, u.mins));
+                    *acc = _mm256_fnmadd_ps(mins, _mm256_set1_ps(u.dmin * da), *acc);
+                }
+            }
+        }
+        acc.map(|v| hsum(v))
     }
 }
 

@@ -6,7 +6,8 @@
 //! The kernels here work on the raw GGUF blocks of the types GGUF downloads
 //! use — Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (blocks of 32, `blocks`), Q4_K, Q5_K,
 //! Q6_K (super-blocks of 256, `kquant`) and F16 (`float16`) — each with a wasm
-//! `simd128` path and a portable one (`arch`); the rare rest (Q2_K, Q3_K,
+//! `simd128` path, an AVX2 one for the command line on x86-64, and a portable
+//! one (`arch`); the rare rest (Q2_K, Q3_K,
 //! BF16, …) goes through candle's `QMatMul`.
 //!
 //! Activations are quantized once per product to 8 bits, in blocks of 32 (what
@@ -17,7 +18,7 @@
 //! rows meet activation rows), `activations`, `blocks` (the block types of
 //! 32), `kquant`, `interleaved` (Q4_K and Q6_K rows, and in
 //! `interleaved::blocks32` the blocks of 32, repacked four at a time
-//! for the relaxed-SIMD build), `float16`, `vector` (f32 dot and axpy), `arch/{portable,simd128,relaxed}` (the kernels
+//! for the relaxed-SIMD build), `float16`, `vector` (f32 dot and axpy), `arch/{portable,avx2,simd128,relaxed}` (the kernels
 //! by target, chosen in one place), `parallel` (the team of threads),
 //! `relaxed_dot` (which of relaxed SIMD's two dot products this CPU runs faster),
 //! `stream` (the rate memory streams at, which bounds a decoded token),

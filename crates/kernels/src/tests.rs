@@ -4,9 +4,9 @@
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
 
-use crate::activations::Extras;
 #[cfg(target_arch = "wasm32")]
 use crate::activations::RELAXED;
+use crate::activations::{Act, Extras};
 use crate::arch::portable;
 #[cfg(all(feature = "relaxed-simd", target_feature = "simd128"))]
 use crate::arch::{relaxed, simd128};
@@ -16,7 +16,7 @@ use crate::tiling::{CHUNK, TILE};
 use crate::weight::Store;
 use crate::*;
 #[cfg(all(feature = "relaxed-simd", target_feature = "simd128"))]
-use crate::{activations::Act, blocks::dequantize_row, blocks::Blocks};
+use crate::{blocks::dequantize_row, blocks::Blocks};
 
 pub(crate) fn quantized(dtype: GgmlDType, rows: usize, cols: usize, seed: u64) -> (Vec<u8>, Tensor) {
     let w = Tensor::from_vec(noise(rows * cols, seed), (rows, cols), &Device::Cpu).unwrap();
@@ -104,14 +104,16 @@ fn kernels_agree_with_candle() {
                     let mut a = Activations::default();
                     a.quantize(&x, m, cols, Extras::ALL);
                     let (nb, rb) = (cols / BLOCK, cols / BLOCK * kind.bytes());
-                    Some(portable::dot(
-                        *kind,
-                        f16_table(),
-                        &bytes[j * rb..(j + 1) * rb],
-                        &a.qs[i * cols..(i + 1) * cols],
-                        &a.d[i * nb..(i + 1) * nb],
-                        &a.s[i * nb..(i + 1) * nb],
-                    ))
+                    let act = Act {
+                        qs: &a.qs[i * cols..(i + 1) * cols],
+                        d: &a.d[i * nb..(i + 1) * nb],
+                        s: &a.s[i * nb..(i + 1) * nb],
+                        lanes: &[],
+                        pos: &[],
+                        neg: &[],
+                        sums: &[],
+                    };
+                    Some(portable::dot_tile(*kind, f16_table(), &bytes[j * rb..(j + 1) * rb], &[act])[0])
                 }
                 Store::Super(kind, bytes) => {
                     let mut a = kquant::Act8K::default();

@@ -1,8 +1,10 @@
-//! The kernels by target: `portable` (any CPU; compiled again for AVX2 on
-//! x86-64), `simd128` (wasm) and `relaxed` (wasm with relaxed SIMD's dot
-//! product, feature `relaxed-simd`). [`by_target!`] is the one place the
+//! The kernels by target: `portable` (any CPU), `avx2` (x86-64 with AVX2 and
+//! FMA, checked at run time), `simd128` (wasm) and `relaxed` (wasm with
+//! relaxed SIMD's dot product, feature `relaxed-simd`). [`by_target!`] is the one place the
 //! target is chosen, for blocks of 32 here and for the K-quants.
 
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2;
 #[cfg_attr(target_feature = "simd128", allow(dead_code))]
 pub(crate) mod portable;
 #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
@@ -14,8 +16,8 @@ use crate::activations::Act;
 use crate::blocks::Blocks;
 
 /// The expression for this build's target: relaxed SIMD or simd128 (wasm,
-/// chosen at compile time), AVX2 (x86-64, detected at run time; the result
-/// is cached) or the portable loop.
+/// chosen at compile time), AVX2 with FMA (x86-64, detected at run time; the
+/// result is cached) or the portable loop.
 macro_rules! by_target {
     (relaxed => $relaxed:expr, simd128 => $simd128:expr, avx2 => $avx2:expr, portable => $portable:expr $(,)?) => {{
         #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
@@ -28,7 +30,7 @@ macro_rules! by_target {
         }
         #[cfg(all(target_arch = "x86_64", not(target_feature = "simd128")))]
         {
-            if std::arch::is_x86_feature_detected!("avx2") {
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
                 $avx2
             } else {
                 $portable
@@ -53,8 +55,8 @@ pub(crate) fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: 
         relaxed => unsafe { relaxed::dot_tile_relaxed(kind, t, w, acts) },
         // SAFETY: as above, and simd128 is enabled at compile time.
         simd128 => unsafe { simd128::dot_tile(kind, t, w, acts) },
-        // SAFETY: the CPU has AVX2 (`by_target!` checked).
-        avx2 => std::array::from_fn(|r| unsafe { portable::dot_avx2(kind, t, w, acts[r].qs, acts[r].d, acts[r].s) }),
-        portable => std::array::from_fn(|r| portable::dot(kind, t, w, acts[r].qs, acts[r].d, acts[r].s)),
+        // SAFETY: the CPU has AVX2 and FMA (`by_target!` checked); whole rows, as above.
+        avx2 => unsafe { avx2::dot_tile(kind, t, w, acts) },
+        portable => portable::dot_tile(kind, t, w, acts),
     )
 }

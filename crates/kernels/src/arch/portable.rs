@@ -1,6 +1,7 @@
-//! The portable kernels for blocks of 32: plain loops the compiler
-//! vectorises (and compiles again for AVX2 on x86-64, chosen at run time).
+//! The portable kernels for blocks of 32: plain loops, for any CPU without
+//! a kernel of its own.
 
+use crate::activations::Act;
 use crate::blocks::{block_values, f16_at, with_block_type, BlockType, Blocks, BLOCK};
 
 /// Σ a·b over i16 products, the shape compilers turn into `pmaddwd`-style
@@ -16,29 +17,26 @@ fn madd(a: &[i16; 32], b: &[i8; 32]) -> i32 {
     acc
 }
 
-/// The portable loop compiled for AVX2: the compiler vectorises it with
-/// 256-bit multiply-adds (the `fineprint run` command line on x86-64).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-pub unsafe fn dot_avx2(kind: Blocks, t: &[f32], w: &[u8], qs: &[i8], d: &[f32], s: &[f32]) -> f32 {
-    dot(kind, t, w, qs, d, s)
-}
-
+/// One weight row against `R` activation rows.
 #[inline(always)]
-pub fn dot(kind: Blocks, t: &[f32], w: &[u8], qs: &[i8], d: &[f32], s: &[f32]) -> f32 {
-    with_block_type!(kind, T => dot_of::<T>(t, w, qs, d, s))
+pub fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: &[Act<'_>; R]) -> [f32; R] {
+    with_block_type!(kind, T => dot_tile_of::<T, R>(t, w, acts))
 }
 
 /// One loop per block type, over fixed-size blocks: no bounds checks left
-/// inside, so the compiler vectorises it.
+/// inside, so the compiler vectorises it. Each block is unpacked once for
+/// all `R` rows; each row's sum is the one-row sum, in the same order.
 #[inline(always)]
-fn dot_of<T: BlockType>(t: &[f32], w: &[u8], qs: &[i8], d: &[f32], s: &[f32]) -> f32 {
-    let (acts, _) = qs.as_chunks::<BLOCK>();
-    let mut sum = 0f32;
-    for (((blk, a), db), sb) in T::blocks(w).iter().zip(acts).zip(d).zip(s) {
+fn dot_tile_of<T: BlockType, const R: usize>(t: &[f32], w: &[u8], acts: &[Act<'_>; R]) -> [f32; R] {
+    let rows: [_; R] = std::array::from_fn(|r| (acts[r].qs.as_chunks::<BLOCK>().0, acts[r].d, acts[r].s));
+    let mut sums = [0f32; R];
+    for (b, blk) in T::blocks(w).iter().enumerate() {
         let blk = blk.as_ref();
         let (v, min) = block_values::<T>(t, blk);
-        sum += madd(&v, a) as f32 * f16_at(t, blk, 0) * db + min * sb;
+        let scale = f16_at(t, blk, 0);
+        for (sum, (qs, d, s)) in sums.iter_mut().zip(&rows) {
+            *sum += madd(&v, &qs[b]) as f32 * scale * d[b] + min * s[b];
+        }
     }
-    sum
+    sums
 }
