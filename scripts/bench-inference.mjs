@@ -9,7 +9,8 @@
 // MODEL=path.gguf benchmarks another GGUF (sample/gemma-3-270m/gemma-3-270m-q4_k_m.gguf, or
 // the sample requantized by `cargo run --release -p fineprint-kernels --example requantize`);
 // the prompt text is the same for every model, each tokenizes it its own way.
-// ONLY=fineprint-worker,fineprint-worker-mt runs just the named systems (while tuning).
+// ONLY=fineprint-worker,fineprint-worker-mt runs just the named systems (while tuning);
+// fineprint-cli-1t and -2t (the command line, `fineprint run`) run only when named there.
 // llama.cpp-host-1t/2t (llama-bench built for this host by
 // scripts/bench-llamacpp-host.sh) join when that build exists.
 import { execSync, spawn } from "node:child_process";
@@ -61,6 +62,21 @@ function native(threads) {
     return JSON.parse(out.trim().split("\n").pop());
   } catch (e) { return { error: String(e).slice(0, 200) }; }
 }
+// The command line on the same engine (`fineprint run`, x86-64's AVX2
+// kernels), brought up to date by cargo when a run first asks for it: the
+// same prompt file, greedy, end of turn ignored, 128 new tokens.
+const cliBin = join(root, "target/release/fineprint");
+let cliBuilt = false;
+function cli(threads) {
+  try {
+    if (!cliBuilt) execSync("cargo build --release -p fineprint-cli", { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+    cliBuilt = true;
+    const out = execSync(`${cliBin} run ${model} --prompt-file ${join(site, "prompt.txt")} --max-tokens 128 --greedy --ignore-eos --json --threads ${threads}`,
+      { encoding: "utf8", timeout: 900000, stdio: ["ignore", "pipe", "ignore"] });
+    const r = JSON.parse(out.trim().split("\n").pop());
+    return { prompt_tok_s: r.prompt_tok_s, decode_tok_s: r.decode_tok_s, prompt_tokens: r.prompt_tokens, new_tokens: r.ids.length };
+  } catch (e) { return { error: String(e).slice(0, 200) }; }
+}
 // llama.cpp built for this host (AVX-512, VNNI: scripts/bench-llamacpp-host.sh),
 // the strong native anchor, where it has been built: llama-bench's prompt
 // processing over as many tokens as the worker's prompt, and 128 generated.
@@ -107,12 +123,15 @@ const COLD = {
   "fineprint-worker-mt": ["wllama-2t-coi", "llama.cpp-native-2t", "llama.cpp-host-2t", "fineprint-worker"],
   "fineprint-worker-simd128": ["llama.cpp-native-1t", "fineprint-worker"],
   "fineprint-worker-mt-simd128": ["llama.cpp-native-2t", "fineprint-worker-mt"],
+  "fineprint-cli-1t": ["llama.cpp-native-1t", "llama.cpp-host-1t"],
+  "fineprint-cli-2t": ["llama.cpp-native-2t", "llama.cpp-host-2t"],
 };
 // Each browser system also replies a second time on the same page, once V8
 // has compiled its hot functions with its optimizing tier ("-warm"): the
 // first reply measures a fresh page, the second what a conversation goes on
-// at. Native llama.cpp has no such warm-up, so it is compared with both.
-const warm = (s) => (s.startsWith("llama.cpp-") ? s : `${s}-warm`);
+// at. Native llama.cpp has no such warm-up, so it is compared with both; nor
+// has the command line, which is measured once.
+const warm = (s) => (s.startsWith("llama.cpp-") || s.startsWith("fineprint-cli-") ? s : `${s}-warm`);
 const OURS = { ...COLD, ...Object.fromEntries(Object.entries(COLD).map(([k, v]) => [warm(k), v.map(warm)])) };
 try {
   for (let r = 1; r <= rounds; r++) {
@@ -136,6 +155,11 @@ try {
     for (const t of [1, 2].filter((t) => !only || only.includes(`llama.cpp-native-${t}t`))) {
       res[`llama.cpp-native-${t}t`] = native(t);
       console.log(JSON.stringify({ round: r, system: `llama.cpp-native-${t}t`, ...res[`llama.cpp-native-${t}t`] }));
+    }
+    // The command line only when named: it is not the page.
+    for (const t of [1, 2].filter((t) => only?.includes(`fineprint-cli-${t}t`))) {
+      res[`fineprint-cli-${t}t`] = cli(t);
+      console.log(JSON.stringify({ round: r, system: `fineprint-cli-${t}t`, ...res[`fineprint-cli-${t}t`] }));
     }
     const promptTokens = Object.values(res).find((x) => x.prompt_tokens)?.prompt_tokens ?? 128;
     for (const t of [1, 2].filter((t) => existsSync(hostBench) && (!only || only.includes(`llama.cpp-host-${t}t`)))) {
