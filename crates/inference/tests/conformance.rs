@@ -25,10 +25,20 @@ use fineprint_inference::tokenizer;
 /// activations to 8 bits before every product, in different orders and with
 /// different rounding, and that rounding amplifies any difference: changing
 /// SmolLM2's input embeddings by one unit in the last place moves its logits
-/// by up to 0.29 (measured). Largest drift per file, measured: Q4_1 0.504,
-/// Q8_0 0.391, Q4_K 0.599, Q6_K 0.324, Gemma Q4_K_M 0.254 — and F16, where
-/// neither engine rounds activations, 0.013.
+/// by up to 0.29 (measured). Largest drift per file, measured with x86-64's
+/// AVX2 kernels (with the portable loops in brackets, which add each block's
+/// result in another order): Q4_1 0.408 (0.415), Q8_0 0.296 (0.207), Q4_K
+/// 0.431 (0.307), Q6_K 0.689 (0.483), Gemma Q4_K_M 0.192 (0.392) — and F16,
+/// where neither engine rounds activations, 0.014 (0.014).
 const DRIFT: f32 = 0.75;
+
+/// [`DRIFT`] for a cache that keeps its values in 4 bits. Rounding each
+/// value to one of 16 steps turns the smallest difference in the rows it
+/// is made from into a whole step wherever a value sits near a boundary,
+/// on top of the amplification above. Measured, as above: the sample with
+/// 4-bit values 0.785 (0.521), Gemma 0.539 (0.530); with 8-bit values
+/// 0.546 (0.513) and 0.416 (0.427).
+const DRIFT_4BIT_VALUES: f32 = 1.0;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -105,10 +115,11 @@ fn golden_set(name: &str) -> serde_json::Value {
 
 /// Feeds `prompt`, then llama.cpp's own continuation (teacher forcing: one
 /// near-tie must not derail the rest). At every step our logit gap between
-/// llama.cpp's two choices must be within [`DRIFT`] of its gap, and where
-/// llama.cpp is decisive (gap above DRIFT) our greedy choice must be its
-/// token. Returns the steps where our choice is llama.cpp's.
-fn follow(d: &mut Decoder, prompt: &[u32], g: &Golden) -> usize {
+/// llama.cpp's two choices must be within `bound` ([`DRIFT`], or
+/// [`DRIFT_4BIT_VALUES`]) of its gap, and where llama.cpp is decisive (gap
+/// above it) our greedy choice must be its token. Returns the steps where
+/// our choice is llama.cpp's.
+fn follow(d: &mut Decoder, prompt: &[u32], g: &Golden, bound: f32) -> usize {
     let mut logits = d.forward(prompt, 0).expect("prompt");
     let (mut exact, mut worst) = (0, 0f32);
     for (step, pos) in (0..g.ids.len()).zip(prompt.len()..) {
@@ -118,7 +129,7 @@ fn follow(d: &mut Decoder, prompt: &[u32], g: &Golden) -> usize {
         let drift = (ours - g.gap[step]).abs();
         worst = worst.max(drift);
         assert!(
-            drift <= DRIFT,
+            drift <= bound,
             "{} step {step}: llama.cpp puts {first} {} logits ahead of {second}, we put it {ours} ahead",
             g.label,
             g.gap[step]
@@ -127,7 +138,7 @@ fn follow(d: &mut Decoder, prompt: &[u32], g: &Golden) -> usize {
             exact += 1;
         } else {
             assert!(
-                g.gap[step] <= DRIFT && logits[best] - logits[first] <= DRIFT,
+                g.gap[step] <= bound && logits[best] - logits[first] <= bound,
                 "{} step {step}: llama.cpp decisively picks {first} ({} ahead of its second choice), we pick {best}",
                 g.label,
                 g.gap[step]
@@ -176,7 +187,7 @@ fn real_files_follow_llama_cpp_for_16_tokens() {
         };
         let mut d = Decoder::load(plan.arch, &content, &mut reader, 512, plan.layers).expect("decoder");
         let g = Golden::of(format!("{kind} ({})", path.file_name().and_then(|n| n.to_str()).unwrap_or("?")), v);
-        let exact = follow(&mut d, &prompt, &g);
+        let exact = follow(&mut d, &prompt, &g, DRIFT);
         // Near-ties are the exception, not the rule.
         assert!(exact >= 14, "{kind}: only {exact} of 16 greedy tokens are llama.cpp's");
         // The quantized caches a long chat steps down to, each from the first
@@ -193,7 +204,8 @@ fn real_files_follow_llama_cpp_for_16_tokens() {
             d.set_cache_forms(forms);
             d.clear_kv_cache();
             let g = Golden::of(format!("{} with a {forms:?} cache", g.label), c);
-            let exact = follow(&mut d, &prompt, &g);
+            let bound = if forms.1 == CacheForm::Q4_0 { DRIFT_4BIT_VALUES } else { DRIFT };
+            let exact = follow(&mut d, &prompt, &g, bound);
             assert_eq!(d.cache_forms(), forms, "{kind}");
             assert!(exact >= 14, "{kind}, {forms:?} cache: only {exact} of 16 greedy tokens are llama.cpp's");
         }
@@ -240,5 +252,5 @@ fn follows_scale_golden(v: &serde_json::Value) {
     assert_eq!(plan.quantization, "Q4_K_M");
     let mut d = Decoder::load(plan.arch, &content, &mut reader, 512, plan.layers).expect("decoder");
     let g = Golden::of(v["name"].as_str().expect("name").to_owned(), v);
-    follow(&mut d, &prompt, &g);
+    follow(&mut d, &prompt, &g, DRIFT);
 }
