@@ -6,8 +6,8 @@
 //! The kernels here work on the raw GGUF blocks of the types GGUF downloads
 //! use — Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (blocks of 32, `blocks`), Q4_K, Q5_K,
 //! Q6_K (super-blocks of 256, `kquant`) and F16 (`float16`) — each with a wasm
-//! `simd128` path, an AVX2 one for the command line on x86-64, and a portable
-//! one (`arch`); the rare rest (Q2_K, Q3_K,
+//! `simd128` path and a portable one (`arch`), the quantized types also with
+//! an AVX2 one for the command line on x86-64; the rare rest (Q2_K, Q3_K,
 //! BF16, …) goes through candle's `QMatMul`.
 //!
 //! Activations are quantized once per product to 8 bits, in blocks of 32 (what

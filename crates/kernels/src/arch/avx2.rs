@@ -19,7 +19,7 @@ use crate::blocks::{f16_at, with_block_type, BlockType, Blocks, BLOCK};
 /// largest magnitude to 127) and `|x| ≤ 128`, so no pair of products
 /// saturates `vpmaddubsw`'s i16.
 #[inline(always)]
-pub(crate) unsafe fn dot_i8(ax: __m256i, x: __m256i, y: __m256i) -> __m256i {
+unsafe fn dot_i8(ax: __m256i, x: __m256i, y: __m256i) -> __m256i {
     let products = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(y, x));
     _mm256_madd_epi16(products, _mm256_set1_epi16(1))
 }
@@ -35,7 +35,7 @@ pub(crate) unsafe fn hsum(v: __m256) -> f32 {
 
 /// Byte `i` all ones where bit `i` of `bits` is set (ggml's `bytes_from_bits_32`).
 #[inline(always)]
-pub(crate) unsafe fn bytes_from_bits(bits: u32) -> __m256i {
+unsafe fn bytes_from_bits(bits: u32) -> __m256i {
     let spread = _mm256_shuffle_epi8(
         _mm256_set1_epi32(bits as i32),
         _mm256_set_epi64x(0x0303_0303_0303_0303, 0x0202_0202_0202_0202, 0x0101_0101_0101_0101, 0),
