@@ -1,7 +1,7 @@
 //! Trying the model: acknowledge its license, load it in the worker, chat.
 
 use fineprint_license::discover::Role;
-use fineprint_protocol::{Event, Phase, Request, Role as ChatRole, Simd, StopReason};
+use fineprint_protocol::{Event, Phase, Request, Role as ChatRole, Simd, StopReason, SumsTimed};
 use leptos::prelude::*;
 
 use crate::error::PageError;
@@ -198,13 +198,22 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
                 Simd::Relaxed => ("relaxed", "relaxed SIMD"),
                 Simd::Simd128 => ("simd128", "SIMD"),
             };
-            // Which dot product the worker timed faster on this CPU: for
-            // whoever compares machines, not a choice the person makes.
-            let sums_attr = dot_sums.map(|d| if d.in_i16 { "i16" } else { "i32" });
+            // Which dot product the worker timed faster on this CPU, for a
+            // token and for a prompt: for whoever compares machines, not a
+            // choice the person makes.
+            let form = |t: &SumsTimed| if t.in_i16 { "i16" } else { "i32" };
+            let (token_attr, prompt_attr) = (dot_sums.map(|d| form(&d.token)), dot_sums.map(|d| form(&d.prompt)));
             let sums_title = dot_sums.map(|d| {
-                let (lanes, chosen, other) =
-                    if d.in_i16 { ("16-bit", d.i16_ms, d.i32_ms) } else { ("32-bit", d.i32_ms, d.i16_ms) };
-                format!("8-bit dot products summed in {lanes} lanes: {chosen:.1} ms against {other:.1} ms the other way, timed on this CPU")
+                let part = |t: &SumsTimed, of: &str| {
+                    let (lanes, chosen, other) =
+                        if t.in_i16 { ("16-bit", t.i16_ms, t.i32_ms) } else { ("32-bit", t.i32_ms, t.i16_ms) };
+                    format!("in {lanes} lanes for {of} ({chosen:.1} ms against {other:.1} ms the other way)")
+                };
+                format!(
+                    "8-bit dot products summed {} and {}, timed on this CPU",
+                    part(&d.token, "a token"),
+                    part(&d.prompt, "a prompt")
+                )
             });
             view! {
                 <p
@@ -212,7 +221,8 @@ fn ChatBody(prompt: RwSignal<String>) -> impl IntoView {
                     data-testid="engine"
                     data-threads=n.to_string()
                     data-simd=simd_attr
-                    data-sums=sums_attr
+                    data-token-sums=token_attr
+                    data-prompt-sums=prompt_attr
                     title=sums_title
                 >
                     {format!("Engine: {threads}; {simd_text}")}

@@ -9,7 +9,7 @@ use fineprint_app::folder::Entry;
 use fineprint_app::report_view::Report;
 use fineprint_app::state::AppState;
 use fineprint_app::{DropZone, FileList, PageErrors, Slot};
-use fineprint_protocol::{DotSums, Event, Phase, Simd};
+use fineprint_protocol::{DotSums, Event, Phase, Simd, SumsTimed};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -108,19 +108,26 @@ async fn the_model_panel_shows_the_warm_up_and_the_workers_dot_product() {
     assert!(!text(&host, "[data-testid=progress]").unwrap().contains(" of "), "no sizes for the warm-up");
 
     let engine = || host.query_selector("[data-testid=engine]").unwrap();
-    let dot_sums = DotSums { in_i16: true, i32_ms: 5.6, i16_ms: 4.5 };
+    let dot_sums = DotSums {
+        token: SumsTimed { in_i16: true, i32_ms: 5.6, i16_ms: 4.5 },
+        prompt: SumsTimed { in_i16: false, i32_ms: 7.5, i16_ms: 9.3 },
+    };
     on_event(st.chat, Event::Ready { threads: 1, simd: Simd::Relaxed, dot_sums: Some(dot_sums) });
     until("the engine line", || engine().is_some()).await;
     let line = engine().unwrap();
     assert_eq!(line.get_attribute("data-simd").as_deref(), Some("relaxed"));
-    assert_eq!(line.get_attribute("data-sums").as_deref(), Some("i16"));
+    assert_eq!(line.get_attribute("data-token-sums").as_deref(), Some("i16"));
+    assert_eq!(line.get_attribute("data-prompt-sums").as_deref(), Some("i32"));
     let title = line.get_attribute("title").unwrap_or_default();
-    assert!(title.contains("16-bit lanes: 4.5 ms against 5.6 ms"), "{title}");
+    assert!(title.contains("16-bit lanes for a token (4.5 ms against 5.6 ms"), "{title}");
+    assert!(title.contains("32-bit lanes for a prompt (7.5 ms against 9.3 ms"), "{title}");
 
     on_event(st.chat, Event::Ready { threads: 1, simd: Simd::Simd128, dot_sums: None });
     until("the simd128 engine line", || {
         engine().and_then(|e| e.get_attribute("data-simd")).as_deref() == Some("simd128")
     })
     .await;
-    assert_eq!(engine().unwrap().get_attribute("data-sums"), None, "no relaxed dot product to choose");
+    let line = engine().unwrap();
+    let sums = [line.get_attribute("data-token-sums"), line.get_attribute("data-prompt-sums")];
+    assert_eq!(sums, [None, None], "no relaxed dot product to choose");
 }

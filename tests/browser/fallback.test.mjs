@@ -22,7 +22,7 @@ test("a relaxed-SIMD build that does not load gives way to the simd128 build, wi
   const reply = await sampleReply(page, golden.userMessage, 32);
   assert.ok(refused.some((p) => p.endsWith("/worker-relaxed_bg.wasm")), `the relaxed build was asked for first: ${refused}`);
   assert.equal(reply.simd, "simd128");
-  assert.equal(reply.sums, null, "the simd128 build has no relaxed dot product to choose");
+  assert.deepEqual(reply.sums, { token: null, prompt: null }, "the simd128 build has no relaxed dot product to choose");
   assert.deepEqual(reply.ids, golden.ids.slice(0, 32), "the simd128 build's greedy tokens");
   assert.equal(await page.locator("[data-testid=error]").count(), 0, "no error is shown");
   await page.close();

@@ -143,7 +143,10 @@ export async function sampleReply(page, message, maxTokens) {
     ...reply,
     threads: Number(await page.getAttribute("[data-testid=engine]", "data-threads")),
     simd: await page.getAttribute("[data-testid=engine]", "data-simd"),
-    sums: await page.getAttribute("[data-testid=engine]", "data-sums"),
+    sums: {
+      token: await page.getAttribute("[data-testid=engine]", "data-token-sums"),
+      prompt: await page.getAttribute("[data-testid=engine]", "data-prompt-sums"),
+    },
   };
 }
 

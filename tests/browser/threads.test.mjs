@@ -26,7 +26,9 @@ test("the plain page runs one thread, the isolated page every core, with the sam
   // relaxed builds (firefox.test.mjs logs what Firefox gets).
   assert.equal(plain.simd, "relaxed");
   // It timed relaxed SIMD's two dot products and kept one (which depends on the CPU).
-  assert.match(plain.sums ?? "", /^i(16|32)$/, "the relaxed build chose how to sum its dot products");
+  for (const sums of [plain.sums.token, plain.sums.prompt]) {
+    assert.match(sums ?? "", /^i(16|32)$/, "the relaxed build chose how to sum its dot products, for a token and a prompt");
+  }
   assert.deepEqual(plain.ids, golden.ids.slice(0, 32), "the plain relaxed-SIMD build's greedy tokens");
 
   // The service worker now controls the origin: the reload comes with COOP/COEP.
@@ -40,7 +42,7 @@ test("the plain page runs one thread, the isolated page every core, with the sam
   assert.ok(threaded.threads >= 2, `this machine reports ${cores} cores: the threaded build cannot be told from the plain one`);
   assert.match(await page.textContent("[data-testid=engine]"), /threads/);
   assert.equal(threaded.simd, "relaxed");
-  assert.match(threaded.sums ?? "", /^i(16|32)$/);
+  for (const sums of [threaded.sums.token, threaded.sums.prompt]) assert.match(sums ?? "", /^i(16|32)$/);
   assert.deepEqual(threaded.ids, golden.ids.slice(0, 32), "the threaded build's greedy tokens");
   const gguf = statSync(join(SAMPLE, "SmolLM2-135M-Instruct.Q4_1.gguf")).size;
   assert.ok(threaded.memory > gguf && threaded.memory <= 1.3 * gguf,

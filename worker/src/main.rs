@@ -10,7 +10,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::rc::Rc;
 
 use fineprint_inference::{preflight::WASM_MEMORY_LIMIT, Engine, Generation, LoadInput, Step};
-use fineprint_protocol::{DotSums, Event, Phase, Request, Simd, StopReason};
+use fineprint_protocol::{DotSums, Event, Phase, Request, Simd, StopReason, SumsTimed};
 use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -303,16 +303,16 @@ fn pool_size() -> usize {
 /// Which kernels this build has (its loader chose it by probing the engine).
 const SIMD: Simd = if cfg!(feature = "relaxed-simd") { Simd::Relaxed } else { Simd::Simd128 };
 
-/// Times relaxed SIMD's two dot products on this CPU and keeps the faster
-/// (a fraction of a second, before any model: see `relaxed_dot`); `None` in the simd128 build.
+/// Times relaxed SIMD's two dot products on this CPU and keeps the faster,
+/// for a decoded token's products and for a prompt's (a fraction of a
+/// second, before any model: see `relaxed_dot`); `None` in the simd128 build.
 fn choose_dot_sums() -> Option<DotSums> {
+    use fineprint_inference::relaxed_dot::{self, Timed};
     let performance = scope().performance()?;
-    let choice = fineprint_inference::relaxed_dot::choose(&mut || performance.now())?;
-    Some(DotSums {
-        in_i16: choice.sums == fineprint_inference::relaxed_dot::DotSums::I16,
-        i32_ms: choice.i32_ms,
-        i16_ms: choice.i16_ms,
-    })
+    let choice = relaxed_dot::choose(&mut || performance.now())?;
+    let timed =
+        |t: Timed| SumsTimed { in_i16: t.sums == relaxed_dot::DotSums::I16, i32_ms: t.i32_ms, i16_ms: t.i16_ms };
+    Some(DotSums { token: timed(choice.one), prompt: timed(choice.tile) })
 }
 
 fn main() {

@@ -55,7 +55,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// As the worker does, times relaxed SIMD's two dot products and keeps the
-/// faster; DOT=i32 or DOT=i16 sets one instead (to compare them in one build).
+/// faster; DOT=i32 or DOT=i16 sets one instead, DOT=i16,i32 one for a lone row and one for
+/// a tile (to compare them in one build).
 pub fn choose_dot_sums() {
     let t0 = std::time::Instant::now();
     if let Some(choice) =
@@ -63,5 +64,6 @@ pub fn choose_dot_sums() {
     {
         eprintln!("{choice:?}");
     }
-    eprintln!("dot sums: {:?}", relaxed_dot::current());
+    let (one, tile) = (relaxed_dot::current(relaxed_dot::Rows::One), relaxed_dot::current(relaxed_dot::Rows::Tile));
+    eprintln!("dot sums: {one:?} for one row, {tile:?} for a tile");
 }

@@ -67,7 +67,8 @@ fn held(holding: Holding) -> &'static str {
 }
 
 fn main() {
-    // Relaxed SIMD's two dot products: DOT=i32 or DOT=i16 sets one, else the
+    // Relaxed SIMD's two dot products: DOT=i32 or DOT=i16 sets one (DOT=i16,i32: a lone row's,
+    // then a tile's), else the
     // faster is timed and kept, as the worker does.
     let t0 = Instant::now();
     if let Some(choice) =

@@ -284,7 +284,7 @@ pub(crate) fn dot_tile<const R: usize, const P: usize>(
     // these are); the page loads the relaxed-SIMD build only where the
     // engine validates its dot product.
     unsafe {
-        match (layout, crate::relaxed_dot::in_i16()) {
+        match (layout, crate::relaxed_dot::in_i16(R)) {
             (Layout::Q6K, true) => relaxed::tile_q6k::<R, P, true>(w, acts),
             (Layout::Q6K, false) => relaxed::tile_q6k::<R, P, false>(w, acts),
             (Layout::Q6KWide, true) => relaxed::tile_q6k_wide::<R, P, true>(w, acts),

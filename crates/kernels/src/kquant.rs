@@ -497,7 +497,7 @@ mod simd {
     #[cfg(feature = "relaxed-simd")]
     #[target_feature(enable = "relaxed-simd")]
     pub unsafe fn dot_tile_relaxed<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
-        match (kind, crate::relaxed_dot::in_i16()) {
+        match (kind, crate::relaxed_dot::in_i16(R)) {
             (Kind::Q4K, false) => tile_k4::<false, R, true, false>(t, w, acts),
             (Kind::Q5K, false) => tile_k4::<true, R, true, false>(t, w, acts),
             (Kind::Q6K, false) => tile_q6k::<R, true, false>(t, w, acts),

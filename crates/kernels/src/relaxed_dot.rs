@@ -1,16 +1,20 @@
 //! Relaxed SIMD has two 8-bit dot products, and which is faster depends on
-//! the CPU, not on the model: this module holds the kernels' choice, and
-//! times both to make it.
+//! the CPU and on the product, not on the model: this module holds the
+//! kernels' choice, and times both to make it.
 //!
 //! `i32x4.relaxed_dot_i8x16_i7x16_add_s` is one instruction where the CPU has
 //! AVX-VNNI (`vpdpbusd`) or Arm's dot product, but five on x86 without it:
 //! V8 emits `pmaddubsw`, builds a vector of ones, widens with `pmaddwd` and
 //! adds. `i16x8.relaxed_dot_i8x16_i7x16_s` is the `pmaddubsw` alone; a
 //! block's pairs are summed in i16 and widened once. Without AVX-VNNI the
-//! second runs the kernels faster; with it, the first is the one
-//! instruction (the README's speed notes have the figures). Both give the same integer sums, so the
-//! products are the same bit for bit whichever runs: the choice can be made
-//! by timing, on the machine that runs the model.
+//! second runs the kernels faster. With it, which wins depends on the
+//! product: one activation row against a weight vector (a decoded token)
+//! waits on each accumulator's chain of one-instruction dot products, while
+//! several rows against it (a prompt's tile) keep enough chains going for
+//! the one instruction to win. So the form is chosen for each of the two
+//! (`Rows`). Both forms give the same integer sums, so the products are the
+//! same bit for bit whichever runs: the choice can be made by timing, on the
+//! machine that runs the model.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -28,44 +32,89 @@ pub enum DotSums {
     I16,
 }
 
-/// What `choose` measured: the fastest of its timings of each, in
-/// milliseconds, and the one it chose.
+/// The two kinds of product the form is chosen for, by how many activation
+/// rows meet each unpacked weight vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// One row: a decoded token's products.
+    One,
+    /// A tile of several: a prompt's.
+    Tile,
+}
+
+impl Rows {
+    /// The kind of a kernel's tile of `rows` activation rows.
+    #[inline(always)]
+    pub const fn of(rows: usize) -> Self {
+        if rows == 1 {
+            Rows::One
+        } else {
+            Rows::Tile
+        }
+    }
+}
+
+/// What `choose` measured for one kind of product: the fastest of its
+/// timings of each form, in milliseconds, and the one it chose.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Choice {
+pub struct Timed {
     pub sums: DotSums,
     pub i32_ms: f64,
     pub i16_ms: f64,
 }
 
-/// I32 until chosen otherwise: what the relaxed kernels did before the choice
-/// existed, and the one instruction on the CPUs that have it.
-static IN_I16: AtomicBool = AtomicBool::new(false);
-
-/// Whether the kernels sum in i16 (read once per weight row and tile).
-#[inline(always)]
-pub(crate) fn in_i16() -> bool {
-    IN_I16.load(Ordering::Relaxed)
+/// What `choose` measured and chose, for each kind of product.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Choice {
+    pub one: Timed,
+    pub tile: Timed,
 }
 
-/// The form the kernels use now.
-pub fn current() -> DotSums {
-    if in_i16() {
+/// I32 until chosen otherwise: what the relaxed kernels did before the choice
+/// existed, and the one instruction on the CPUs that have it.
+static ONE_IN_I16: AtomicBool = AtomicBool::new(false);
+static TILE_IN_I16: AtomicBool = AtomicBool::new(false);
+
+fn flag(rows: Rows) -> &'static AtomicBool {
+    match rows {
+        Rows::One => &ONE_IN_I16,
+        Rows::Tile => &TILE_IN_I16,
+    }
+}
+
+/// Whether the kernels sum a tile of `rows` activation rows in i16 (read
+/// once per weight row and tile).
+#[inline(always)]
+#[cfg_attr(not(feature = "relaxed-simd"), allow(dead_code, reason = "only the relaxed kernels read it"))]
+pub(crate) fn in_i16(rows: usize) -> bool {
+    flag(Rows::of(rows)).load(Ordering::Relaxed)
+}
+
+/// The form the kernels use now for `rows`.
+pub fn current(rows: Rows) -> DotSums {
+    if flag(rows).load(Ordering::Relaxed) {
         DotSums::I16
     } else {
         DotSums::I32
     }
 }
 
+/// Sets the form for every product of `rows` from now on, on every thread.
+pub fn set_for(rows: Rows, sums: DotSums) {
+    flag(rows).store(sums == DotSums::I16, Ordering::Relaxed);
+}
+
 /// Sets the form for every product from now on, on every thread.
 pub fn set(sums: DotSums) {
-    IN_I16.store(sums == DotSums::I16, Ordering::Relaxed);
+    set_for(Rows::One, sums);
+    set_for(Rows::Tile, sums);
 }
 
 /// Rounds of timings, alternating the two forms. The first ones run while
 /// the engine still compiles the kernels (a browser tiers a function up only
 /// after it has run a while, on a background thread that takes a core from
 /// the timings), so the fastest of several is taken, and the rounds go on
-/// until neither form's fastest has improved for `STEADY` of them: in
+/// until no form's fastest has improved for `STEADY` of them: in
 /// Chromium the first rounds run far slower than the last, and a form
 /// still coming up to speed after a fixed seven would lose.
 const MIN_ROUNDS: usize = 7;
@@ -76,21 +125,21 @@ const MAX_ROUNDS: usize = 24;
 /// differences are the clock's ticks and the machine's noise.
 const IMPROVES: f64 = 0.98;
 
-/// Products per timing (rows times weights): a few ms on one core, far above
-/// the 0.1 ms to which a page that is not cross-origin isolated rounds its
-/// clock. A quarter are one row (a decoded token), the rest tiles of
-/// `PROMPT_ROWS` rows (a prompt's): the forms run one row alike on CPUs with
-/// AVX-VNNI and a prompt apart, and timed on one row alone, the choice went
-/// either way with the machine's noise.
-const REPS: usize = 288;
+/// Products of a weight matrix and one activation row per timing, for each
+/// kind of product: one and a half to two milliseconds each on one core,
+/// far above the 0.1 ms to which a page that is not cross-origin isolated
+/// rounds its clock. The tiles get more: with AVX-VNNI their two forms'
+/// timings differ by about a tenth, and that choice sets a prompt's speed.
+const ONE_REPS: usize = 144;
+const TILE_REPS: usize = 216;
 const PROMPT_ROWS: usize = 3;
 
 /// Times both forms on one thread over products of the three families of
 /// block (Q4_1, Q8_0, Q4_K; synthetic weights of about 150–280 KB each, so
 /// they stay in cache and the arithmetic is what is timed), one row and a
-/// prompt's tile, and keeps the faster. `clock` is in milliseconds. In a
-/// build without relaxed SIMD there is nothing to choose: `None`, and nothing
-/// is timed.
+/// prompt's tile apart, and keeps the faster for each. `clock` is in
+/// milliseconds. In a build without relaxed SIMD there is nothing to choose:
+/// `None`, and nothing is timed.
 pub fn choose(clock: &mut dyn FnMut() -> f64) -> Option<Choice> {
     if !RELAXED {
         return None;
@@ -113,45 +162,69 @@ pub fn choose(clock: &mut dyn FnMut() -> f64) -> Option<Choice> {
     let (one, tile) = (quantized(1), quantized(m));
     let mut out = vec![0f32; m * rows];
     let n = weights.len().max(1);
-    let mut best = [f64::INFINITY; 2];
+    // The fastest timing of [one row, tile][I32, I16].
+    let mut best = [[f64::INFINITY; 2]; 2];
     let mut steady = 0;
     for round in 0..MAX_ROUNDS {
         let mut improved = false;
-        for (form, best) in [DotSums::I32, DotSums::I16].into_iter().zip(best.iter_mut()) {
+        for (f, form) in [DotSums::I32, DotSums::I16].into_iter().enumerate() {
             set(form);
             let t0 = clock();
             for w in &weights {
-                for _ in 0..REPS / 4 / n {
+                for _ in 0..ONE_REPS / n {
                     w.band(&x[..cols], 1, &one, 0..rows, &mut out[..rows]);
                 }
-                for _ in 0..REPS * 3 / 4 / n / m {
+            }
+            let t1 = clock();
+            for w in &weights {
+                for _ in 0..TILE_REPS / n / m {
                     w.band(&x, m, &tile, 0..rows, &mut out);
                 }
             }
-            let ms = clock() - t0;
-            improved |= ms < *best * IMPROVES;
-            *best = best.min(ms);
+            let t2 = clock();
+            for (best, ms) in best.iter_mut().zip([t1 - t0, t2 - t1]) {
+                improved |= ms < best[f] * IMPROVES;
+                best[f] = best[f].min(ms);
+            }
         }
         steady = if improved { 0 } else { steady + 1 };
         if round + 1 >= MIN_ROUNDS && steady >= STEADY {
             break;
         }
     }
-    let sums = if best[1] < best[0] { DotSums::I16 } else { DotSums::I32 };
-    set(sums);
-    Some(Choice { sums, i32_ms: best[0], i16_ms: best[1] })
+    let timed = |[i32_ms, i16_ms]: [f64; 2]| Timed {
+        sums: if i16_ms < i32_ms { DotSums::I16 } else { DotSums::I32 },
+        i32_ms,
+        i16_ms,
+    };
+    let choice = Choice { one: timed(best[0]), tile: timed(best[1]) };
+    set_for(Rows::One, choice.one.sums);
+    set_for(Rows::Tile, choice.tile.sums);
+    Some(choice)
 }
 
-/// The form `wanted` names ("i32" or "i16": the benchmark examples' `DOT`,
-/// to compare both in one build), else `choose`'s; what `choose` measured, if
-/// it ran.
+/// The form `wanted` names ("i32" or "i16" for every product, or two joined
+/// by a comma, one row's then a tile's: the benchmark examples' `DOT`, to
+/// compare the forms in one build), else `choose`'s; what `choose`
+/// measured, if it ran.
 pub fn set_or_choose(wanted: Option<&str>, clock: &mut dyn FnMut() -> f64) -> Option<Choice> {
-    match wanted {
-        Some("i32") => set(DotSums::I32),
-        Some("i16") => set(DotSums::I16),
-        _ => return choose(clock),
+    let form = |name: &str| match name {
+        "i32" => Some(DotSums::I32),
+        "i16" => Some(DotSums::I16),
+        _ => None,
+    };
+    let named = wanted.and_then(|w| match w.split_once(',') {
+        Some((one, tile)) => form(one).zip(form(tile)),
+        None => form(w).map(|f| (f, f)),
+    });
+    match named {
+        Some((one, tile)) => {
+            set_for(Rows::One, one);
+            set_for(Rows::Tile, tile);
+            None
+        }
+        None => choose(clock),
     }
-    None
 }
 
 /// GGUF bytes of `n` values of `dtype`: arbitrary quants, and every f16 of a
@@ -179,6 +252,14 @@ fn synthetic(dtype: GgmlDType, n: usize) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    /// Held by each test that sets the kernels' forms: they are global, and
+    /// tests run on threads side by side.
+    static FORMS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn forms() -> std::sync::MutexGuard<'static, ()> {
+        FORMS.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     #[test]
     fn synthetic_weights_load_and_multiply_to_finite_values() {
         for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0, GgmlDType::Q4K] {
@@ -193,27 +274,50 @@ mod tests {
 
     #[test]
     fn a_named_form_is_set_without_timing() {
-        let before = current();
+        let _forms = forms();
+        let before = (current(Rows::One), current(Rows::Tile));
         let mut ticks = 0;
-        for (name, form) in [("i16", DotSums::I16), ("i32", DotSums::I32)] {
+        for (name, one, tile) in [
+            ("i16", DotSums::I16, DotSums::I16),
+            ("i32", DotSums::I32, DotSums::I32),
+            ("i16,i32", DotSums::I16, DotSums::I32),
+            ("i32,i16", DotSums::I32, DotSums::I16),
+        ] {
             let choice = set_or_choose(Some(name), &mut || {
                 ticks += 1;
                 0.0
             });
-            assert_eq!((choice, current()), (None, form));
+            assert_eq!((choice, current(Rows::One), current(Rows::Tile)), (None, one, tile), "{name}");
         }
         assert_eq!(ticks, 0, "nothing timed");
-        set(before);
+        set_for(Rows::One, before.0);
+        set_for(Rows::Tile, before.1);
     }
 
-    /// A clock that runs slower while `slow` is the kernels' form: `choose`
-    /// must keep the other, and leave the kernels using it.
-    fn choice_with(slow: DotSums) -> Option<Choice> {
-        let mut t = 0.0;
-        choose(&mut || {
-            t += if current() == slow { 2.0 } else { 1.0 };
+    #[test]
+    fn a_tile_of_one_row_is_a_lone_row() {
+        let _forms = forms();
+        assert_eq!([1, 2, 3, 5].map(Rows::of), [Rows::One, Rows::Tile, Rows::Tile, Rows::Tile]);
+        set_for(Rows::One, DotSums::I16);
+        set_for(Rows::Tile, DotSums::I32);
+        assert!(in_i16(1) && !in_i16(3));
+        set(DotSums::I32);
+    }
+
+    /// A clock for `choose` whose timings last `ms(rows, form)`: `choose`
+    /// reads it three times a form and round (at the start, after the lone
+    /// rows, after the tiles).
+    fn clock_of(mut ms: impl FnMut(Rows, DotSums) -> f64) -> impl FnMut() -> f64 {
+        let (mut t, mut reads) = (0.0, 0u64);
+        move || {
+            reads += 1;
+            match reads % 3 {
+                2 => t += ms(Rows::One, current(Rows::One)),
+                0 => t += ms(Rows::Tile, current(Rows::Tile)),
+                _ => {}
+            }
             t
-        })
+        }
     }
 
     /// A form whose kernels come up to speed slowly (five slow timings, then
@@ -222,51 +326,58 @@ mod tests {
     /// a form's fastest improves.
     #[test]
     fn a_form_that_tiers_up_late_is_still_chosen() {
-        let before = current();
-        let (mut t, mut i16_timings) = (0.0, 0u32);
-        let mut reads = 0;
-        let choice = choose(&mut || {
-            reads += 1;
-            // Every second read ends a timing.
-            if reads % 2 == 0 {
-                t += match current() {
-                    DotSums::I32 => 2.0,
-                    DotSums::I16 => {
-                        i16_timings += 1;
-                        if i16_timings <= 5 {
-                            10.0
-                        } else {
-                            (3.0 - 0.3 * f64::from(i16_timings - 6)).max(1.0)
-                        }
-                    }
-                };
+        let _forms = forms();
+        let mut i16_timings = 0u32;
+        let choice = choose(&mut clock_of(|rows, form| match form {
+            DotSums::I32 => 2.0,
+            DotSums::I16 => {
+                if rows == Rows::Tile {
+                    i16_timings += 1;
+                }
+                if i16_timings <= 5 {
+                    10.0
+                } else {
+                    (3.0 - 0.3 * f64::from(i16_timings - 6)).max(1.0)
+                }
             }
-            t
-        });
+        }));
         if RELAXED {
             let choice = choice.unwrap();
-            assert_eq!((choice.sums, choice.i16_ms, choice.i32_ms), (DotSums::I16, 1.0, 2.0), "{choice:?}");
+            for timed in [choice.one, choice.tile] {
+                assert_eq!((timed.sums, timed.i16_ms, timed.i32_ms), (DotSums::I16, 1.0, 2.0), "{choice:?}");
+            }
             assert!((i16_timings as usize) < MAX_ROUNDS, "it stops once steady: {i16_timings} rounds");
         } else {
             assert_eq!(choice, None);
         }
-        set(before);
+        set(DotSums::I32);
     }
 
+    /// `choose` must keep, for each kind of product, the form the clock
+    /// times faster for it, and leave the kernels using it.
     #[test]
-    fn the_faster_form_is_chosen_and_used() {
-        let before = current();
-        for (slow, fast) in [(DotSums::I32, DotSums::I16), (DotSums::I16, DotSums::I32)] {
-            let choice = choice_with(slow);
+    fn each_kind_of_product_gets_its_faster_form() {
+        let _forms = forms();
+        let before = (current(Rows::One), current(Rows::Tile));
+        for (one, tile) in [
+            (DotSums::I16, DotSums::I16),
+            (DotSums::I32, DotSums::I32),
+            (DotSums::I16, DotSums::I32),
+            (DotSums::I32, DotSums::I16),
+        ] {
+            let fast = |rows| if rows == Rows::One { one } else { tile };
+            let choice = choose(&mut clock_of(|rows, form| if form == fast(rows) { 1.0 } else { 1.5 }));
             if RELAXED {
                 let choice = choice.unwrap();
-                assert_eq!((choice.sums, current()), (fast, fast), "{choice:?}");
-                assert!(choice.i32_ms.is_finite() && choice.i16_ms.is_finite(), "{choice:?}");
+                assert_eq!((choice.one.sums, choice.tile.sums), (one, tile), "{choice:?}");
+                assert_eq!((current(Rows::One), current(Rows::Tile)), (one, tile));
+                assert!([choice.one, choice.tile].iter().all(|t| t.i32_ms.is_finite() && t.i16_ms.is_finite()));
             } else {
                 assert_eq!(choice, None);
-                assert_eq!(current(), before, "nothing to choose, nothing set");
+                assert_eq!((current(Rows::One), current(Rows::Tile)), before, "nothing to choose, nothing set");
             }
         }
-        set(before);
+        set_for(Rows::One, before.0);
+        set_for(Rows::Tile, before.1);
     }
 }

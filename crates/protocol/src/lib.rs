@@ -155,11 +155,19 @@ pub enum Simd {
     Relaxed,
 }
 
-/// Which of relaxed SIMD's two 8-bit dot products the worker's kernels use:
-/// it times both on this CPU when it starts (they give the same results) and
-/// keeps the faster.
+/// Which of relaxed SIMD's two 8-bit dot products the worker's kernels use,
+/// for a decoded token's products (one activation row) and for a prompt's
+/// (tiles of rows): it times both forms for each on this CPU when it starts
+/// (they give the same results) and keeps the faster.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DotSums {
+    pub token: SumsTimed,
+    pub prompt: SumsTimed,
+}
+
+/// One kind of product's form, and what timing it measured.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SumsTimed {
     /// Summed in i16 lanes (`i16x8.relaxed_dot_i8x16_i7x16_s`), else in i32
     /// (`i32x4.relaxed_dot_i8x16_i7x16_add_s`).
     pub in_i16: bool,

@@ -16,7 +16,7 @@ use crate::blocks::{with_block_type, BlockType, Blocks, BLOCK};
 /// (and are the same whichever `DotSums`).
 #[target_feature(enable = "relaxed-simd")]
 pub unsafe fn dot_tile_relaxed<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: &[Act<'_>; R]) -> [f32; R] {
-    if crate::relaxed_dot::in_i16() {
+    if crate::relaxed_dot::in_i16(R) {
         relaxed::<R, true>(kind, t, w, acts)
     } else {
         relaxed::<R, false>(kind, t, w, acts)

@@ -163,7 +163,7 @@ pub(crate) fn dot_tile<const R: usize, const P: usize>(
     // `Extras::of_quads` asks for; the page loads the relaxed-SIMD build
     // only where the engine validates its dot product.
     unsafe {
-        if crate::relaxed_dot::in_i16() {
+        if crate::relaxed_dot::in_i16(R) {
             with_block_type!(kind, T => relaxed::tile::<T, R, P, true>(w, acts))
         } else {
             with_block_type!(kind, T => relaxed::tile::<T, R, P, false>(w, acts))
