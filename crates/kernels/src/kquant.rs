@@ -135,6 +135,18 @@ pub(crate) fn scale_min(j: usize, s: &[u8]) -> (u8, u8) {
     }
 }
 
+/// Q4_K's and Q5_K's 12 bytes of packed 6-bit scales and minimums, read as
+/// three little-endian words, as four: the eight scales' bytes, then the
+/// eight minimums' (ggml's `utmp` shuffle: four word expressions in place of
+/// sixteen byte lookups). The SIMD kernels load the result into a register.
+#[inline(always)]
+pub(crate) const fn scales_mins_words([u0, u1, u2]: [u32; 3]) -> [u32; 4] {
+    const LOW6: u32 = 0x3F3F_3F3F;
+    const LOW4: u32 = 0x0F0F_0F0F;
+    const LOW2: u32 = 0x0303_0303;
+    [u0 & LOW6, (u2 & LOW4) | (((u0 >> 6) & LOW2) << 4), u1 & LOW6, ((u2 >> 4) & LOW4) | (((u1 >> 6) & LOW2) << 4)]
+}
+
 /// The scales and minimums of a Q4_K or Q5_K super-block: scales per run of 16.
 #[inline(always)]
 fn scales_k4(blk: &[u8]) -> ([i32; GROUPS], [i32; 8]) {
@@ -299,23 +311,17 @@ pub(crate) mod avx2 {
     }
 
     /// Q4_K's and Q5_K's 12 bytes of packed 6-bit scales and minimums as
-    /// eight bytes of each (ggml's `utmp` shuffle, as the wasm kernel does).
+    /// eight bytes of each (`scales_mins_words`).
     #[inline(always)]
     fn scales_mins(packed: &[u8]) -> [[u8; 8]; 2] {
-        const LOW6: u32 = 0x3F3F_3F3F;
-        const LOW4: u32 = 0x0F0F_0F0F;
-        const LOW2: u32 = 0x0303_0303;
         let word =
             |i: usize| u32::from_le_bytes([packed[4 * i], packed[4 * i + 1], packed[4 * i + 2], packed[4 * i + 3]]);
-        let (u0, u1, u2) = (word(0), word(1), word(2));
+        let [s0, s1, m0, m1] = super::scales_mins_words([word(0), word(1), word(2)]);
         let join = |a: u32, b: u32| {
             let (a, b) = (a.to_le_bytes(), b.to_le_bytes());
             [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]
         };
-        [
-            join(u0 & LOW6, (u2 & LOW4) | (((u0 >> 6) & LOW2) << 4)),
-            join(u1 & LOW6, ((u2 >> 4) & LOW4) | (((u1 >> 6) & LOW2) << 4)),
-        ]
+        [join(s0, s1), join(m0, m1)]
     }
 
     #[inline(always)]
@@ -440,20 +446,12 @@ mod simd {
 
     /// Q4_K's and Q5_K's 12 bytes of packed 6-bit scales and minimums as one
     /// vector: the 8 scales in bytes 0..8, the 8 minimums in bytes 8..16
-    /// (ggml's `utmp` shuffle, four words in place of sixteen byte lookups).
+    /// (`scales_mins_words`).
     #[inline(always)]
     unsafe fn scales_mins(p: *const u8) -> v128 {
-        const LOW6: u32 = 0x3F3F_3F3F;
-        const LOW4: u32 = 0x0F0F_0F0F;
-        const LOW2: u32 = 0x0303_0303;
         let word = |i: usize| (p.add(4 * i) as *const u32).read_unaligned();
-        let (u0, u1, u2) = (word(0), word(1), word(2));
-        u32x4(
-            u0 & LOW6,
-            (u2 & LOW4) | (((u0 >> 6) & LOW2) << 4),
-            u1 & LOW6,
-            ((u2 >> 4) & LOW4) | (((u1 >> 6) & LOW2) << 4),
-        )
+        let [s0, s1, m0, m1] = super::scales_mins_words([word(0), word(1), word(2)]);
+        u32x4(s0, s1, m0, m1)
     }
 
     /// i16 lane `i` of `v` in every i16 lane: a one-input shuffle of 16-bit
