@@ -25,6 +25,34 @@ pub(crate) fn quantized(dtype: GgmlDType, rows: usize, cols: usize, seed: u64) -
     (bytes, q.dequantize(&Device::Cpu).unwrap())
 }
 
+/// Weights of `dtype` that bound the kernels' integer sums: quantized noise,
+/// arbitrary bytes (every pattern of scales and high bits) and every value at
+/// its largest (Q8_0: −128), each with small finite f16 scales.
+#[cfg_attr(not(any(target_arch = "x86_64", feature = "relaxed-simd")), allow(dead_code))]
+fn bounding_weights(dtype: GgmlDType, rows: usize, cols: usize) -> [Vec<u8>; 3] {
+    let size = dtype.type_size() * rows * cols / dtype.block_size();
+    let mut arbitrary: Vec<u8> = noise(size, 5).iter().map(|v| ((v + 1.0) * 127.9) as u8).collect();
+    // Small finite f16 scales: the bytes elsewhere are arbitrary.
+    let scale_at: &[usize] = match dtype {
+        GgmlDType::Q6K => &[208],
+        GgmlDType::Q4K | GgmlDType::Q5K | GgmlDType::Q4_1 | GgmlDType::Q5_1 => &[0, 2],
+        _ => &[0],
+    };
+    for blk in arbitrary.chunks_exact_mut(dtype.type_size()) {
+        for &at in scale_at {
+            blk[at..at + 2].copy_from_slice(&half::f16::from_f32(0.01).to_le_bytes());
+        }
+    }
+    // Every value at its largest (Q8_0: −128): the i16 sums' bound.
+    let mut extreme = vec![if dtype == GgmlDType::Q8_0 { 0x80 } else { 0xFF }; size];
+    for blk in extreme.chunks_exact_mut(dtype.type_size()) {
+        for &at in scale_at {
+            blk[at..at + 2].copy_from_slice(&half::f16::from_f32(0.01).to_le_bytes());
+        }
+    }
+    [quantized(dtype, rows, cols, 3).0, arbitrary, extreme]
+}
+
 /// Every type with a kernel here, and one (Q3_K) that goes through candle.
 const EVERY_TYPE: [GgmlDType; 10] = [
     GgmlDType::Q4_0,
@@ -321,6 +349,67 @@ fn shared_input_gives_the_same_products() {
     assert!(a.matmul(&x, 2, &mut wrong, &mut acts).is_err());
 }
 
+/// x86-64's AVX-VNNI kernel for blocks of 32 (`vpdpbusd`) against its plain
+/// AVX2 one, to the bit: the same integer sums, in the same lanes, for every
+/// block type, weights that bound the sums, activations at their extremes,
+/// a lone row and a tile of three. A machine without AVX-VNNI runs neither
+/// the VNNI kernel nor this comparison.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn vnni_kernels_are_the_avx2_kernels_to_the_bit() {
+    use crate::arch::avx2;
+    use crate::blocks::Blocks;
+    let has = |f: &str| match f {
+        "avx2" => std::arch::is_x86_feature_detected!("avx2"),
+        "fma" => std::arch::is_x86_feature_detected!("fma"),
+        _ => std::arch::is_x86_feature_detected!("avxvnni"),
+    };
+    if !["avx2", "fma", "avxvnni"].into_iter().all(has) {
+        eprintln!("this CPU has no AVX-VNNI: nothing to compare");
+        return;
+    }
+    let (rows, m, cols) = (3, 3, 576);
+    let mut compared = 0;
+    for (dtype, kind) in EVERY_TYPE.into_iter().filter_map(|d| Some((d, Blocks::of(d)?))) {
+        let mut x = noise(m * cols, 4);
+        x[..cols].fill(1.0);
+        x[cols..2 * cols].fill(-1.0);
+        let mut a = Activations::default();
+        a.quantize(&x, m, cols, Extras::ALL);
+        let (t, nb) = (f16_table(), cols / BLOCK);
+        let act = |i: usize| Act {
+            qs: &a.qs[i * cols..(i + 1) * cols],
+            d: &a.d[i * nb..(i + 1) * nb],
+            s: &a.s[i * nb..(i + 1) * nb],
+            lanes: &[],
+            pos: &[],
+            neg: &[],
+            sums: &[],
+        };
+        let (tile, lone) = ([act(0), act(1), act(2)], [act(2)]);
+        for bytes in bounding_weights(dtype, rows, cols) {
+            for wr in bytes.chunks_exact(bytes.len() / rows) {
+                // SAFETY: the CPU has AVX2, FMA and AVX-VNNI (checked above);
+                // whole rows of weights and activations.
+                let (plain, vnni) = unsafe {
+                    let plain =
+                        [avx2::dot_tile(kind, t, wr, &tile).to_vec(), avx2::dot_tile(kind, t, wr, &lone).to_vec()];
+                    let vnni = [
+                        avx2::dot_tile_vnni(kind, t, wr, &tile).to_vec(),
+                        avx2::dot_tile_vnni(kind, t, wr, &lone).to_vec(),
+                    ];
+                    (plain.concat(), vnni.concat())
+                };
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&plain), bits(&vnni), "{dtype:?}: {plain:?} against {vnni:?}");
+                assert!(plain.iter().all(|v| v.is_finite()), "{dtype:?}: {plain:?}");
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, 5 * 3 * rows, "every block type, three sets of weights");
+}
+
 /// The wasm test run must exercise the simd128 kernels, not the portable ones.
 #[cfg(target_arch = "wasm32")]
 #[test]
@@ -344,27 +433,7 @@ fn relaxed_kernels_agree_with_simd128() {
     for dtype in EVERY_TYPE.into_iter().filter(|d| Blocks::of(*d).is_some() || kquant::Kind::of(*d).is_some()) {
         // 18 blocks of 32: four at a time, then two.
         let cols = if dtype.block_size() == 256 { 512 } else { 576 };
-        let size = dtype.type_size() * rows * cols / dtype.block_size();
-        let mut arbitrary: Vec<u8> = noise(size, 5).iter().map(|v| ((v + 1.0) * 127.9) as u8).collect();
-        // Small finite f16 scales: the bytes elsewhere are arbitrary.
-        let scale_at: &[usize] = match dtype {
-            GgmlDType::Q6K => &[208],
-            GgmlDType::Q4K | GgmlDType::Q5K | GgmlDType::Q4_1 | GgmlDType::Q5_1 => &[0, 2],
-            _ => &[0],
-        };
-        for blk in arbitrary.chunks_exact_mut(dtype.type_size()) {
-            for &at in scale_at {
-                blk[at..at + 2].copy_from_slice(&half::f16::from_f32(0.01).to_le_bytes());
-            }
-        }
-        // Every value at its largest (Q8_0: −128): the i16 sums' bound.
-        let mut extreme = vec![if dtype == GgmlDType::Q8_0 { 0x80 } else { 0xFF }; size];
-        for blk in extreme.chunks_exact_mut(dtype.type_size()) {
-            for &at in scale_at {
-                blk[at..at + 2].copy_from_slice(&half::f16::from_f32(0.01).to_le_bytes());
-            }
-        }
-        for bytes in [quantized(dtype, rows, cols, 3).0, arbitrary, extreme] {
+        for bytes in bounding_weights(dtype, rows, cols) {
             // Rows 0 and 1 at the activations' extremes (±127, and −128
             // for the K-quants' Q8_K), the others noise.
             let mut x = noise(m * cols, 4);

@@ -8,6 +8,11 @@
 //! Every block is unpacked once for all `R` activation rows. Each row's
 //! arithmetic does not depend on `R`, so a row's product is the same in any
 //! tile (and on any number of threads).
+//!
+//! Where the CPU has AVX-VNNI (`VNNI`), `vpdpbusd` does `vpmaddubsw` and the
+//! widening `vpmaddwd` in one instruction. The operands are the same and
+//! neither form saturates (see `dot_i8`), so the sums, and the products, are
+//! the same bit for bit.
 
 use std::arch::x86_64::*;
 
@@ -19,7 +24,10 @@ use crate::blocks::{f16_at, with_block_type, BlockType, Blocks, BLOCK};
 /// largest magnitude to 127) and `|x| ≤ 128`, so no pair of products
 /// saturates `vpmaddubsw`'s i16.
 #[inline(always)]
-unsafe fn dot_i8(ax: __m256i, x: __m256i, y: __m256i) -> __m256i {
+unsafe fn dot_i8<const VNNI: bool>(ax: __m256i, x: __m256i, y: __m256i) -> __m256i {
+    if VNNI {
+        return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), ax, _mm256_sign_epi8(y, x));
+    }
     let products = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(y, x));
     _mm256_madd_epi16(products, _mm256_set1_epi16(1))
 }
@@ -51,7 +59,16 @@ unsafe fn bytes_from_bits(bits: u32) -> __m256i {
 /// activation row has `BLOCK` values, a scale and a sum per block.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: &[Act<'_>; R]) -> [f32; R] {
-    with_block_type!(kind, T => dot_tile_of::<T, R>(t, w, acts))
+    with_block_type!(kind, T => dot_tile_of::<T, R, false>(t, w, acts))
+}
+
+/// As `dot_tile`, with AVX-VNNI's `vpdpbusd`.
+///
+/// # Safety
+/// As `dot_tile`, and the CPU has AVX-VNNI.
+#[target_feature(enable = "avx2,fma,avxvnni")]
+pub unsafe fn dot_tile_vnni<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: &[Act<'_>; R]) -> [f32; R] {
+    with_block_type!(kind, T => dot_tile_of::<T, R, true>(t, w, acts))
 }
 
 /// A block's 32 values as signed bytes, centred for the types stored with an
@@ -79,7 +96,11 @@ unsafe fn values<T: BlockType>(blk: &[u8]) -> __m256i {
 }
 
 #[inline(always)]
-unsafe fn dot_tile_of<T: BlockType, const R: usize>(t: &[f32], w: &[u8], acts: &[Act<'_>; R]) -> [f32; R] {
+unsafe fn dot_tile_of<T: BlockType, const R: usize, const VNNI: bool>(
+    t: &[f32],
+    w: &[u8],
+    acts: &[Act<'_>; R],
+) -> [f32; R] {
     let blocks = T::blocks(w);
     for a in acts {
         assert!(a.qs.len() >= blocks.len() * BLOCK && a.d.len() >= blocks.len() && a.s.len() >= blocks.len());
@@ -95,7 +116,7 @@ unsafe fn dot_tile_of<T: BlockType, const R: usize>(t: &[f32], w: &[u8], acts: &
         for ((acc, mins), a) in acc.iter_mut().zip(&mut mins).zip(acts) {
             // In bounds: checked above for every block.
             let y = _mm256_loadu_si256(a.qs.as_ptr().add(b * BLOCK) as *const __m256i);
-            let sums = _mm256_cvtepi32_ps(dot_i8(ax, x, y));
+            let sums = _mm256_cvtepi32_ps(dot_i8::<VNNI>(ax, x, y));
             *acc = _mm256_fmadd_ps(sums, _mm256_set1_ps(scale * *a.d.get_unchecked(b)), *acc);
             if T::HAS_MIN {
                 *mins += min * *a.s.get_unchecked(b);

@@ -1,5 +1,6 @@
 //! The kernels by target: `portable` (any CPU), `avx2` (x86-64 with AVX2 and
-//! FMA, checked at run time), `simd128` (wasm) and `relaxed` (wasm with
+//! FMA, checked at run time, and with AVX-VNNI's `vpdpbusd` for blocks of 32
+//! where the CPU has it), `simd128` (wasm) and `relaxed` (wasm with
 //! relaxed SIMD's dot product, feature `relaxed-simd`). [`by_target!`] is the one place the
 //! target is chosen, for blocks of 32 here and for the K-quants.
 
@@ -16,10 +17,10 @@ use crate::activations::Act;
 use crate::blocks::Blocks;
 
 /// The expression for this build's target: relaxed SIMD or simd128 (wasm,
-/// chosen at compile time), AVX2 with FMA (x86-64, detected at run time; the
-/// result is cached) or the portable loop.
+/// chosen at compile time), AVX2 with FMA, with or without AVX-VNNI (x86-64,
+/// detected at run time; the result is cached) or the portable loop.
 macro_rules! by_target {
-    (relaxed => $relaxed:expr, simd128 => $simd128:expr, avx2 => $avx2:expr, portable => $portable:expr $(,)?) => {{
+    (relaxed => $relaxed:expr, simd128 => $simd128:expr, avx_vnni => $vnni:expr, avx2 => $avx2:expr, portable => $portable:expr $(,)?) => {{
         #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
         {
             $relaxed
@@ -31,7 +32,11 @@ macro_rules! by_target {
         #[cfg(all(target_arch = "x86_64", not(target_feature = "simd128")))]
         {
             if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                $avx2
+                if std::arch::is_x86_feature_detected!("avxvnni") {
+                    $vnni
+                } else {
+                    $avx2
+                }
             } else {
                 $portable
             }
@@ -55,6 +60,8 @@ pub(crate) fn dot_tile<const R: usize>(kind: Blocks, t: &[f32], w: &[u8], acts: 
         relaxed => unsafe { relaxed::dot_tile_relaxed(kind, t, w, acts) },
         // SAFETY: as above, and simd128 is enabled at compile time.
         simd128 => unsafe { simd128::dot_tile(kind, t, w, acts) },
+        // SAFETY: the CPU has AVX2, FMA and AVX-VNNI (`by_target!` checked); whole rows, as above.
+        avx_vnni => unsafe { avx2::dot_tile_vnni(kind, t, w, acts) },
         // SAFETY: the CPU has AVX2 and FMA (`by_target!` checked); whole rows, as above.
         avx2 => unsafe { avx2::dot_tile(kind, t, w, acts) },
         portable => portable::dot_tile(kind, t, w, acts),
