@@ -53,6 +53,20 @@ fn bounding_weights(dtype: GgmlDType, rows: usize, cols: usize) -> [Vec<u8>; 3] 
     [quantized(dtype, rows, cols, 3).0, arbitrary, extreme]
 }
 
+/// Row `i` of `a` (rows of `cols`) with what every kernel but relaxed SIMD's reads.
+fn plain_act(a: &Activations, i: usize, cols: usize) -> Act<'_> {
+    let nb = cols / BLOCK;
+    Act {
+        qs: &a.qs[i * cols..(i + 1) * cols],
+        d: &a.d[i * nb..(i + 1) * nb],
+        s: &a.s[i * nb..(i + 1) * nb],
+        lanes: &[],
+        pos: &[],
+        neg: &[],
+        sums: &[],
+    }
+}
+
 /// Every type with a kernel here, and one (Q3_K) that goes through candle.
 const EVERY_TYPE: [GgmlDType; 10] = [
     GgmlDType::Q4_0,
@@ -131,16 +145,8 @@ fn kernels_agree_with_candle() {
                 Store::Blocks(kind, bytes) => {
                     let mut a = Activations::default();
                     a.quantize(&x, m, cols, Extras::ALL);
-                    let (nb, rb) = (cols / BLOCK, cols / BLOCK * kind.bytes());
-                    let act = Act {
-                        qs: &a.qs[i * cols..(i + 1) * cols],
-                        d: &a.d[i * nb..(i + 1) * nb],
-                        s: &a.s[i * nb..(i + 1) * nb],
-                        lanes: &[],
-                        pos: &[],
-                        neg: &[],
-                        sums: &[],
-                    };
+                    let rb = cols / BLOCK * kind.bytes();
+                    let act = plain_act(&a, i, cols);
                     Some(portable::dot_tile(*kind, f16_table(), &bytes[j * rb..(j + 1) * rb], &[act])[0])
                 }
                 Store::Super(kind, bytes) => {
@@ -376,16 +382,7 @@ fn vnni_kernels_are_the_avx2_kernels_to_the_bit() {
         x[cols..2 * cols].fill(-1.0);
         let mut a = Activations::default();
         a.quantize(&x, m, cols, Extras::ALL);
-        let (t, nb) = (f16_table(), cols / BLOCK);
-        let act = |i: usize| Act {
-            qs: &a.qs[i * cols..(i + 1) * cols],
-            d: &a.d[i * nb..(i + 1) * nb],
-            s: &a.s[i * nb..(i + 1) * nb],
-            lanes: &[],
-            pos: &[],
-            neg: &[],
-            sums: &[],
-        };
+        let (t, act) = (f16_table(), |i: usize| plain_act(&a, i, cols));
         let (tile, lone) = ([act(0), act(1), act(2)], [act(2)]);
         for bytes in bounding_weights(dtype, rows, cols) {
             for wr in bytes.chunks_exact(bytes.len() / rows) {
