@@ -126,10 +126,10 @@ const MAX_ROUNDS: usize = 24;
 const IMPROVES: f64 = 0.98;
 
 /// Products of a weight matrix and one activation row per timing, for each
-/// kind of product: one and a half to two milliseconds each on one core,
-/// far above the 0.1 ms to which a page that is not cross-origin isolated
-/// rounds its clock. The tiles get more: with AVX-VNNI their two forms'
-/// timings differ by about a tenth, and that choice sets a prompt's speed.
+/// kind of product: enough for each timing to span many ticks of the clock
+/// a page that is not cross-origin isolated gets (0.1 ms). The tiles get
+/// more: their choice sets a prompt's speed, and their two forms can time
+/// close enough together that a few ticks would decide it.
 const ONE_REPS: usize = 144;
 const TILE_REPS: usize = 216;
 const PROMPT_ROWS: usize = 3;
