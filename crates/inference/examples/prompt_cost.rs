@@ -13,9 +13,9 @@ use fineprint_inference::decoder::Decoder;
 use fineprint_inference::preflight;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Relaxed SIMD's two dot products: DOT=i32 or DOT=i16 sets one (DOT=i16,i32: a lone row's,
-    // then a tile's), else the
-    // faster is timed and kept, as the worker does.
+    // Relaxed SIMD's two dot products: DOT=i32 or DOT=i16 sets one for every
+    // product, DOT=i16,i32 one for a lone row and one for a tile; else the
+    // faster for each is timed and kept, as the worker does.
     let t0 = Instant::now();
     let mut ms = || t0.elapsed().as_secs_f64() * 1e3;
     if let Some(choice) = fineprint_kernels::relaxed_dot::set_or_choose(std::env::var("DOT").ok().as_deref(), &mut ms) {

@@ -230,12 +230,10 @@ pub(crate) fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[
         // SAFETY: as above, and simd128 is enabled at compile time.
         simd128 => unsafe { simd::dot_tile(kind, t, w, acts) },
         // SAFETY: the CPU has AVX2 and FMA (`by_target!` checked); whole
-        // super-blocks, as above. AVX-VNNI's `vpdpwssd` in place of each
-        // run's `vpmaddwd` and add made the Q4_K and Q6_K products no faster
-        // (its accumulator waits on the last, where the add's is one cycle).
-        avx_vnni => unsafe { avx2::dot_tile(kind, t, w, acts) },
-        // SAFETY: the CPU has AVX2 and FMA (`by_target!` checked); whole
-        // super-blocks, as above.
+        // super-blocks, as above. No AVX-VNNI form: `vpdpwssd` in place of
+        // each run's `vpmaddwd` and add made the Q4_K and Q6_K products no
+        // faster (its accumulator waits on the last, where the add's is one
+        // cycle).
         avx2 => unsafe { avx2::dot_tile(kind, t, w, acts) },
         portable => portable::dot_tile(kind, t, w, acts),
     )

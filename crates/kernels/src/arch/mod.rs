@@ -18,8 +18,12 @@ use crate::blocks::Blocks;
 
 /// The expression for this build's target: relaxed SIMD or simd128 (wasm,
 /// chosen at compile time), AVX2 with FMA, with or without AVX-VNNI (x86-64,
-/// detected at run time; the result is cached) or the portable loop.
+/// detected at run time; the result is cached) or the portable loop. A
+/// kernel with no AVX-VNNI form leaves out `avx_vnni`, and runs its AVX2 one.
 macro_rules! by_target {
+    (relaxed => $relaxed:expr, simd128 => $simd128:expr, avx2 => $avx2:expr, portable => $portable:expr $(,)?) => {
+        $crate::arch::by_target!(relaxed => $relaxed, simd128 => $simd128, avx_vnni => $avx2, avx2 => $avx2, portable => $portable)
+    };
     (relaxed => $relaxed:expr, simd128 => $simd128:expr, avx_vnni => $vnni:expr, avx2 => $avx2:expr, portable => $portable:expr $(,)?) => {{
         #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
         {
