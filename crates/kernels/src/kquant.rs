@@ -229,6 +229,9 @@ pub(crate) fn dot_tile<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[
         relaxed => unsafe { simd::dot_tile_relaxed(kind, t, w, acts) },
         // SAFETY: as above, and simd128 is enabled at compile time.
         simd128 => unsafe { simd::dot_tile(kind, t, w, acts) },
+        // SAFETY: the CPU has AVX2, FMA and AVX-512 F, BW and VNNI
+        // (`by_target!` checked); whole super-blocks, as above.
+        avx512_vnni => unsafe { avx2::dot_tile_avx512(kind, t, w, acts) },
         // SAFETY: the CPU has AVX2 and FMA (`by_target!` checked); whole
         // super-blocks, as above. No AVX-VNNI form: `vpdpwssd` in place of
         // each run's `vpmaddwd` and add made the Q4_K and Q6_K products no
@@ -396,6 +399,31 @@ pub(crate) mod avx2 {
         }
     }
 
+    /// As `dot_tile`, with AVX-512 for a tile of Q4_K or Q5_K rows
+    /// (`tile_wide`). A lone row keeps the AVX2 kernel: joining the runs into
+    /// wide registers is then paid for one row, not shared, and it ran slower.
+    /// Q6_K's centred values keep it too (AVX-512 has no `vpsignb`).
+    ///
+    /// # Safety
+    /// As `dot_tile`, and the CPU has AVX-512 F, BW and VNNI.
+    #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vnni")]
+    pub unsafe fn dot_tile_avx512<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
+        match kind {
+            Kind::Q4K | Kind::Q5K if R > 1 => tile_wide::<R>(kind, t, w, acts),
+            Kind::Q4K | Kind::Q5K => tile::<false, R>(kind, t, w, acts),
+            Kind::Q6K => tile::<true, R>(kind, t, w, acts),
+        }
+    }
+
+    /// Each row's activations reach as far as `w`'s super-blocks (`n`).
+    #[inline(always)]
+    fn check_rows(n: usize, acts: &[Row<'_>]) {
+        for a in acts {
+            assert!(a.qs.len() >= n * SUPER && a.d.len() >= n);
+            assert!(a.bsums.len() >= n * GROUPS);
+        }
+    }
+
     /// `SIGNED`: the values are centred (Q6_K), so their signs move onto the
     /// activations before `vpmaddubsw`; Q4_K's and Q5_K's go in as they are.
     /// Sums stay in range: a pair of products is at most 2 · 32 · 127, and a
@@ -408,10 +436,7 @@ pub(crate) mod avx2 {
         acts: &[Row<'_>; R],
     ) -> [f32; R] {
         let blocks = w.chunks_exact(kind.bytes());
-        for a in acts {
-            assert!(a.qs.len() >= blocks.len() * SUPER && a.d.len() >= blocks.len());
-            assert!(a.bsums.len() >= blocks.len() * GROUPS);
-        }
+        check_rows(blocks.len(), acts);
         let mut acc = [_mm256_setzero_ps(); R];
         for (b, blk) in blocks.enumerate() {
             let u = unpack(kind, t, blk);
@@ -427,16 +452,57 @@ pub(crate) mod avx2 {
                     let pairs = _mm256_maddubs_epi16(*abs, y);
                     sums = _mm256_add_epi32(sums, _mm256_madd_epi16(pairs, *scales));
                 }
-                let da = *a.d.get_unchecked(b);
-                *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(u.d * da), *acc);
-                if !SIGNED {
-                    let runs = _mm256_loadu_si256(a.bsums.as_ptr().add(b * GROUPS) as *const __m256i);
-                    let mins = _mm256_cvtepi32_ps(_mm256_madd_epi16(runs, u.mins));
-                    *acc = _mm256_fnmadd_ps(mins, _mm256_set1_ps(u.dmin * da), *acc);
-                }
+                add_block::<SIGNED>(acc, sums, &u, a, b);
             }
         }
         acc.map(|v| hsum(v))
+    }
+
+    /// Q4_K and Q5_K with each two runs of 32 in one 512-bit register: one
+    /// `vpmaddubsw` and one `vpdpwssd` (the multiply by the runs' scales and
+    /// the add) a row for 64 values, where `tile` takes two of each and two
+    /// adds. Lane l of the low half sums the first run's bytes 4l..4l + 4 as
+    /// lane l of `tile`'s sums does, and of the high half the second's; the
+    /// halves added are `tile`'s eight sums, the same integers, so a row's
+    /// product is the same bit for bit (`vpdpwssd` does not saturate).
+    #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vnni")]
+    unsafe fn tile_wide<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
+        let blocks = w.chunks_exact(kind.bytes());
+        check_rows(blocks.len(), acts);
+        let join = |lo: __m256i, hi: __m256i| _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi);
+        let mut acc = [_mm256_setzero_ps(); R];
+        for (b, blk) in blocks.enumerate() {
+            let u = unpack(kind, t, blk);
+            let q: [__m512i; 4] = std::array::from_fn(|j| join(u.q[2 * j], u.q[2 * j + 1]));
+            let scales: [__m512i; 4] = std::array::from_fn(|j| join(u.scales[2 * j], u.scales[2 * j + 1]));
+            for (acc, a) in acc.iter_mut().zip(acts) {
+                // In bounds: checked above for every super-block.
+                let ys = a.qs.as_ptr().add(b * SUPER);
+                let mut sums = _mm512_setzero_si512();
+                for (j, (q, scales)) in q.iter().zip(&scales).enumerate() {
+                    let y = _mm512_loadu_si512(ys.add(64 * j) as *const __m512i);
+                    sums = _mm512_dpwssd_epi32(sums, _mm512_maddubs_epi16(*q, y), *scales);
+                }
+                let sums = _mm256_add_epi32(_mm512_castsi512_si256(sums), _mm512_extracti64x4_epi64::<1>(sums));
+                add_block::<false>(acc, sums, &u, a, b);
+            }
+        }
+        acc.map(|v| hsum(v))
+    }
+
+    /// A row's accumulator after super-block `b` (unpacked as `u`), whose
+    /// eight lanes of integer sums are `sums`: scaled, and less the
+    /// minimums' share (Q4_K, Q5_K).
+    #[inline(always)]
+    unsafe fn add_block<const SIGNED: bool>(acc: &mut __m256, sums: __m256i, u: &Unpacked, a: &Row<'_>, b: usize) {
+        // In bounds: the kernels check every row against the super-blocks.
+        let da = *a.d.get_unchecked(b);
+        *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(u.d * da), *acc);
+        if !SIGNED {
+            let runs = _mm256_loadu_si256(a.bsums.as_ptr().add(b * GROUPS) as *const __m256i);
+            let mins = _mm256_cvtepi32_ps(_mm256_madd_epi16(runs, u.mins));
+            *acc = _mm256_fnmadd_ps(mins, _mm256_set1_ps(u.dmin * da), *acc);
+        }
     }
 }
 

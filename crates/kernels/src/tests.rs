@@ -407,6 +407,53 @@ fn vnni_kernels_are_the_avx2_kernels_to_the_bit() {
     assert_eq!(compared, 5 * 3 * rows, "every block type, three sets of weights");
 }
 
+/// x86-64's AVX-512 kernel for the K-quants against the AVX2 one, to the
+/// bit: Q4_K and Q5_K in wide registers for a tile, the AVX2 kernel for a
+/// lone row and for Q6_K, on weights that bound the sums and activations at
+/// their extremes. A machine without AVX-512 VNNI runs neither the AVX-512
+/// kernel nor this comparison.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx512_kernels_are_the_avx2_kernels_to_the_bit() {
+    use crate::kquant::{avx2, Act8K, Kind};
+    let has = std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+    if !(has && crate::arch::has_avx512_vnni()) {
+        eprintln!("this CPU has no AVX-512 VNNI: nothing to compare");
+        return;
+    }
+    let (rows, m, cols) = (3, 4, 512);
+    let mut compared = 0;
+    for (dtype, kind) in EVERY_TYPE.into_iter().filter_map(|d| Some((d, Kind::of(d)?))) {
+        let mut x = noise(m * cols, 4);
+        x[..cols].fill(1.0);
+        x[cols..2 * cols].fill(-1.0);
+        let mut a = Act8K::default();
+        a.quantize(&x, m, cols);
+        let (t, act) = (f16_table(), |i: usize| a.row(i, cols));
+        let (tile, lone) = ([act(0), act(1), act(2), act(3)], [act(3)]);
+        for bytes in bounding_weights(dtype, rows, cols) {
+            for wr in bytes.chunks_exact(bytes.len() / rows) {
+                // SAFETY: the CPU has AVX2, FMA and AVX-512 F, BW and VNNI
+                // (checked above); whole rows of weights and activations.
+                let (plain, wide) = unsafe {
+                    let plain =
+                        [avx2::dot_tile(kind, t, wr, &tile).to_vec(), avx2::dot_tile(kind, t, wr, &lone).to_vec()];
+                    let wide = [
+                        avx2::dot_tile_avx512(kind, t, wr, &tile).to_vec(),
+                        avx2::dot_tile_avx512(kind, t, wr, &lone).to_vec(),
+                    ];
+                    (plain.concat(), wide.concat())
+                };
+                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&plain), bits(&wide), "{dtype:?}: {plain:?} against {wide:?}");
+                assert!(plain.iter().all(|v| v.is_finite()), "{dtype:?}: {plain:?}");
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, 3 * 3 * rows, "every K-quant, three sets of weights");
+}
+
 /// The wasm test run must exercise the simd128 kernels, not the portable ones.
 #[cfg(target_arch = "wasm32")]
 #[test]

@@ -1,6 +1,7 @@
 //! The kernels by target: `portable` (any CPU), `avx2` (x86-64 with AVX2 and
 //! FMA, checked at run time, and with AVX-VNNI's `vpdpbusd` for blocks of 32
-//! where the CPU has it), `simd128` (wasm) and `relaxed` (wasm with
+//! where the CPU has it; the K-quants of four and five bits with AVX-512's
+//! VNNI where it has that), `simd128` (wasm) and `relaxed` (wasm with
 //! relaxed SIMD's dot product, feature `relaxed-simd`). [`by_target!`] is the one place the
 //! target is chosen, for blocks of 32 here and for the K-quants.
 
@@ -17,14 +18,21 @@ use crate::activations::Act;
 use crate::blocks::Blocks;
 
 /// The expression for this build's target: relaxed SIMD or simd128 (wasm,
-/// chosen at compile time), AVX2 with FMA, with or without AVX-VNNI (x86-64,
-/// detected at run time; the result is cached) or the portable loop. A
-/// kernel with no AVX-VNNI form leaves out `avx_vnni`, and runs its AVX2 one.
+/// chosen at compile time), or on x86-64 (detected at run time; the result
+/// is cached) AVX-512 with VNNI, AVX2 with FMA and AVX-VNNI, AVX2 with FMA,
+/// or the portable loop. A kernel with no AVX-512 or AVX-VNNI form leaves
+/// that arm out and runs the next one the CPU has. The checks are separate
+/// because a CPU may have either VNNI without the other (Ice Lake's servers
+/// have AVX-512's and no AVX-VNNI).
 macro_rules! by_target {
-    (relaxed => $relaxed:expr, simd128 => $simd128:expr, avx2 => $avx2:expr, portable => $portable:expr $(,)?) => {
-        $crate::arch::by_target!(relaxed => $relaxed, simd128 => $simd128, avx_vnni => $avx2, avx2 => $avx2, portable => $portable)
-    };
-    (relaxed => $relaxed:expr, simd128 => $simd128:expr, avx_vnni => $vnni:expr, avx2 => $avx2:expr, portable => $portable:expr $(,)?) => {{
+    (
+        relaxed => $relaxed:expr,
+        simd128 => $simd128:expr,
+        $(avx512_vnni => $avx512:expr,)?
+        $(avx_vnni => $vnni:expr,)?
+        avx2 => $avx2:expr,
+        portable => $portable:expr $(,)?
+    ) => {{
         #[cfg(all(target_feature = "simd128", feature = "relaxed-simd"))]
         {
             $relaxed
@@ -36,9 +44,11 @@ macro_rules! by_target {
         #[cfg(all(target_arch = "x86_64", not(target_feature = "simd128")))]
         {
             if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                if std::arch::is_x86_feature_detected!("avxvnni") {
+                $(if $crate::arch::has_avx512_vnni() {
+                    $avx512
+                } else)? $(if std::arch::is_x86_feature_detected!("avxvnni") {
                     $vnni
-                } else {
+                } else)? {
                     $avx2
                 }
             } else {
@@ -52,6 +62,15 @@ macro_rules! by_target {
     }};
 }
 pub(crate) use by_target;
+
+/// Whether the CPU has what the AVX-512 kernels use: 512-bit byte and word
+/// operations (`avx512bw`) and VNNI's dot products (`avx512vnni`).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn has_avx512_vnni() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vnni")
+}
 
 /// One weight row of blocks of 32 against `R` activation rows.
 #[inline(always)]
