@@ -399,19 +399,18 @@ pub(crate) mod avx2 {
         }
     }
 
-    /// As `dot_tile`, with AVX-512 for a tile of Q4_K or Q5_K rows
-    /// (`tile_wide`). A lone row keeps the AVX2 kernel: joining the runs into
-    /// wide registers is then paid for one row, not shared, and it ran slower.
-    /// Q6_K's centred values keep it too (AVX-512 has no `vpsignb`).
+    /// As `dot_tile`, with AVX-512 for a tile of rows (`tile_wide`). A lone
+    /// row keeps the AVX2 kernel: joining the runs into wide registers is
+    /// then paid for one row, not shared, and it ran slower.
     ///
     /// # Safety
     /// As `dot_tile`, and the CPU has AVX-512 F, BW and VNNI.
     #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vnni")]
     pub unsafe fn dot_tile_avx512<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
         match kind {
-            Kind::Q4K | Kind::Q5K if R > 1 => tile_wide::<R>(kind, t, w, acts),
-            Kind::Q4K | Kind::Q5K => tile::<false, R>(kind, t, w, acts),
-            Kind::Q6K => tile::<true, R>(kind, t, w, acts),
+            _ if R == 1 => dot_tile(kind, t, w, acts),
+            Kind::Q4K | Kind::Q5K => tile_wide::<false, R>(kind, t, w, acts),
+            Kind::Q6K => tile_wide::<true, R>(kind, t, w, acts),
         }
     }
 
@@ -458,22 +457,33 @@ pub(crate) mod avx2 {
         acc.map(|v| hsum(v))
     }
 
-    /// Q4_K and Q5_K with each two runs of 32 in one 512-bit register: one
-    /// `vpmaddubsw` and one `vpdpwssd` (the multiply by the runs' scales and
-    /// the add) a row for 64 values, where `tile` takes two of each and two
-    /// adds. Lane l of the low half sums the first run's bytes 4l..4l + 4 as
-    /// lane l of `tile`'s sums does, and of the high half the second's; the
-    /// halves added are `tile`'s eight sums, the same integers, so a row's
-    /// product is the same bit for bit (`vpdpwssd` does not saturate).
+    /// Each two runs of 32 in one 512-bit register: one `vpmaddubsw` and
+    /// one `vpdpwssd` (the multiply by the runs' scales and the add) a row for
+    /// 64 values, where `tile` takes two of each and two adds. AVX-512 has no
+    /// `vpsignb`, so Q6_K's values (`SIGNED`) go in with their offset of 32
+    /// and a second `vpmaddubsw` takes 32 times the activations' pairs off.
+    /// Lane l of the low half sums the first run's bytes 4l..4l + 4 as lane l
+    /// of `tile`'s sums does, and of the high half the second's; the halves
+    /// added are `tile`'s eight sums, the same integers, so a row's product
+    /// is the same bit for bit (`vpdpwssd` does not saturate, and a pair of
+    /// products is at most 2 · 63 · 127 before the offset comes off).
     #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vnni")]
-    unsafe fn tile_wide<const R: usize>(kind: Kind, t: &[f32], w: &[u8], acts: &[Row<'_>; R]) -> [f32; R] {
+    unsafe fn tile_wide<const SIGNED: bool, const R: usize>(
+        kind: Kind,
+        t: &[f32],
+        w: &[u8],
+        acts: &[Row<'_>; R],
+    ) -> [f32; R] {
         let blocks = w.chunks_exact(kind.bytes());
         check_rows(blocks.len(), acts);
+        let centre = _mm256_set1_epi8(32);
+        let offset = _mm512_set1_epi8(32);
         let join = |lo: __m256i, hi: __m256i| _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi);
+        let stored = |q: __m256i| if SIGNED { _mm256_add_epi8(q, centre) } else { q };
         let mut acc = [_mm256_setzero_ps(); R];
         for (b, blk) in blocks.enumerate() {
             let u = unpack(kind, t, blk);
-            let q: [__m512i; 4] = std::array::from_fn(|j| join(u.q[2 * j], u.q[2 * j + 1]));
+            let q: [__m512i; 4] = std::array::from_fn(|j| join(stored(u.q[2 * j]), stored(u.q[2 * j + 1])));
             let scales: [__m512i; 4] = std::array::from_fn(|j| join(u.scales[2 * j], u.scales[2 * j + 1]));
             for (acc, a) in acc.iter_mut().zip(acts) {
                 // In bounds: checked above for every super-block.
@@ -481,10 +491,14 @@ pub(crate) mod avx2 {
                 let mut sums = _mm512_setzero_si512();
                 for (j, (q, scales)) in q.iter().zip(&scales).enumerate() {
                     let y = _mm512_loadu_si512(ys.add(64 * j) as *const __m512i);
-                    sums = _mm512_dpwssd_epi32(sums, _mm512_maddubs_epi16(*q, y), *scales);
+                    let mut pairs = _mm512_maddubs_epi16(*q, y);
+                    if SIGNED {
+                        pairs = _mm512_sub_epi16(pairs, _mm512_maddubs_epi16(offset, y));
+                    }
+                    sums = _mm512_dpwssd_epi32(sums, pairs, *scales);
                 }
                 let sums = _mm256_add_epi32(_mm512_castsi512_si256(sums), _mm512_extracti64x4_epi64::<1>(sums));
-                add_block::<false>(acc, sums, &u, a, b);
+                add_block::<SIGNED>(acc, sums, &u, a, b);
             }
         }
         acc.map(|v| hsum(v))

@@ -408,9 +408,9 @@ fn vnni_kernels_are_the_avx2_kernels_to_the_bit() {
 }
 
 /// x86-64's AVX-512 kernel for the K-quants against the AVX2 one, to the
-/// bit: Q4_K and Q5_K in wide registers for a tile, the AVX2 kernel for a
-/// lone row and for Q6_K, on weights that bound the sums and activations at
-/// their extremes. A machine without AVX-512 VNNI runs neither the AVX-512
+/// bit: each K-quant in wide registers for a tile, the AVX2 kernel for a
+/// lone row, on weights that bound the sums and activations at their
+/// extremes. A machine without AVX-512 VNNI runs neither the AVX-512
 /// kernel nor this comparison.
 #[cfg(target_arch = "x86_64")]
 #[test]
