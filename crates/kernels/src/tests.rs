@@ -355,6 +355,40 @@ fn shared_input_gives_the_same_products() {
     assert!(a.matmul(&x, 2, &mut wrong, &mut acts).is_err());
 }
 
+/// `m` rows of activations for the bit comparisons: the first all 1, the
+/// second all −1 (each quantized to its extreme), the rest noise.
+#[cfg(target_arch = "x86_64")]
+fn extreme_rows(m: usize, cols: usize) -> Vec<f32> {
+    let mut x = noise(m * cols, 4);
+    x[..cols].fill(1.0);
+    x[cols..2 * cols].fill(-1.0);
+    x
+}
+
+/// Two kernels' products (`plain`, `other`: a weight row's against the
+/// tile's activation rows) to the bit, for each row of each of
+/// `bounding_weights`; returns how many weight rows were compared.
+#[cfg(target_arch = "x86_64")]
+fn same_bits(
+    dtype: GgmlDType,
+    rows: usize,
+    cols: usize,
+    plain: impl Fn(&[u8]) -> Vec<f32>,
+    other: impl Fn(&[u8]) -> Vec<f32>,
+) -> usize {
+    let mut compared = 0;
+    for bytes in bounding_weights(dtype, rows, cols) {
+        for wr in bytes.chunks_exact(bytes.len() / rows) {
+            let (plain, other) = (plain(wr), other(wr));
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&plain), bits(&other), "{dtype:?}: {plain:?} against {other:?}");
+            assert!(plain.iter().all(|v| v.is_finite()), "{dtype:?}: {plain:?}");
+            compared += 1;
+        }
+    }
+    compared
+}
+
 /// x86-64's AVX-VNNI kernel for blocks of 32 (`vpdpbusd`) against its plain
 /// AVX2 one, to the bit: the same integer sums, in the same lanes, for every
 /// block type, weights that bound the sums, activations at their extremes,
@@ -377,32 +411,20 @@ fn vnni_kernels_are_the_avx2_kernels_to_the_bit() {
     let (rows, m, cols) = (3, 3, 576);
     let mut compared = 0;
     for (dtype, kind) in EVERY_TYPE.into_iter().filter_map(|d| Some((d, Blocks::of(d)?))) {
-        let mut x = noise(m * cols, 4);
-        x[..cols].fill(1.0);
-        x[cols..2 * cols].fill(-1.0);
         let mut a = Activations::default();
-        a.quantize(&x, m, cols, Extras::ALL);
+        a.quantize(&extreme_rows(m, cols), m, cols, Extras::ALL);
         let (t, act) = (f16_table(), |i: usize| plain_act(&a, i, cols));
         let (tile, lone) = ([act(0), act(1), act(2)], [act(2)]);
-        for bytes in bounding_weights(dtype, rows, cols) {
-            for wr in bytes.chunks_exact(bytes.len() / rows) {
-                // SAFETY: the CPU has AVX2, FMA and AVX-VNNI (checked above);
-                // whole rows of weights and activations.
-                let (plain, vnni) = unsafe {
-                    let plain =
-                        [avx2::dot_tile(kind, t, wr, &tile).to_vec(), avx2::dot_tile(kind, t, wr, &lone).to_vec()];
-                    let vnni = [
-                        avx2::dot_tile_vnni(kind, t, wr, &tile).to_vec(),
-                        avx2::dot_tile_vnni(kind, t, wr, &lone).to_vec(),
-                    ];
-                    (plain.concat(), vnni.concat())
-                };
-                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-                assert_eq!(bits(&plain), bits(&vnni), "{dtype:?}: {plain:?} against {vnni:?}");
-                assert!(plain.iter().all(|v| v.is_finite()), "{dtype:?}: {plain:?}");
-                compared += 1;
-            }
-        }
+        // SAFETY (both): the CPU has AVX2, FMA and AVX-VNNI (checked above);
+        // whole rows of weights and activations.
+        let plain = |wr: &[u8]| unsafe {
+            [avx2::dot_tile(kind, t, wr, &tile).to_vec(), avx2::dot_tile(kind, t, wr, &lone).to_vec()].concat()
+        };
+        let vnni = |wr: &[u8]| unsafe {
+            [avx2::dot_tile_vnni(kind, t, wr, &tile).to_vec(), avx2::dot_tile_vnni(kind, t, wr, &lone).to_vec()]
+                .concat()
+        };
+        compared += same_bits(dtype, rows, cols, plain, vnni);
     }
     assert_eq!(compared, 5 * 3 * rows, "every block type, three sets of weights");
 }
@@ -424,32 +446,20 @@ fn avx512_kernels_are_the_avx2_kernels_to_the_bit() {
     let (rows, m, cols) = (3, 4, 512);
     let mut compared = 0;
     for (dtype, kind) in EVERY_TYPE.into_iter().filter_map(|d| Some((d, Kind::of(d)?))) {
-        let mut x = noise(m * cols, 4);
-        x[..cols].fill(1.0);
-        x[cols..2 * cols].fill(-1.0);
         let mut a = Act8K::default();
-        a.quantize(&x, m, cols);
+        a.quantize(&extreme_rows(m, cols), m, cols);
         let (t, act) = (f16_table(), |i: usize| a.row(i, cols));
         let (tile, lone) = ([act(0), act(1), act(2), act(3)], [act(3)]);
-        for bytes in bounding_weights(dtype, rows, cols) {
-            for wr in bytes.chunks_exact(bytes.len() / rows) {
-                // SAFETY: the CPU has AVX2, FMA and AVX-512 F, BW and VNNI
-                // (checked above); whole rows of weights and activations.
-                let (plain, wide) = unsafe {
-                    let plain =
-                        [avx2::dot_tile(kind, t, wr, &tile).to_vec(), avx2::dot_tile(kind, t, wr, &lone).to_vec()];
-                    let wide = [
-                        avx2::dot_tile_avx512(kind, t, wr, &tile).to_vec(),
-                        avx2::dot_tile_avx512(kind, t, wr, &lone).to_vec(),
-                    ];
-                    (plain.concat(), wide.concat())
-                };
-                let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-                assert_eq!(bits(&plain), bits(&wide), "{dtype:?}: {plain:?} against {wide:?}");
-                assert!(plain.iter().all(|v| v.is_finite()), "{dtype:?}: {plain:?}");
-                compared += 1;
-            }
-        }
+        // SAFETY (both): the CPU has AVX2, FMA and AVX-512 F, BW and VNNI
+        // (checked above); whole rows of weights and activations.
+        let plain = |wr: &[u8]| unsafe {
+            [avx2::dot_tile(kind, t, wr, &tile).to_vec(), avx2::dot_tile(kind, t, wr, &lone).to_vec()].concat()
+        };
+        let wide = |wr: &[u8]| unsafe {
+            [avx2::dot_tile_avx512(kind, t, wr, &tile).to_vec(), avx2::dot_tile_avx512(kind, t, wr, &lone).to_vec()]
+                .concat()
+        };
+        compared += same_bits(dtype, rows, cols, plain, wide);
     }
     assert_eq!(compared, 3 * 3 * rows, "every K-quant, three sets of weights");
 }
