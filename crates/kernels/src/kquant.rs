@@ -295,7 +295,9 @@ pub(crate) mod portable {
 
 /// The AVX2 kernels (ggml-cpu's `ggml_vec_dot_q4_K_q8_K` and its kin, over
 /// `R` rows): a super-block is unpacked straight into eight registers of 32
-/// values and eight of their scales, once for all rows.
+/// values and eight of their scales, once for all rows. Where the CPU has
+/// AVX-512 VNNI, a tile's super-blocks are unpacked the same way and joined
+/// two registers into one (`dot_tile_avx512`).
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2 {
     use std::arch::x86_64::*;

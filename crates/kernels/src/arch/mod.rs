@@ -1,7 +1,7 @@
 //! The kernels by target: `portable` (any CPU), `avx2` (x86-64 with AVX2 and
 //! FMA, checked at run time, and with AVX-VNNI's `vpdpbusd` for blocks of 32
-//! where the CPU has it; the K-quants of four and five bits with AVX-512's
-//! VNNI where it has that), `simd128` (wasm) and `relaxed` (wasm with
+//! where the CPU has it; a prompt's K-quant tiles with AVX-512's VNNI where
+//! it has that), `simd128` (wasm) and `relaxed` (wasm with
 //! relaxed SIMD's dot product, feature `relaxed-simd`). [`by_target!`] is the one place the
 //! target is chosen, for blocks of 32 here and for the K-quants.
 
